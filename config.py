@@ -1,0 +1,100 @@
+"""Application configuration.
+
+Values are read from the environment when a config object is *instantiated* (in create_app),
+never at import time, so tests and the CLI can change the environment before building an app.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely (e.g. production without a secret key)."""
+
+
+class Config:
+    """Settings shared by every environment. DATABASE_URL defaults to a SQLite file in the instance folder."""
+
+    ENV_NAME = "base"
+    TESTING = False
+    DEBUG = False
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    WTF_CSRF_TIME_LIMIT = None
+    # Bootstrap-Flask: serve CSS/JS locally so pages work without network (and with a strict CSP).
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BTN_STYLE = "primary"
+    CASES_PER_PAGE = 50
+    # Horizons whose number at risk falls below this are flagged "unstable" (issue 3).
+    SURVIVAL_UNSTABLE_AT_RISK = 10
+    # Baseline series per country; countries not listed use eurostat-bd, else their national series.
+    BASELINE_SERIES = {"FR": "insee-sine"}
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-insecure-secret-key"
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("DATABASE_URL"))
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+
+def normalise_database_url(url: str | None) -> str | None:
+    """Map `postgres://`/`postgresql://` URLs to the psycopg 3 driver; None means the default SQLite file."""
+    if not url:
+        return None
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEBUG = False  # the debugger is opt-in via `flask run --debug`
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    WTF_CSRF_ENABLED = False  # tests that exercise CSRF switch it back on explicitly
+    RATELIMIT_ENABLED = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SECRET_KEY = "testing-secret-key"
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            os.environ.get("TEST_DATABASE_URL")) or "sqlite://"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
+        if missing:
+            raise ConfigError(
+                f"ProductionConfig needs {' and '.join(missing)} in the environment; refusing to start.")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> Config:
+    """The config named by TRACKER_CONFIG (development by default)."""
+    name = os.environ.get("TRACKER_CONFIG", "development").lower()
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise ConfigError(f"TRACKER_CONFIG={name!r}: expected one of {', '.join(CONFIGS)}") from None

@@ -1,0 +1,69 @@
+from tracker.models import Role
+
+
+def test_login_page_renders(client):
+    response = client.get("/login")
+    assert response.status_code == 200
+    assert b"Log in" in response.data
+
+
+def test_healthz_reports_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_wrong_password_and_unknown_user_get_the_same_message(client, make_user):
+    user = make_user(Role.ADMIN)
+    wrong = client.post("/login", data={"email": user.email, "password": "nope-nope-nope"})
+    unknown = client.post("/login", data={"email": "ghost@example.org", "password": "whatever1234"})
+    assert b"Unknown email or wrong password." in wrong.data
+    assert b"Unknown email or wrong password." in unknown.data
+
+
+def test_login_is_case_insensitive_on_email(client, make_user):
+    user = make_user(Role.RESEARCHER, email="mixed@example.org")
+    response = client.post("/login", data={"email": "MIXED@Example.org", "password": "correct horse battery"})
+    assert response.status_code == 302
+    assert user.email == "mixed@example.org"
+
+
+def test_next_may_not_leave_the_site(client, make_user):
+    user = make_user(Role.ADMIN)
+    for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"):
+        client.post("/logout")
+        response = client.post(f"/login?next={target}",
+                               data={"email": user.email, "password": "correct horse battery"})
+        assert response.status_code == 302
+        assert "evil" not in response.headers["Location"] and "javascript" not in response.headers["Location"]
+
+
+def test_next_on_site_is_followed(client, make_user):
+    user = make_user(Role.ADMIN)
+    response = client.post("/login?next=/account/password",
+                           data={"email": user.email, "password": "correct horse battery"})
+    assert response.headers["Location"] == "/account/password"
+
+
+def test_inactive_user_cannot_log_in(client, make_user, app):
+    from tracker.extensions import db
+
+    user = make_user(Role.STAFF)
+    user.active = False
+    db.session.commit()
+    response = client.post("/login", data={"email": user.email, "password": "correct horse battery"})
+    assert response.status_code == 200
+    assert b"Unknown email or wrong password." in response.data
+
+
+def test_password_change_logs_out_other_sessions(app, make_user):
+    user = make_user(Role.RESEARCHER)
+    first, second = app.test_client(), app.test_client()
+    for c in (first, second):
+        assert c.post("/login", data={"email": user.email, "password": "correct horse battery"}).status_code == 302
+    response = first.post("/account/password", data={
+        "current_password": "correct horse battery", "password": "a much better secret",
+        "confirm": "a much better secret"})
+    assert response.status_code == 302
+    assert first.get("/account/password").status_code == 200
+    assert second.get("/account/password").status_code == 302  # sent to the login page

@@ -1,0 +1,119 @@
+"""Transfer Tracker: application factory. Wiring only; no migrations, no data loading here."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from pathlib import Path
+
+from flask import Flask, render_template
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import Config, config_from_env
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BLUEPRINTS = ("auth", "cases", "research", "reports", "admin", "api")
+
+
+def create_app(config: Config | type[Config] | None = None) -> Flask:
+    """Build the app. `config` is a Config instance or class; default: TRACKER_CONFIG env (development)."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    if isinstance(config, type):
+        config = config()
+    app.config.from_object(config or config_from_env())
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'tracker.sqlite3'}"
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from tracker.extensions import bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "strong"
+
+    from tracker.services import audit, data_version, users
+
+    login_manager.user_loader(users.load_user)
+    audit.install_guards()
+    data_version.install_listener()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+    """SQLite ignores foreign keys unless asked, per connection."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    for name in BLUEPRINTS:
+        import_module(f"tracker.{name}.routes")  # attaches the views to the package's `bp`
+        package = import_module(f"tracker.{name}")
+        app.register_blueprint(package.bp)
+
+
+def register_cli(app: Flask) -> None:
+    from tracker.cli import register_commands
+
+    register_commands(app)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    def render_error(error):  # noqa: ANN001, ANN202
+        code = getattr(error, "code", 500) or 500
+        return render_template("errors.html", error=error, code=code), code
+
+    for code in (400, 403, 404, 405, 409, 413, 429, 500):
+        app.register_error_handler(code, render_error)
+
+    def csrf_error(error: CSRFError):  # noqa: ANN202
+        return render_template("errors.html", error=error, code=400,
+                               message="The form expired or was not sent by this site "
+                                       "(missing or invalid CSRF token). Reload the page and try again."), 400
+
+    app.register_error_handler(CSRFError, csrf_error)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from tracker.services.permissions import can
+
+    app.jinja_env.globals["can"] = can
+    app.jinja_env.globals["app_version"] = _version()
+
+    @app.context_processor
+    def endpoints() -> dict[str, object]:
+        return {"config_endpoints": app.view_functions}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("transfer-tracker")
+    except PackageNotFoundError:
+        return "0+unknown"

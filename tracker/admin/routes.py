@@ -1,0 +1,3 @@
+"""Views of the admin blueprint."""
+
+from tracker.admin import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Views of the api blueprint."""
+
+from tracker.api import bp  # noqa: F401

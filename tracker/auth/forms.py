@@ -1,0 +1,26 @@
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField("Log in")
+
+
+class LogoutForm(FlaskForm):
+    """Button-only form: logging out is a POST with a CSRF token."""
+
+    submit = SubmitField("Log out")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=200)])
+    confirm = PasswordField("Repeat new password",
+                            validators=[DataRequired(), EqualTo("password", "Passwords differ.")])
+    submit = SubmitField("Change password")
+
+
+__all__ = ["ChangePasswordForm", "Email", "LoginForm", "LogoutForm"]

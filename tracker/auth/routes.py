@@ -1,0 +1,92 @@
+"""Login, logout, password change; plus the site root and the health check (no URL prefix)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import text
+
+from tracker.auth import bp
+from tracker.auth.forms import ChangePasswordForm, LoginForm, LogoutForm
+from tracker.extensions import db
+from tracker.models.base import utcnow
+from tracker.services import users
+from tracker.services.errors import DomainError
+
+LOGIN_FAILED = "Unknown email or wrong password."
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+@bp.route("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for("cases.index"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
+        return {"status": "error", "database": type(exc).__name__}, 503
+    return {"status": "ok", "database": "ok"}
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = users.find_by_email(form.email.data)
+        if user is None or not user.active or not user.check_password(form.password.data):
+            flash(LOGIN_FAILED, "danger")
+            return render_template("auth/login.html", form=form), 200
+        user.last_login_at = utcnow()
+        db.session.commit()
+        login_user(user)
+        return redirect(safe_next(request.args.get("next")) or url_for("auth.index"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    if LogoutForm().validate_on_submit():
+        logout_user()
+        flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if not user.check_password(form.current_password.data):
+            form.current_password.errors.append("Wrong password.")
+        else:
+            try:
+                users.change_password(user, user, form.password.data)
+            except DomainError as exc:
+                form.password.errors.append(exc.message)
+            else:
+                db.session.commit()
+                login_user(user)  # new nonce: this session stays, all others end
+                flash("Password changed; other sessions were logged out.", "success")
+                return redirect(url_for("auth.index"))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,3 @@
+"""Views of the cases blueprint."""
+
+from tracker.cases import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Views of the research blueprint."""
+
+from tracker.research import bp  # noqa: F401

@@ -1,0 +1,1 @@
+"""Use cases. Services validate rules, change models and flush; the caller (view, CLI) commits once."""

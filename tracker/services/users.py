@@ -1,0 +1,96 @@
+"""Accounts: creation, role changes, activation, login lookup."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tracker.extensions import db
+from tracker.models import Federation, Role, User
+from tracker.services import audit
+from tracker.services.errors import DomainError
+
+MIN_PASSWORD_LENGTH = 10
+USER_FIELDS = ("email", "role", "federation_id", "active")
+
+
+def load_user(user_id: str) -> User | None:
+    """Flask-Login loader. The id carries the session nonce, so a password change logs out everywhere."""
+    try:
+        pk, nonce = (int(part) for part in user_id.split(":"))
+    except ValueError:
+        return None
+    user = db.session.get(User, pk)
+    if user is None or user.session_nonce != nonce or not user.active:
+        return None
+    return user
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == User.normalise_email(email)))
+
+
+def check_password_policy(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters long.",
+                          field="password")
+    if password.strip() != password or password.isdigit() or len(set(password)) < 4:
+        raise DomainError("Password is too simple (no leading/trailing spaces, not only digits, "
+                          "at least 4 different characters).", field="password")
+
+
+def _check_role_federation(role: Role, federation: Federation | None) -> None:
+    if role == Role.STAFF and federation is None:
+        raise DomainError("A staff account must belong to a federation.", field="federation")
+    if role != Role.STAFF and federation is not None:
+        raise DomainError("Only staff accounts belong to a federation.", field="federation")
+
+
+def create_user(actor: User | None, email: str, password: str, role: Role | str,
+                federation: Federation | None = None) -> User:
+    role = Role(role)
+    email = User.normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise DomainError(f"'{email}' is not a valid email address.", field="email")
+    if find_by_email(email) is not None:
+        raise DomainError(f"A user with email {email} already exists.", field="email")
+    _check_role_federation(role, federation)
+    check_password_policy(password)
+    user = User(email=email, role=role, federation=federation, active=True)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, user, "create", audit.diff({}, audit.snapshot(user, USER_FIELDS)))
+    return user
+
+
+def update_user(actor: User, user: User, *, role: Role | str | None = None,
+                federation: Federation | None = None, active: bool | None = None) -> User:
+    before = audit.snapshot(user, USER_FIELDS)
+    new_role = Role(role) if role is not None else user.role
+    new_fed = federation if role is not None else user.federation
+    _check_role_federation(new_role, new_fed)
+    if user.id == actor.id and (new_role != Role.ADMIN or active is False):
+        raise DomainError("You cannot remove your own admin rights or deactivate yourself.",
+                          field="role")
+    user.role, user.federation = new_role, new_fed
+    if active is not None:
+        user.active = active
+    if not user.active or new_role != before["role"]:
+        user.session_nonce += 1  # a demoted or deactivated user loses open sessions at once
+    db.session.flush()
+    changes = audit.diff(before, audit.snapshot(user, USER_FIELDS))
+    if changes:
+        audit.record(actor, user, "update", changes)
+    return user
+
+
+def change_password(actor: User, user: User, password: str) -> None:
+    check_password_policy(password)
+    user.set_password(password)
+    user.session_nonce += 1
+    db.session.flush()
+    audit.record(actor, user, "password_change", {"password": ["***", "***"]})
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.role, User.email)))
