@@ -1,0 +1,384 @@
+"""Case use cases: validation of the DESIGN.md field rules (shared by forms, CSV/XLSX import and
+API), creation, editing with optimistic locking, follow-ups, soft deletion. Services flush; the
+caller commits once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from tracker.extensions import db
+from tracker.models import OPERATING, Case, ExitReason, Federation, StatusCheck, TransferType, User
+from tracker.models.base import utcnow
+from tracker.services import audit
+from tracker.services.errors import DomainError, DuplicateRef, EditConflict, InvalidCase
+from tracker.services.reference import UnknownNace, is_country, normalise_nace
+
+# The import/export schema of DESIGN.md, in column order.
+CASE_FIELDS: tuple[str, ...] = (
+    "ref", "name", "national_id", "country", "region", "nace", "employees", "transfer_date",
+    "transfer_type", "legal_form", "registered_on", "last_verified_on", "exit_date", "exit_reason",
+)
+REQUIRED_FIELDS = frozenset({"ref", "name", "country", "transfer_date", "transfer_type"})
+CONTACT_FIELDS: tuple[str, ...] = ("contact_name", "contact_email", "contact_phone")
+AUDITED_FIELDS: tuple[str, ...] = (*CASE_FIELDS, "nace_section", "notes", *CONTACT_FIELDS,
+                                   "deleted_at")
+MAX_LENGTHS = {"ref": 64, "name": 200, "national_id": 64, "region": 16, "legal_form": 100,
+               "notes": 10_000, "contact_name": 200, "contact_email": 254, "contact_phone": 50}
+_REGION_RE = re.compile(r"^[A-Z]{2}(-?[A-Z0-9]{1,10})?$")
+# NUTS uses EL for Greece and UK for the United Kingdom where ISO 3166 has GR and GB.
+_NUTS_PREFIX = {"GR": "EL", "GB": "UK"}
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+Values = dict[str, Any]
+Errors = dict[str, list[str]]
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def parse_date(value: Any) -> date | None:
+    """ISO date (YYYY-MM-DD), a date/datetime (XLSX cells), or empty. Raises ValueError with a readable message."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise ValueError(f"'{text[:40]}' is not a date in the form YYYY-MM-DD")
+
+
+def parse_int(value: Any) -> int | None:
+    if value is None or isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text = str(value).strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"[+-]?\d{1,9}", text):
+        raise ValueError(f"'{text[:40]}' is not a whole number")
+    return int(text)
+
+
+def _choice(enum_cls: type[TransferType] | type[ExitReason]) -> Callable[[Any], Any]:
+    allowed = ", ".join(m.value for m in enum_cls)
+
+    def parse(value: Any) -> Any:
+        text = _text(value)
+        if text is None:
+            return None
+        try:
+            return enum_cls(text.lower())
+        except ValueError:
+            raise ValueError(f"'{text[:40]}' is not one of: {allowed}") from None
+
+    return parse
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "employees": parse_int,
+    "transfer_date": parse_date,
+    "registered_on": parse_date,
+    "last_verified_on": parse_date,
+    "exit_date": parse_date,
+    "transfer_type": _choice(TransferType),
+    "exit_reason": _choice(ExitReason),
+}
+
+
+def clean_case_values(raw: Mapping[str, Any], today: date | None = None,
+                      fields: tuple[str, ...] = CASE_FIELDS) -> tuple[Values, Errors]:
+    """Parse and check the fields of one case by the DESIGN.md import schema.
+
+    Accepts strings (CSV cells) or typed values (form data, XLSX dates). Returns the cleaned
+    values (nace canonical, nace_section derived, registered_on defaulted to transfer_date) and
+    the errors by field; values of fields with errors are left out.
+    """
+    today = today or date.today()
+    values: Values = {}
+    errors: Errors = {}
+
+    def err(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    for field in fields:
+        parser = _PARSERS.get(field, _text)
+        try:
+            value = parser(raw.get(field))
+        except ValueError as exc:
+            err(field, str(exc))
+            continue
+        if isinstance(value, str):
+            if _CONTROL_RE.search(value):
+                err(field, "contains control characters")
+                continue
+            if len(value) > MAX_LENGTHS.get(field, 10_000):
+                err(field, f"is longer than {MAX_LENGTHS[field]} characters")
+                continue
+        if value is None and field in REQUIRED_FIELDS:
+            err(field, "is required")
+            continue
+        values[field] = value
+    _check_codes(values, errors, err)
+    _check_dates(values, errors, err, today)
+    return values, errors
+
+
+def _check_codes(values: Values, errors: Errors, err: Callable[[str, str], None]) -> None:
+    if values.get("country") is not None:
+        values["country"] = values["country"].upper()
+        if not is_country(values["country"]):
+            err("country", f"'{values['country'][:40]}' is not an ISO 3166-1 alpha-2 country code")
+    if values.get("region") is not None:
+        region = values["region"] = values["region"].upper()
+        country = values.get("country") or ""
+        if not _REGION_RE.match(region) or (
+                country and not region.startswith((country, _NUTS_PREFIX.get(country, country)))):
+            err("region", f"'{region[:40]}' is not a NUTS or ISO 3166-2 code of country {country or '?'}")
+    if "nace" in values:
+        values["nace_section"] = None
+        if values["nace"] is not None:
+            try:
+                entry = normalise_nace(values["nace"])
+            except UnknownNace as exc:
+                err("nace", str(exc))
+            else:
+                values["nace"], values["nace_section"] = entry.code, entry.section
+    if values.get("employees") is not None and values["employees"] < 0:
+        err("employees", "must be 0 or more")
+
+
+def _check_dates(values: Values, errors: Errors, err: Callable[[str, str], None], today: date) -> None:
+    transfer = values.get("transfer_date")
+    for field in ("transfer_date", "registered_on", "last_verified_on", "exit_date"):
+        value = values.get(field)
+        if value is not None and value > today:
+            err(field, f"{value.isoformat()} is in the future")
+    if "registered_on" in values and values["registered_on"] is None and transfer is not None:
+        values["registered_on"] = transfer
+    exit_date, reason, verified = (values.get("exit_date"), values.get("exit_reason"),
+                                   values.get("last_verified_on"))
+    if transfer is not None:
+        if exit_date is not None and exit_date < transfer:
+            err("exit_date", f"exit {exit_date.isoformat()} is before the transfer ({transfer.isoformat()})")
+        if verified is not None and verified < transfer:
+            err("last_verified_on", f"{verified.isoformat()} is before the transfer ({transfer.isoformat()})")
+    if "exit_date" in values and "exit_reason" in values:
+        if exit_date is not None and reason is None and "exit_reason" not in errors:
+            err("exit_reason", "is required when there is an exit date")
+        if reason is not None and exit_date is None and "exit_date" not in errors:
+            err("exit_date", "is required when there is an exit reason")
+    if exit_date is not None and verified is not None and verified > exit_date:
+        err("last_verified_on", f"confirmed operating on {verified.isoformat()}, after its exit "
+                                f"on {exit_date.isoformat()}")
+    if ("last_verified_on" in values and exit_date is None and verified is None
+            and "exit_date" not in errors and "last_verified_on" not in errors):
+        err("last_verified_on", "is required for an open case (the latest date it was confirmed operating)")
+
+
+def check_values(raw: Mapping[str, Any], today: date | None = None) -> Values:
+    values, errors = clean_case_values(raw, today)
+    if errors:
+        raise InvalidCase(errors)
+    return values
+
+
+def ref_taken(federation_id: int, ref: str, exclude_id: int | None = None) -> bool:
+    stmt = select(Case.id).where(Case.federation_id == federation_id, Case.ref == ref)
+    if exclude_id is not None:
+        stmt = stmt.where(Case.id != exclude_id)
+    return db.session.scalar(stmt) is not None
+
+
+def _clean_extra(extra: Mapping[str, Any] | None) -> Values:
+    """Notes and contact fields (not in the import schema)."""
+    cleaned: Values = {}
+    errors: Errors = {}
+    for field in ("notes", *CONTACT_FIELDS):
+        if extra is None or field not in extra:
+            continue
+        value = _text(extra[field])
+        if value is not None and len(value) > MAX_LENGTHS[field]:
+            errors.setdefault(field, []).append(f"is longer than {MAX_LENGTHS[field]} characters")
+        elif field == "contact_email" and value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            errors.setdefault(field, []).append(f"'{value[:60]}' is not an email address")
+        else:
+            cleaned[field] = value
+    if errors:
+        raise InvalidCase(errors)
+    return cleaned
+
+
+def create_case(actor: User | None, federation: Federation, raw: Mapping[str, Any],
+                extra: Mapping[str, Any] | None = None, today: date | None = None,
+                context: str | None = None) -> Case:
+    """Create a case of `federation` from raw field values. Raises InvalidCase or DuplicateRef."""
+    values = check_values(raw, today)
+    values.update(_clean_extra(extra))
+    if ref_taken(federation.id, values["ref"]):
+        raise DuplicateRef(f"ref {values['ref']} already exists in federation {federation.code}", field="ref")
+    actor_id = actor.id if actor is not None else None
+    case = Case(federation=federation, created_by_id=actor_id, updated_by_id=actor_id, **values)
+    db.session.add(case)
+    db.session.flush()
+    audit.record(actor, case, "create", audit.diff({}, audit.snapshot(case, AUDITED_FIELDS)), context)
+    return case
+
+
+def update_case(actor: User | None, case: Case, raw: Mapping[str, Any], expected_version: int | None,
+                extra: Mapping[str, Any] | None = None, today: date | None = None,
+                context: str | None = None) -> Case:
+    """Apply new field values. `expected_version` is the version the user loaded: if the case
+    changed since, raise EditConflict instead of overwriting someone else's change."""
+    if expected_version is not None and expected_version != case.version:
+        raise EditConflict(f"Case {case.ref} was changed by someone else since you opened it "
+                           f"(version {expected_version}, now {case.version}).")
+    values = check_values(raw, today)
+    values.update(_clean_extra(extra))
+    if values["ref"] != case.ref and ref_taken(case.federation_id, values["ref"], case.id):
+        raise DuplicateRef(f"ref {values['ref']} already exists in this federation", field="ref")
+    before = audit.snapshot(case, AUDITED_FIELDS)
+    for field, value in values.items():
+        setattr(case, field, value)
+    changes = audit.diff(before, audit.snapshot(case, AUDITED_FIELDS))
+    if not changes:
+        return case
+    case.updated_by_id = actor.id if actor is not None else None
+    _flush_versioned(case)
+    audit.record(actor, case, "update", changes, context)
+    return case
+
+
+def _flush_versioned(case: Case) -> None:
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise EditConflict(f"Case {case.ref} was changed by someone else at the same time; "
+                           "reload it and apply your change again.") from None
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    checked_on: date
+    outcome: str  # "operating" or an ExitReason value
+    source: str | None = None
+    note: str | None = None
+
+
+def record_follow_up(actor: User | None, case: Case, follow_up: FollowUp, expected_version: int | None = None,
+                     today: date | None = None) -> StatusCheck:
+    """Record a status check. `operating` confirms the case alive on `checked_on` (moves
+    last_verified_on forward, never back); an exit reason closes the case on that date."""
+    today = today or date.today()
+    if expected_version is not None and expected_version != case.version:
+        raise EditConflict(f"Case {case.ref} was changed by someone else since you opened it.")
+    when = follow_up.checked_on
+    if when > today:
+        raise DomainError(f"{when.isoformat()} is in the future", field="checked_on")
+    if when < case.transfer_date:
+        raise DomainError(f"{when.isoformat()} is before the transfer ({case.transfer_date.isoformat()})",
+                          field="checked_on")
+    before = audit.snapshot(case, ("last_verified_on", "exit_date", "exit_reason"))
+    if follow_up.outcome == OPERATING:
+        if case.exit_date is not None and when > case.exit_date:
+            raise DomainError(f"The case exited on {case.exit_date.isoformat()}; to confirm it operating later, "
+                              "first withdraw the exit.", field="checked_on")
+        if case.last_verified_on is None or when > case.last_verified_on:
+            case.last_verified_on = when
+    else:
+        try:
+            reason = ExitReason(follow_up.outcome)
+        except ValueError:
+            raise DomainError(f"'{follow_up.outcome}' is not 'operating' or an exit reason", field="outcome") from None
+        if case.exit_date is not None:
+            raise DomainError(f"The case already exited on {case.exit_date.isoformat()}; withdraw that exit "
+                              "first to record a different one.", field="outcome")
+        if case.last_verified_on is not None and when < case.last_verified_on:
+            raise DomainError(f"The case was confirmed operating on {case.last_verified_on.isoformat()}, "
+                              f"after {when.isoformat()}.", field="checked_on")
+        case.exit_date, case.exit_reason = when, reason
+    check = StatusCheck(case=case, checked_on=when, outcome=follow_up.outcome,
+                        source=_text(follow_up.source), note=_text(follow_up.note),
+                        recorded_by_id=actor.id if actor is not None else None)
+    db.session.add(check)
+    case.updated_by_id = actor.id if actor is not None else None
+    _flush_versioned(case)
+    changes = audit.diff(before, audit.snapshot(case, ("last_verified_on", "exit_date", "exit_reason")))
+    audit.record(actor, case, "follow_up", changes, context=f"status check {check.id}: {follow_up.outcome}")
+    return check
+
+
+def withdraw_exit(actor: User | None, case: Case, note: str, expected_version: int | None = None) -> StatusCheck:
+    """Correct a wrongly recorded exit: the case is open again, followed until its last
+    verification. The withdrawal is kept in the timeline and audited."""
+    if expected_version is not None and expected_version != case.version:
+        raise EditConflict(f"Case {case.ref} was changed by someone else since you opened it.")
+    if case.exit_date is None:
+        raise DomainError("The case has no exit to withdraw.", field="outcome")
+    if not _text(note):
+        raise DomainError("Say why the exit was wrong.", field="note")
+    wrong = db.session.scalar(select(StatusCheck).where(
+        StatusCheck.case_id == case.id, StatusCheck.outcome == (case.exit_reason.value if case.exit_reason else ""),
+        StatusCheck.checked_on == case.exit_date).order_by(StatusCheck.id.desc()))
+    before = audit.snapshot(case, ("last_verified_on", "exit_date", "exit_reason"))
+    check = StatusCheck(case=case, checked_on=case.exit_date, outcome="exit_withdrawn", note=_text(note),
+                        corrects_id=wrong.id if wrong else None,
+                        recorded_by_id=actor.id if actor is not None else None)
+    case.exit_date, case.exit_reason = None, None
+    if case.last_verified_on is None:
+        case.last_verified_on = None  # stays unverified: it is left out of analyses until confirmed
+    db.session.add(check)
+    _flush_versioned(case)
+    audit.record(actor, case, "exit_withdrawn",
+                 audit.diff(before, audit.snapshot(case, ("last_verified_on", "exit_date", "exit_reason"))),
+                 context=_text(note))
+    return check
+
+
+def delete_case(actor: User, case: Case) -> None:
+    """Soft deletion (admins): the case leaves lists, exports and analyses; restore brings it back."""
+    if case.deleted_at is not None:
+        raise DomainError("The case is already deleted.")
+    case.deleted_at, case.deleted_by_id = utcnow(), actor.id
+    _flush_versioned(case)
+    audit.record(actor, case, "delete", {"deleted_at": [None, audit.jsonable(case.deleted_at)]})
+
+
+def restore_case(actor: User, case: Case) -> None:
+    if case.deleted_at is None:
+        raise DomainError("The case is not deleted.")
+    if ref_taken(case.federation_id, case.ref, case.id):
+        raise DuplicateRef(f"Another case now uses ref {case.ref}; change one ref before restoring.", field="ref")
+    before = audit.jsonable(case.deleted_at)
+    case.deleted_at, case.deleted_by_id = None, None
+    _flush_versioned(case)
+    audit.record(actor, case, "restore", {"deleted_at": [before, None]})
+
+
+def case_values(case: Case) -> Values:
+    """The case's fields in the import schema, typed (dates as date, enums as str)."""
+    out: Values = {}
+    for field in CASE_FIELDS:
+        value = getattr(case, field)
+        out[field] = value.value if hasattr(value, "value") else value
+    return out
