@@ -112,8 +112,80 @@ def users_list() -> None:
         click.echo(f"{user.email}\t{user.role.value}\t{fed}\t{'active' if user.active else 'inactive'}")
 
 
+# --- baselines ---------------------------------------------------------------------------------
+
+@click.group("baselines")
+def baselines_group() -> None:
+    """National business-survival baselines (published figures with sources)."""
+
+
+@baselines_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False), required=False)
+@with_appcontext
+def baselines_import(file: str | None) -> None:
+    """Import (upsert) baseline figures from FILE, or the shipped tracker/data/baselines.csv."""
+    from pathlib import Path
+
+    from tracker.services import baselines
+
+    data = Path(file).read_bytes() if file else baselines.shipped_baselines()
+    result = baselines.import_baselines(None, data, source=Path(file).name if file else "shipped baselines.csv")
+    if result.problems:
+        for problem in result.problems[:200]:
+            click.echo(problem, err=True)
+        fail(f"{len(result.problems)} problem(s); nothing imported")
+    db.session.commit()
+    click.echo(f"Baselines: {result.created} created, {result.updated} updated, {result.unchanged} unchanged.")
+
+
+@baselines_group.command("list")
+@click.option("--series", help="only this series (e.g. insee-sine)")
+@click.option("--country", help="only this country code")
+@with_appcontext
+def baselines_list(series: str | None, country: str | None) -> None:
+    """List baseline figures with their source."""
+    from tracker.services import baselines
+
+    rows = baselines.list_baselines(series, country)
+    click.echo("series\tcountry\tregion\tsector\tcohort\thorizon\tsurvival_pct\tpublisher\turl")
+    for b in rows:
+        click.echo(f"{b.series}\t{b.country}\t{b.region or '-'}\t{b.sector}\t{b.cohort_year}\t{b.horizon_years}"
+                   f"\t{b.survival_pct:g}\t{b.publisher}\t{b.url or ''}")
+    click.echo(f"{len(rows)} figure(s).", err=True)
+
+
+# --- quickstart --------------------------------------------------------------------------------
+
+@click.command("quickstart")
+@click.option("--cases-per-federation", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--serve/--no-serve", default=True, help="serve the app on 127.0.0.1 after setting up")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@with_appcontext
+def quickstart(cases_per_federation: int, serve: bool, port: int) -> None:
+    """Create the database (migrations), load baselines and demo data, print the demo logins, serve."""
+    from flask import current_app
+    from flask_migrate import upgrade
+
+    from tracker.services.demo import DEMO_PASSWORD
+    from tracker.services.quickstart import demo_logins, seed_demo
+
+    click.echo(f"Database: {db.engine.url.render_as_string(hide_password=True)}")
+    upgrade()
+    if seed_demo(cases_per_federation):
+        db.session.commit()
+        click.echo("Loaded national baselines and demo federations, users and cases.")
+    else:
+        click.echo("Database already has data; left it as it is.")
+    click.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
+    for login in demo_logins():
+        click.echo(f"  {login.email:<26} {login.role:<11} {login.federation or ''}")
+    if serve:
+        click.echo(f"\nServing on http://127.0.0.1:{port}/  (Ctrl+C to stop)")
+        current_app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+
+
 def register_commands(app: Flask) -> None:
-    for group in (federations_group, users_group):
+    for group in (federations_group, users_group, baselines_group, quickstart):
         app.cli.add_command(group)
 
 

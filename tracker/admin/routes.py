@@ -1,3 +1,299 @@
-"""Views of the admin blueprint."""
+"""Views of the admin blueprint: federations, users and the audit trail, for admins only.
 
-from tracker.admin import bp  # noqa: F401
+Every view is thin: form → service → one commit → flash + redirect. A DomainError from a service
+is shown next to the field it names (or flashed when it names none) and nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from tracker.admin import bp
+from tracker.admin.forms import (
+    ChangeStatusForm,
+    CreateFederationForm,
+    CreateUserForm,
+    EditFederationForm,
+    EditUserForm,
+    ResetPasswordForm,
+)
+from tracker.extensions import db
+from tracker.models import AuditEntry, Federation, Role, User
+from tracker.services import federations as federation_service
+from tracker.services import users as user_service
+from tracker.services.errors import DomainError
+from tracker.services.permissions import require_role
+from tracker.services.reference import country_choices
+
+RECENT_AUDIT_ENTRIES = 25
+# Audit rows that have an admin page, to link an entry to the row it describes.
+AUDIT_LINKS = {"federations": ("admin.edit_federation", "federation_id"), "users": ("admin.edit_user", "user_id")}
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def _actor() -> User:
+    return current_user._get_current_object()  # the ORM object, not the proxy, goes to services
+
+
+def _show_error(form: FlaskForm, exc: DomainError) -> None:
+    """Put a service's message next to the field it names; flash it when no field fits."""
+    db.session.rollback()  # a refused change leaves nothing behind in the session
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None and hasattr(field, "errors") and field.name != "submit":
+        field.errors = [*field.errors, exc.message]
+    else:
+        flash(exc.message, "danger")
+
+
+def _federation_choices(current: Federation | None = None) -> list[tuple[int, str]]:
+    """Active federations, plus the user's current one (even if inactive) so an edit keeps it."""
+    return [(fed.id, f"{fed.code} · {fed.name}") for fed in federation_service.list_federations()
+            if fed.active or (current is not None and fed.id == current.id)]
+
+
+def _federation_or_none(federation_id: int | None) -> Federation | None:
+    return db.get_or_404(Federation, federation_id) if federation_id is not None else None
+
+
+def utc(value: datetime | None) -> str:
+    """A stored timestamp as 'YYYY-MM-DD HH:MM UTC' (SQLite returns naive UTC, PostgreSQL aware)."""
+    if value is None:
+        return "—"
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@bp.context_processor
+def admin_helpers() -> dict[str, Any]:
+    return {"utc": utc}
+
+
+# --- overview and audit trail ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AuditLine:
+    """An audit entry made readable: who, when, what, and `field: before → after` changes."""
+
+    at: str
+    who: str
+    action: str
+    table: str
+    row_id: int
+    link: str | None
+    changes: list[tuple[str, str, str]]
+
+
+def _readable(value: Any, field: str, federation_codes: dict[int, str]) -> str:
+    if value is None or value == "":
+        return "—"
+    if field == "federation_id" and value in federation_codes:
+        return federation_codes[value]
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _audit_lines(limit: int) -> list[AuditLine]:
+    # TODO(services.audit): move this query to a `recent_entries(limit)` service (not ours to edit).
+    entries = db.session.scalars(
+        select(AuditEntry).options(selectinload(AuditEntry.user))
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit))
+    codes = {fed.id: fed.code for fed in federation_service.list_federations()}
+    lines = []
+    for entry in entries:
+        link = AUDIT_LINKS.get(entry.table_name)
+        lines.append(AuditLine(
+            at=utc(entry.at),
+            who=entry.user.email if entry.user else "system (command line)",
+            action=entry.action,
+            table=entry.table_name,
+            row_id=entry.row_id,
+            link=url_for(link[0], **{link[1]: entry.row_id}) if link else None,
+            changes=[(name.removesuffix("_id"), _readable(before, name, codes), _readable(after, name, codes))
+                     for name, (before, after) in sorted((entry.changes or {}).items())],
+        ))
+    return lines
+
+
+@bp.route("/")
+@require_role(Role.ADMIN)
+def index() -> str:
+    summaries = federation_service.list_federations_with_counts()
+    counts = {
+        "federations": len(summaries),
+        "active_federations": sum(1 for s in summaries if s.federation.active),
+        "cases": sum(s.cases for s in summaries),  # every case belongs to exactly one federation
+        **{f"{key}_users": value for key, value in user_service.count_users().items()},
+    }
+    return render_template("admin/index.html", counts=counts, audit=_audit_lines(RECENT_AUDIT_ENTRIES))
+
+
+# --- federations -------------------------------------------------------------------------------
+
+@bp.route("/federations")
+@require_role(Role.ADMIN)
+def federations() -> str:
+    return render_template("admin/federations.html", summaries=federation_service.list_federations_with_counts())
+
+
+@bp.route("/federations/new", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def create_federation() -> str | Response:
+    form = CreateFederationForm(country_choices=country_choices())
+    if form.validate_on_submit():
+        try:
+            fed = federation_service.create_federation(_actor(), code=form.code.data, name=form.name.data,
+                                                       country=form.country.data)
+        except DomainError as exc:
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Federation {fed.code} created.", "success")
+            return redirect(url_for("admin.federations"))
+    return render_template("admin/federation_form.html", form=form, federation=None)
+
+
+@bp.route("/federations/<int:federation_id>", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def edit_federation(federation_id: int) -> str | Response:
+    fed = db.get_or_404(Federation, federation_id)
+    form = EditFederationForm(obj=fed, country_choices=country_choices())
+    if form.validate_on_submit():
+        try:
+            federation_service.update_federation(_actor(), fed, name=form.name.data, country=form.country.data,
+                                                 active=fed.active)
+        except DomainError as exc:
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Federation {fed.code} saved.", "success")
+            return redirect(url_for("admin.federations"))
+    return render_template("admin/federation_form.html", form=form, federation=fed)
+
+
+def _set_federation_active(federation_id: int, active: bool) -> Response:
+    fed = db.get_or_404(Federation, federation_id)
+    if not ChangeStatusForm().validate_on_submit():
+        abort(400)
+    try:
+        federation_service.update_federation(_actor(), fed, name=fed.name, country=fed.country, active=active)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(f"Federation {fed.code} {'reactivated' if active else 'deactivated'}.", "success")
+    return redirect(url_for("admin.federations"))
+
+
+@bp.route("/federations/<int:federation_id>/deactivate", methods=["POST"])
+@require_role(Role.ADMIN)
+def deactivate_federation(federation_id: int) -> Response:
+    return _set_federation_active(federation_id, False)
+
+
+@bp.route("/federations/<int:federation_id>/reactivate", methods=["POST"])
+@require_role(Role.ADMIN)
+def reactivate_federation(federation_id: int) -> Response:
+    return _set_federation_active(federation_id, True)
+
+
+# --- users -------------------------------------------------------------------------------------
+
+@bp.route("/users")
+@require_role(Role.ADMIN)
+def users() -> str:
+    return render_template("admin/users.html", users=user_service.list_users())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def create_user() -> str | Response:
+    form = CreateUserForm(federation_choices=_federation_choices())
+    if form.validate_on_submit():
+        try:
+            user = user_service.create_user(_actor(), form.email.data, form.password.data, form.role.data,
+                                            federation=_federation_or_none(form.federation.data))
+        except DomainError as exc:
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"User {user.email} created ({user.role.value}).", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_new.html", form=form)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def edit_user(user_id: int) -> str | Response:
+    user = db.get_or_404(User, user_id)
+    form = EditUserForm(data={"role": user.role.value, "federation": user.federation_id},
+                        federation_choices=_federation_choices(user.federation))
+    if form.validate_on_submit():
+        try:
+            user_service.update_user(_actor(), user, role=form.role.data,
+                                     federation=_federation_or_none(form.federation.data))
+        except DomainError as exc:
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"User {user.email} saved.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_edit.html", form=form, user=user)
+
+
+def _set_user_active(user_id: int, active: bool) -> Response:
+    user = db.get_or_404(User, user_id)
+    if not ChangeStatusForm().validate_on_submit():
+        abort(400)
+    try:
+        user_service.update_user(_actor(), user, active=active)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(f"User {user.email} {'reactivated' if active else 'deactivated; their sessions ended'}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@require_role(Role.ADMIN)
+def deactivate_user(user_id: int) -> Response:
+    return _set_user_active(user_id, False)
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+@require_role(Role.ADMIN)
+def reactivate_user(user_id: int) -> Response:
+    return _set_user_active(user_id, True)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def reset_password(user_id: int) -> str | Response:
+    user = db.get_or_404(User, user_id)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user_service.change_password(_actor(), user, form.password.data)
+        except DomainError as exc:
+            _show_error(form, exc)
+        else:
+            db.session.commit()
+            if user.id == current_user.id:
+                login_user(user)  # the new session nonce would otherwise log the admin out too
+            flash(f"Password of {user.email} reset; their open sessions ended.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/reset_password.html", form=form, user=user)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tracker.extensions import db
-from tracker.models import Federation, User
+from tracker.models import Case, Federation, Role, User
 from tracker.services import audit
 from tracker.services.errors import DomainError
 from tracker.services.reference import is_country
@@ -55,3 +56,24 @@ def update_federation(actor: User, fed: Federation, *, name: str, country: str,
     if changes:
         audit.record(actor, fed, "update", changes)
     return fed
+
+
+@dataclass(frozen=True)
+class FederationSummary:
+    """A federation with its number of active staff accounts and of cases that are not deleted."""
+
+    federation: Federation
+    staff: int
+    cases: int
+
+
+def list_federations_with_counts() -> list[FederationSummary]:
+    """Every federation (by code) with its active staff and non-deleted case counts, in two
+    GROUP BY queries rather than one count per federation."""
+    staff = dict(db.session.execute(
+        select(User.federation_id, func.count()).where(User.role == Role.STAFF, User.active.is_(True))
+        .group_by(User.federation_id)).tuples().all())
+    cases = dict(db.session.execute(
+        select(Case.federation_id, func.count()).where(Case.deleted_at.is_(None))
+        .group_by(Case.federation_id)).tuples().all())
+    return [FederationSummary(fed, staff.get(fed.id, 0), cases.get(fed.id, 0)) for fed in list_federations()]

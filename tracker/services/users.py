@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tracker.extensions import db
 from tracker.models import Federation, Role, User
@@ -94,3 +94,10 @@ def change_password(actor: User, user: User, password: str) -> None:
 
 def list_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.role, User.email)))
+
+
+def count_users() -> dict[str, int]:
+    """{'total': every account, 'active': accounts that may log in}."""
+    total, active = db.session.execute(
+        select(func.count(), func.count().filter(User.active.is_(True))).select_from(User)).one()
+    return {"total": total, "active": active or 0}

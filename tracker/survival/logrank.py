@@ -79,9 +79,7 @@ def logrank_test(
     )
 
 
-def _quadratic_form(
-    diff: np.ndarray, variance: np.ndarray, keep: np.ndarray
-) -> tuple[float, int]:
+def _quadratic_form(diff: np.ndarray, variance: np.ndarray, keep: np.ndarray) -> tuple[float, int]:
     """R survdiff: drop groups without expected events, then the first one remaining."""
     index = np.flatnonzero(keep)
     if len(index) < 2:

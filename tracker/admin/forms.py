@@ -1,0 +1,89 @@
+"""Forms of the admin area. They check the shape of the input; the services check the rules
+(code format, ISO country, unique code/email, password policy, role/federation consistency)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from tracker.models import Role
+
+NO_FEDERATION = ("", "— none (admins and researchers) —")
+
+
+def optional_int(value: Any) -> int | None:
+    """Coerce a select value to an id; the empty option means no federation."""
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+class CreateFederationForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(), Length(max=32)],
+                       description="Letters, digits, '-' or '_', e.g. FR-CGSCOP. It cannot be changed later.")
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    # The service says why an unknown code is refused, so the select does not pre-validate.
+    country = SelectField("Country", validate_choice=False,
+                          validators=[DataRequired(message="Choose a country.")])
+    submit = SubmitField("Create federation")
+
+    def __init__(self, *args: Any, country_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = [("", "Choose a country…"), *country_choices]
+
+
+class EditFederationForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    country = SelectField("Country", validate_choice=False,
+                          validators=[DataRequired(message="Choose a country.")])
+    submit = SubmitField("Save changes")
+
+    def __init__(self, *args: Any, country_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = [("", "Choose a country…"), *country_choices]
+
+
+class CreateUserForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role],
+                       validators=[DataRequired()])
+    federation = SelectField("Federation", coerce=optional_int,
+                             description="Required for staff; leave empty for admins and researchers.")
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=200)],
+                             description="At least 10 characters; give it to the user through a separate channel.")
+    confirm = PasswordField("Repeat the password",
+                            validators=[DataRequired(), EqualTo("password", "The passwords differ.")])
+    submit = SubmitField("Create user")
+
+    def __init__(self, *args: Any, federation_choices: list[tuple[Any, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.federation.choices = [NO_FEDERATION, *federation_choices]
+
+
+class EditUserForm(FlaskForm):
+    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role],
+                       validators=[DataRequired()])
+    federation = SelectField("Federation", coerce=optional_int,
+                             description="Required for staff; leave empty for admins and researchers.")
+    submit = SubmitField("Save changes")
+
+    def __init__(self, *args: Any, federation_choices: list[tuple[Any, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.federation.choices = [NO_FEDERATION, *federation_choices]
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=200)],
+                             description="At least 10 characters. The user's open sessions end.")
+    confirm = PasswordField("Repeat the new password",
+                            validators=[DataRequired(), EqualTo("password", "The passwords differ.")])
+    submit = SubmitField("Reset password")
+
+
+class ChangeStatusForm(FlaskForm):
+    """Button-only form (deactivate, reactivate): a POST that carries the CSRF token."""
+
+    submit = SubmitField("Apply")

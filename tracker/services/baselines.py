@@ -1,0 +1,119 @@
+"""National business-survival baselines (published figures with their sources).
+
+The shipped file tracker/data/baselines.csv holds the figures collected in shared/data; admins can
+import more (same columns). Importing is an upsert on (series, country, region, sector,
+cohort_year, horizon_years) and is all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from importlib import resources
+
+from sqlalchemy import select
+
+from tracker.extensions import db
+from tracker.models import Baseline, User
+from tracker.services import audit
+
+COLUMNS = ("series", "country", "region", "sector", "sector_label", "cohort_year", "horizon_years",
+           "survival_pct", "publisher", "source_title", "published", "url", "notes")
+REQUIRED = ("series", "country", "sector", "cohort_year", "horizon_years", "survival_pct", "publisher",
+            "source_title")
+KEY = ("series", "country", "region", "sector", "cohort_year", "horizon_years")
+
+
+@dataclass(frozen=True)
+class BaselineImport:
+    created: int
+    updated: int
+    unchanged: int
+    problems: tuple[str, ...]
+
+
+def shipped_baselines() -> bytes:
+    return resources.files("tracker.data").joinpath("baselines.csv").read_bytes()
+
+
+def _parse_row(row: dict[str, str], line: int, problems: list[str]) -> dict[str, object] | None:
+    values: dict[str, object] = {c: (row.get(c) or "").strip() for c in COLUMNS}
+    for column in REQUIRED:
+        if not values[column]:
+            problems.append(f"row {line}, column {column}: is required")
+    try:
+        values["cohort_year"] = int(str(values["cohort_year"]))
+        values["horizon_years"] = int(str(values["horizon_years"]))
+        values["survival_pct"] = float(str(values["survival_pct"]))
+    except ValueError:
+        problems.append(f"row {line}: cohort_year and horizon_years must be whole numbers, survival_pct a number")
+        return None
+    if not 1800 <= values["cohort_year"] <= 2100 or not 1 <= values["horizon_years"] <= 50:
+        problems.append(f"row {line}: cohort_year or horizon_years out of range")
+    if not 0 < values["survival_pct"] <= 100:
+        problems.append(f"row {line}, column survival_pct: must be in (0, 100]")
+    values["country"] = str(values["country"]).upper()
+    values["region"] = str(values["region"]).upper()
+    values["sector"] = str(values["sector"]).upper()
+    for column in ("sector_label", "published", "url", "notes"):
+        values[column] = values[column] or None
+    return values
+
+
+def import_baselines(actor: User | None, data: bytes, source: str = "file") -> BaselineImport:
+    """Upsert baseline figures from CSV bytes (UTF-8, header row with COLUMNS). Flushes only
+    when the whole file is valid."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return BaselineImport(0, 0, 0, ("the file is not UTF-8",))
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    unknown = sorted(set(header) - set(COLUMNS))
+    missing = sorted(set(REQUIRED) - set(header))
+    if unknown or missing:
+        return BaselineImport(0, 0, 0, (f"header: unknown columns {unknown}, missing columns {missing}",))
+    problems: list[str] = []
+    parsed = [(_parse_row(row, i, problems), i) for i, row in enumerate(reader, start=2)]
+    seen: dict[tuple, int] = {}
+    for values, line in parsed:
+        if values is None:
+            continue
+        key = tuple(values[k] for k in KEY)
+        if key in seen:
+            problems.append(f"row {line}: same series/country/region/sector/cohort/horizon as row {seen[key]}")
+        seen[key] = line
+    if problems:
+        return BaselineImport(0, 0, 0, tuple(problems))
+    existing = {tuple(getattr(b, k) for k in KEY): b for b in db.session.scalars(select(Baseline))}
+    created = updated = unchanged = 0
+    for values, _line in parsed:
+        assert values is not None
+        current = existing.get(tuple(values[k] for k in KEY))
+        if current is None:
+            db.session.add(Baseline(**values))
+            created += 1
+            continue
+        before = audit.snapshot(current, COLUMNS)
+        for column, value in values.items():
+            setattr(current, column, value)
+        changes = audit.diff(before, audit.snapshot(current, COLUMNS))
+        if changes:
+            updated += 1
+            db.session.flush()
+            audit.record(actor, current, "update", changes, context=f"baselines import {source}")
+        else:
+            unchanged += 1
+    db.session.flush()
+    return BaselineImport(created, updated, unchanged, ())
+
+
+def list_baselines(series: str | None = None, country: str | None = None) -> list[Baseline]:
+    stmt = select(Baseline).order_by(Baseline.series, Baseline.country, Baseline.region, Baseline.sector,
+                                     Baseline.cohort_year, Baseline.horizon_years)
+    if series:
+        stmt = stmt.where(Baseline.series == series)
+    if country:
+        stmt = stmt.where(Baseline.country == country.upper())
+    return list(db.session.scalars(stmt))

@@ -1,0 +1,48 @@
+"""Set up the embedded default with demo data: baselines, demo federations, users and cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+
+from tracker.extensions import db
+from tracker.models import Federation, Role
+from tracker.services import baselines, federations, users
+from tracker.services.cases import create_case
+from tracker.services.demo import DEMO_FEDERATIONS, DEMO_PASSWORD, generate_cases
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    role: str
+    federation: str | None
+
+
+def demo_logins() -> list[DemoLogin]:
+    logins = [DemoLogin("admin@demo.coop", "admin", None), DemoLogin("researcher@demo.coop", "researcher", None)]
+    logins += [DemoLogin(f"staff.{f.country.lower()}@demo.coop", "staff", f.code) for f in DEMO_FEDERATIONS]
+    return logins
+
+
+def seed_demo(cases_per_federation: int = 100, seed: int = 2026, today: date | None = None) -> bool:
+    """Load the shipped baselines and a demo data set into an empty database. Returns False
+    (and does nothing) when federations already exist, so quickstart can be run again safely."""
+    if db.session.scalar(select(func.count()).select_from(Federation)):
+        return False
+    result = baselines.import_baselines(None, baselines.shipped_baselines(), source="shipped baselines.csv")
+    if result.problems:
+        raise RuntimeError(f"shipped baselines are invalid: {result.problems[:3]}")
+    by_code = {}
+    for demo in DEMO_FEDERATIONS:
+        by_code[demo.code] = federations.create_federation(None, code=demo.code, name=demo.name,
+                                                           country=demo.country)
+    for login in demo_logins():
+        users.create_user(None, login.email, DEMO_PASSWORD, Role(login.role),
+                          by_code[login.federation] if login.federation else None)
+    for demo in DEMO_FEDERATIONS:
+        for values in generate_cases(cases_per_federation, demo, seed=seed, today=today):
+            create_case(None, by_code[demo.code], values, today=today, context="demo data")
+    return True

@@ -1,0 +1,349 @@
+"""One call from case arrays to the survival report of DESIGN.md, and its JSON shape.
+
+``analyse`` prepares follow-up (``followup``), estimates Kaplan-Meier per group (``km``), tests
+the groups with the log-rank test (``logrank``) and, when given baselines, adds relative
+survival (``relative``). ``report_to_dict`` gives exactly the ``tracker survival --format json``
+/ ``GET /api/v1/survival`` shape, plus a few extra keys (``unstable``, ``excluded``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from ._arrays import factorize_labels
+from .competing import CompetingResult, cumulative_incidence
+from .errors import InvalidSurvivalOptions
+from .followup import ENDPOINTS, CaseArrays, FollowUp, prepare_followup
+from .km import HorizonEstimate, KMSteps, kaplan_meier
+from .logrank import LogRankResult, logrank_test
+from .relative import BaselineCurve, RelativeResult, relative_survival
+
+DEFAULT_HORIZONS = (1, 2, 3, 4, 5)
+MAX_HORIZON = 50
+ALL = "all"
+
+
+def _check_horizons(horizons: Iterable[object]) -> tuple[int, ...]:
+    values = tuple(horizons)
+    if not values:
+        raise InvalidSurvivalOptions("give at least one horizon")
+    for h in values:
+        if isinstance(h, bool) or not isinstance(h, int | np.integer) or not 1 <= h <= MAX_HORIZON:
+            raise InvalidSurvivalOptions(
+                f"horizons must be whole numbers of years from 1 to {MAX_HORIZON}, not {h!r}"
+            )
+    if len(set(values)) != len(values):
+        raise InvalidSurvivalOptions("horizons must not repeat")
+    return tuple(sorted(int(h) for h in values))
+
+
+def parse_horizons(text: str) -> tuple[int, ...]:
+    """Parse ``"1,2,3,4,5"`` (the ``--horizons`` option) into validated horizons (years)."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidSurvivalOptions(
+            f"horizons must be comma-separated whole numbers of years, not {text!r}"
+        ) from None
+    return _check_horizons(values)
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Options of one analysis; invalid values raise ``InvalidSurvivalOptions``.
+
+    ``as_of``: analysis date. ``endpoint``: ``enterprise`` or ``cooperative``. ``delayed_entry``:
+    enter cases at registration (left truncation). ``group_by``: name of the grouping field
+    (the labels themselves are passed to ``analyse``). ``horizons``: whole years 1..50.
+    ``unstable_below``: flag horizons with fewer cases at risk than this.
+    """
+
+    as_of: date
+    endpoint: str = "enterprise"
+    delayed_entry: bool = True
+    group_by: str | None = None
+    horizons: tuple[int, ...] = DEFAULT_HORIZONS
+    unstable_below: int = 10
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.as_of, date):
+            raise InvalidSurvivalOptions(f"as_of must be a date, not {self.as_of!r}")
+        if self.endpoint not in ENDPOINTS:
+            raise InvalidSurvivalOptions(
+                f"endpoint must be one of {', '.join(ENDPOINTS)}, not {self.endpoint!r}"
+            )
+        if not isinstance(self.delayed_entry, bool):
+            raise InvalidSurvivalOptions("delayed_entry must be true or false")
+        if self.group_by is not None and (not isinstance(self.group_by, str) or not self.group_by):
+            raise InvalidSurvivalOptions("group_by must be a field name")
+        if isinstance(self.unstable_below, bool) or not isinstance(self.unstable_below, int):
+            raise InvalidSurvivalOptions("unstable_below must be a whole number")
+        object.__setattr__(self, "horizons", _check_horizons(self.horizons))
+
+
+@dataclass(frozen=True, eq=False)
+class BaselineInput:
+    """Baselines for relative survival: the curves and, per case, an index into them (-1: none).
+
+    ``curve_index`` is aligned with the ``CaseArrays`` given to ``analyse``.
+    """
+
+    curves: tuple[BaselineCurve, ...]
+    curve_index: np.ndarray
+
+
+@dataclass(frozen=True)
+class GroupSurvival:
+    """Survival of one group: counts, median and horizons in years, curve, exclusions."""
+
+    group: str
+    n: int
+    events: int
+    median_years: float | None
+    horizons: tuple[HorizonEstimate, ...]
+    steps: KMSteps
+    exclusions: dict[str, int] = field(default_factory=dict)
+    baseline: RelativeResult | None = None
+
+
+@dataclass(frozen=True)
+class SurvivalReport:
+    """Result of ``analyse``: groups sorted by name (one named ``all`` without grouping)."""
+
+    as_of: date
+    endpoint: str
+    delayed_entry: bool
+    group_by: str | None
+    horizons: tuple[int, ...]
+    groups: tuple[GroupSurvival, ...]
+    logrank: LogRankResult | None
+    exclusions: dict[str, int]
+
+
+def _group_codes(
+    cases: CaseArrays, groups: np.ndarray | None, options: AnalysisOptions
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    if groups is None:
+        if options.group_by is not None:
+            raise InvalidSurvivalOptions(f"group_by={options.group_by!r} needs group labels")
+        return np.zeros(len(cases), dtype=np.int64), (ALL,)
+    if options.group_by is None:
+        raise InvalidSurvivalOptions("group labels given without naming group_by")
+    if len(groups) != len(cases):
+        raise InvalidSurvivalOptions("there must be one group label per case")
+    return factorize_labels(groups)
+
+
+def _split(codes: np.ndarray, n_groups: int) -> list[np.ndarray]:
+    """Indices of the cases of each group (one stable sort instead of a mask per group)."""
+    small = codes.astype(np.int16 if n_groups < 2**15 else np.int64)
+    order = np.argsort(small, kind="stable")
+    bounds = np.searchsorted(small[order], np.arange(n_groups + 1))
+    return [order[bounds[g] : bounds[g + 1]] for g in range(n_groups)]
+
+
+def _group(
+    name: str,
+    index: np.ndarray,
+    followup: FollowUp,
+    options: AnalysisOptions,
+    baseline: BaselineInput | None,
+) -> GroupSurvival:
+    inside = index[followup.included[index]]
+    entry, stop = followup.entry[inside], followup.stop[inside]
+    km = kaplan_meier(
+        entry, stop, followup.event[inside], options.horizons, unstable_below=options.unstable_below
+    )
+    relative = None
+    if baseline is not None:
+        curve_index = np.asarray(baseline.curve_index)[inside]
+        relative = relative_survival(entry, stop, curve_index, baseline.curves, km)
+    return GroupSurvival(
+        group=name,
+        n=km.n,
+        events=km.events,
+        median_years=km.median_years,
+        horizons=km.horizons,
+        steps=km.steps,
+        exclusions=followup.exclusions(index),
+        baseline=relative,
+    )
+
+
+def analyse(
+    cases: CaseArrays,
+    groups: np.ndarray | None,
+    options: AnalysisOptions,
+    *,
+    baseline: BaselineInput | None = None,
+) -> SurvivalReport:
+    """Kaplan-Meier survival per group (years since transfer), log-rank test, exclusions.
+
+    ``groups``: one label per case (None = "unknown"), or None for a single group ``all``.
+    Censoring, delayed entry and exclusions follow ``prepare_followup``. Groups with no
+    included case are omitted (their exclusions still count in ``SurvivalReport.exclusions``).
+    The log-rank test is None without grouping or with fewer than two groups left.
+    """
+    if baseline is not None and len(baseline.curve_index) != len(cases):
+        raise InvalidSurvivalOptions("baseline curve_index must have one entry per case")
+    followup = prepare_followup(cases, options.as_of, options.endpoint, options.delayed_entry)
+    codes, names = _group_codes(cases, groups, options)
+    results = [
+        _group(name, index, followup, options, baseline)
+        for name, index in zip(names, _split(codes, len(names)), strict=True)
+    ]
+    results = [r for r in results if r.n > 0]
+    logrank = None
+    if groups is not None and len(results) > 1:
+        inc = followup.included
+        labels = np.asarray(names, dtype=object)[codes[inc]]
+        logrank = logrank_test(followup.entry[inc], followup.stop[inc], followup.event[inc], labels)
+    return SurvivalReport(
+        as_of=options.as_of,
+        endpoint=options.endpoint,
+        delayed_entry=options.delayed_entry,
+        group_by=options.group_by if groups is not None else None,
+        horizons=options.horizons,
+        groups=tuple(results),
+        logrank=logrank,
+        exclusions=followup.exclusions(),
+    )
+
+
+def analyse_competing(
+    cases: CaseArrays, groups: np.ndarray | None, options: AnalysisOptions
+) -> tuple[tuple[str, CompetingResult], ...]:
+    """Cumulative incidence of closure and of loss of the cooperative form, per group.
+
+    Uses the same follow-up as ``analyse`` (the endpoint option does not matter here).
+    """
+    followup = prepare_followup(cases, options.as_of, options.endpoint, options.delayed_entry)
+    codes, names = _group_codes(cases, groups, options)
+    out = []
+    for name, index in zip(names, _split(codes, len(names)), strict=True):
+        inside = index[followup.included[index]]
+        if len(inside):
+            result = cumulative_incidence(
+                followup.entry[inside],
+                followup.stop[inside],
+                followup.cause[inside],
+                options.horizons,
+            )
+            out.append((name, result))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- JSON shape
+
+
+def _horizon_dict(h: HorizonEstimate) -> dict[str, Any]:
+    return {
+        "years": h.years,
+        "survival": h.survival,
+        "ci_lower": h.ci_lower,
+        "ci_upper": h.ci_upper,
+        "at_risk": h.at_risk,
+        "unstable": h.unstable,
+    }
+
+
+def _floats(values: np.ndarray) -> list[float | None]:
+    return [None if np.isnan(v) else float(v) for v in np.asarray(values, dtype=float)]
+
+
+def steps_to_dict(steps: KMSteps) -> dict[str, list[Any]]:
+    """The step curve as JSON-ready columns (NaN → None), for plots and downloads."""
+    return {
+        "time": _floats(steps.time),
+        "at_risk": [int(v) for v in steps.at_risk],
+        "events": [int(v) for v in steps.events],
+        "censored": [int(v) for v in steps.censored],
+        "survival": _floats(steps.survival),
+        "ci_lower": _floats(steps.ci_lower),
+        "ci_upper": _floats(steps.ci_upper),
+    }
+
+
+def baseline_to_dict(result: RelativeResult) -> dict[str, Any]:
+    """The per-group ``baseline`` block: series, expected, relative (with CI), matches."""
+    return {
+        "series": list(result.series),
+        "expected": [
+            {"years": h.years, "survival": h.expected, "at_risk": h.at_risk}
+            for h in result.horizons
+        ],
+        "relative": [
+            {
+                "years": h.years,
+                "survival": h.relative,
+                "ci_lower": h.ci_lower,
+                "ci_upper": h.ci_upper,
+            }
+            for h in result.horizons
+        ],
+        "matches": [
+            {
+                "series": m.series,
+                "country": m.country,
+                "sector": m.sector,
+                "cohort": m.cohort_year,
+                "n": m.n,
+            }
+            for m in result.matches
+        ],
+        "unmatched": result.unmatched,
+    }
+
+
+def _group_dict(group: GroupSurvival, include_steps: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "group": group.group,
+        "n": group.n,
+        "events": group.events,
+        "median_years": group.median_years,
+        "horizons": [_horizon_dict(h) for h in group.horizons],
+        "excluded": dict(group.exclusions),
+    }
+    if group.baseline is not None:
+        out["baseline"] = baseline_to_dict(group.baseline)
+    if include_steps:
+        out["steps"] = steps_to_dict(group.steps)
+    return out
+
+
+def report_to_dict(report: SurvivalReport, *, include_steps: bool = False) -> dict[str, Any]:
+    """The DESIGN.md JSON of ``tracker survival --format json`` (steps only if asked)."""
+    logrank = report.logrank
+    return {
+        "as_of": report.as_of.isoformat(),
+        "endpoint": report.endpoint,
+        "delayed_entry": report.delayed_entry,
+        "group_by": report.group_by,
+        "groups": [_group_dict(g, include_steps) for g in report.groups],
+        "logrank": None
+        if logrank is None
+        else {"statistic": logrank.statistic, "df": logrank.df, "p_value": logrank.p_value},
+        "excluded": dict(report.exclusions),
+    }
+
+
+def competing_to_dict(results: Sequence[tuple[str, CompetingResult]]) -> list[dict[str, Any]]:
+    """Per-group cumulative incidence at the horizons, JSON-ready."""
+    return [
+        {
+            "group": name,
+            "n": r.n,
+            "closures": r.closures,
+            "losses": r.losses,
+            "horizons": [
+                {"years": h.years, "closure": h.closure, "loss": h.loss, "at_risk": h.at_risk}
+                for h in r.horizons
+            ],
+        }
+        for name, r in results
+    ]
