@@ -1,0 +1,232 @@
+"""Forms of the cases blueprint. They check shape (types, lengths, known choices); the DESIGN.md
+rules (dates, exits, codes, duplicate refs) are checked by tracker.services.cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import HiddenInput
+
+from tracker.models import OPERATING, ExitReason, TransferType
+from tracker.services.case_list import DEFAULT_SORT, DIRECTIONS, SORT_LABELS, CaseFilters
+from tracker.services.cases import CASE_FIELDS, CONTACT_FIELDS, MAX_LENGTHS
+from tracker.services.reference import country_choices
+
+TRANSFER_TYPE_LABELS = {
+    TransferType.SUCCESSION: "Succession (no successor)",
+    TransferType.RESCUE: "Rescue (difficulty or insolvency)",
+    TransferType.CONVERSION: "Conversion (of an association or other organisation)",
+    TransferType.OTHER: "Other",
+}
+EXIT_REASON_LABELS = {
+    ExitReason.LIQUIDATION: "Liquidation",
+    ExitReason.DISSOLUTION: "Dissolution",
+    ExitReason.SOLD: "Sold (to non-members)",
+    ExitReason.MERGED: "Merged",
+    ExitReason.DEMUTUALISED: "Demutualised (continues as a conventional company)",
+    ExitReason.OTHER: "Other",
+}
+TRANSFER_TYPE_CHOICES = [(t.value, label) for t, label in TRANSFER_TYPE_LABELS.items()]
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _length(field: str) -> Length:
+    return Length(max=MAX_LENGTHS[field])
+
+
+class VersionField(IntegerField):
+    """The case version the user loaded (optimistic locking), carried in a hidden input."""
+
+    widget = HiddenInput()
+
+
+# --- list filters (GET) -----------------------------------------------------------------------
+
+class FilterCasesForm(FlaskForm):
+    """The list's search, filters and sort, read from the query string (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Search", filters=[_strip], validators=[Optional(), Length(max=100)],
+                    description="Name, ref or national id", render_kw={"type": "search"})
+    country = SelectField("Country", filters=[_upper], validators=[Optional()])
+    transfer_type = SelectField("Transfer type", filters=[_lower], validators=[Optional()],
+                                choices=[("", "All types"), *TRANSFER_TYPE_CHOICES])
+    status = SelectField("Status", validators=[Optional()],
+                         choices=[("", "Open and closed"), ("open", "Open"), ("closed", "Closed (exited)")])
+    year_from = IntegerField("Transferred from (year)", validators=[Optional(), NumberRange(1900, 2100)])
+    year_to = IntegerField("Transferred to (year)", validators=[Optional(), NumberRange(1900, 2100)])
+    federation = SelectField("Federation", validators=[Optional()])
+    show_deleted = BooleanField("Show deleted cases", false_values=("", "0", "false", "n", "no", "off"))
+    sort = SelectField("Sort by", choices=list(SORT_LABELS.items()), default=DEFAULT_SORT)
+    dir = SelectField("Order", choices=[("asc", "Ascending"), ("desc", "Descending")], default="asc")
+
+    def __init__(self, *args: Any, federations: list[tuple[int, str]] | None = None,
+                 allow_deleted: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = [("", "All countries"), *country_choices()]
+        if federations is None:
+            del self.federation
+        else:
+            self.federation.choices = [("", "All federations"), *((str(i), code) for i, code in federations)]
+        if not allow_deleted:
+            del self.show_deleted
+
+    def validate_year_to(self, field: IntegerField) -> None:
+        if field.data is not None and self.year_from.data is not None and field.data < self.year_from.data:
+            raise ValidationError("must not be before the 'from' year")
+
+    def filters(self) -> CaseFilters:
+        """The filters to apply; a field that failed validation is left out (its message is shown)."""
+
+        def ok(name: str) -> Any:
+            field = self._fields.get(name)
+            return None if field is None or field.errors else (field.data or None)
+
+        federation = ok("federation")
+        return CaseFilters(
+            q=ok("q"), country=ok("country"), transfer_type=ok("transfer_type"), status=ok("status"),
+            year_from=ok("year_from"), year_to=ok("year_to"),
+            federation_id=int(federation) if federation else None,
+            show_deleted=bool(ok("show_deleted")),
+            sort=ok("sort") or DEFAULT_SORT,
+            direction=ok("dir") if ok("dir") in DIRECTIONS else "asc",
+        )
+
+    def query_args(self) -> dict[str, Any]:
+        """The applied filters as query-string arguments (without sort, order and page), for links."""
+        f = self.filters()
+        args = {"q": f.q, "country": f.country, "transfer_type": f.transfer_type, "status": f.status,
+                "year_from": f.year_from, "year_to": f.year_to, "federation": f.federation_id,
+                "show_deleted": "y" if f.show_deleted else None}
+        return {k: v for k, v in args.items() if v is not None}
+
+
+# --- create / edit ----------------------------------------------------------------------------
+
+class CaseFormBase(FlaskForm):
+    ref = StringField("Ref", filters=[_strip], validators=[DataRequired(), _length("ref")],
+                      description="Your federation's own reference; unique within the federation")
+    name = StringField("Name", filters=[_strip], validators=[DataRequired(), _length("name")])
+    national_id = StringField("National id", filters=[_strip], validators=[Optional(), _length("national_id")],
+                              description="Business-register number (optional)")
+    # Codes are not restricted to the choices here: the service checks them and says what is wrong.
+    country = SelectField("Country", validate_choice=False, validators=[DataRequired()])
+    region = StringField("Region", filters=[_strip], validators=[Optional(), _length("region")],
+                         description="NUTS or ISO 3166-2 code (optional), e.g. FRK or FR-ARA")
+    nace = StringField("NACE Rev. 2 code", filters=[_strip], validators=[Optional(), Length(max=8)],
+                       description="Section, division, group or class, e.g. C, 25, 25.6, 25.62 or C25.6")
+    employees = IntegerField("Employees at transfer", validators=[Optional()], render_kw={"min": 0})
+    transfer_date = DateField("Transfer date", validators=[DataRequired()])
+    transfer_type = SelectField("Transfer type", validate_choice=False, validators=[DataRequired()],
+                                choices=[("", "— choose —"), *TRANSFER_TYPE_CHOICES])
+    legal_form = StringField("Legal form", filters=[_strip], validators=[Optional(), _length("legal_form")])
+    registered_on = DateField("Registered on", validators=[Optional()],
+                              description="When the federation started following the case; "
+                                          "empty means the transfer date")
+    last_verified_on = DateField("Last verified on", validators=[Optional()],
+                                 description="Latest date the enterprise was confirmed operating "
+                                             "(required for an open case)")
+    exit_date = DateField("Exit date", validators=[Optional()])
+    exit_reason = SelectField("Exit reason", validate_choice=False,
+                              choices=[("", "— (still operating)"),
+                                       *((r.value, EXIT_REASON_LABELS[r]) for r in ExitReason)])
+    notes = TextAreaField("Notes", filters=[_strip], validators=[Optional(), _length("notes")],
+                          render_kw={"rows": 3})
+    contact_name = StringField("Contact name", filters=[_strip], validators=[Optional(), _length("contact_name")])
+    contact_email = StringField("Contact email", filters=[_strip],
+                                validators=[Optional(), _length("contact_email")], render_kw={"type": "email"})
+    contact_phone = StringField("Contact phone", filters=[_strip],
+                                validators=[Optional(), _length("contact_phone")], render_kw={"type": "tel"})
+
+    def __init__(self, *args: Any, show_contact: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = [("", "— choose —"), *country_choices()]
+        if not show_contact:
+            for name in CONTACT_FIELDS:
+                delattr(self, name)
+
+    def case_values(self) -> dict[str, Any]:
+        """The import-schema fields, for services.cases (typed: dates, ints; '' for empty choices)."""
+        return {name: self[name].data for name in CASE_FIELDS}
+
+    def extra_values(self) -> dict[str, Any]:
+        """Notes and, when the user may see them, the contact fields."""
+        return {name: self[name].data for name in ("notes", *CONTACT_FIELDS) if name in self}
+
+
+class CreateCaseForm(CaseFormBase):
+    federation = SelectField("Federation", coerce=int, validators=[InputRequired()])
+    submit = SubmitField("Create case")
+
+    def __init__(self, *args: Any, federations: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if federations is None:  # staff: always their own federation, whatever is posted
+            del self.federation
+        else:
+            self.federation.choices = federations
+
+
+class EditCaseForm(CaseFormBase):
+    version = VersionField(validators=[InputRequired()])
+    submit = SubmitField("Save changes")
+
+
+# --- follow-up and state changes --------------------------------------------------------------
+
+class RecordFollowUpForm(FlaskForm):
+    outcome = SelectField("Outcome", choices=[
+        (OPERATING, "Operating (confirmed on this date)"),
+        *((r.value, f"Exited: {EXIT_REASON_LABELS[r]}") for r in ExitReason)])
+    checked_on = DateField("On", validators=[DataRequired()])
+    source = StringField("Source", filters=[_strip], validators=[Optional(), Length(max=200)],
+                         description="How it was checked, e.g. business register, phone call")
+    note = TextAreaField("Note", filters=[_strip], validators=[Optional(), Length(max=10_000)],
+                         render_kw={"rows": 2})
+    version = VersionField(validators=[InputRequired()])
+    submit = SubmitField("Record follow-up")
+
+
+class WithdrawExitForm(FlaskForm):
+    note = TextAreaField("Why was the exit wrong?", filters=[_strip],
+                         validators=[DataRequired("Say why the exit was wrong."), Length(max=10_000)],
+                         render_kw={"rows": 2})
+    version = VersionField(validators=[InputRequired()])
+    submit = SubmitField("Withdraw the exit")
+
+
+class DeleteCaseForm(FlaskForm):
+    """Button-only form: the POST carries the CSRF token."""
+
+    submit = SubmitField("Delete case")
+
+
+class RestoreCaseForm(FlaskForm):
+    submit = SubmitField("Restore case")
+
+
+__all__ = ["CreateCaseForm", "DeleteCaseForm", "EditCaseForm", "FilterCasesForm", "RecordFollowUpForm",
+           "RestoreCaseForm", "WithdrawExitForm"]
