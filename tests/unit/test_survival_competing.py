@@ -8,9 +8,7 @@ import pytest
 from tracker.survival import cumulative_incidence, kaplan_meier
 
 # (entry, stop, cause): 0 censored, 1 closure, 2 loss; case 4 enters late at 1.5.
-CASES = np.array(
-    [(0, 1, 1), (0, 2, 2), (0, 3, 0), (1.5, 3, 1), (0, 4, 2), (0, 2, 0)], dtype=float
-)
+CASES = np.array([(0, 1, 1), (0, 2, 2), (0, 3, 0), (1.5, 3, 1), (0, 4, 2), (0, 2, 0)], dtype=float)
 
 
 def test_example_worked_by_hand() -> None:

@@ -62,6 +62,12 @@ def test_endpoints_differ_only_for_loss_of_the_cooperative_form() -> None:
     assert enterprise.cause.tolist() == [1, 1, 1, 2, 2, 2]
 
 
+def test_exit_reasons_are_read_case_insensitively() -> None:
+    data = cases(("2020-01-01", None, None, "2022-01-01", " Sold"))
+
+    assert prepare_followup(data, AS_OF).cause.tolist() == [2]
+
+
 def test_delayed_entry_starts_at_registration_and_missing_registration_means_transfer() -> None:
     data = cases(
         ("2020-01-01", "2021-01-01", "2025-01-01", None, None),

@@ -27,7 +27,8 @@ def test_horizon_beyond_longest_follow_up_is_none() -> None:
     result = kaplan_meier([0, 0, 0], [1.5, 2.0, 3.0], [True, False, False], horizons=(1, 3, 4))
 
     one, three, four = result.horizons
-    assert one.survival == 1.0 and (one.ci_lower, one.ci_upper) == (1.0, 1.0)
+    assert one.survival == 1.0
+    assert (one.ci_lower, one.ci_upper) == (1.0, 1.0)
     assert three.survival == pytest.approx(2 / 3)  # at the longest follow-up: still reported
     assert (four.survival, four.ci_lower, four.ci_upper) == (None, None, None)
     assert (four.at_risk, four.unstable) == (0, True)
@@ -69,7 +70,8 @@ def test_empty_group() -> None:
     result = kaplan_meier([], [], [], horizons=(1,))
 
     assert (result.n, result.events, result.median_years) == (0, 0, None)
-    assert result.horizons[0].survival is None and result.horizons[0].unstable
+    assert result.horizons[0].survival is None
+    assert result.horizons[0].unstable
 
 
 @pytest.mark.parametrize("delayed", [False, True])

@@ -13,10 +13,7 @@ import pytest
 
 from tracker.survival import AnalysisOptions, CaseArrays, analyse, report_to_dict
 
-ORACLE_DIR = Path(
-    os.environ.get("TRACKER_ORACLE_DIR")
-    or Path(__file__).resolve().parents[3] / "shared" / "oracle"
-)
+ORACLE_DIR = Path(os.environ.get("TRACKER_ORACLE_DIR") or Path(__file__).resolve().parents[3] / "shared" / "oracle")
 EXPECTED = sorted(ORACLE_DIR.glob("expected_*.json")) if ORACLE_DIR.is_dir() else []
 
 pytestmark = pytest.mark.skipif(
@@ -43,11 +40,13 @@ def assert_matches(expected: object, got: object, path: str = "$") -> None:
             assert key in got, f"{path}.{key} missing"
             assert_matches(value, got[key], f"{path}.{key}")
     elif isinstance(expected, list):
-        assert isinstance(got, list) and len(got) == len(expected), path
+        assert isinstance(got, list), path
+        assert len(got) == len(expected), path
         for i, (e, g) in enumerate(zip(expected, got, strict=True)):
             assert_matches(e, g, f"{path}[{i}]")
     elif isinstance(expected, float):
-        assert isinstance(got, int | float) and not isinstance(got, bool), f"{path}: {got!r}"
+        assert isinstance(got, int | float), f"{path}: {got!r}"
+        assert not isinstance(got, bool), f"{path}: {got!r}"
         assert abs(expected - got) <= 1e-9 * max(1.0, abs(expected)), f"{path}: {expected} != {got}"
     else:
         assert expected == got, f"{path}: {expected!r} != {got!r}"

@@ -61,7 +61,8 @@ def test_relative_survival_divides_observed_by_expected() -> None:
     assert one.ci_lower == pytest.approx(km.horizons[0].ci_lower / expected[0])
     assert two.ci_upper == pytest.approx(km.horizons[1].ci_upper / expected[1])
     assert (one.at_risk, two.at_risk) == (3, 2)
-    assert three.expected is None and three.relative is None  # beyond follow-up
+    assert three.expected is None
+    assert three.relative is None
     assert result.unmatched == 1
     assert [(m.country, m.n) for m in result.matches] == [("BE", 2), ("FR", 1)]
     assert result.series == ("s",)
@@ -74,9 +75,22 @@ def test_expected_is_undefined_once_a_case_outlives_its_curve() -> None:
     assert np.isnan(got[1])
 
 
-@pytest.mark.parametrize(
-    ("horizons", "values"), [((), ()), ((1, 2), (90.0,)), ((2, 1), (90, 80)), ((1,), (0.0,))]
-)
+@pytest.mark.parametrize(("horizons", "values"), [((), ()), ((1, 2), (90.0,)), ((2, 1), (90, 80)), ((1,), (0.0,))])
 def test_invalid_curves_are_rejected(horizons: tuple, values: tuple) -> None:
     with pytest.raises(InvalidSurvivalOptions):
         BaselineCurve("s", "FR", "TOTAL", 2015, horizons, values)
+
+
+def test_group_without_any_baseline_has_no_expected_figure() -> None:
+    km = kaplan_meier(ENTRY, STOP, EVENT, horizons=(1,))
+
+    result = relative_survival(ENTRY, STOP, np.full(4, -1), [A, B], km)
+
+    assert (result.horizons[0].expected, result.horizons[0].relative) == (None, None)
+    assert result.unmatched == 4
+    assert result.matches == ()
+
+
+def test_curve_index_out_of_range_is_rejected() -> None:
+    with pytest.raises(InvalidSurvivalOptions, match="out of range"):
+        ederer2_expected(ENTRY, STOP, np.array([0, 1, 2, -1]), [A, B], np.array([1.0]))

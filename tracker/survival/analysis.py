@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import factorize_labels
+from ._arrays import SortedCases, factorize_labels, split_by_code
 from .competing import CompetingResult, cumulative_incidence
 from .errors import InvalidSurvivalOptions
 from .followup import ENDPOINTS, CaseArrays, FollowUp, prepare_followup
-from .km import HorizonEstimate, KMSteps, kaplan_meier
-from .logrank import LogRankResult, logrank_test
+from .km import HorizonEstimate, KMSteps, kaplan_meier_sorted
+from .logrank import LogRankResult, logrank_sorted
 from .relative import BaselineCurve, RelativeResult, relative_survival
 
 DEFAULT_HORIZONS = (1, 2, 3, 4, 5)
@@ -34,9 +34,7 @@ def _check_horizons(horizons: Iterable[object]) -> tuple[int, ...]:
         raise InvalidSurvivalOptions("give at least one horizon")
     for h in values:
         if isinstance(h, bool) or not isinstance(h, int | np.integer) or not 1 <= h <= MAX_HORIZON:
-            raise InvalidSurvivalOptions(
-                f"horizons must be whole numbers of years from 1 to {MAX_HORIZON}, not {h!r}"
-            )
+            raise InvalidSurvivalOptions(f"horizons must be whole numbers of years from 1 to {MAX_HORIZON}, not {h!r}")
     if len(set(values)) != len(values):
         raise InvalidSurvivalOptions("horizons must not repeat")
     return tuple(sorted(int(h) for h in values))
@@ -47,9 +45,7 @@ def parse_horizons(text: str) -> tuple[int, ...]:
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise InvalidSurvivalOptions(
-            f"horizons must be comma-separated whole numbers of years, not {text!r}"
-        ) from None
+        raise InvalidSurvivalOptions(f"horizons must be comma-separated whole numbers of years, not {text!r}") from None
     return _check_horizons(values)
 
 
@@ -74,9 +70,7 @@ class AnalysisOptions:
         if not isinstance(self.as_of, date):
             raise InvalidSurvivalOptions(f"as_of must be a date, not {self.as_of!r}")
         if self.endpoint not in ENDPOINTS:
-            raise InvalidSurvivalOptions(
-                f"endpoint must be one of {', '.join(ENDPOINTS)}, not {self.endpoint!r}"
-            )
+            raise InvalidSurvivalOptions(f"endpoint must be one of {', '.join(ENDPOINTS)}, not {self.endpoint!r}")
         if not isinstance(self.delayed_entry, bool):
             raise InvalidSurvivalOptions("delayed_entry must be true or false")
         if self.group_by is not None and (not isinstance(self.group_by, str) or not self.group_by):
@@ -139,31 +133,22 @@ def _group_codes(
     return factorize_labels(groups)
 
 
-def _split(codes: np.ndarray, n_groups: int) -> list[np.ndarray]:
-    """Indices of the cases of each group (one stable sort instead of a mask per group)."""
-    small = codes.astype(np.int16 if n_groups < 2**15 else np.int64)
-    order = np.argsort(small, kind="stable")
-    bounds = np.searchsorted(small[order], np.arange(n_groups + 1))
-    return [order[bounds[g] : bounds[g + 1]] for g in range(n_groups)]
-
-
 def _group(
     name: str,
     index: np.ndarray,
     followup: FollowUp,
     options: AnalysisOptions,
     baseline: BaselineInput | None,
-) -> GroupSurvival:
+) -> tuple[GroupSurvival, SortedCases]:
     inside = index[followup.included[index]]
     entry, stop = followup.entry[inside], followup.stop[inside]
-    km = kaplan_meier(
-        entry, stop, followup.event[inside], options.horizons, unstable_below=options.unstable_below
-    )
+    cases = SortedCases.of(entry, stop, followup.event[inside])
+    km = kaplan_meier_sorted(cases, options.horizons, unstable_below=options.unstable_below)
     relative = None
     if baseline is not None:
         curve_index = np.asarray(baseline.curve_index)[inside]
         relative = relative_survival(entry, stop, curve_index, baseline.curves, km)
-    return GroupSurvival(
+    result = GroupSurvival(
         group=name,
         n=km.n,
         events=km.events,
@@ -173,6 +158,7 @@ def _group(
         exclusions=followup.exclusions(index),
         baseline=relative,
     )
+    return result, cases
 
 
 def analyse(
@@ -186,7 +172,8 @@ def analyse(
 
     ``groups``: one label per case (None = "unknown"), or None for a single group ``all``.
     Censoring, delayed entry and exclusions follow ``prepare_followup``. Groups with no
-    included case are omitted (their exclusions still count in ``SurvivalReport.exclusions``).
+    included case are omitted (their exclusions still count in ``SurvivalReport.exclusions``),
+    except ``all``, which is always there without grouping.
     The log-rank test is None without grouping or with fewer than two groups left.
     """
     if baseline is not None and len(baseline.curve_index) != len(cases):
@@ -195,21 +182,20 @@ def analyse(
     codes, names = _group_codes(cases, groups, options)
     results = [
         _group(name, index, followup, options, baseline)
-        for name, index in zip(names, _split(codes, len(names)), strict=True)
+        for name, index in zip(names, split_by_code(codes, len(names)), strict=True)
     ]
-    results = [r for r in results if r.n > 0]
+    # Without grouping the single group "all" is kept even when empty (one group, always).
+    results = [(g, c) for g, c in results if g.n > 0 or groups is None]
     logrank = None
     if groups is not None and len(results) > 1:
-        inc = followup.included
-        labels = np.asarray(names, dtype=object)[codes[inc]]
-        logrank = logrank_test(followup.entry[inc], followup.stop[inc], followup.event[inc], labels)
+        logrank = logrank_sorted([c for _, c in results], [g.group for g, _ in results])
     return SurvivalReport(
         as_of=options.as_of,
         endpoint=options.endpoint,
         delayed_entry=options.delayed_entry,
         group_by=options.group_by if groups is not None else None,
         horizons=options.horizons,
-        groups=tuple(results),
+        groups=tuple(group for group, _ in results),
         logrank=logrank,
         exclusions=followup.exclusions(),
     )
@@ -225,7 +211,7 @@ def analyse_competing(
     followup = prepare_followup(cases, options.as_of, options.endpoint, options.delayed_entry)
     codes, names = _group_codes(cases, groups, options)
     out = []
-    for name, index in zip(names, _split(codes, len(names)), strict=True):
+    for name, index in zip(names, split_by_code(codes, len(names)), strict=True):
         inside = index[followup.included[index]]
         if len(inside):
             result = cumulative_incidence(
@@ -273,10 +259,7 @@ def baseline_to_dict(result: RelativeResult) -> dict[str, Any]:
     """The per-group ``baseline`` block: series, expected, relative (with CI), matches."""
     return {
         "series": list(result.series),
-        "expected": [
-            {"years": h.years, "survival": h.expected, "at_risk": h.at_risk}
-            for h in result.horizons
-        ],
+        "expected": [{"years": h.years, "survival": h.expected, "at_risk": h.at_risk} for h in result.horizons],
         "relative": [
             {
                 "years": h.years,
@@ -341,8 +324,7 @@ def competing_to_dict(results: Sequence[tuple[str, CompetingResult]]) -> list[di
             "closures": r.closures,
             "losses": r.losses,
             "horizons": [
-                {"years": h.years, "closure": h.closure, "loss": h.loss, "at_risk": h.at_risk}
-                for h in r.horizons
+                {"years": h.years, "closure": h.closure, "loss": h.loss, "at_risk": h.at_risk} for h in r.horizons
             ],
         }
         for name, r in results

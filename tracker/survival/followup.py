@@ -80,9 +80,7 @@ class CaseArrays:
 
     def subset(self, mask: np.ndarray) -> CaseArrays:
         """The cases where ``mask`` is true (or at the given indices)."""
-        return CaseArrays(
-            **{name: getattr(self, name)[mask] for name in (*_DATE_FIELDS, "exit_reason")}
-        )
+        return CaseArrays(**{name: getattr(self, name)[mask] for name in (*_DATE_FIELDS, "exit_reason")})
 
     @classmethod
     def from_rows(cls, rows: Iterable[Any]) -> CaseArrays:
@@ -130,23 +128,13 @@ class FollowUp:
         counts = np.bincount(codes, minlength=len(EXCLUSION_REASONS) + 1)[1:]
         return {r: int(c) for r, c in zip(EXCLUSION_REASONS, counts, strict=True) if c}
 
-    def subset(self, mask: np.ndarray) -> FollowUp:
-        """The follow-up of the cases where ``mask`` is true."""
-        arrays = ("entry", "stop", "event", "cause", "included", "reason_code")
-        return FollowUp(
-            **{name: readonly(getattr(self, name)[mask]) for name in arrays},
-            as_of=self.as_of,
-            endpoint=self.endpoint,
-            delayed_entry=self.delayed_entry,
-        )
-
 
 def _exit_causes(reasons: np.ndarray) -> np.ndarray:
     """Cause code per exit reason: 1 closure, 2 loss, -1 missing or unrecognised."""
     codes, uniques = pd.factorize(reasons, use_na_sentinel=True)
+    names = [str(u).strip().lower() for u in uniques]
     lookup = np.array(
-        [CLOSURE if u in CLOSURE_REASONS else LOSS if u in LOSS_REASONS else -1 for u in uniques]
-        + [-1],
+        [CLOSURE if u in CLOSURE_REASONS else LOSS if u in LOSS_REASONS else -1 for u in names] + [-1],
         dtype=np.int8,
     )
     return lookup[codes]  # code -1 (missing) picks the trailing -1
@@ -167,9 +155,7 @@ def prepare_followup(
     reason code, so that reports can list what was left out and why.
     """
     if endpoint not in ENDPOINTS:
-        raise InvalidSurvivalOptions(
-            f"endpoint must be one of {', '.join(ENDPOINTS)}, not {endpoint!r}"
-        )
+        raise InvalidSurvivalOptions(f"endpoint must be one of {', '.join(ENDPOINTS)}, not {endpoint!r}")
     cut = np.datetime64(as_of, "D")
     transfer = cases.transfer_date
     has_exit = ~np.isnat(cases.exit_date)

@@ -62,9 +62,7 @@ def nace_section_labels(codes: Sequence[object] | np.ndarray) -> np.ndarray:
     return category_labels(series.map(distinct).to_numpy(dtype=object))
 
 
-def cohort_labels(
-    transfer_date: np.ndarray, bands: Sequence[tuple[int, int]] | None = None
-) -> np.ndarray:
+def cohort_labels(transfer_date: np.ndarray, bands: Sequence[tuple[int, int]] | None = None) -> np.ndarray:
     """Transfer year as a label (``"2012"``), or the band it falls in (``"2008-2014"``).
 
     ``bands`` are inclusive (start_year, end_year) pairs that must not overlap; a year outside

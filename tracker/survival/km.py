@@ -7,8 +7,9 @@ estimate and its Greenwood variance are computed directly with numpy, reproducin
 
 - lifelines' ``KaplanMeierFitter(entry=...)`` gives the same curve, but its event table counts
   a case entering at ``t`` as at risk at ``t`` (R does not), and it reports a (0, 0) interval
-  once S reaches 0 where R reports NA; it is also ~5x slower on a million cases. The unit tests
-  check this module against lifelines where the two agree.
+  once S reaches 0 where R reports NA. Computing it here also lets ``analyse`` sort each group
+  once for both the curve and the log-rank test. The unit tests check this module against
+  lifelines where the two conventions agree.
 - CI: ``exp(-exp(log(-log S) -/+ z * se / log S))`` with ``se`` the Greenwood standard error of
   the cumulative hazard. Where ``S == 1`` (``se == 0``) the interval is (1, 1); once ``S == 0``
   it is undefined (None / NaN), as in R.
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
-from ._arrays import at_risk, readonly
+from ._arrays import SortedCases, at_risk, readonly
 
 #: R ``quantile.survfit`` tolerance: S within this of 0.5 counts as 0.5 (product round-off).
 MEDIAN_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
@@ -92,22 +93,19 @@ def loglog_interval(
     return lower, upper
 
 
-def km_steps(
-    entry: np.ndarray, stop: np.ndarray, event: np.ndarray, conf_level: float = 0.95
-) -> tuple[KMSteps, np.ndarray]:
-    """Product-limit curve at each distinct stop time, and the Greenwood variance of log S."""
-    order = np.argsort(stop, kind="stable")
-    stop_sorted = stop[order]
-    first = np.flatnonzero(np.diff(stop_sorted, prepend=-np.inf) != 0)
-    time = stop_sorted[first]
-    events = np.add.reduceat(event[order].astype(np.int64), first) if len(first) else first
-    ended = np.diff(np.r_[first, len(stop)]).astype(np.int64)
-    n = at_risk(np.sort(entry), stop_sorted, time)
+def _steps(sorted_entry: np.ndarray, sorted_stop: np.ndarray, event: np.ndarray, conf_level: float) -> KMSteps:
+    """Product-limit curve at each distinct stop time (inputs sorted; ``event`` by stop)."""
+    first = np.flatnonzero(np.diff(sorted_stop, prepend=-np.inf) != 0)
+    time = sorted_stop[first]
+    events = np.add.reduceat(event.astype(np.int64), first) if len(first) else first
+    ended = np.diff(np.r_[first, len(sorted_stop)]).astype(np.int64)
+    n = at_risk(sorted_entry, sorted_stop, time)
     with np.errstate(divide="ignore"):
         survival = np.cumprod(1.0 - events / n)
+        # Greenwood variance of log S; infinite once S = 0 (n == d).
         var = np.cumsum(np.where(events > 0, events / (n * (n - events)), 0.0))
     lower, upper = loglog_interval(survival, var, conf_level)
-    steps = KMSteps(
+    return KMSteps(
         time=readonly(time),
         at_risk=readonly(n),
         events=readonly(events),
@@ -116,7 +114,6 @@ def km_steps(
         ci_lower=readonly(lower),
         ci_upper=readonly(upper),
     )
-    return steps, var
 
 
 def _optional(value: float) -> float | None:
@@ -129,12 +126,12 @@ def median_survival(steps: KMSteps) -> float | None:
     return float(steps.time[below[0]]) if len(below) else None
 
 
-def horizon_estimates(
+def _horizons(
     steps: KMSteps,
-    entry: np.ndarray,
-    stop: np.ndarray,
+    sorted_entry: np.ndarray,
+    sorted_stop: np.ndarray,
     horizons: Sequence[float],
-    unstable_below: int = 10,
+    unstable_below: int,
 ) -> tuple[HorizonEstimate, ...]:
     """Read the step curve at each horizon (right-continuous: events at ``t`` count)."""
     t = np.asarray(horizons, dtype=float)
@@ -142,10 +139,9 @@ def horizon_estimates(
     k = np.searchsorted(steps.time, t, side="right")
     beyond = t > (steps.time[-1] if len(steps.time) else -np.inf)
     survival, lower, upper = (
-        np.where(beyond, np.nan, np.r_[1.0, values][k])
-        for values in (steps.survival, steps.ci_lower, steps.ci_upper)
+        np.where(beyond, np.nan, np.r_[1.0, values][k]) for values in (steps.survival, steps.ci_lower, steps.ci_upper)
     )
-    counts = at_risk(np.sort(entry), np.sort(stop), t)
+    counts = at_risk(sorted_entry, sorted_stop, t)
     return tuple(
         HorizonEstimate(
             years=h,
@@ -175,15 +171,24 @@ def kaplan_meier(
     follow-up get None survival; ``unstable`` flags horizons with fewer than ``unstable_below``
     cases at risk.
     """
-    entry = np.asarray(entry, dtype=float)
-    stop = np.asarray(stop, dtype=float)
-    event = np.asarray(event, dtype=bool)
-    steps, _ = km_steps(entry, stop, event, conf_level)
+    cases = SortedCases.of(entry, stop, event)
+    return kaplan_meier_sorted(cases, horizons, unstable_below=unstable_below, conf_level=conf_level)
+
+
+def kaplan_meier_sorted(
+    cases: SortedCases,
+    horizons: Sequence[float],
+    *,
+    unstable_below: int = 10,
+    conf_level: float = 0.95,
+) -> KMResult:
+    """``kaplan_meier`` on a group already sorted by ``SortedCases.of``."""
+    steps = _steps(cases.entry, cases.stop, cases.event, conf_level)
     return KMResult(
-        n=len(stop),
-        events=int(event.sum()),
+        n=len(cases.stop),
+        events=int(cases.event.sum()),
         median_years=median_survival(steps),
-        max_follow_up_years=float(stop.max()) if len(stop) else None,
-        horizons=horizon_estimates(steps, entry, stop, horizons, unstable_below),
+        max_follow_up_years=float(cases.stop[-1]) if len(cases.stop) else None,
+        horizons=_horizons(steps, cases.entry, cases.stop, horizons, unstable_below),
         steps=steps,
     )

@@ -12,12 +12,13 @@ left truncation, hence this implementation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import chi2
 
-from ._arrays import at_risk_by_code, factorize_labels
+from ._arrays import SortedCases, at_risk, factorize_labels, split_by_code
 
 
 @dataclass(frozen=True)
@@ -36,20 +37,7 @@ class LogRankResult:
     expected: tuple[float, ...]
 
 
-def _risk_table(
-    entry: np.ndarray, stop: np.ndarray, event: np.ndarray, codes: np.ndarray, n_groups: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Risk-set sizes and event counts, both (groups x distinct event times)."""
-    times = np.unique(stop[event])
-    at_risk = at_risk_by_code(entry, stop, codes, n_groups, times)
-    slot = codes[event] * len(times) + np.searchsorted(times, stop[event])
-    events = np.bincount(slot, minlength=n_groups * len(times)).reshape(n_groups, len(times))
-    return at_risk, events
-
-
-def logrank_test(
-    entry: np.ndarray, stop: np.ndarray, event: np.ndarray, groups: np.ndarray
-) -> LogRankResult:
+def logrank_test(entry: np.ndarray, stop: np.ndarray, event: np.ndarray, groups: np.ndarray) -> LogRankResult:
     """Log-rank test of equal hazards across ``groups`` (labels, one per case; None = "unknown").
 
     Cases are at risk on ``entry < t <= stop`` (years since transfer) and have the event at
@@ -59,7 +47,25 @@ def logrank_test(
     stop = np.asarray(stop, dtype=float)
     event = np.asarray(event, dtype=bool)
     codes, names = factorize_labels(groups)
-    n_g, d_g = _risk_table(entry, stop, event, codes, len(names))
+    parts = [SortedCases.of(entry[i], stop[i], event[i]) for i in split_by_code(codes, len(names))]
+    return logrank_sorted(parts, names)
+
+
+def _risk_table(parts: Sequence[SortedCases]) -> tuple[np.ndarray, np.ndarray]:
+    """Risk-set sizes and event counts, both (groups x distinct event times)."""
+    event_stops = [p.stop[p.event] for p in parts]  # each already sorted
+    times = np.unique(np.concatenate(event_stops))
+    at_risk_g = np.stack([at_risk(p.entry, p.stop, times) for p in parts])
+    events_g = np.stack([np.bincount(np.searchsorted(times, s), minlength=len(times)) for s in event_stops])
+    return at_risk_g, events_g
+
+
+def logrank_sorted(parts: Sequence[SortedCases], names: Sequence[str]) -> LogRankResult:
+    """``logrank_test`` on groups already sorted by ``SortedCases.of``, in ``names`` order."""
+    if len(parts) < 2:
+        counts = tuple(float(p.event.sum()) for p in parts)
+        return LogRankResult(0.0, 0, 1.0, tuple(names), counts, counts)
+    n_g, d_g = _risk_table(parts)
     n = n_g.sum(axis=0).astype(float)
     d = d_g.sum(axis=0).astype(float)
     share = n_g / n
@@ -73,7 +79,7 @@ def logrank_test(
         statistic=statistic,
         df=df,
         p_value=float(chi2.sf(statistic, df)) if df > 0 else 1.0,
-        groups=names,
+        groups=tuple(names),
         observed=tuple(observed.tolist()),
         expected=tuple(expected.tolist()),
     )

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._arrays import at_risk, at_risk_by_code, readonly
+from ._arrays import at_risk, readonly, split_by_code
 from .errors import InvalidSurvivalOptions
 from .km import KMResult
 
@@ -46,9 +46,7 @@ class BaselineCurve:
         if not h or len(h) != len(s):
             raise InvalidSurvivalOptions(f"baseline {self.label}: horizons and values must pair up")
         if any(b <= a for a, b in zip((0, *h), h, strict=False)):
-            raise InvalidSurvivalOptions(
-                f"baseline {self.label}: horizons must be positive and increasing"
-            )
+            raise InvalidSurvivalOptions(f"baseline {self.label}: horizons must be positive and increasing")
         if any(not 0 < v <= 100 for v in s):
             raise InvalidSurvivalOptions(f"baseline {self.label}: survival_pct must be in (0, 100]")
 
@@ -124,20 +122,28 @@ def ederer2_expected(
     """Ederer II expected survival at ``times`` (years) over the risk sets ``entry < t <= stop``.
 
     ``curve_index[i]`` is the baseline of case i in ``curves`` (-1: none, case ignored here).
-    NaN where undefined: a case at risk beyond its curve's last published horizon.
+    NaN where undefined: no case has a baseline, or a case is at risk beyond its curve's last
+    published horizon.
     """
     matched = np.asarray(curve_index) >= 0
+    times = np.asarray(times, dtype=float)
+    if not matched.any():
+        return np.full(len(times), np.nan)
     entry, stop = np.asarray(entry, float)[matched], np.asarray(stop, float)[matched]
     used, codes = np.unique(np.asarray(curve_index)[matched], return_inverse=True)
-    times = np.asarray(times, dtype=float)
+    if used[-1] >= len(curves):
+        raise InvalidSurvivalOptions(f"baseline curve index {used[-1]} is out of range")
     grid = np.unique(np.r_[entry, stop, times])
     grid = grid[grid > 0]
-    counts = at_risk_by_code(entry, stop, codes, len(used), grid)
+    # Sum over the cases at risk of their hazard increments, one curve at a time: the cases
+    # sharing a curve share its increments, so only their number at risk is needed.
     increment = np.zeros(len(grid))
-    for row, c in zip(counts, used, strict=True):
+    total = np.zeros(len(grid), dtype=np.int64)
+    for c, index in zip(used, split_by_code(codes, len(used)), strict=True):
+        n = at_risk(np.sort(entry[index]), np.sort(stop[index]), grid)
         hazard = np.diff(curves[c].cumulative_hazard(np.r_[0.0, grid]))
-        increment += np.where(row > 0, row * hazard, 0.0)
-    total = counts.sum(axis=0)
+        increment += np.where(n > 0, n * hazard, 0.0)
+        total += n
     # No matched case at risk: nothing to average, the expected curve stays flat.
     increment = np.where(total > 0, increment / np.maximum(total, 1), 0.0)
     expected = np.r_[1.0, np.exp(-np.cumsum(increment))]
@@ -145,15 +151,13 @@ def ederer2_expected(
 
 
 def _ratio(value: float | None, expected: float) -> float | None:
-    return None if value is None or np.isnan(expected) else value / expected
+    return None if value is None or np.isnan(expected) else float(value / expected)
 
 
 def _matches(curve_index: np.ndarray, curves: Sequence[BaselineCurve]) -> tuple[BaselineMatch, ...]:
     used, n = np.unique(curve_index[curve_index >= 0], return_counts=True)
     found = (
-        BaselineMatch(
-            curves[c].series, curves[c].country, curves[c].sector, curves[c].cohort_year, int(k)
-        )
+        BaselineMatch(curves[c].series, curves[c].country, curves[c].sector, curves[c].cohort_year, int(k))
         for c, k in zip(used, n, strict=True)
     )
     return tuple(sorted(found, key=lambda m: (m.series, m.country, m.sector, m.cohort_year)))
