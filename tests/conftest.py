@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from config import TestingConfig
@@ -46,7 +46,8 @@ class IsolatedClient(FlaskClient):
 
     def open(self, *args: Any, **kwargs: Any):  # noqa: ANN201
         response = contextvars.Context().run(super().open, *args, **kwargs)
-        db.session.expire_all()
+        if has_app_context():  # redirects followed by werkzeug run inside the isolated context
+            db.session.expire_all()
         return response
 
 

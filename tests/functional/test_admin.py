@@ -36,6 +36,14 @@ def log_in(client, email: str, password: str):  # noqa: ANN001, ANN201
     return client.post("/login", data={"email": email, "password": password})
 
 
+def post_and_follow(client, url: str, **kwargs):  # noqa: ANN001, ANN201
+    """POST, then GET the page it redirects to (the conftest client cannot follow_redirects: its
+    nested request runs outside the test's app context)."""
+    response = client.post(url, **kwargs)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client.get(response.headers["Location"])
+
+
 def new_user_data(**overrides: str) -> dict[str, str]:
     data = {"email": "new.staff@example.org", "role": "staff", "federation": "", "password": NEW_PASSWORD,
             "confirm": NEW_PASSWORD}
@@ -103,7 +111,8 @@ def test_editing_a_federation_changes_name_and_country_and_is_audited(client, lo
 def test_a_deactivated_federation_is_no_longer_offered_for_new_staff(client, login, make_federation):
     fed = make_federation(code="DE-INNOVA")
     login(Role.ADMIN)
-    assert client.post(f"/admin/federations/{fed.id}/deactivate").status_code == 302
+    response = post_and_follow(client, f"/admin/federations/{fed.id}/deactivate")
+    assert "Federation DE-INNOVA deactivated." in response.get_data(as_text=True)
     assert fed.active is False
     assert "DE-INNOVA" not in client.get("/admin/users/new").get_data(as_text=True)
     response = client.post("/admin/users/new", data=new_user_data(federation=str(fed.id)))
@@ -196,6 +205,7 @@ def test_staff_and_researchers_get_403_on_every_admin_url(app, client, login, ma
     fed = make_federation(code="PT-CONFECOOP", country="PT", name="Confecoop")
     victim = make_user(Role.STAFF, federation=fed)
     login(role)
+    before = (count(Federation), count(User))
     urls = admin_urls(app, fed.id, victim.id)
     assert len(urls) >= 14
     for method, url in urls:
@@ -205,7 +215,7 @@ def test_staff_and_researchers_get_403_on_every_admin_url(app, client, login, ma
         assert response.status_code == 403, (method, url)
     assert (fed.name, fed.country, fed.active) == ("Confecoop", "PT", True)
     assert (victim.role, victim.active, victim.check_password("correct horse battery")) == (Role.STAFF, True, True)
-    assert count(Federation) == 1 and count(User) == 2
+    assert (count(Federation), count(User)) == before
     assert count(AuditEntry) == 0
 
 
@@ -245,7 +255,7 @@ def test_deactivating_a_user_ends_their_session(app, client, login, make_user):
 
 def test_an_admin_cannot_deactivate_or_demote_themselves(client, login):
     admin = login(Role.ADMIN)
-    response = client.post(f"/admin/users/{admin.id}/deactivate", follow_redirects=True)
+    response = post_and_follow(client, f"/admin/users/{admin.id}/deactivate")
     assert "You cannot remove your own admin rights or deactivate yourself." in response.get_data(as_text=True)
     response = client.post(f"/admin/users/{admin.id}", data={"role": "researcher", "federation": ""})
     assert response.status_code == 200
@@ -347,8 +357,8 @@ def test_a_post_without_csrf_token_is_refused_when_csrf_is_enabled(csrf_client, 
 
 def test_html_in_a_federation_name_is_shown_escaped(client, login):
     login(Role.ADMIN)
-    response = client.post("/admin/federations/new", data={"code": "XSS", "name": XSS_NAME, "country": "FR"},
-                           follow_redirects=True)
+    response = post_and_follow(client, "/admin/federations/new",
+                               data={"code": "XSS", "name": XSS_NAME, "country": "FR"})
     assert response.status_code == 200
     fed = db.session.scalar(select(Federation).where(Federation.code == "XSS"))
     assert fed.name == XSS_NAME  # stored as typed, escaped only on output
@@ -357,3 +367,19 @@ def test_html_in_a_federation_name_is_shown_escaped(client, login):
         html = client.get(url).get_data(as_text=True)
         assert "<script>alert" not in html, url
         assert escaped in html, url
+
+
+def test_an_admin_resetting_their_own_password_stays_logged_in(client, login):
+    admin = login(Role.ADMIN)
+    response = client.post(f"/admin/users/{admin.id}/password", data={"password": NEW_PASSWORD,
+                                                                      "confirm": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/admin/users").status_code == 200
+    assert admin.check_password(NEW_PASSWORD)
+
+
+def test_unknown_ids_are_404(client, login):
+    login(Role.ADMIN)
+    for url in ("/admin/users/999", "/admin/federations/999", "/admin/users/999/password"):
+        assert client.get(url).status_code == 404, url
+    assert client.post("/admin/users/999/deactivate").status_code == 404

@@ -67,3 +67,15 @@ def test_password_change_logs_out_other_sessions(app, make_user):
     assert response.status_code == 302
     assert first.get("/account/password").status_code == 200
     assert second.get("/account/password").status_code == 302  # sent to the login page
+
+
+def test_staff_of_a_deactivated_federation_lose_access(client, make_user, app):
+    from tracker.extensions import db
+
+    user = make_user(Role.STAFF)
+    assert client.post("/login", data={"email": user.email, "password": "correct horse battery"}).status_code == 302
+    user.federation.active = False
+    db.session.commit()
+    assert client.get("/account/password").status_code == 302  # session no longer valid
+    response = client.post("/login", data={"email": user.email, "password": "correct horse battery"})
+    assert b"Unknown email or wrong password." in response.data

@@ -6,12 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from tracker.models import Role
 
-NO_FEDERATION = ("", "— none (admins and researchers) —")
+NO_FEDERATION = SelectChoice("", "— none (admins and researchers) —")
+NO_COUNTRY = SelectChoice("", "Choose a country…")
+ROLE_CHOICES = [SelectChoice(r.value, r.value.capitalize()) for r in Role]
+
+
+def select_choices(pairs: list[tuple[Any, str]]) -> list[SelectChoice]:
+    """(value, label) pairs, as services and reference data give them, as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def optional_int(value: Any) -> int | None:
@@ -32,7 +39,7 @@ class CreateFederationForm(FlaskForm):
 
     def __init__(self, *args: Any, country_choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = [("", "Choose a country…"), *country_choices]
+        self.country.choices = [NO_COUNTRY, *select_choices(country_choices)]
 
 
 class EditFederationForm(FlaskForm):
@@ -43,12 +50,12 @@ class EditFederationForm(FlaskForm):
 
     def __init__(self, *args: Any, country_choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = [("", "Choose a country…"), *country_choices]
+        self.country.choices = [NO_COUNTRY, *select_choices(country_choices)]
 
 
 class CreateUserForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role],
+    role = SelectField("Role", choices=ROLE_CHOICES,
                        validators=[DataRequired()])
     federation = SelectField("Federation", coerce=optional_int,
                              description="Required for staff; leave empty for admins and researchers.")
@@ -60,11 +67,11 @@ class CreateUserForm(FlaskForm):
 
     def __init__(self, *args: Any, federation_choices: list[tuple[Any, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.federation.choices = [NO_FEDERATION, *federation_choices]
+        self.federation.choices = [NO_FEDERATION, *select_choices(federation_choices)]
 
 
 class EditUserForm(FlaskForm):
-    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role],
+    role = SelectField("Role", choices=ROLE_CHOICES,
                        validators=[DataRequired()])
     federation = SelectField("Federation", coerce=optional_int,
                              description="Required for staff; leave empty for admins and researchers.")
@@ -72,7 +79,7 @@ class EditUserForm(FlaskForm):
 
     def __init__(self, *args: Any, federation_choices: list[tuple[Any, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.federation.choices = [NO_FEDERATION, *federation_choices]
+        self.federation.choices = [NO_FEDERATION, *select_choices(federation_choices)]
 
 
 class ResetPasswordForm(FlaskForm):

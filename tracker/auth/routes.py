@@ -53,7 +53,7 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = users.find_by_email(form.email.data)
-        if user is None or not user.active or not user.check_password(form.password.data):
+        if user is None or not users.may_log_in(user) or not user.check_password(form.password.data):
             flash(LOGIN_FAILED, "danger")
             return render_template("auth/login.html", form=form), 200
         user.last_login_at = utcnow()

@@ -72,8 +72,8 @@ def list_federations_with_counts() -> list[FederationSummary]:
     GROUP BY queries rather than one count per federation."""
     staff = dict(db.session.execute(
         select(User.federation_id, func.count()).where(User.role == Role.STAFF, User.active.is_(True))
-        .group_by(User.federation_id)).tuples().all())
+        .group_by(User.federation_id)).all())
     cases = dict(db.session.execute(
         select(Case.federation_id, func.count()).where(Case.deleted_at.is_(None))
-        .group_by(Case.federation_id)).tuples().all())
+        .group_by(Case.federation_id)).all())
     return [FederationSummary(fed, staff.get(fed.id, 0), cases.get(fed.id, 0)) for fed in list_federations()]

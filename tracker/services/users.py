@@ -20,9 +20,14 @@ def load_user(user_id: str) -> User | None:
     except ValueError:
         return None
     user = db.session.get(User, pk)
-    if user is None or user.session_nonce != nonce or not user.active:
+    if user is None or user.session_nonce != nonce or not may_log_in(user):
         return None
     return user
+
+
+def may_log_in(user: User) -> bool:
+    """Active account; a deactivated federation's staff lose access with it."""
+    return user.active and (user.federation is None or user.federation.active)
 
 
 def find_by_email(email: str) -> User | None:
