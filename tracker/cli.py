@@ -4,6 +4,8 @@ each prints a summary and exits non-zero on failure."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
@@ -184,8 +186,184 @@ def quickstart(cases_per_federation: int, serve: bool, port: int) -> None:
         current_app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
 
 
+# --- cases -------------------------------------------------------------------------------------
+
+MAX_PROBLEM_LINES = 200
+PROGRESS_MIN_ROWS = 1000
+
+
+@click.group("cases")
+def cases_group() -> None:
+    """Cases: import and export in the CSV/XLSX schema of DESIGN.md."""
+
+
+@cases_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--federation", "federation_code", required=True, help="federation CODE the cases belong to")
+@click.option("--dry-run", is_flag=True, help="validate and report only; write nothing")
+@with_appcontext
+def cases_import(file: Path, federation_code: str, dry_run: bool) -> None:
+    """Import cases from FILE (CSV or XLSX). All or nothing: on any problem, every problem is
+    listed as `row R, column C: message` (on stderr), nothing is written and the exit status is 1."""
+    from tracker.services import imports
+
+    federation = federation_service.get_by_code(federation_code)
+    if federation is None:
+        fail(f"no federation with code {federation_code!r}")
+    with file.open("rb") as fh:  # one byte over the limit is enough to refuse the file
+        data = fh.read(imports.DEFAULT_MAX_BYTES + 1)
+    try:
+        with _StageProgress() as progress:
+            result = imports.import_cases(None, federation, data, file.name, dry_run=dry_run, progress=progress)
+    except DomainError as exc:
+        fail(exc.message)
+    except Exception:
+        db.session.rollback()
+        raise
+    if result.problems:
+        for problem in result.problems[:MAX_PROBLEM_LINES]:
+            click.echo(str(problem), err=True)
+        if len(result.problems) > MAX_PROBLEM_LINES:
+            click.echo(f"... and {len(result.problems) - MAX_PROBLEM_LINES} more", err=True)
+        fail(f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''} in {file.name}; "
+             "nothing was imported.")
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"dry run: would create {result.created}, update {result.updated}, "
+                   f"leave {result.unchanged} unchanged ({result.rows} rows, no problems); nothing written.")
+        return
+    db.session.commit()
+    click.echo(f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged "
+               f"({result.rows} rows from {file.name} into {federation.code}).")
+
+
+class _StageProgress:
+    """A click progress bar on stderr per import stage (validating, writing), for large files only."""
+
+    def __init__(self) -> None:
+        self._stage: str | None = None
+        self._bar: Any = None
+        self._shown = 0
+
+    def __enter__(self) -> _StageProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if total < PROGRESS_MIN_ROWS:
+            return
+        if stage != self._stage:
+            self._close()
+            self._stage, self._shown = stage, 0
+            self._bar = click.progressbar(length=total, label=stage.capitalize(), file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(done - self._shown)
+        self._shown = done
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+@cases_group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--federation", "federation_code", help="only this federation's cases (default: all)")
+@with_appcontext
+def cases_export(file: Path, federation_code: str | None) -> None:
+    """Export the cases (not deleted) to FILE in the import schema: CSV or XLSX by its extension."""
+    from tracker.services import exports
+
+    fmt = file.suffix.lower().lstrip(".")
+    if fmt not in exports.FORMATS:
+        fail(f"{file.name}: the file name must end in .csv or .xlsx")
+    federation = None
+    if federation_code:
+        federation = federation_service.get_by_code(federation_code)
+        if federation is None:
+            fail(f"no federation with code {federation_code!r}")
+    partial = file.with_name(file.name + ".partial")  # a failed export never leaves a truncated FILE
+    try:
+        with partial.open("wb") as fh, _StageProgress() as progress:
+            count = exports.write_export(fh, None, federation, fmt,
+                                         progress=lambda done, total: progress("exporting", done, total))
+        partial.replace(file)
+    except DomainError as exc:
+        partial.unlink(missing_ok=True)
+        fail(exc.message)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        db.session.rollback()  # read-only: end the transaction
+    click.echo(f"Exported {count} case{'s' if count != 1 else ''} to {file}.")
+
+
+# --- survival ----------------------------------------------------------------------------------
+
+@click.command("survival")
+@click.option("--as-of", "as_of", help="analysis date YYYY-MM-DD (default: today)")
+@click.option("--endpoint", type=click.Choice(["enterprise", "cooperative"]), default="enterprise", show_default=True)
+@click.option("--group-by", "group_by", help="transfer_type, country, nace_section, cohort, federation or size_class")
+@click.option("--horizons", default="1,2,3,4,5", show_default=True, help="whole years, comma-separated")
+@click.option("--no-delayed-entry", is_flag=True, help="enter every case at its transfer (no left truncation)")
+@click.option("--where", "where", multiple=True, metavar="FIELD=VALUE", help="filter; repeat to combine")
+@click.option("--cohort-bands", help="group cohorts in bands, e.g. 2000-2007,2008-2014")
+@click.option("--no-baselines", is_flag=True, help="leave out expected and relative survival")
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)
+@with_appcontext
+def survival(as_of: str | None, endpoint: str, group_by: str | None, horizons: str, no_delayed_entry: bool,
+             where: tuple[str, ...], cohort_bands: str | None, no_baselines: bool, fmt: str) -> None:
+    """Kaplan-Meier survival of the transferred enterprises (DESIGN.md "Survival definitions")."""
+    import json
+
+    from tracker.services import analytics
+
+    params = {"as_of": as_of, "endpoint": endpoint, "group_by": group_by, "horizons": horizons,
+              "no_delayed_entry": "true" if no_delayed_entry else None, "cohort_bands": cohort_bands,
+              "baselines": "false" if no_baselines else None}
+    try:
+        query = analytics.parse_query(params.get, lambda name: list(where) if name == "where" else [])
+        result = analytics.survival_json(None, query)
+    except analytics.InvalidParameter as exc:
+        fail(f"--{exc.name.replace('_', '-')}: {exc.message}")
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=1))
+    else:
+        click.echo(analytics_table(result))
+
+
+def analytics_table(result: dict) -> str:
+    """The survival JSON as a plain-text table (survival % and 95 % CI per horizon)."""
+    lines = [f"Survival as of {result['as_of']}, endpoint {result['endpoint']}, "
+             f"delayed entry {'on' if result['delayed_entry'] else 'off'}"
+             + (f", by {result['group_by']}" if result["group_by"] else "")]
+    header = f"{'group':<16}{'n':>7}{'events':>8}{'median':>8}"
+    years = result.get("horizons_years") or [h["years"] for h in result["groups"][0]["horizons"]]
+    header += "".join(f"{str(y) + ' y (95% CI) at risk':>30}" for y in years)
+    lines.append(header)
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.1f}"
+
+    for g in result["groups"]:
+        median = "-" if g["median_years"] is None else f"{g['median_years']:.2f}"
+        row = f"{g['group'][:15]:<16}{g['n']:>7}{g['events']:>8}{median:>8}"
+        for h in g["horizons"]:
+            cell = f"{pct(h['survival'])} ({pct(h['ci_lower'])}-{pct(h['ci_upper'])}) {h['at_risk']}"
+            row += f"{cell + ('*' if h.get('unstable') else ''):>30}"
+        lines.append(row)
+    if result.get("logrank"):
+        lr = result["logrank"]
+        lines.append(f"log-rank: chi2 = {lr['statistic']:.3f}, df = {lr['df']}, p = {lr['p_value']:.3g}")
+    lines.append("* fewer cases at risk than the stability threshold")
+    return "\n".join(lines)
+
+
 def register_commands(app: Flask) -> None:
-    for group in (federations_group, users_group, baselines_group, quickstart):
+    for group in (federations_group, users_group, baselines_group, quickstart, survival, cases_group):
         app.cli.add_command(group)
 
 

@@ -146,7 +146,7 @@ def test_baseline_block_is_added_per_group() -> None:
     assert block["expected"][0]["survival"] < 1
     assert set(block["relative"][0]) == {"years", "survival", "ci_lower", "ci_upper"}
     assert block["matches"][0] | {"n": 0} == {
-        "series": "eurostat-bd", "country": "FR", "sector": "TOTAL", "cohort": 2016, "n": 0,
+        "series": "eurostat-bd", "country": "FR", "region": None, "sector": "TOTAL", "cohort": 2016, "n": 0,
     }  # fmt: skip
     assert block["matches"][0]["n"] + block["unmatched"] == report.groups[0].n
 

@@ -273,6 +273,7 @@ def baseline_to_dict(result: RelativeResult) -> dict[str, Any]:
             {
                 "series": m.series,
                 "country": m.country,
+                "region": m.region or None,
                 "sector": m.sector,
                 "cohort": m.cohort_year,
                 "n": m.n,

@@ -40,6 +40,7 @@ class BaselineCurve:
     cohort_year: int
     horizons_years: tuple[float, ...]
     survival_pct: tuple[float, ...]
+    region: str = ""  # '' for a national figure
 
     def __post_init__(self) -> None:
         h, s = self.horizons_years, self.survival_pct
@@ -52,7 +53,8 @@ class BaselineCurve:
 
     @property
     def label(self) -> str:
-        return f"{self.series}/{self.country}/{self.sector}/{self.cohort_year}"
+        place = f"{self.country}/{self.region}" if self.region else self.country
+        return f"{self.series}/{place}/{self.sector}/{self.cohort_year}"
 
     def cumulative_hazard(self, years: np.ndarray) -> np.ndarray:
         """``-log S(t)`` at ``years`` since transfer, log-linear between points, NaN beyond."""
@@ -74,6 +76,7 @@ class BaselineMatch:
     sector: str
     cohort_year: int
     n: int
+    region: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,10 +160,11 @@ def _ratio(value: float | None, expected: float) -> float | None:
 def _matches(curve_index: np.ndarray, curves: Sequence[BaselineCurve]) -> tuple[BaselineMatch, ...]:
     used, n = np.unique(curve_index[curve_index >= 0], return_counts=True)
     found = (
-        BaselineMatch(curves[c].series, curves[c].country, curves[c].sector, curves[c].cohort_year, int(k))
+        BaselineMatch(curves[c].series, curves[c].country, curves[c].sector, curves[c].cohort_year, int(k),
+                      curves[c].region)
         for c, k in zip(used, n, strict=True)
     )
-    return tuple(sorted(found, key=lambda m: (m.series, m.country, m.sector, m.cohort_year)))
+    return tuple(sorted(found, key=lambda m: (m.series, m.country, m.region, m.sector, m.cohort_year)))
 
 
 def relative_survival(

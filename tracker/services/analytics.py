@@ -1,0 +1,307 @@
+"""Survival analyses as users ask for them (CLI `tracker survival`, `GET /api/v1/survival`, the
+explorer): parameter parsing and validation, the caller's permissions, filters, grouping,
+baseline matching, and a cache keyed on the data version (never a stale figure after a write).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+from flask import current_app
+
+from tracker.extensions import db
+from tracker.models import Role, TransferType, User
+from tracker.services import data_version
+from tracker.services.baseline_matching import load_catalogue, match_cases
+from tracker.services.case_frame import CaseFrame, load_case_frame
+from tracker.services.reference import is_country
+from tracker.survival import (
+    DEFAULT_HORIZONS,
+    GROUP_FIELDS,
+    AnalysisOptions,
+    InvalidSurvivalOptions,
+    SurvivalReport,
+    analyse,
+    analyse_competing,
+    cohort_labels,
+    competing_to_dict,
+    parse_horizons,
+    report_to_dict,
+    size_class_labels,
+)
+
+ENDPOINT_CHOICES = ("enterprise", "cooperative")
+FILTER_FIELDS = ("transfer_type", "country", "region", "nace_section", "cohort", "federation", "size_class")
+SIZE_CLASS_VALUES = ("0-9", "10-49", "50-249", "250+", "unknown")
+_YEAR_RANGE = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
+
+
+class InvalidParameter(ValueError):
+    """A survival parameter a user gave is wrong; `name` is the parameter."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SurvivalQuery:
+    """What to compute. Years since transfer; see DESIGN.md "Survival definitions"."""
+
+    as_of: date
+    endpoint: str = "enterprise"
+    group_by: str | None = None
+    horizons: tuple[int, ...] = DEFAULT_HORIZONS
+    delayed_entry: bool = True
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    cohort_bands: tuple[tuple[int, int], ...] | None = None
+    baselines: bool = True
+
+    def options(self, unstable_below: int) -> AnalysisOptions:
+        return AnalysisOptions(as_of=self.as_of, endpoint=self.endpoint, delayed_entry=self.delayed_entry,
+                               group_by=self.group_by, horizons=self.horizons, unstable_below=unstable_below)
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+def parse_date_param(name: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidParameter(name, f"'{text[:40]}' is not a date in the form YYYY-MM-DD") from None
+
+
+def parse_bool_param(name: str, text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise InvalidParameter(name, f"'{text[:40]}' is not true or false")
+
+
+def parse_year_range(name: str, text: str) -> tuple[int, int]:
+    match = _YEAR_RANGE.match(text.strip())
+    if not match:
+        raise InvalidParameter(name, f"'{text[:40]}' is not a year (2012) or a range of years (2008-2014)")
+    start = int(match.group(1))
+    end = int(match.group(2) or start)
+    if end < start:
+        raise InvalidParameter(name, f"'{text}' ends before it starts")
+    return start, end
+
+
+def parse_where(items: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`FIELD=VALUE[,VALUE...]` items (alternatives are OR-ed; fields are AND-ed)."""
+    merged: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or not raw.strip():
+            raise InvalidParameter("where", f"'{item[:60]}' is not FIELD=VALUE")
+        if name not in FILTER_FIELDS:
+            raise InvalidParameter("where", f"unknown field '{name[:40]}' (use one of: {', '.join(FILTER_FIELDS)})")
+        values = [v.strip() for v in raw.split(",") if v.strip()]
+        merged.setdefault(name, []).extend(_check_filter_value(name, v) for v in values)
+    return tuple((name, tuple(values)) for name, values in sorted(merged.items()))
+
+
+def _check_filter_value(name: str, value: str) -> str:
+    if name == "transfer_type" and value not in {t.value for t in TransferType}:
+        raise InvalidParameter("where", f"transfer_type '{value[:40]}' is not one of: "
+                                        f"{', '.join(t.value for t in TransferType)}")
+    if name == "country":
+        value = value.upper()
+        if not is_country(value):
+            raise InvalidParameter("where", f"country '{value[:40]}' is not an ISO 3166-1 alpha-2 code")
+    if name == "nace_section":
+        value = value.upper()
+        if not re.fullmatch(r"[A-U]", value):
+            raise InvalidParameter("where", f"nace_section '{value[:40]}' is not a NACE section letter A-U")
+    if name == "size_class" and value not in SIZE_CLASS_VALUES:
+        raise InvalidParameter("where", f"size_class '{value[:40]}' is not one of: {', '.join(SIZE_CLASS_VALUES)}")
+    if name == "cohort":
+        start, end = parse_year_range("where", value)
+        value = f"{start}-{end}"
+    if name in ("federation", "region"):
+        value = value.upper()
+    return value
+
+
+def parse_query(get: Callable[[str], str | None], get_list: Callable[[str], list[str]],
+                today: date | None = None) -> SurvivalQuery:
+    """Build a SurvivalQuery from request-like accessors (query string or CLI options as text).
+
+    Parameters: as_of, endpoint, group_by, horizons, delayed_entry (or no_delayed_entry),
+    where (repeatable FIELD=VALUE), cohort_bands (e.g. 2000-2007,2008-2014), baselines.
+    """
+    raw_as_of = get("as_of")
+    as_of = parse_date_param("as_of", raw_as_of) if raw_as_of else (today or date.today())
+    endpoint = (get("endpoint") or "enterprise").strip()
+    if endpoint not in ENDPOINT_CHOICES:
+        raise InvalidParameter("endpoint", f"'{endpoint[:40]}' is not one of: {', '.join(ENDPOINT_CHOICES)}")
+    group_by = (get("group_by") or "").strip() or None
+    if group_by is not None and group_by not in GROUP_FIELDS:
+        raise InvalidParameter("group_by", f"unknown field '{group_by[:40]}' (use one of: {', '.join(GROUP_FIELDS)})")
+    try:
+        horizons = parse_horizons(get("horizons")) if get("horizons") else DEFAULT_HORIZONS
+    except InvalidSurvivalOptions as exc:
+        raise InvalidParameter("horizons", str(exc)) from None
+    delayed_entry = parse_bool_param("delayed_entry", get("delayed_entry")) if get("delayed_entry") else True
+    if get("no_delayed_entry") and parse_bool_param("no_delayed_entry", get("no_delayed_entry")):
+        delayed_entry = False
+    bands_text = get("cohort_bands")
+    bands = None
+    if bands_text:
+        bands = tuple(parse_year_range("cohort_bands", part) for part in bands_text.split(",") if part.strip())
+        try:
+            cohort_labels(np.empty(0, dtype="datetime64[D]"), bands)
+        except InvalidSurvivalOptions as exc:
+            raise InvalidParameter("cohort_bands", str(exc)) from None
+    baselines = parse_bool_param("baselines", get("baselines")) if get("baselines") else True
+    return SurvivalQuery(as_of=as_of, endpoint=endpoint, group_by=group_by, horizons=horizons,
+                         delayed_entry=delayed_entry, where=parse_where(get_list("where")),
+                         cohort_bands=bands, baselines=baselines)
+
+
+# --- computing ---------------------------------------------------------------------------------
+
+def labels(frame: CaseFrame, name: str, bands: tuple[tuple[int, int], ...] | None = None) -> np.ndarray:
+    """The label of each case for a grouping/filter field."""
+    if name == "cohort":
+        return cohort_labels(frame.cases.transfer_date, bands)
+    if name == "size_class":
+        return size_class_labels(frame.employees)
+    return getattr(frame, name)
+
+
+def filter_mask(frame: CaseFrame, where: tuple[tuple[str, tuple[str, ...]], ...]) -> np.ndarray:
+    mask = np.ones(len(frame), dtype=bool)
+    for name, values in where:
+        if name == "cohort":
+            years = frame.transfer_year
+            any_of = np.zeros(len(frame), dtype=bool)
+            for value in values:
+                start, end = (int(p) for p in value.split("-"))
+                any_of |= (years >= start) & (years <= end)
+            mask &= any_of
+        else:
+            mask &= np.isin(np.asarray(labels(frame, name), dtype=object), np.asarray(values, dtype=object))
+    return mask
+
+
+@dataclass
+class _Cache:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    frames: OrderedDict = field(default_factory=OrderedDict)
+    results: OrderedDict = field(default_factory=OrderedDict)
+
+
+_cache = _Cache()
+FRAME_CACHE_SIZE = 2
+RESULT_CACHE_SIZE = 256
+
+
+def _remember(store: OrderedDict, key: Any, value: Any, size: int) -> None:
+    with _cache.lock:
+        store[key] = value
+        store.move_to_end(key)
+        while len(store) > size:
+            store.popitem(last=False)
+
+
+def _recall(store: OrderedDict, key: Any) -> Any:
+    with _cache.lock:
+        value = store.get(key)
+        if value is not None:
+            store.move_to_end(key)
+        return value
+
+
+def scope_of(user: User | None) -> int | None:
+    """The federation a user's figures are restricted to (staff), or None for all."""
+    return user.federation_id if user is not None and user.role == Role.STAFF else None
+
+
+def case_frame(federation_id: int | None) -> tuple[int, CaseFrame]:
+    """The visible cases' arrays at the current data version (cached per version and scope)."""
+    version = data_version.current()
+    key = (str(db.engine.url), version, federation_id)
+    frame = _recall(_cache.frames, key)
+    if frame is None:
+        frame = load_case_frame(federation_id)
+        _remember(_cache.frames, key, frame, FRAME_CACHE_SIZE)
+    return version, frame
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A computed analysis: the report, the rows it used, and the baselines' sources."""
+
+    query: SurvivalQuery
+    report: SurvivalReport
+    frame: CaseFrame
+    groups: np.ndarray | None
+    baseline_sources: tuple[dict[str, Any], ...]
+
+
+def compute(user: User | None, query: SurvivalQuery) -> Analysis:
+    """Run the analysis for what `user` may see (None: everything, for the CLI)."""
+    _version, frame = case_frame(scope_of(user))
+    frame = frame.subset(filter_mask(frame, query.where)) if query.where else frame
+    groups = labels(frame, query.group_by, query.cohort_bands) if query.group_by else None
+    baseline, sources = None, ()
+    if query.baselines:
+        catalogue = load_catalogue()
+        settings = current_app.config.get("BASELINE_SERIES", {})
+        baseline = match_cases(catalogue, frame.country, frame.region, frame.nace_section, frame.transfer_year,
+                               settings)
+        used = {catalogue.curves[i].series for i in np.unique(baseline.curve_index) if i >= 0}
+        sources = tuple({"series": s.series, "publisher": s.publisher, "source_title": s.source_title, "url": s.url}
+                        for series in sorted(used) for s in catalogue.sources.get(series, ()))
+    options = query.options(current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))
+    report = analyse(frame.cases, groups, options, baseline=baseline)
+    return Analysis(query, report, frame, groups, sources)
+
+
+def survival_json(user: User | None, query: SurvivalQuery) -> dict[str, Any]:
+    """The DESIGN.md JSON for `query`, cached on (data version, caller's scope, query)."""
+    key = (str(db.engine.url), data_version.current(), scope_of(user), query)
+    cached = _recall(_cache.results, key)
+    if cached is not None:
+        return cached
+    analysis = compute(user, query)
+    out = report_to_dict(analysis.report)
+    out["filters"] = {name: list(values) for name, values in query.where}
+    out["horizons_years"] = list(query.horizons)
+    if query.cohort_bands:
+        out["cohort_bands"] = [f"{a}-{b}" for a, b in query.cohort_bands]
+    if query.baselines:
+        out["baseline_sources"] = list(analysis.baseline_sources)
+    _remember(_cache.results, key, out, RESULT_CACHE_SIZE)
+    return out
+
+
+def competing_json(user: User | None, query: SurvivalQuery) -> list[dict[str, Any]]:
+    """Cumulative incidence of closure and of loss of the cooperative form, per group."""
+    analysis = compute(user, SurvivalQuery(**{**query.__dict__, "baselines": False}))
+    options = query.options(current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))
+    return competing_to_dict(analyse_competing(analysis.frame.cases, analysis.groups, options))
+
+
+def clear_cache() -> None:
+    with _cache.lock:
+        _cache.frames.clear()
+        _cache.results.clear()
+
+
+__all__ = ["Analysis", "InvalidParameter", "SurvivalQuery", "compute", "competing_json", "parse_query",
+           "survival_json", "Mapping"]

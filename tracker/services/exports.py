@@ -1,0 +1,194 @@
+"""Export of cases in the import schema (DESIGN.md "Import CSV schema"), so that export → edit →
+re-import changes nothing.
+
+Rules:
+
+- Columns: exactly `cases.CASE_FIELDS`, in that order; never notes or the contact (personal)
+  fields. Soft-deleted cases are never exported. With a user, `permissions.scope_cases` limits
+  the rows to what that user may see (a staff user: their own federation); without a user (the
+  CLI, run by an operator) every federation, or the one given.
+- Order: federation, then ref; or the order of `stmt` when a query is given (its WHERE clauses
+  narrow the export, its columns are replaced by the schema's).
+- CSV: UTF-8 with a BOM (Excel then reads accents correctly; the import accepts it), `,`, CRLF,
+  dates ISO (YYYY-MM-DD), integers as digits, empty cell for a missing value.
+- XLSX: one sheet "cases", bold frozen header row, real date cells (format yyyy-mm-dd), integers
+  as numbers, every other value a text cell.
+- Formula guard: a text value starting with = + - @ TAB or CR would be run as a formula by a
+  spreadsheet. In CSV it is written with one leading apostrophe; in XLSX it is a text cell with
+  Excel's "quote prefix" (the same thing, without a visible apostrophe). `imports` removes one
+  apostrophe before those characters, so the value round-trips unchanged.
+- Rows are read with Core (only the schema's columns) and `yield_per`, and written as they come:
+  a million cases stream in bounded memory (CSV via `iter_csv` or `write_export`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from datetime import date
+from enum import Enum
+from typing import IO, Any
+
+from sqlalchemy import Select, func, select
+
+from tracker.extensions import db
+from tracker.models import Case, Federation, User
+from tracker.services.cases import CASE_FIELDS
+from tracker.services.errors import DomainError, PermissionDenied
+from tracker.services.permissions import scope_cases, visible_federation_ids
+
+FORMATS = ("csv", "xlsx")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+YIELD_PER = 2000
+CSV_CHUNK_ROWS = 1000
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
+_COLUMN_WIDTHS = {"name": 32, "legal_form": 20, "transfer_type": 12, "exit_reason": 12}
+
+# progress(done, total) in cases.
+ExportProgress = Callable[[int, int], None]
+
+
+def neutralise(text: str) -> str:
+    """The CSV cell for a text value: an apostrophe before a value a spreadsheet would run as a formula."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def export_statement(user: User | None, federation: Federation | None = None, stmt: Select | None = None) -> Select:
+    """The Core SELECT of the exported columns and rows (see the module rules)."""
+    columns = [getattr(Case, name) for name in CASE_FIELDS]
+    query = select(*columns) if stmt is None else stmt.with_only_columns(*columns)
+    query = query.where(Case.deleted_at.is_(None))
+    if federation is not None:
+        allowed = visible_federation_ids(user) if user is not None else None
+        if allowed is not None and federation.id not in allowed:
+            raise PermissionDenied(f"You may not export the cases of federation {federation.code}.")
+        query = query.where(Case.federation_id == federation.id)
+    if user is not None:
+        query = scope_cases(query, user)
+    if stmt is None:
+        query = query.order_by(Case.federation_id, Case.ref)
+    return query
+
+
+def export_cases(user: User | None, federation: Federation | None = None, fmt: str = "csv",
+                 stmt: Select | None = None) -> bytes:
+    """The export as bytes (CSV or XLSX). For large exports prefer `write_export` or `iter_csv`."""
+    buffer = io.BytesIO()
+    write_export(buffer, user, federation, fmt, stmt)
+    return buffer.getvalue()
+
+
+def write_export(fh: IO[bytes], user: User | None, federation: Federation | None = None, fmt: str = "csv",
+                 stmt: Select | None = None, progress: ExportProgress | None = None) -> int:
+    """Write the export to a binary file object; returns the number of cases written.
+    Raises DomainError for an unknown format or more cases than an XLSX sheet holds."""
+    if fmt not in FORMATS:
+        raise DomainError(f"unknown export format {fmt!r}; use csv or xlsx")
+    query = export_statement(user, federation, stmt)
+    total = _count(query) if progress is not None else 0
+    rows = _rows(query, progress, total)
+    if fmt == "xlsx":
+        return _write_xlsx(fh, rows)
+    count = 0
+    for chunk, written in _csv_chunks(rows):
+        fh.write(chunk)
+        count = written
+    return count
+
+
+def iter_csv(user: User | None, federation: Federation | None = None, stmt: Select | None = None) -> Iterator[bytes]:
+    """The CSV export as a stream of byte chunks (for a streamed HTTP download)."""
+    query = export_statement(user, federation, stmt)
+    for chunk, _ in _csv_chunks(_rows(query, None, 0)):
+        yield chunk
+
+
+# --- internals -----------------------------------------------------------------------------------
+
+def _count(query: Select) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def _rows(query: Select, progress: ExportProgress | None, total: int) -> Iterator[tuple[Any, ...]]:
+    result = db.session.execute(query.execution_options(yield_per=YIELD_PER))
+    done = 0
+    for row in result:
+        yield tuple(row)
+        done += 1
+        if progress is not None and done % YIELD_PER == 0:
+            progress(done, total)
+    if progress is not None:
+        progress(done, total)
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Enum):  # before str: the vocabularies are StrEnums
+        return str(value.value)
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _csv_chunks(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[bytes, int]]:
+    """(encoded chunk, rows written so far); the first chunk is the BOM and the header."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow(CASE_FIELDS)
+    count = 0
+    for row in rows:
+        writer.writerow([_csv_value(value) for value in row])
+        count += 1
+        if count % CSV_CHUNK_ROWS == 0:
+            yield buffer.getvalue().encode("utf-8"), count
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8"), count
+
+
+def _write_xlsx(fh: IO[bytes], rows: Iterator[tuple[Any, ...]]) -> int:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("cases")
+    sheet.freeze_panes = "A2"
+    for index, name in enumerate(CASE_FIELDS, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = _COLUMN_WIDTHS.get(name, 14)
+    bold = Font(bold=True)
+    header = []
+    for name in CASE_FIELDS:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+
+    def text_cell(text: str) -> Any:
+        if not text.startswith(FORMULA_PREFIXES):
+            return text
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
+        cell.quotePrefix = True
+        return cell
+
+    count = 0
+    for row in rows:
+        count += 1
+        if count > XLSX_MAX_ROWS:
+            raise DomainError(f"more than {XLSX_MAX_ROWS:,} cases do not fit in an XLSX sheet; export as CSV")
+        # openpyxl writes date values as date cells with the yyyy-mm-dd format.
+        sheet.append([
+            value.value if isinstance(value, Enum)
+            else text_cell(value) if isinstance(value, str)
+            else value
+            for value in row
+        ])
+    workbook.save(fh)
+    return count
