@@ -1,3 +1,43 @@
-"""Views of the api blueprint."""
+"""Read-only JSON API (/api/v1). Same parameters and output as `tracker survival --format json`."""
 
-from tracker.api import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+from flask_login import current_user
+
+from tracker.api import bp
+from tracker.services import analytics
+from tracker.services.permissions import can
+
+
+@bp.errorhandler(analytics.InvalidParameter)
+def invalid_parameter(exc: analytics.InvalidParameter) -> tuple[Response, int]:
+    return jsonify(error=exc.message, parameter=exc.name), 400
+
+
+@bp.before_request
+def require_login() -> tuple[Response, int] | None:
+    if not current_user.is_authenticated:
+        return jsonify(error="authentication required: log in first"), 401
+    if not can(current_user, "survival.view"):
+        return jsonify(error="not allowed"), 403
+    return None
+
+
+def _query() -> analytics.SurvivalQuery:
+    return analytics.parse_query(request.args.get, request.args.getlist)
+
+
+@bp.get("/survival")
+def survival() -> Response:
+    """Kaplan-Meier survival by group with horizons, log-rank and baselines (DESIGN.md JSON).
+    Staff get their own federation's figures only."""
+    return jsonify(analytics.survival_json(current_user, _query()))
+
+
+@bp.get("/survival/competing")
+def competing() -> Response:
+    """Cumulative incidence of closure and of loss of the cooperative form, per group."""
+    query = _query()
+    return jsonify({"as_of": query.as_of.isoformat(), "group_by": query.group_by,
+                    "groups": analytics.competing_json(current_user, query)})

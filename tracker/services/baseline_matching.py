@@ -103,11 +103,12 @@ def _pick(catalogue: BaselineCatalogue, series: str, country: str, region: str |
 def match_cases(catalogue: BaselineCatalogue, country: np.ndarray, region: np.ndarray, section: np.ndarray,
                 year: np.ndarray, settings: Mapping[str, str]) -> BaselineInput:
     """Per case, the index of its baseline curve in `catalogue.curves` (-1: none)."""
+    if len(country) == 0:
+        return BaselineInput(curves=catalogue.curves, curve_index=np.empty(0, dtype=np.int64))
     keys = pd.DataFrame({"country": country, "region": region, "section": section, "year": year})
     codes, uniques = pd.MultiIndex.from_frame(keys.fillna("")).factorize()
     picks = np.empty(len(uniques), dtype=np.int64)
     for i, (c, r, s, y) in enumerate(uniques):
         series = catalogue.series_for(c, settings) if c else None
         picks[i] = _pick(catalogue, series, c, r or None, s or None, int(y)) if series else -1
-    curve_index = picks[codes] if len(codes) else np.empty(0, dtype=np.int64)
-    return BaselineInput(curves=catalogue.curves, curve_index=curve_index)
+    return BaselineInput(curves=catalogue.curves, curve_index=picks[codes])
