@@ -3,6 +3,8 @@ rules (dates, exits, codes, duplicate refs) are checked by tracker.services.case
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -10,12 +12,13 @@ from wtforms import (
     BooleanField,
     DateField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
 from tracker.models import OPERATING, ExitReason, TransferType
@@ -37,6 +40,14 @@ EXIT_REASON_LABELS = {
     ExitReason.DEMUTUALISED: "Demutualised (continues as a conventional company)",
     ExitReason.OTHER: "Other",
 }
+
+
+def choices(pairs: Iterable[tuple[Any, str]], empty: str | None = None) -> list[SelectChoice]:
+    """Select options from (value, label) pairs, with an optional empty first option."""
+    head = [SelectChoice("", empty)] if empty is not None else []
+    return [*head, *(SelectChoice(str(value), label) for value, label in pairs)]
+
+
 TRANSFER_TYPE_CHOICES = [(t.value, label) for t, label in TRANSFER_TYPE_LABELS.items()]
 
 
@@ -54,6 +65,12 @@ def _lower(value: Any) -> Any:
 
 def _length(field: str) -> Length:
     return Length(max=MAX_LENGTHS[field])
+
+
+def _year(form: FlaskForm, field: IntegerField) -> None:
+    # Skipped when the text was not a number: that already has its message.
+    if field.data is not None and not 1900 <= field.data <= 2100:
+        raise ValidationError("must be a year between 1900 and 2100")
 
 
 class VersionField(IntegerField):
@@ -74,24 +91,24 @@ class FilterCasesForm(FlaskForm):
                     description="Name, ref or national id", render_kw={"type": "search"})
     country = SelectField("Country", filters=[_upper], validators=[Optional()])
     transfer_type = SelectField("Transfer type", filters=[_lower], validators=[Optional()],
-                                choices=[("", "All types"), *TRANSFER_TYPE_CHOICES])
+                                choices=choices(TRANSFER_TYPE_CHOICES, "All types"))
     status = SelectField("Status", validators=[Optional()],
-                         choices=[("", "Open and closed"), ("open", "Open"), ("closed", "Closed (exited)")])
-    year_from = IntegerField("Transferred from (year)", validators=[Optional(), NumberRange(1900, 2100)])
-    year_to = IntegerField("Transferred to (year)", validators=[Optional(), NumberRange(1900, 2100)])
+                         choices=choices([("open", "Open"), ("closed", "Closed (exited)")], "Open and closed"))
+    year_from = IntegerField("Transferred from (year)", validators=[Optional(), _year])
+    year_to = IntegerField("Transferred to (year)", validators=[Optional(), _year])
     federation = SelectField("Federation", validators=[Optional()])
     show_deleted = BooleanField("Show deleted cases", false_values=("", "0", "false", "n", "no", "off"))
-    sort = SelectField("Sort by", choices=list(SORT_LABELS.items()), default=DEFAULT_SORT)
-    dir = SelectField("Order", choices=[("asc", "Ascending"), ("desc", "Descending")], default="asc")
+    sort = SelectField("Sort by", choices=choices(SORT_LABELS.items()), default=DEFAULT_SORT)
+    dir = SelectField("Order", choices=choices([("asc", "Ascending"), ("desc", "Descending")]), default="asc")
 
     def __init__(self, *args: Any, federations: list[tuple[int, str]] | None = None,
                  allow_deleted: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = [("", "All countries"), *country_choices()]
+        self.country.choices = choices(country_choices(), "All countries")
         if federations is None:
             del self.federation
         else:
-            self.federation.choices = [("", "All federations"), *((str(i), code) for i, code in federations)]
+            self.federation.choices = choices(federations, "All federations")
         if not allow_deleted:
             del self.show_deleted
 
@@ -100,7 +117,8 @@ class FilterCasesForm(FlaskForm):
             raise ValidationError("must not be before the 'from' year")
 
     def filters(self) -> CaseFilters:
-        """The filters to apply; a field that failed validation is left out (its message is shown)."""
+        """The filters to apply (call after validate()): a field that failed validation is left out,
+        its message is shown next to it."""
 
         def ok(name: str) -> Any:
             field = self._fields.get(name)
@@ -140,9 +158,9 @@ class CaseFormBase(FlaskForm):
     nace = StringField("NACE Rev. 2 code", filters=[_strip], validators=[Optional(), Length(max=8)],
                        description="Section, division, group or class, e.g. C, 25, 25.6, 25.62 or C25.6")
     employees = IntegerField("Employees at transfer", validators=[Optional()], render_kw={"min": 0})
-    transfer_date = DateField("Transfer date", validators=[DataRequired()])
+    transfer_date = DateField("Transfer date", validators=[InputRequired()])
     transfer_type = SelectField("Transfer type", validate_choice=False, validators=[DataRequired()],
-                                choices=[("", "— choose —"), *TRANSFER_TYPE_CHOICES])
+                                choices=choices(TRANSFER_TYPE_CHOICES, "— choose —"))
     legal_form = StringField("Legal form", filters=[_strip], validators=[Optional(), _length("legal_form")])
     registered_on = DateField("Registered on", validators=[Optional()],
                               description="When the federation started following the case; "
@@ -152,8 +170,8 @@ class CaseFormBase(FlaskForm):
                                              "(required for an open case)")
     exit_date = DateField("Exit date", validators=[Optional()])
     exit_reason = SelectField("Exit reason", validate_choice=False,
-                              choices=[("", "— (still operating)"),
-                                       *((r.value, EXIT_REASON_LABELS[r]) for r in ExitReason)])
+                              choices=choices(((r.value, label) for r, label in EXIT_REASON_LABELS.items()),
+                                              "— (still operating)"))
     notes = TextAreaField("Notes", filters=[_strip], validators=[Optional(), _length("notes")],
                           render_kw={"rows": 3})
     contact_name = StringField("Contact name", filters=[_strip], validators=[Optional(), _length("contact_name")])
@@ -164,7 +182,7 @@ class CaseFormBase(FlaskForm):
 
     def __init__(self, *args: Any, show_contact: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = [("", "— choose —"), *country_choices()]
+        self.country.choices = choices(country_choices(), "— choose —")
         if not show_contact:
             for name in CONTACT_FIELDS:
                 delattr(self, name)
@@ -179,7 +197,7 @@ class CaseFormBase(FlaskForm):
 
 
 class CreateCaseForm(CaseFormBase):
-    federation = SelectField("Federation", coerce=int, validators=[InputRequired()])
+    federation = SelectField("Federation", validators=[InputRequired()])
     submit = SubmitField("Create case")
 
     def __init__(self, *args: Any, federations: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
@@ -187,7 +205,10 @@ class CreateCaseForm(CaseFormBase):
         if federations is None:  # staff: always their own federation, whatever is posted
             del self.federation
         else:
-            self.federation.choices = federations
+            self.federation.choices = choices(federations, "— choose —")
+
+    def federation_id(self) -> int | None:
+        return int(self.federation.data) if "federation" in self and self.federation.data else None
 
 
 class EditCaseForm(CaseFormBase):
@@ -198,10 +219,10 @@ class EditCaseForm(CaseFormBase):
 # --- follow-up and state changes --------------------------------------------------------------
 
 class RecordFollowUpForm(FlaskForm):
-    outcome = SelectField("Outcome", choices=[
+    outcome = SelectField("Outcome", choices=choices([
         (OPERATING, "Operating (confirmed on this date)"),
-        *((r.value, f"Exited: {EXIT_REASON_LABELS[r]}") for r in ExitReason)])
-    checked_on = DateField("On", validators=[DataRequired()])
+        *((r.value, f"Exited: {label}") for r, label in EXIT_REASON_LABELS.items())]))
+    checked_on = DateField("On", validators=[InputRequired()], default=date.today)
     source = StringField("Source", filters=[_strip], validators=[Optional(), Length(max=200)],
                          description="How it was checked, e.g. business register, phone call")
     note = TextAreaField("Note", filters=[_strip], validators=[Optional(), Length(max=10_000)],

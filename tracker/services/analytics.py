@@ -19,13 +19,14 @@ from flask import current_app
 from tracker.extensions import db
 from tracker.models import Role, TransferType, User
 from tracker.services import data_version
-from tracker.services.baseline_matching import load_catalogue, match_cases
+from tracker.services.baseline_matching import BaselineCatalogue, load_catalogue, match_cases
 from tracker.services.case_frame import CaseFrame, load_case_frame
 from tracker.services.reference import is_country
 from tracker.survival import (
     DEFAULT_HORIZONS,
     GROUP_FIELDS,
     AnalysisOptions,
+    BaselineInput,
     InvalidSurvivalOptions,
     SurvivalReport,
     analyse,
@@ -206,7 +207,7 @@ class _Cache:
 
 
 _cache = _Cache()
-FRAME_CACHE_SIZE = 2
+FRAME_CACHE_SIZE = 4
 RESULT_CACHE_SIZE = 256
 
 
@@ -253,18 +254,35 @@ class Analysis:
     baseline_sources: tuple[dict[str, Any], ...]
 
 
+def matched_baselines(scope: int | None) -> tuple[BaselineCatalogue, np.ndarray]:
+    """The baseline catalogue and each visible case's curve (cached with the case arrays)."""
+    version, frame = case_frame(scope)
+    settings = current_app.config.get("BASELINE_SERIES", {})
+    key = ("baselines", str(db.engine.url), version, scope, tuple(sorted(settings.items())))
+    cached = _recall(_cache.frames, key)
+    if cached is None:
+        catalogue = load_catalogue()
+        matched = match_cases(catalogue, frame.country, frame.region, frame.nace_section, frame.transfer_year,
+                              settings)
+        cached = (catalogue, matched.curve_index)
+        _remember(_cache.frames, key, cached, FRAME_CACHE_SIZE * 2)
+    return cached
+
+
 def compute(user: User | None, query: SurvivalQuery) -> Analysis:
     """Run the analysis for what `user` may see (None: everything, for the CLI)."""
-    _version, frame = case_frame(scope_of(user))
-    frame = frame.subset(filter_mask(frame, query.where)) if query.where else frame
+    scope = scope_of(user)
+    _version, frame = case_frame(scope)
+    mask = filter_mask(frame, query.where) if query.where else None
+    if mask is not None:
+        frame = frame.subset(mask)
     groups = labels(frame, query.group_by, query.cohort_bands) if query.group_by else None
     baseline, sources = None, ()
     if query.baselines:
-        catalogue = load_catalogue()
-        settings = current_app.config.get("BASELINE_SERIES", {})
-        baseline = match_cases(catalogue, frame.country, frame.region, frame.nace_section, frame.transfer_year,
-                               settings)
-        used = {catalogue.curves[i].series for i in np.unique(baseline.curve_index) if i >= 0}
+        catalogue, curve_index = matched_baselines(scope)
+        curve_index = curve_index[mask] if mask is not None else curve_index
+        baseline = BaselineInput(curves=catalogue.curves, curve_index=curve_index)
+        used = {catalogue.curves[i].series for i in np.unique(curve_index) if i >= 0}
         sources = tuple({"series": s.series, "publisher": s.publisher, "source_title": s.source_title, "url": s.url}
                         for series in sorted(used) for s in catalogue.sources.get(series, ()))
     options = query.options(current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))

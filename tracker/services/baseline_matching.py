@@ -105,10 +105,17 @@ def match_cases(catalogue: BaselineCatalogue, country: np.ndarray, region: np.nd
     """Per case, the index of its baseline curve in `catalogue.curves` (-1: none)."""
     if len(country) == 0:
         return BaselineInput(curves=catalogue.curves, curve_index=np.empty(0, dtype=np.int64))
-    keys = pd.DataFrame({"country": country, "region": region, "section": section, "year": year})
-    codes, uniques = pd.MultiIndex.from_frame(keys.fillna("")).factorize()
-    picks = np.empty(len(uniques), dtype=np.int64)
-    for i, (c, r, s, y) in enumerate(uniques):
+    # Match each distinct (country, region, section, year) once: factorise the columns
+    # separately (fast hashing), combine the codes into one integer key.
+    parts = [pd.factorize(np.asarray(values, dtype=object)) for values in (country, region, section)]
+    year_codes, years = pd.factorize(np.asarray(year))
+    key = year_codes.astype(np.int64)
+    for codes_, uniques_ in parts:
+        key = key * (len(uniques_) + 1) + (codes_ + 1)
+    distinct, first, codes = np.unique(key, return_index=True, return_inverse=True)
+    picks = np.empty(len(distinct), dtype=np.int64)
+    for i, row in enumerate(first):
+        c, r, s = (None if part[0][row] < 0 else part[1][part[0][row]] for part in parts)
         series = catalogue.series_for(c, settings) if c else None
-        picks[i] = _pick(catalogue, series, c, r or None, s or None, int(y)) if series else -1
+        picks[i] = _pick(catalogue, series, c, r, s, int(years[year_codes[row]])) if series else -1
     return BaselineInput(curves=catalogue.curves, curve_index=picks[codes])

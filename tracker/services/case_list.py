@@ -42,7 +42,7 @@ class CaseFilters:
 
     q: str | None = None  # name, ref or national id contains (case-insensitive)
     country: str | None = None  # ISO 3166-1 alpha-2
-    transfer_type: TransferType | None = None
+    transfer_type: TransferType | str | None = None
     status: str | None = None  # "open" or "closed"
     year_from: int | None = None  # transfer year, inclusive
     year_to: int | None = None  # transfer year, inclusive
@@ -68,7 +68,8 @@ def build_case_query(user: User, filters: CaseFilters) -> Select:
     pages are stable). Callers narrow the loaded columns themselves, e.g.
     `.options(load_only(...))` for a list or `.with_only_columns(...)` for an export.
 
-    Raises ValueError for a sort key or direction outside the whitelist.
+    Raises ValueError for a sort key or direction outside the whitelist, an unknown transfer type
+    or a year outside 1..9999 (the list's form refuses those first, with a message).
     """
     if filters.sort not in SORT_KEYS or filters.direction not in DIRECTIONS:
         raise ValueError(f"unknown sort {filters.sort!r} {filters.direction!r}")
