@@ -33,6 +33,7 @@ class Config:
     # Baseline series per country; countries not listed use eurostat-bd, else their national series.
     BASELINE_SERIES = {"FR": "insee-sine"}
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    PASSWORD_HASH_METHOD = "scrypt"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
 
@@ -62,6 +63,7 @@ class TestingConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False  # tests that exercise CSRF switch it back on explicitly
     RATELIMIT_ENABLED = False
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing keeps the suite quick; never in production
 
     def __init__(self) -> None:
         super().__init__()

@@ -98,7 +98,7 @@ def make_user(app: Flask, make_federation: Callable[..., Federation]) -> Callabl
             federation = make_federation()
         user = User(email=email or f"{role.value}{next(_seq)}@example.org", role=role,
                     federation=federation if role == Role.STAFF else None, active=True)
-        user.set_password(password)
+        user.set_password(password, TestingConfig.PASSWORD_HASH_METHOD)
         db.session.add(user)
         db.session.commit()
         return user

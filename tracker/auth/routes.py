@@ -65,7 +65,7 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    if LogoutForm().validate_on_submit():
+    if LogoutForm().validate_on_submit() and current_user.is_authenticated:
         logout_user()
         flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

@@ -263,16 +263,35 @@ def update_case(actor: User | None, case: Case, raw: Mapping[str, Any], expected
     if not changes:
         return case
     case.updated_by_id = actor.id if actor is not None else None
+    _timeline_exit_change(actor, case, before)
     _flush_versioned(case)
     audit.record(actor, case, "update", changes, context)
     return case
 
 
+def _timeline_exit_change(actor: User | None, case: Case, before: Values) -> None:
+    """An exit recorded, changed or cleared by editing the case also goes into the follow-up
+    timeline, so the timeline always explains the case's current status."""
+    old = (before.get("exit_date"), before.get("exit_reason"))
+    new = (audit.jsonable(case.exit_date), audit.jsonable(case.exit_reason))
+    if old == new:
+        return
+    recorder = actor.id if actor is not None else None
+    if case.exit_date is None:
+        db.session.add(StatusCheck(case=case, checked_on=date.fromisoformat(old[0]), outcome="exit_withdrawn",
+                                   source="case edit", note="exit cleared by editing the case",
+                                   recorded_by_id=recorder))
+    else:
+        db.session.add(StatusCheck(case=case, checked_on=case.exit_date, outcome=case.exit_reason.value,
+                                   source="case edit", recorded_by_id=recorder))
+
+
 def _flush_versioned(case: Case) -> None:
+    """Flush; a concurrent update of the same case (version mismatch in the UPDATE) becomes
+    EditConflict. The caller rolls back, as for any other domain error."""
     try:
         db.session.flush()
     except StaleDataError:
-        db.session.rollback()
         raise EditConflict(f"Case {case.ref} was changed by someone else at the same time; "
                            "reload it and apply your change again.") from None
 
@@ -344,9 +363,9 @@ def withdraw_exit(actor: User | None, case: Case, note: str, expected_version: i
     check = StatusCheck(case=case, checked_on=case.exit_date, outcome="exit_withdrawn", note=_text(note),
                         corrects_id=wrong.id if wrong else None,
                         recorded_by_id=actor.id if actor is not None else None)
+    # The case is open again; without a verification date it stays out of analyses until confirmed.
     case.exit_date, case.exit_reason = None, None
-    if case.last_verified_on is None:
-        case.last_verified_on = None  # stays unverified: it is left out of analyses until confirmed
+    case.updated_by_id = actor.id if actor is not None else None
     db.session.add(check)
     _flush_versioned(case)
     audit.record(actor, case, "exit_withdrawn",
@@ -359,7 +378,7 @@ def delete_case(actor: User, case: Case) -> None:
     """Soft deletion (admins): the case leaves lists, exports and analyses; restore brings it back."""
     if case.deleted_at is not None:
         raise DomainError("The case is already deleted.")
-    case.deleted_at, case.deleted_by_id = utcnow(), actor.id
+    case.deleted_at, case.deleted_by_id, case.updated_by_id = utcnow(), actor.id, actor.id
     _flush_versioned(case)
     audit.record(actor, case, "delete", {"deleted_at": [None, audit.jsonable(case.deleted_at)]})
 
@@ -370,7 +389,7 @@ def restore_case(actor: User, case: Case) -> None:
     if ref_taken(case.federation_id, case.ref, case.id):
         raise DuplicateRef(f"Another case now uses ref {case.ref}; change one ref before restoring.", field="ref")
     before = audit.jsonable(case.deleted_at)
-    case.deleted_at, case.deleted_by_id = None, None
+    case.deleted_at, case.deleted_by_id, case.updated_by_id = None, None, actor.id
     _flush_versioned(case)
     audit.record(actor, case, "restore", {"deleted_at": [before, None]})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from tracker.extensions import db
@@ -11,6 +12,10 @@ from tracker.services.errors import DomainError
 
 MIN_PASSWORD_LENGTH = 10
 USER_FIELDS = ("email", "role", "federation_id", "active")
+
+
+def _hash_method() -> str:
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
 
 
 def load_user(user_id: str) -> User | None:
@@ -61,7 +66,7 @@ def create_user(actor: User | None, email: str, password: str, role: Role | str,
     _check_role_federation(role, federation)
     check_password_policy(password)
     user = User(email=email, role=role, federation=federation, active=True)
-    user.set_password(password)
+    user.set_password(password, _hash_method())
     db.session.add(user)
     db.session.flush()
     audit.record(actor, user, "create", audit.diff({}, audit.snapshot(user, USER_FIELDS)))
@@ -91,7 +96,7 @@ def update_user(actor: User, user: User, *, role: Role | str | None = None,
 
 def change_password(actor: User, user: User, password: str) -> None:
     check_password_policy(password)
-    user.set_password(password)
+    user.set_password(password, _hash_method())
     user.session_nonce += 1
     db.session.flush()
     audit.record(actor, user, "password_change", {"password": ["***", "***"]})
