@@ -167,6 +167,7 @@ def test_adbc_and_sqlalchemy_read_the_same_arrays(tmp_path, monkeypatch):
         assert not import_cases(None, fed, (ORACLE_DIR / "cases.csv").read_bytes(), "cases.csv", False).problems
         db.session.commit()
         assert case_frame.adbc_available()
+        monkeypatch.setattr(case_frame, "PARALLEL_FROM", 10)  # several reader threads, as on large registries
         fast = case_frame.load_case_frame()
         monkeypatch.setattr(case_frame, "adbc_available", lambda: False)
         slow = case_frame.load_case_frame()
@@ -176,6 +177,8 @@ def test_adbc_and_sqlalchemy_read_the_same_arrays(tmp_path, monkeypatch):
         for name in ("transfer_date", "registered_on", "last_verified_on", "exit_date"):
             assert np.array_equal(getattr(fast.cases, name), getattr(slow.cases, name), equal_nan=True), name
         assert list(fast.cases.exit_reason) == list(slow.cases.exit_reason)
+        for name, coded in fast.coded.items():
+            assert list(coded.values()) == list(slow.coded[name].values()), name
         assert np.array_equal(fast.employees, slow.employees, equal_nan=True)
         db.session.remove()
         db.engine.dispose()

@@ -19,7 +19,7 @@ from flask import current_app
 from tracker.extensions import db
 from tracker.models import Role, TransferType, User
 from tracker.services import data_version
-from tracker.services.baseline_matching import BaselineCatalogue, load_catalogue, match_cases
+from tracker.services.baseline_matching import BaselineCatalogue, load_catalogue, match_coded
 from tracker.services.case_frame import CaseFrame, load_case_frame
 from tracker.services.reference import is_country
 from tracker.survival import (
@@ -207,7 +207,7 @@ class _Cache:
 
 
 _cache = _Cache()
-FRAME_CACHE_SIZE = 4
+FRAME_CACHE_SIZE = 4  # frames and baseline matches of the latest data versions
 RESULT_CACHE_SIZE = 256
 
 
@@ -232,15 +232,37 @@ def scope_of(user: User | None) -> int | None:
     return user.federation_id if user is not None and user.role == Role.STAFF else None
 
 
-def case_frame(federation_id: int | None) -> tuple[int, CaseFrame]:
-    """The visible cases' arrays at the current data version (cached per version and scope)."""
+def case_frame(scope: int | None) -> tuple[int, CaseFrame]:
+    """The visible cases' arrays at the current data version: every federation's (scope None) or
+    one federation's, cut from the same cached arrays."""
     version = data_version.current()
-    key = (str(db.engine.url), version, federation_id)
+    key = (str(db.engine.url), version)
     frame = _recall(_cache.frames, key)
     if frame is None:
-        frame = load_case_frame(federation_id)
+        frame = load_case_frame()
         _remember(_cache.frames, key, frame, FRAME_CACHE_SIZE)
+    if scope is not None:
+        frame = frame.subset(frame.federation_id == scope)
     return version, frame
+
+
+def matched_baselines(scope: int | None) -> tuple[BaselineCatalogue, np.ndarray]:
+    """The baseline catalogue and each visible case's curve (cached with the case arrays)."""
+    version, everything = case_frame(None)
+    settings = current_app.config.get("BASELINE_SERIES", {})
+    key = ("baselines", str(db.engine.url), version, tuple(sorted(settings.items())))
+    cached = _recall(_cache.frames, key)
+    if cached is None:
+        catalogue = load_catalogue()
+        c = everything.coded
+        matched = match_coded(catalogue, c["country"], c["region"], c["nace_section"], everything.transfer_year,
+                              settings)
+        cached = (catalogue, matched.curve_index)
+        _remember(_cache.frames, key, cached, FRAME_CACHE_SIZE)
+    catalogue, curve_index = cached
+    if scope is not None:
+        curve_index = curve_index[everything.federation_id == scope]
+    return catalogue, curve_index
 
 
 @dataclass(frozen=True)
@@ -252,21 +274,6 @@ class Analysis:
     frame: CaseFrame
     groups: np.ndarray | None
     baseline_sources: tuple[dict[str, Any], ...]
-
-
-def matched_baselines(scope: int | None) -> tuple[BaselineCatalogue, np.ndarray]:
-    """The baseline catalogue and each visible case's curve (cached with the case arrays)."""
-    version, frame = case_frame(scope)
-    settings = current_app.config.get("BASELINE_SERIES", {})
-    key = ("baselines", str(db.engine.url), version, scope, tuple(sorted(settings.items())))
-    cached = _recall(_cache.frames, key)
-    if cached is None:
-        catalogue = load_catalogue()
-        matched = match_cases(catalogue, frame.country, frame.region, frame.nace_section, frame.transfer_year,
-                              settings)
-        cached = (catalogue, matched.curve_index)
-        _remember(_cache.frames, key, cached, FRAME_CACHE_SIZE * 2)
-    return cached
 
 
 def compute(user: User | None, query: SurvivalQuery) -> Analysis:
