@@ -96,7 +96,7 @@ def users_create(email: str, role: str, federation_code: str | None) -> None:
 
 
 def read_password() -> str:
-    stdin = click.get_text_stream("stdin")
+    stdin = sys.stdin
     if not stdin.isatty():
         password = stdin.readline().rstrip("\r\n")
         if not password:
