@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
                 bar.update(len(batch))
         data_version.bump_now()
         db.session.commit()
+        with db.engine.begin() as conn:  # fresh planner statistics after a bulk load, as an operator would
+            conn.exec_driver_sql("ANALYZE")
         print(f"inserted {done:,} cases in {time.perf_counter() - started:.1f} s "
               f"({db.engine.url.render_as_string(hide_password=True)})")
 
