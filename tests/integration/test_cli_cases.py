@@ -1,0 +1,122 @@
+"""`tracker cases import|export`: what an operator sees (summary, problems, exit status) and
+that a failed import writes nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from tests.conftest import ORACLE_DIR
+from tracker.extensions import db
+from tracker.models import AuditEntry, Case
+from tracker.services.cases import CASE_FIELDS
+
+GOOD = "R-{n},Coop {n},,FR,,25.62,12,2015-03-01,succession,SCOP,,2024-12-31,,"
+
+
+def write_csv(path, lines: list[str]):
+    path.write_text("\n".join([",".join(CASE_FIELDS), *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+def case_count() -> int:
+    return db.session.scalar(select(func.count(Case.id)))
+
+
+def audit_count() -> int:
+    return db.session.scalar(select(func.count(AuditEntry.id)))
+
+
+def test_import_of_the_oracle_file_prints_a_summary(runner, make_federation):
+    make_federation(code="ORACLE")
+    result = runner.invoke(args=["cases", "import", str(ORACLE_DIR / "cases.csv"), "--federation", "ORACLE"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "600 created, 0 updated, 0 unchanged (600 rows from cases.csv into ORACLE)."
+    assert case_count() == 600
+    again = runner.invoke(args=["cases", "import", str(ORACLE_DIR / "cases.csv"), "--federation", "oracle"])
+    assert again.exit_code == 0
+    assert again.stdout.startswith("0 created, 0 updated, 600 unchanged")
+
+
+def test_dry_run_says_what_it_would_do_and_writes_nothing(runner, make_federation):
+    make_federation(code="ORACLE")
+    result = runner.invoke(args=["cases", "import", str(ORACLE_DIR / "cases.csv"), "--federation", "ORACLE",
+                                 "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("dry run: would create 600, update 0, leave 0 unchanged")
+    assert case_count() == 0 and audit_count() == 0
+
+
+def test_problems_are_listed_exit_1_and_nothing_is_written(runner, make_federation, tmp_path):
+    make_federation(code="F1")
+    path = write_csv(tmp_path / "bad.csv", [GOOD.format(n=1), GOOD.format(n=2).replace(",12,", ",-4,"),
+                                             GOOD.format(n=3).replace("FR", "XX")])
+    result = runner.invoke(args=["cases", "import", str(path), "--federation", "F1"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "row 3, column employees: must be 0 or more",
+        "row 4, column country: 'XX' is not an ISO 3166-1 alpha-2 country code",
+        "Error: 2 problems in bad.csv; nothing was imported.",
+    ]
+    assert result.stdout == ""
+    assert case_count() == 0 and audit_count() == 0
+
+
+def test_long_problem_lists_are_capped(runner, make_federation, tmp_path):
+    make_federation(code="F1")
+    path = write_csv(tmp_path / "bad.csv", [GOOD.format(n=n).replace(",12,", ",x,") for n in range(250)])
+    result = runner.invoke(args=["cases", "import", str(path), "--federation", "F1"])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 202
+    assert lines[199] == "row 201, column employees: 'x' is not a whole number"
+    assert lines[200:] == ["... and 50 more", "Error: 250 problems in bad.csv; nothing was imported."]
+
+
+def test_unknown_federation_exits_1(runner, tmp_path):
+    path = write_csv(tmp_path / "ok.csv", [GOOD.format(n=1)])
+    result = runner.invoke(args=["cases", "import", str(path), "--federation", "NOPE"])
+    assert result.exit_code == 1
+    assert "no federation with code 'NOPE'" in result.stderr
+    assert case_count() == 0
+
+
+def test_unreadable_file_exits_1_with_the_reason(runner, make_federation, tmp_path):
+    make_federation(code="F1")
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(",".join(CASE_FIELDS).encode() + "\nR-1,Coopérative,,FR".encode("latin-1"))
+    result = runner.invoke(args=["cases", "import", str(path), "--federation", "F1"])
+    assert result.exit_code == 1
+    assert "not UTF-8" in result.stderr and "nothing was imported" in result.stderr
+
+
+def test_large_import_shows_progress_on_stderr_only(runner, make_federation, tmp_path):
+    make_federation(code="F1")
+    path = write_csv(tmp_path / "big.csv", [GOOD.format(n=n) for n in range(1500)])
+    result = runner.invoke(args=["cases", "import", str(path), "--federation", "F1"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["1500 created, 0 updated, 0 unchanged (1500 rows from big.csv into F1)."]
+    assert "Validating" in result.stderr and "Writing" in result.stderr
+
+
+def test_export_writes_csv_or_xlsx_by_extension_and_round_trips(runner, make_federation, tmp_path):
+    make_federation(code="ORACLE")
+    make_federation(code="EMPTY")
+    runner.invoke(args=["cases", "import", str(ORACLE_DIR / "cases.csv"), "--federation", "ORACLE"])
+    for name in ("out.csv", "out.xlsx"):
+        result = runner.invoke(args=["cases", "export", str(tmp_path / name), "--federation", "ORACLE"])
+        assert result.exit_code == 0, result.output
+        assert result.stdout.strip() == f"Exported 600 cases to {tmp_path / name}."
+        again = runner.invoke(args=["cases", "import", str(tmp_path / name), "--federation", "ORACLE"])
+        assert again.stdout.startswith("0 created, 0 updated, 600 unchanged"), again.output
+    assert (tmp_path / "out.xlsx").read_bytes().startswith(b"PK")
+    result = runner.invoke(args=["cases", "export", str(tmp_path / "none.csv"), "--federation", "EMPTY"])
+    assert result.stdout.strip() == f"Exported 0 cases to {tmp_path / 'none.csv'}."
+    assert (tmp_path / "none.csv").read_text(encoding="utf-8-sig").strip() == ",".join(CASE_FIELDS)
+
+
+def test_export_refuses_an_unknown_extension_or_federation(runner, tmp_path):
+    result = runner.invoke(args=["cases", "export", str(tmp_path / "out.txt")])
+    assert result.exit_code == 1 and "must end in .csv or .xlsx" in result.stderr
+    result = runner.invoke(args=["cases", "export", str(tmp_path / "out.csv"), "--federation", "NOPE"])
+    assert result.exit_code == 1 and "no federation with code 'NOPE'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
