@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtri  # the normal quantile; scipy.stats costs ~1 s of import time
 
 from ._arrays import SortedCases, at_risk, readonly
 
@@ -79,7 +79,7 @@ def loglog_interval(
     survival: np.ndarray, var_cumhaz: np.ndarray, conf_level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
     """R's log(-log) pointwise interval; (1, 1) where S == 1, NaN where S == 0."""
-    z = norm.ppf(0.5 + conf_level / 2)
+    z = ndtri(0.5 + conf_level / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_s = np.log(survival)
         shift = z * np.sqrt(var_cumhaz) / log_s
