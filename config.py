@@ -34,11 +34,17 @@ class Config:
     BASELINE_SERIES = {"FR": "insee-sine"}
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     PASSWORD_HASH_METHOD = "scrypt"
+    # Failed logins allowed per account and per client address (Flask-Limiter syntax).
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
 
     def __init__(self) -> None:
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-insecure-secret-key"
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", self.RATELIMIT_STORAGE_URI)
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("DATABASE_URL"))
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
@@ -59,6 +65,7 @@ class DevelopmentConfig(Config):
 
 
 class TestingConfig(Config):
+    __test__ = False  # not a pytest test class despite its name
     ENV_NAME = "testing"
     TESTING = True
     WTF_CSRF_ENABLED = False  # tests that exercise CSRF switch it back on explicitly

@@ -52,8 +52,14 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app() -> Iterator[Flask]:
-    app = create_app(TestingConfig)
+def app_config() -> type[TestingConfig]:
+    """The configuration class of the `app` fixture; a test module may override this fixture."""
+    return TestingConfig
+
+
+@pytest.fixture
+def app(app_config: type[TestingConfig]) -> Iterator[Flask]:
+    app = create_app(app_config)
     app.test_client_class = IsolatedClient
     with app.app_context():
         db.drop_all()

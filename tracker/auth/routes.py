@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import text
 
 from tracker.auth import bp
 from tracker.auth.forms import ChangePasswordForm, LoginForm, LogoutForm
-from tracker.extensions import db
+from tracker.extensions import db, limiter
 from tracker.models.base import utcnow
 from tracker.services import users
 from tracker.services.errors import DomainError
@@ -46,7 +46,18 @@ def healthz():
     return {"status": "ok", "database": "ok"}
 
 
+def _account_key() -> str:
+    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _failed(response) -> bool:  # noqa: ANN001 - only failed attempts count towards the limits
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_account_key,
+               deduct_when=_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("auth.index"))
@@ -58,6 +69,7 @@ def login():
             return render_template("auth/login.html", form=form), 200
         user.last_login_at = utcnow()
         db.session.commit()
+        session.clear()  # a fresh session at login: nothing set before authentication survives it
         login_user(user)
         return redirect(safe_next(request.args.get("next")) or url_for("auth.index"))
     return render_template("auth/login.html", form=form)
