@@ -362,8 +362,104 @@ def analytics_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+# --- report ------------------------------------------------------------------------------------
+
+@click.group("report")
+def report_group() -> None:
+    """The annual survival report (PDF, XLSX, CSV or HTML); every edition is kept."""
+
+
+REPORT_SUFFIXES = {".pdf": "pdf", ".xlsx": "xlsx", ".zip": "csv", ".csv": "csv", ".html": "html", ".htm": "html"}
+
+
+@report_group.command("annual")
+@click.argument("year", type=int)
+@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx", "csv", "html"]),
+              help="pdf, xlsx, csv (a .zip of one CSV per table) or html; default: from --output, else pdf")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="file to write (default: the edition's file name in the current folder)")
+@click.option("--as-of", "as_of", help="reference date YYYY-MM-DD (default: YEAR-12-31)")
+@with_appcontext
+def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | None) -> None:
+    """Generate the annual survival report for YEAR (all federations), keep it as a new edition
+    and write it to --output. The edition lists what changed since the previous one."""
+    from datetime import date
+
+    from tracker.reports.editions import FORMATS, generate_edition
+    from tracker.reports.inputs import STAGES, InvalidReportRequest
+
+    fmt = fmt or (REPORT_SUFFIXES.get(output.suffix.lower(), "pdf") if output else "pdf")
+    try:
+        reference = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        fail(f"--as-of: '{as_of}' is not a date in the form YYYY-MM-DD")
+    try:
+        with click.progressbar(length=len(STAGES) + 1, label="Annual report", file=sys.stderr,
+                               item_show_func=lambda stage: stage) as bar:
+            edition = generate_edition(None, year, fmt, reference, progress=lambda stage: bar.update(1, stage))
+        target = output or Path(edition.filename)
+        partial = target.with_name(target.name + ".partial")  # never a truncated report at --output
+        partial.write_bytes(edition.content)
+        partial.replace(target)
+    except InvalidReportRequest as exc:
+        fail(f"{'YEAR' if exc.field == 'year' else '--' + exc.field.replace('_', '-')}: {exc.message}")
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    click.echo(f"Annual report {year}, edition {edition.number} (all federations, reference date "
+               f"{edition.as_of.isoformat()}): {FORMATS[fmt].label}, {edition.file_size:,} bytes, written to {target}.")
+    click.echo(f"Application {edition.app_version}; data fingerprint {edition.fingerprint}.")
+    for change in edition.changes:
+        click.echo(f"  - {change}")
+
+
+# --- backups (added to Flask-Migrate's `db` group) ---------------------------------------------
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def db_backup(path: str) -> None:
+    """Write a consistent backup of the database to PATH (SQLite online backup; pg_dump for PostgreSQL)."""
+    from pathlib import Path
+
+    from tracker.services import backup
+
+    try:
+        target = backup.backup(db.engine.url, Path(path))
+    except backup.BackupError as exc:
+        fail(exc.message)
+    click.echo(f"Backup written to {target} ({target.stat().st_size:,} bytes).")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@with_appcontext
+def db_restore(path: str, yes: bool) -> None:
+    """Replace the database with the backup in PATH. Stop the application first."""
+    from pathlib import Path
+
+    from tracker.services import backup
+
+    if not yes:
+        click.confirm(f"Replace {db.engine.url.render_as_string(hide_password=True)} with {path}?", abort=True)
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        backup.restore(db.engine.url, Path(path))
+    except backup.BackupError as exc:
+        fail(exc.message)
+    click.echo(f"Database restored from {path}.")
+
+
 def register_commands(app: Flask) -> None:
-    for group in (federations_group, users_group, baselines_group, quickstart, survival, cases_group):
+    from flask_migrate.cli import db as migrate_db_group
+
+    migrate_db_group.add_command(db_backup)
+    migrate_db_group.add_command(db_restore)
+    for group in (federations_group, users_group, baselines_group, quickstart, survival, cases_group,
+                  report_group):
         app.cli.add_command(group)
 
 
