@@ -1,0 +1,97 @@
+"""Arbitrary input into every form, the importer and the API parameters: never a 500, never a
+partial write."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from tracker.extensions import db
+from tracker.models import AuditEntry, Case, Role
+from tracker.services.cases import CASE_FIELDS
+from tracker.services.imports import import_cases
+
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
+datey = st.one_of(text, st.dates().map(str), st.just("2019-02-29"), st.just("2020-13-01"))
+
+
+def counts() -> tuple[int, int]:
+    return (db.session.scalar(select(func.count()).select_from(Case)),
+            db.session.scalar(select(func.count()).select_from(AuditEntry)))
+
+
+@pytest.fixture
+def staff(login, make_federation):
+    return login(Role.STAFF, federation=make_federation(code="FZ"))
+
+
+@FUZZ
+@given(values=st.fixed_dictionaries({field: datey if "date" in field or field.endswith("_on") else text
+                                     for field in CASE_FIELDS}))
+def test_case_form_never_fails(client, staff, values):
+    before = counts()
+    response = client.post("/cases/new", data=values)
+    assert response.status_code in (200, 302, 400), response.status_code
+    if response.status_code != 302:
+        assert counts() == before
+
+
+@FUZZ
+@given(params=st.dictionaries(st.sampled_from(["q", "country", "transfer_type", "status", "year_from", "year_to",
+                                               "federation", "sort", "dir", "page", "show_deleted"]), text))
+def test_case_list_filters_never_fail(client, staff, params):
+    assert client.get("/cases/?" + urlencode(params)).status_code in (200, 400)
+
+
+@FUZZ
+@given(params=st.dictionaries(st.sampled_from(["as_of", "endpoint", "group_by", "horizons", "delayed_entry",
+                                               "cohort_bands", "baselines", "where"]), text))
+def test_survival_api_parameters_never_fail(client, staff, params):
+    response = client.get("/api/v1/survival?" + urlencode(params))
+    assert response.status_code in (200, 400), response.get_data(as_text=True)[:300]
+    assert response.is_json
+
+
+@FUZZ
+@given(email=text, password=text)
+def test_login_form_never_fails(client, email, password):
+    assert client.post("/login", data={"email": email, "password": password}).status_code in (200, 302, 400)
+
+
+@FUZZ
+@given(data=st.binary(max_size=2000))
+def test_importer_survives_any_bytes(make_federation, data):
+    fed = make_federation()
+    before = counts()
+    result = import_cases(None, fed, data, "fuzz.csv", dry_run=False)
+    if result.problems:
+        db.session.rollback()
+        assert counts() == before
+    else:
+        db.session.commit()
+
+
+@FUZZ
+@given(rows=st.lists(st.fixed_dictionaries({field: text for field in CASE_FIELDS}), min_size=1, max_size=5))
+def test_importer_survives_any_cells(make_federation, rows):
+    import csv
+    import io
+
+    fed = make_federation()
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CASE_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    before = counts()
+    result = import_cases(None, fed, buffer.getvalue().encode(), "fuzz.csv", dry_run=False)
+    if result.problems:
+        db.session.rollback()
+        assert counts() == before
+        assert all(p.row >= 0 and p.message for p in result.problems)
+    else:
+        db.session.commit()
