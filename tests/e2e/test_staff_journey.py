@@ -1,0 +1,57 @@
+"""A federation's staff member logs a transfer and follows it up, in a real browser."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from tests.e2e.conftest import PASSWORD, log_in
+from tracker.extensions import db
+from tracker.models import Case, Role
+from tracker.services import federations, users
+
+
+@pytest.fixture(scope="module")
+def staff_email(live_server):
+    with live_server.app.app_context():
+        fed = federations.create_federation(None, code="FR-E2E", name="E2E federation", country="FR")
+        users.create_user(None, "staff@e2e.coop", PASSWORD, Role.STAFF, fed)
+        db.session.commit()
+    return "staff@e2e.coop"
+
+
+def test_staff_creates_a_case_records_a_follow_up_and_an_exit(page, live_server, staff_email):
+    from playwright.sync_api import expect
+
+    log_in(page, staff_email)
+    page.goto("/cases/new")
+    page.get_by_label("Ref").fill("E2E-1")
+    page.get_by_label("Name", exact=True).fill("Menuiserie du Lac")
+    page.get_by_label("Country").select_option("FR")
+    page.get_by_label("NACE").fill("16.23")
+    page.get_by_label("Employees").fill("14")
+    page.get_by_label("Transfer date").fill("2016-05-02")
+    page.get_by_label("Transfer type").select_option("succession")
+    page.get_by_label("Last verified on").fill("2024-11-30")
+    page.get_by_role("button", name=re.compile("Save|Create")).click()
+    expect(page.get_by_role("heading", name=re.compile("Menuiserie du Lac"))).to_be_visible()
+
+    follow_up = page.locator("form", has=page.get_by_role("button", name=re.compile("Record follow-up")))
+    follow_up.get_by_label("On", exact=True).fill("2025-06-30")
+    follow_up.get_by_label(re.compile("Outcome")).select_option("operating")
+    follow_up.get_by_role("button", name=re.compile("Record follow-up")).click()
+    expect(page.get_by_text("2025-06-30").first).to_be_visible()
+
+    follow_up = page.locator("form", has=page.get_by_role("button", name=re.compile("Record follow-up")))
+    follow_up.get_by_label("On", exact=True).fill("2025-09-15")
+    follow_up.get_by_label(re.compile("Outcome")).select_option("liquidation")
+    follow_up.get_by_role("button", name=re.compile("Record follow-up")).click()
+    expect(page.get_by_text(re.compile("liquidation", re.I)).first).to_be_visible()
+
+    with live_server.app.app_context():
+        case = db.session.scalars(select(Case).where(Case.ref == "E2E-1")).one()
+        assert str(case.last_verified_on) == "2025-06-30"
+        assert str(case.exit_date) == "2025-09-15" and case.exit_reason.value == "liquidation"
+        assert len(case.status_checks) == 2
