@@ -30,7 +30,11 @@ def using_postgres() -> bool:
     return os.environ.get("TEST_DATABASE_URL", "").startswith(("postgres", "postgresql"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` selection, so `-m "not e2e"` sees the marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/tests/e2e/" in str(item.path).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.e2e)
     if using_postgres():
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql://...")
