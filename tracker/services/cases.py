@@ -289,10 +289,11 @@ def _timeline_exit_change(actor: User | None, case: Case, before: Values) -> Non
 def _flush_versioned(case: Case) -> None:
     """Flush; a concurrent update of the same case (version mismatch in the UPDATE) becomes
     EditConflict. The caller rolls back, as for any other domain error."""
+    ref = case.ref  # read before the flush: after a failed flush the session can load nothing
     try:
         db.session.flush()
     except StaleDataError:
-        raise EditConflict(f"Case {case.ref} was changed by someone else at the same time; "
+        raise EditConflict(f"Case {ref} was changed by someone else at the same time; "
                            "reload it and apply your change again.") from None
 
 
