@@ -1,0 +1,131 @@
+"""Helpers for the survival explorer's tests: the oracle registry, and reading the numbers a page
+shows (each number cell carries its exact value in data-value)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import date
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+
+from tests.conftest import ORACLE_DIR
+from tracker.extensions import db
+from tracker.services import analytics
+from tracker.services.baselines import import_baselines, shipped_baselines
+from tracker.services.imports import import_cases
+
+needs_oracle = pytest.mark.skipif(not (ORACLE_DIR / "cases.csv").exists(), reason=f"no oracle in {ORACLE_DIR}")
+ORACLE_FILES = sorted(p.name for p in ORACLE_DIR.glob("expected_*.json"))
+
+
+def load_oracle(make_federation, baselines: bool = False):
+    analytics.clear_cache()
+    federation = make_federation(code="ORACLE")
+    result = import_cases(None, federation, (ORACLE_DIR / "cases.csv").read_bytes(), "cases.csv", dry_run=False)
+    assert not result.problems
+    if baselines:
+        import_baselines(None, shipped_baselines())
+    db.session.commit()
+    return federation
+
+
+def expected(name: str) -> dict[str, Any]:
+    return json.loads((ORACLE_DIR / name).read_text())
+
+
+def url_for_expected(exp: dict[str, Any], path: str = "/research/") -> str:
+    """The explorer URL that asks what an oracle file holds."""
+    parts = [f"as_of={exp['as_of']}", f"endpoint={exp['endpoint']}"]
+    if exp["group_by"]:
+        parts.append(f"group_by={exp['group_by']}")
+    if not exp["delayed_entry"]:
+        parts.append("delayed_entry=off")
+    return f"{path}?{'&'.join(parts)}"
+
+
+def query_for(exp: dict[str, Any], **extra: Any) -> analytics.SurvivalQuery:
+    return analytics.SurvivalQuery(as_of=date.fromisoformat(exp["as_of"]), endpoint=exp["endpoint"],
+                                   group_by=exp["group_by"], delayed_entry=exp["delayed_entry"], **extra)
+
+
+def close(a: float | None, b: float | None, tol: float = 1e-9) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+class _PageNumbers(HTMLParser):
+    """Collects, per group table, the group's counts and per horizon the cells' exact values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.group: str | None = None
+        self.years: int | None = None
+        self.logrank: list[str] = []
+        self.in_logrank = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "div" and "group-table" in (a.get("class") or ""):
+            self.group = a["data-group"]
+            self.groups[self.group] = {"horizons": defaultdict(dict)}
+        if tag == "p" and a.get("id") == "logrank":
+            self.in_logrank = True
+        if self.in_logrank and tag == "span" and "data-value" in a:
+            self.logrank.append(a["data-value"])
+        if self.group is None:
+            return
+        if tag == "tr" and "data-years" in a:
+            self.years = int(a["data-years"])
+        field = a.get("data-field")
+        if field in ("n", "events", "median_years"):
+            self.groups[self.group][field] = a.get("data-value")
+        elif field and self.years is not None:
+            cell = self.groups[self.group]["horizons"][self.years]
+            if field == "ci":
+                cell["ci_lower"], cell["ci_upper"] = a.get("data-lower"), a.get("data-upper")
+            else:
+                cell[field] = a.get("data-value")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "p":
+            self.in_logrank = False
+        if tag == "tbody":
+            self.years = None
+
+
+def number(text: str | None) -> float | None:
+    return None if text in (None, "None", "") else float(text)
+
+
+def page_numbers(html: str) -> tuple[dict[str, dict[str, Any]], list[float]]:
+    """{group: {n, events, median_years, horizons: {years: {survival, ci_lower, ...}}}} and the
+    log-rank (statistic, df, p-value) as the page shows them."""
+    parser = _PageNumbers()
+    parser.feed(html)
+    return parser.groups, [float(v) for v in parser.logrank]
+
+
+def assert_page_matches(html: str, exp: dict[str, Any]) -> None:
+    """Every count and estimate of an oracle file, as the page shows it."""
+    groups, logrank = page_numbers(html)
+    assert list(groups) == [g["group"] for g in exp["groups"]]
+    for g in exp["groups"]:
+        shown = groups[g["group"]]
+        assert int(shown["n"]) == g["n"] and int(shown["events"]) == g["events"]
+        assert close(number(shown["median_years"]), g["median_years"]), g["group"]
+        for h in g["horizons"]:
+            cell = shown["horizons"][h["years"]]
+            assert int(cell["at_risk"]) == h["at_risk"], (g["group"], h["years"])
+            for key in ("survival", "ci_lower", "ci_upper"):
+                assert close(number(cell[key]), h[key]), (g["group"], h["years"], key)
+    if exp["logrank"] is None:
+        assert logrank == []
+    else:
+        statistic, df, p_value = logrank
+        assert close(statistic, exp["logrank"]["statistic"]) and df == exp["logrank"]["df"]
+        assert close(p_value, exp["logrank"]["p_value"])

@@ -1,0 +1,153 @@
+"""Forms of the research blueprint: the survival explorer's filters, read from the query string so a
+view can be bookmarked and shared. They check shape; tracker.services.analytics checks the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms.validators import Length, Optional, ValidationError
+
+from tracker.models import TransferType
+from tracker.services.analytics import SIZE_CLASS_VALUES
+from tracker.services.reference import countries, is_country, nace_sections
+from tracker.survival import GROUP_FIELDS
+
+TRANSFER_TYPE_LABELS = {
+    TransferType.SUCCESSION.value: "Succession (no successor)",
+    TransferType.RESCUE.value: "Rescue (difficulty or insolvency)",
+    TransferType.CONVERSION.value: "Conversion (association or other organisation)",
+    TransferType.OTHER.value: "Other",
+}
+GROUP_LABELS = {
+    "transfer_type": "Transfer type", "country": "Country", "nace_section": "NACE section",
+    "cohort": "Cohort (transfer year)", "federation": "Federation", "size_class": "Size class",
+}
+SIZE_CLASS_LABELS = {"0-9": "0–9 employees", "10-49": "10–49", "50-249": "50–249", "250+": "250 and more",
+                     "unknown": "Unknown"}
+ENDPOINT_LABELS = {
+    "enterprise": "Enterprise survival (closure is the event; a sale or merger ends follow-up)",
+    "cooperative": "Cooperative survival (every exit is the event)",
+}
+YEAR_MIN, YEAR_MAX = 1900, 2100
+#: Form fields that become `where` filters of the analysis (the cohort range is handled apart).
+FILTER_FIELDS = ("country", "transfer_type", "nace_section", "federation", "size_class")
+
+
+def _choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _upper_all(values: Any) -> Any:
+    return [v.strip().upper() for v in values] if isinstance(values, list) else values
+
+
+def _on_off(value: Any) -> Any:
+    """Also accept the API's spelling (delayed_entry=false), so an API query string works here."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        return "on" if text in ("1", "true", "yes", "on") else "off" if text in ("0", "false", "no", "off") else value
+    return value
+
+
+def _year(form: FlaskForm, field: IntegerField) -> None:
+    if field.data is not None and not YEAR_MIN <= field.data <= YEAR_MAX:
+        raise ValidationError(f"must be a year between {YEAR_MIN} and {YEAR_MAX}")
+
+
+def _countries(form: FlaskForm, field: SelectMultipleField) -> None:
+    wrong = [v for v in field.data or [] if not is_country(v)]
+    if wrong:
+        raise ValidationError(f"'{wrong[0][:20]}' is not an ISO 3166-1 alpha-2 country code")
+
+
+class ExploreSurvivalForm(FlaskForm):
+    """The explorer's filters and options (GET; no CSRF token: it changes nothing).
+
+    Several values of one filter are alternatives (country=FR&country=IT means France or Italy);
+    different filters all apply.
+    """
+
+    class Meta:
+        csrf = False
+
+    country = SelectMultipleField("Country", filters=[_upper_all], validate_choice=False,
+                                  validators=[Optional(), _countries],
+                                  description="None selected: all. Ctrl/⌘-click to choose several.",
+                                  render_kw={"size": 5})
+    transfer_type = SelectMultipleField("Transfer type", validators=[Optional()],
+                                        choices=_choices(TRANSFER_TYPE_LABELS.items()),
+                                        description="None selected: all.", render_kw={"size": 4})
+    nace_section = SelectMultipleField("NACE section", filters=[_upper_all], validators=[Optional()],
+                                       description="None selected: all.", render_kw={"size": 5})
+    federation = SelectMultipleField("Federation", filters=[_upper_all], validators=[Optional()],
+                                     description="None selected: all.", render_kw={"size": 4})
+    size_class = SelectMultipleField("Size class (employees at transfer)", validators=[Optional()],
+                                     choices=_choices(SIZE_CLASS_LABELS.items()), description="None selected: all.",
+                                     render_kw={"size": 5})
+    cohort_from = IntegerField("Transferred from (year)", validators=[Optional(), _year])
+    cohort_to = IntegerField("Transferred until (year)", validators=[Optional(), _year])
+    endpoint = SelectField("Endpoint", choices=_choices(ENDPOINT_LABELS.items()), default="enterprise")
+    as_of = DateField("Analysis date (as of)", validators=[Optional()],
+                      description="Empty: today. Later transfers are left out; later exits ignored.")
+    delayed_entry = SelectField("Delayed entry", default="on", filters=[_on_off],
+                                choices=_choices([("on", "On: a case counts from its registration"),
+                                                  ("off", "Off: every case counts from its transfer")]))
+    group_by = SelectField("Group by", default="",
+                           choices=_choices([("", "No grouping (all cases)"),
+                                             *((f, GROUP_LABELS[f]) for f in GROUP_FIELDS)]))
+    cohort_bands = StringField("Cohort bands", validators=[Optional(), Length(max=200)],
+                               description="With “group by cohort”: e.g. 2000-2007,2008-2014. Empty: one group a year.")
+    horizons = StringField("Horizons (years)", validators=[Optional(), Length(max=100)],
+                           description="Whole years, e.g. 1,2,3,4,5 (the default).")
+
+    def __init__(self, *args: Any, federations: Sequence[tuple[str, str]] | None = None,
+                 present_countries: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = countries()
+        shown = sorted({*present_countries, *(c for c in self.country.data or [] if is_country(c))},
+                       key=lambda c: names.get(c, c))
+        self.country.choices = _choices((c, f"{names.get(c, c)} ({c})") for c in shown)
+        self.nace_section.choices = _choices((s.code, f"{s.code} · {s.label}") for s in nace_sections())
+        if federations is None:
+            del self.federation
+        else:
+            self.federation.choices = _choices(federations)
+
+    def validate_cohort_to(self, field: IntegerField) -> None:
+        if field.data is not None and self.cohort_from.data is not None and field.data < self.cohort_from.data:
+            raise ValidationError("must not be before the 'from' year")
+
+    def survival_params(self) -> dict[str, Any]:
+        """The analysis parameters in the form of `GET /api/v1/survival` (call after validate())."""
+        where = []
+        for name in FILTER_FIELDS:
+            field = self._fields.get(name)
+            if field is not None and field.data:
+                where.append(f"{name}={','.join(field.data)}")
+        start, end = self.cohort_from.data, self.cohort_to.data
+        if start is not None or end is not None:
+            where.append(f"cohort={start or YEAR_MIN}-{end or YEAR_MAX}")
+        params: dict[str, Any] = {
+            "endpoint": self.endpoint.data, "group_by": self.group_by.data or None,
+            "delayed_entry": "false" if self.delayed_entry.data == "off" else None,
+            "as_of": self.as_of.data.isoformat() if isinstance(self.as_of.data, date) else None,
+            "horizons": (self.horizons.data or "").strip() or None,
+            "cohort_bands": (self.cohort_bands.data or "").strip() or None,
+            "where": where,
+        }
+        return {k: v for k, v in params.items() if v not in (None, [])}
+
+    def set_error(self, name: str, message: str) -> bool:
+        """Show an analysis parameter's error next to its field; False if no field has that name."""
+        field = self._fields.get(name)
+        if field is None:
+            return False
+        field.errors = [*field.errors, message]
+        return True
+
+
+__all__ = ["ExploreSurvivalForm", "FILTER_FIELDS", "GROUP_LABELS", "SIZE_CLASS_VALUES", "TRANSFER_TYPE_LABELS"]
