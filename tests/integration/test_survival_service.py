@@ -172,6 +172,7 @@ def test_adbc_and_sqlalchemy_read_the_same_arrays(tmp_path, monkeypatch):
         monkeypatch.setattr(case_frame, "adbc_available", lambda: False)
         slow = case_frame.load_case_frame()
         assert len(fast) == len(slow) == 600
+        assert list(fast.ids) == list(slow.ids)
         for name in ("transfer_type", "country", "region", "nace_section", "federation"):
             assert list(getattr(fast, name)) == list(getattr(slow, name)), name
         for name in ("transfer_date", "registered_on", "last_verified_on", "exit_date"):

@@ -585,19 +585,10 @@ def _xlsx(explorer: Explorer) -> bytes:
 # --- the cases of a group -----------------------------------------------------------------------
 
 def _visible_frame(user: User) -> tuple[np.ndarray, CaseFrame]:
-    """The analysis' own arrays of the cases `user` may see, with each case's id.
-
-    The frame is the one analytics.compute uses (same scope, same version), ordered by id; the ids
-    come from the same rows through scope_cases, in the same order."""
-    scope = analytics.scope_of(user)
-    for _attempt in range(3):
-        version, frame = analytics.case_frame(scope)
-        ids = np.asarray(db.session.scalars(scope_cases(select(Case.id), user).order_by(Case.id)).all(),
-                         dtype=np.int64)
-        if len(ids) == len(frame) and data_version.current() == version:
-            return ids, frame
-        db.session.rollback()  # a write landed in between: read both again
-    abort(503, description="The data changed while the list was read; reload the page.")
+    """The analysis' own arrays of the cases `user` may see (same scope, same version), with each
+    case's id."""
+    _version, frame = analytics.case_frame(analytics.scope_of(user))
+    return frame.ids, frame
 
 
 def group_cases(user: User, query: analytics.SurvivalQuery, group: str | None) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ from tracker.survival import CaseArrays
 
 DATE_COLUMNS = ("transfer_date", "registered_on", "last_verified_on", "exit_date")
 TEXT_COLUMNS = ("exit_reason", "transfer_type", "country", "region", "nace_section")
-INT_COLUMNS = ("federation_id", "employees")
+INT_COLUMNS = ("id", "federation_id", "employees")
 COLUMNS = (*DATE_COLUMNS, *TEXT_COLUMNS, *INT_COLUMNS)
 # Below this many cases one reader is as fast as several.
 PARALLEL_FROM = 50_000
@@ -54,6 +54,7 @@ class CaseFrame:
     in `coded` for fast matching; `employees` is float with NaN for missing."""
 
     cases: CaseArrays
+    ids: np.ndarray  # case id of each entry
     transfer_type: np.ndarray
     country: np.ndarray
     region: np.ndarray
@@ -67,7 +68,7 @@ class CaseFrame:
         return len(self.cases)
 
     def subset(self, mask: np.ndarray) -> CaseFrame:
-        return CaseFrame(cases=self.cases.subset(mask), transfer_type=self.transfer_type[mask],
+        return CaseFrame(cases=self.cases.subset(mask), ids=self.ids[mask], transfer_type=self.transfer_type[mask],
                          country=self.country[mask], region=self.region[mask],
                          nace_section=self.nace_section[mask], federation=self.federation[mask],
                          federation_id=self.federation_id[mask], employees=self.employees[mask],
@@ -108,6 +109,7 @@ def _frame(columns: dict[str, Any]) -> CaseFrame:
     text = {c: columns[c].values() for c in TEXT_COLUMNS}
     return CaseFrame(
         cases=CaseArrays(**{c: columns[c] for c in DATE_COLUMNS}, exit_reason=text["exit_reason"]),
+        ids=np.asarray(columns["id"], dtype=np.int64),
         transfer_type=text["transfer_type"], country=text["country"], region=text["region"],
         nace_section=text["nace_section"], federation=federation, federation_id=fed_ids,
         employees=np.asarray(columns["employees"], dtype=float),
