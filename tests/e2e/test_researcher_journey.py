@@ -1,0 +1,43 @@
+"""A researcher filters the survival explorer and downloads the curve as CSV, in a real browser."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+
+from tests.e2e.conftest import PASSWORD, log_in
+from tracker.extensions import db
+from tracker.models import Role
+from tracker.services import users
+from tracker.services.quickstart import seed_demo
+
+
+@pytest.fixture(scope="module")
+def researcher(live_server):
+    with live_server.app.app_context():
+        seed_demo(cases_per_federation=60, today=date(2025, 12, 31))
+        users.create_user(None, "researcher@e2e.coop", PASSWORD, Role.RESEARCHER)
+        db.session.commit()
+    return "researcher@e2e.coop"
+
+
+def test_researcher_filters_the_explorer_and_downloads_the_curve(page, researcher):
+    from playwright.sync_api import expect
+
+    log_in(page, researcher)
+    page.goto("/research/")
+    page.get_by_label("Group by").select_option("transfer_type")
+    page.get_by_label("Country").select_option(["FR", "IT"])
+    page.get_by_label("Analysis date (as of)").fill("2025-12-31")
+    page.get_by_role("button", name="Show survival").click()
+    assert "group_by=transfer_type" in page.url and "country=FR" in page.url and "country=IT" in page.url
+    expect(page.locator("svg").first).to_be_visible()
+    expect(page.get_by_text("rescue").first).to_be_visible()
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Curve steps (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(info.value.path().read_text(encoding="utf-8-sig"))))
+    assert {row["group"] for row in rows} >= {"rescue", "succession"}
+    assert all(0.0 <= float(row["survival"]) <= 1.0 for row in rows if row["survival"])
