@@ -85,3 +85,10 @@ def test_bad_baseline_rows_are_reported_and_nothing_is_written(app):
     result = import_baselines(None, rows)
     assert len(result.problems) == 2
     assert list_baselines() == []
+
+
+def test_curves_reaching_five_years_are_preferred(catalogue):
+    # eurostat-bd publishes only a 3-year figure for the 2017 cohort in France and Italy
+    curve = match(catalogue, "IT", year=2017)
+    assert curve.series == "eurostat-bd" and curve.horizons_years[-1] >= 5
+    assert curve.cohort_year != 2017

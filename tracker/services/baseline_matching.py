@@ -7,7 +7,10 @@ A curve is every published horizon of one (series, country, region, sector, coho
 - its region's curves where the series publishes regions, else the national ones;
 - its NACE section's curves where the series publishes sectors (a section, or a range such as
   `B-E`), else TOTAL;
-- the cohort nearest to its transfer year (on a tie, the more recent cohort).
+- the cohort nearest to its transfer year among the curves that reach five years (on a tie, the
+  more recent cohort); only when no curve of that choice reaches five years, the nearest of all.
+  A 3-year-only figure of a nearer cohort would otherwise leave the group without any expected
+  five-year survival, since curves are never extrapolated.
 Cases whose country has no series are unmatched: they are left out of the expected figure and
 counted. Countries use ISO codes in cases; baselines use Eurostat's (EL for GR, UK for GB).
 """
@@ -29,6 +32,7 @@ from tracker.survival import BaselineCurve, BaselineInput
 
 EUROSTAT_CODES = {"GR": "EL", "GB": "UK"}
 PREFERRED_FALLBACK = "eurostat-bd"
+FULL_HORIZON_YEARS = 5  # the headline horizon: prefer curves published that far
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,8 @@ def _pick(catalogue: BaselineCatalogue, series: str, country: str, region: str |
     cohorts = chosen or sectors.get("TOTAL")
     if not cohorts:
         return -1
-    return min(cohorts, key=lambda ci: (abs(ci[0] - year), -ci[0]))[1]
+    reaching = [ci for ci in cohorts if catalogue.curves[ci[1]].horizons_years[-1] >= FULL_HORIZON_YEARS]
+    return min(reaching or cohorts, key=lambda ci: (abs(ci[0] - year), -ci[0]))[1]
 
 
 def match_cases(catalogue: BaselineCatalogue, country: np.ndarray, region: np.ndarray, section: np.ndarray,
