@@ -15,8 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import adbc_driver_postgresql.dbapi as adbc_postgresql
+import adbc_driver_sqlite.dbapi as adbc_sqlite
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Select, func, select
 from sqlalchemy.engine import URL
 
@@ -91,8 +95,9 @@ def case_columns_query(federation_id: int | None = None) -> Select:
 def load_case_frame(federation_id: int | None = None) -> CaseFrame:
     """All visible cases' analysis columns (committed data), in no particular order."""
     stmt = case_columns_query(federation_id)
-    columns = _read_adbc(stmt) if adbc_available() else None
-    if columns is None:
+    if adbc_available():
+        columns = _read_adbc(stmt)
+    else:
         rows = db.session.execute(stmt.order_by(Case.id)).all()
         frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
         columns = {c: frame[c].to_numpy() for c in COLUMNS}
@@ -130,7 +135,9 @@ def adbc_available() -> bool:
 
 
 def _id_ranges(stmt: Select) -> list[tuple[int, int]]:
-    low, high = db.session.execute(select(func.min(Case.id), func.max(Case.id))).one()  # the primary key index
+    # Two queries: SQLite answers min() or max() alone from the primary key, both together by a full scan.
+    low = db.session.scalar(select(func.min(Case.id)))
+    high = db.session.scalar(select(func.max(Case.id)))
     if low is None:
         return [(0, 0)]
     parts = max(1, min(os.cpu_count() or 1, 8)) if high - low >= PARALLEL_FROM else 1
@@ -140,22 +147,14 @@ def _id_ranges(stmt: Select) -> list[tuple[int, int]]:
 
 def _connect(url: URL) -> tuple[Any, dict[str, str]]:
     if url.get_backend_name() == "sqlite":
-        import adbc_driver_sqlite.dbapi as driver
-
         # One batch for the whole result: the driver infers each column's type from its first
         # batch, and a first batch of NULLs followed by text would be an error.
-        return driver.connect(f"file:{url.database}?mode=ro"), {"adbc.sqlite.query.batch_rows": str(10**9)}
-    import adbc_driver_postgresql.dbapi as driver
-
-    return driver.connect(url.set(drivername="postgresql").render_as_string(hide_password=False)), {}
+        return adbc_sqlite.connect(f"file:{url.database}?mode=ro"), {"adbc.sqlite.query.batch_rows": str(10**9)}
+    return adbc_postgresql.connect(url.set(drivername="postgresql").render_as_string(hide_password=False)), {}
 
 
-def _read_adbc(stmt: Select) -> dict[str, Any] | None:
+def _read_adbc(stmt: Select) -> dict[str, Any]:
     """Run `stmt` through ADBC, one id range per thread, and convert the columns."""
-    try:
-        import pyarrow as pa
-    except ImportError:  # pragma: no cover - the dependency is declared
-        return None
     url: URL = db.engine.url
     dialect = db.engine.dialect
 
@@ -191,9 +190,6 @@ def _read_adbc(stmt: Select) -> dict[str, Any] | None:
 
 
 def _arrow_dates(column: Any) -> np.ndarray:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if pa.types.is_null(column.type):
         return np.full(len(column), np.datetime64("NaT"), dtype="datetime64[D]")
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
@@ -203,9 +199,6 @@ def _arrow_dates(column: Any) -> np.ndarray:
 
 def _arrow_coded(column: Any) -> Coded:
     """Low-cardinality text → codes into its distinct values, computed by Arrow."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if pa.types.is_null(column.type):
         return Coded(np.full(len(column), -1, dtype=np.int64), np.empty(0, dtype=object))
     if hasattr(column, "combine_chunks"):
