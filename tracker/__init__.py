@@ -83,8 +83,19 @@ def register_extensions(app: Flask) -> None:
     from tracker.services import audit, data_version, users
 
     login_manager.user_loader(users.load_user)
+    login_manager.request_loader(_user_from_api_token)
     audit.install_guards()
     data_version.install_listener()
+
+
+def _user_from_api_token(request):  # noqa: ANN001, ANN202
+    """`Authorization: Bearer <token>` authenticates the JSON API (and nothing else)."""
+    header = request.headers.get("Authorization", "")
+    if not request.path.startswith("/api/") or not header.startswith("Bearer "):
+        return None
+    from tracker.services import tokens
+
+    return tokens.user_for_token(header.removeprefix("Bearer ").strip())
 
 
 @event.listens_for(Engine, "connect")

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SubmitField
+from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 
@@ -23,4 +23,14 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
-__all__ = ["ChangePasswordForm", "Email", "LoginForm", "LogoutForm"]
+class CreateTokenForm(FlaskForm):
+    name = StringField("Token name", validators=[DataRequired(), Length(max=100)],
+                       description="What will use it, e.g. 'survival notebook'")
+    submit = SubmitField("Create token")
+
+
+class RevokeTokenForm(FlaskForm):
+    submit = SubmitField("Revoke")
+
+
+__all__ = ["CreateTokenForm", "RevokeTokenForm", "ChangePasswordForm", "Email", "LoginForm", "LogoutForm"]

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import text
 
 from tracker.auth import bp
-from tracker.auth.forms import ChangePasswordForm, LoginForm, LogoutForm
+from tracker.auth.forms import ChangePasswordForm, CreateTokenForm, LoginForm, LogoutForm, RevokeTokenForm
 from tracker.extensions import db, limiter
 from tracker.models.base import utcnow
-from tracker.services import users
+from tracker.services import tokens, users
 from tracker.services.errors import DomainError
 
 LOGIN_FAILED = "Unknown email or wrong password."
@@ -102,3 +102,37 @@ def change_password():
                 flash("Password changed; other sessions were logged out.", "success")
                 return redirect(url_for("auth.index"))
     return render_template("auth/password.html", form=form)
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def api_tokens():
+    """Personal tokens for the read-only JSON API (`Authorization: Bearer <token>`)."""
+    user = current_user._get_current_object()
+    form = CreateTokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        try:
+            _token, new_token = tokens.create_token(user, form.name.data)
+        except DomainError as exc:
+            db.session.rollback()
+            form.name.errors.append(exc.message)
+        else:
+            db.session.commit()
+            form = CreateTokenForm(formdata=None)
+    return render_template("auth/tokens.html", form=form, new_token=new_token, tokens=tokens.list_tokens(user),
+                           revoke_form=RevokeTokenForm())
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_api_token(token_id: int):
+    if RevokeTokenForm().validate_on_submit():
+        try:
+            tokens.revoke_token(current_user._get_current_object(), token_id)
+        except DomainError:
+            db.session.rollback()
+            abort(404)
+        db.session.commit()
+        flash("Token revoked; it no longer opens the API.", "success")
+    return redirect(url_for("auth.api_tokens"))

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -179,6 +180,8 @@ class CaseFormBase(FlaskForm):
                                 validators=[Optional(), _length("contact_email")], render_kw={"type": "email"})
     contact_phone = StringField("Contact phone", filters=[_strip],
                                 validators=[Optional(), _length("contact_phone")], render_kw={"type": "tel"})
+    # Shown only when the case has possible duplicates (services.duplicates).
+    confirm_distinct = BooleanField("I checked the possible duplicates listed: this is a different enterprise")
 
     def __init__(self, *args: Any, show_contact: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -249,5 +252,77 @@ class RestoreCaseForm(FlaskForm):
     submit = SubmitField("Restore case")
 
 
-__all__ = ["CreateCaseForm", "DeleteCaseForm", "EditCaseForm", "FilterCasesForm", "RecordFollowUpForm",
-           "RestoreCaseForm", "WithdrawExitForm"]
+# --- spreadsheets: import, status check, duplicates, follow-up completeness (issue 6) ------------
+
+class UploadCasesForm(FlaskForm):
+    federation = SelectField("Federation", validators=[InputRequired()])
+    file = FileField("Spreadsheet", validators=[FileRequired("Choose a CSV or XLSX file.")],
+                     render_kw={"accept": ".csv,.xlsx,text/csv,"
+                                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    submit = SubmitField("Upload and check")
+
+    def __init__(self, *args: Any, federations: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if federations is None:  # staff: always their own federation, whatever is posted
+            del self.federation
+        else:
+            self.federation.choices = choices(federations, "— choose —")
+
+    def federation_id(self) -> int | None:
+        return int(self.federation.data) if "federation" in self and self.federation.data else None
+
+
+class ConfirmImportForm(FlaskForm):
+    confirm_distinct = BooleanField("I checked the possible duplicates listed: they are different enterprises")
+    submit = SubmitField("Import")
+
+
+class UploadStatusCheckForm(FlaskForm):
+    file = FileField("Filled-in status check", validators=[FileRequired("Choose a CSV or XLSX file.")],
+                     render_kw={"accept": ".csv,.xlsx,text/csv,"
+                                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    submit = SubmitField("Upload and check")
+
+
+class ConfirmStatusCheckForm(FlaskForm):
+    submit = SubmitField("Record the follow-ups")
+
+
+class ConfirmDistinctForm(FlaskForm):
+    """Button form of one possible-duplicate pair: the two case ids travel in hidden inputs."""
+
+    case_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    other_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    next = StringField(widget=HiddenInput(), validators=[Optional(), Length(max=500)])
+    submit = SubmitField("Different enterprises")
+
+
+class FilterDuplicatesForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    scope = SelectField("Show", choices=choices([("across", "Pairs across federations"), ("all", "All pairs")]),
+                        default="across")
+
+
+class FilterFollowUpForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    federation = SelectField("Federation", validators=[Optional()])
+
+    def __init__(self, *args: Any, federations: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if federations is None:
+            del self.federation
+        else:
+            self.federation.choices = choices(federations, "All federations")
+
+    def federation_id(self) -> int | None:
+        field = self._fields.get("federation")
+        return int(field.data) if field is not None and field.data and not field.errors else None
+
+
+__all__ = ["ConfirmDistinctForm", "ConfirmImportForm", "ConfirmStatusCheckForm", "CreateCaseForm", "DeleteCaseForm",
+           "EditCaseForm", "FilterCasesForm", "FilterDuplicatesForm", "FilterFollowUpForm", "RecordFollowUpForm",
+           "RestoreCaseForm", "UploadCasesForm", "UploadStatusCheckForm", "WithdrawExitForm"]

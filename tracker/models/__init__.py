@@ -4,11 +4,15 @@ from tracker.models.audit import AuditEntry
 from tracker.models.base import Base
 from tracker.models.baseline import Baseline, DataVersion
 from tracker.models.case import Case, StatusCheck
+from tracker.models.duplicate import DistinctCasePair
 from tracker.models.enums import CLOSURE_REASONS, OPERATING, ExitReason, Role, TransferType
 from tracker.models.federation import Federation
+from tracker.models.report import SCOPE_ALL, ReportEdition
+from tracker.models.token import ApiToken
 from tracker.models.user import User
 
 __all__ = [
-    "AuditEntry", "Base", "Baseline", "Case", "CLOSURE_REASONS", "DataVersion", "ExitReason",
-    "Federation", "OPERATING", "Role", "StatusCheck", "TransferType", "User",
+    "ApiToken", "AuditEntry", "Base", "Baseline", "Case", "CLOSURE_REASONS", "DataVersion", "DistinctCasePair",
+    "ExitReason", "Federation", "OPERATING", "ReportEdition", "Role", "SCOPE_ALL", "StatusCheck", "TransferType",
+    "User",
 ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models.base import Base, utcnow
@@ -26,6 +26,9 @@ class Case(Base):
         CheckConstraint("exit_date IS NULL OR exit_date >= transfer_date", name="exit_after_transfer"),
         CheckConstraint("(exit_date IS NULL) = (exit_reason IS NULL)", name="exit_has_reason"),
         Index("ix_cases_federation_deleted", "federation_id", "deleted_at"),
+        # The case list sorts by these (name case-insensitively) across federations.
+        Index("ix_cases_ref", "ref"),
+        Index("ix_cases_name_lower", func.lower(text("name"))),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -23,6 +23,7 @@ SORT_KEYS: dict[str, Any] = {
     "transfer_date": Case.transfer_date,
     "last_verified": Case.last_verified_on,
 }
+NULLABLE_SORT_KEYS = frozenset({"last_verified"})
 SORT_LABELS: dict[str, str] = {
     "ref": "Ref", "name": "Name", "country": "Country", "transfer_date": "Transfer date",
     "last_verified": "Last verified",
@@ -95,5 +96,8 @@ def build_case_query(user: User, filters: CaseFilters) -> Select:
         stmt = stmt.where(Case.federation_id == filters.federation_id)
     column = SORT_KEYS[filters.sort]
     order = column.asc() if filters.direction == "asc" else column.desc()
-    # NULLS LAST on both dialects (SQLite ≥ 3.30 and PostgreSQL), which otherwise disagree.
-    return stmt.order_by(order.nulls_last(), Case.id.asc() if filters.direction == "asc" else Case.id.desc())
+    if filters.sort in NULLABLE_SORT_KEYS:
+        # NULLS LAST on both dialects (SQLite ≥ 3.30 and PostgreSQL), which otherwise disagree.
+        order = order.nulls_last()
+    # (Non-null keys keep a plain ORDER BY, so the ref, name and date indexes can serve the page.)
+    return stmt.order_by(order, Case.id.asc() if filters.direction == "asc" else Case.id.desc())

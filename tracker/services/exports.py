@@ -19,18 +19,20 @@ Rules:
   apostrophe before those characters, so the value round-trips unchanged.
 - Rows are read with Core (only the schema's columns) and `yield_per`, and written as they come:
   a million cases stream in bounded memory (CSV via `iter_csv` or `write_export`).
+- `write_table` writes any other table (the blank import template, the annual status check,
+  a list of import problems) by the same CSV/XLSX rules, formula guard included.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from enum import Enum
 from typing import IO, Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Connection, Select, func, select
 
 from tracker.extensions import db
 from tracker.models import Case, Federation, User
@@ -97,10 +99,38 @@ def write_export(fh: IO[bytes], user: User | None, federation: Federation | None
     return count
 
 
+def write_table(fh: IO[bytes], fmt: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+                sheet: str = "cases", notes: Sequence[Sequence[Any]] | None = None,
+                widths: dict[str, int] | None = None) -> int:
+    """Write `rows` under the header `columns` as CSV or XLSX (sheet `sheet`; `notes`, when
+    given, go to a second sheet "notes", which the imports never read). Returns the row count."""
+    if fmt not in FORMATS:
+        raise DomainError(f"unknown format {fmt!r}; use csv or xlsx")
+    if fmt == "xlsx":
+        return _write_xlsx(fh, iter(rows), columns, sheet, notes, widths)
+    count = 0
+    for chunk, written in _csv_chunks(iter(rows), columns):
+        fh.write(chunk)
+        count = written
+    return count
+
+
+def table_bytes(fmt: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], **options: Any) -> bytes:
+    """`write_table` into bytes (small tables)."""
+    buffer = io.BytesIO()
+    write_table(buffer, fmt, columns, rows, **options)
+    return buffer.getvalue()
+
+
 def iter_csv(user: User | None, federation: Federation | None = None, stmt: Select | None = None) -> Iterator[bytes]:
     """The CSV export as a stream of byte chunks (for a streamed HTTP download)."""
-    query = export_statement(user, federation, stmt)
-    for chunk, _ in _csv_chunks(_rows(query, None, 0)):
+    return iter_csv_query(export_statement(user, federation, stmt))
+
+
+def iter_csv_query(query: Select, connection: Connection | None = None) -> Iterator[bytes]:
+    """The CSV chunks of a query made by `export_statement`, read through `connection` when given
+    (a streamed download reads after the view returned, outside the request's session)."""
+    for chunk, _ in _csv_chunks(_rows(query, None, 0, connection)):
         yield chunk
 
 
@@ -110,8 +140,10 @@ def _count(query: Select) -> int:
     return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
 
 
-def _rows(query: Select, progress: ExportProgress | None, total: int) -> Iterator[tuple[Any, ...]]:
-    result = db.session.execute(query.execution_options(yield_per=YIELD_PER))
+def _rows(query: Select, progress: ExportProgress | None, total: int,
+          connection: Connection | None = None) -> Iterator[tuple[Any, ...]]:
+    executor = connection if connection is not None else db.session
+    result = executor.execute(query.execution_options(yield_per=YIELD_PER))
     done = 0
     for row in result:
         yield tuple(row)
@@ -134,12 +166,12 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def _csv_chunks(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[bytes, int]]:
+def _csv_chunks(rows: Iterator[Sequence[Any]], columns: Sequence[str] = CASE_FIELDS) -> Iterator[tuple[bytes, int]]:
     """(encoded chunk, rows written so far); the first chunk is the BOM and the header."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write("\ufeff")
-    writer.writerow(CASE_FIELDS)
+    writer.writerow(columns)
     count = 0
     for row in rows:
         writer.writerow([_csv_value(value) for value in row])
@@ -151,20 +183,23 @@ def _csv_chunks(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[bytes, int]]:
     yield buffer.getvalue().encode("utf-8"), count
 
 
-def _write_xlsx(fh: IO[bytes], rows: Iterator[tuple[Any, ...]]) -> int:
+def _write_xlsx(fh: IO[bytes], rows: Iterator[Sequence[Any]], columns: Sequence[str] = CASE_FIELDS,
+                title: str = "cases", notes: Sequence[Sequence[Any]] | None = None,
+                widths: dict[str, int] | None = None) -> int:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("cases")
+    sheet = workbook.create_sheet(title)
     sheet.freeze_panes = "A2"
-    for index, name in enumerate(CASE_FIELDS, 1):
-        sheet.column_dimensions[get_column_letter(index)].width = _COLUMN_WIDTHS.get(name, 14)
+    widths = {**_COLUMN_WIDTHS, **(widths or {})}
+    for index, name in enumerate(columns, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = widths.get(name, 14)
     bold = Font(bold=True)
     header = []
-    for name in CASE_FIELDS:
+    for name in columns:
         cell = WriteOnlyCell(sheet, value=name)
         cell.font = bold
         header.append(cell)
@@ -190,5 +225,12 @@ def _write_xlsx(fh: IO[bytes], rows: Iterator[tuple[Any, ...]]) -> int:
             else value
             for value in row
         ])
+    if notes is not None:
+        notes_sheet = workbook.create_sheet("notes")
+        notes_sheet.column_dimensions["A"].width = 18
+        notes_sheet.column_dimensions["B"].width = 16
+        notes_sheet.column_dimensions["C"].width = 100
+        for line in notes:
+            notes_sheet.append([text_cell(v) if isinstance(v, str) else v for v in line])
     workbook.save(fh)
     return count

@@ -19,6 +19,12 @@ Rules, in the order they are applied:
   (so a spreadsheet does not run it as a formula). The import removes exactly one leading
   apostrophe when it is followed by one of those characters, so export → edit → import
   round-trips; any other apostrophe is data and kept.
+- Formulas are refused: the import stores values, and it cannot know a formula's value
+  (openpyxl does not calculate; a cached result may be stale or missing). An XLSX formula cell,
+  or a CSV cell starting with `=` (without the protecting apostrophe), is a problem at its row
+  and column, with a hint (paste the values; or an apostrophe before a text that really starts
+  with =). Text cells of an XLSX that start with = (Excel's quote prefix, as the export writes
+  them) are text and accepted.
 - XLSX cells: real date cells are dates; whole numbers (12 or 12.0) are integers; a number in a
   text column is read as its digits (12345 → "12345").
 - Refs: a ref seen twice in the file is a problem on its second row (naming the first). A ref of
@@ -34,6 +40,13 @@ Rules, in the order they are applied:
   recorded, changed or cleared by an update also enters the follow-up timeline (a StatusCheck,
   source "import FILENAME"), as with update_case. Creating a case adds no StatusCheck. The service
   writes in the caller's transaction; the caller commits, or rolls back on an exception.
+- Possible duplicates (web upload, `check_duplicates`): the rows that create a case, or change
+  the name, national id, country or transfer date of one, are checked by `services.duplicates`
+  against every live case of their countries (all federations) and each other; the result lists
+  them. Writing then needs `confirm_distinct` when any pair is fully visible to the actor
+  (else UnconfirmedDuplicates, nothing written); with it, those pairs are stored as confirmed
+  distinct after the cases are written. A staff user's pairs with another federation's case
+  are reported (without that case's data) but need no confirmation.
 """
 
 from __future__ import annotations
@@ -55,9 +68,10 @@ from sqlalchemy import bindparam, insert, select, update
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case, Federation, StatusCheck, User
 from tracker.models.base import utcnow
-from tracker.services import audit, data_version, permissions
+from tracker.services import audit, data_version, duplicates, permissions
 from tracker.services.cases import CASE_FIELDS, REQUIRED_FIELDS, clean_case_values
-from tracker.services.errors import EditConflict, PermissionDenied
+from tracker.services.duplicates import PossibleDuplicate
+from tracker.services.errors import DomainError, EditConflict, PermissionDenied
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 1_000_000
@@ -102,10 +116,26 @@ class ImportResult:
     problems: tuple[ImportProblem, ...]
     rows: int
     dry_run: bool = False
+    duplicates: tuple[PossibleDuplicate, ...] = ()  # with check_duplicates only
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+class UnconfirmedDuplicates(DomainError):
+    """The file has possible duplicates the user can see and did not confirm as distinct."""
+
+    def __init__(self, pairs: list[PossibleDuplicate]) -> None:
+        super().__init__(f"{len(pairs)} possible duplicate{'s' if len(pairs) != 1 else ''}: confirm that they are "
+                         "different enterprises, or correct the file", field="confirm_distinct")
+        self.pairs = pairs
+
+
+class Formula(str):
+    """A cell holding a formula (an XLSX formula cell, or CSV text starting with =): refused."""
+
+    __slots__ = ()
 
 
 class _FileProblem(Exception):
@@ -136,19 +166,24 @@ class _Plan:
     updates: list[tuple[_Existing, dict[str, Any], dict[str, list[Any]]]] = field(default_factory=list)
     unchanged: int = 0
     problems: list[ImportProblem] = field(default_factory=list)
+    # (spreadsheet row, values, id of the updated case or None) of rows to check for duplicates
+    identities: list[tuple[int, dict[str, Any], int | None]] = field(default_factory=list)
 
 
 # --- public API ----------------------------------------------------------------------------------
 
 def import_cases(actor: User | None, federation: Federation, data: bytes, filename: str, dry_run: bool,
                  today: date | None = None, progress: Progress | None = None,
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> ImportResult:
+                 max_bytes: int = DEFAULT_MAX_BYTES, check_duplicates: bool = False,
+                 confirm_distinct: bool = False) -> ImportResult:
     """Validate `data` (CSV or XLSX bytes) and, when it is valid and not `dry_run`, create or
     update the cases of `federation`. Dates are checked against `today` (default: today).
 
     Returns an ImportResult; problems mean nothing was written. Raises PermissionDenied when
     `actor` may not import into `federation`, EditConflict when a case changed between
-    validation and writing (the caller rolls back)."""
+    validation and writing, UnconfirmedDuplicates (see the module rules; nothing written) when
+    `check_duplicates` finds pairs the actor must confirm and `confirm_distinct` is not set.
+    The caller rolls back on any of these."""
     if actor is not None and not permissions.can(actor, "case.import", federation):
         raise PermissionDenied(f"You may not import cases into federation {federation.code}.")
     try:
@@ -164,12 +199,45 @@ def import_cases(actor: User | None, federation: Federation, data: bytes, filena
         plan = _plan(federation, table, positions, today or date.today(), progress)
         if plan.problems:
             return _rejected(plan.problems, rows=len(table.rows), dry_run=dry_run)
+        pairs = _possible_duplicates(federation, plan) if check_duplicates else []
+        to_confirm = duplicates.needs_confirmation(actor, pairs)
         if not dry_run:
+            if to_confirm and not confirm_distinct:
+                raise UnconfirmedDuplicates(to_confirm)
             gc.freeze()  # the plan too: it lives until the end
             context = f"import {PurePath(filename).name}"[:200]
-            _write(actor, federation, plan, context, progress)
+            ids = _write(actor, federation, plan, context, progress)
+            if to_confirm:
+                duplicates.confirm_distinct(actor, _pair_ids(to_confirm, ids), context)
     return ImportResult(created=len(plan.creates), updated=len(plan.updates), unchanged=plan.unchanged,
-                        problems=(), rows=len(table.rows), dry_run=dry_run)
+                        problems=(), rows=len(table.rows), dry_run=dry_run, duplicates=tuple(pairs))
+
+
+def read_rows(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES
+              ) -> tuple[list[Any], int, list[tuple[int, tuple[Any, ...]]]] | ImportProblem:
+    """The header, its row number and the non-blank rows of a CSV or XLSX file, read by this
+    module's rules (size, format, encoding, delimiter, blank rows), or the problem that makes
+    the file unreadable. Cells are raw: pass them through `cell`. For other imports of the same
+    kind of file (the annual status check)."""
+    try:
+        table = _read_table(data, filename, max_bytes)
+    except _FileProblem as exc:
+        return exc.problem
+    return table.header, table.header_row, table.rows
+
+
+def _possible_duplicates(federation: Federation, plan: _Plan) -> list[PossibleDuplicate]:
+    candidates = [duplicates.identity_of(values, federation.id, case_id, row)
+                  for row, values, case_id in plan.identities]
+    if not candidates:
+        return []
+    pool = duplicates.load_cases({c.country for c in candidates})
+    return duplicates.find_duplicates(candidates, pool)
+
+
+def _pair_ids(pairs: list[PossibleDuplicate], created: dict[str, int]) -> list[tuple[int, int]]:
+    """Case ids of the pairs, now that the file's new cases exist (ids by ref)."""
+    return [(p.case.id or created[p.case.ref], p.other.id or created[p.other.ref]) for p in pairs]
 
 
 def _read_table(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES) -> _Table:
@@ -238,6 +306,8 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     number = 0
     try:
         for number, cells in enumerate(reader, 1):
+            if any(cell[:1] == "=" for cell in cells):
+                cells = [Formula(cell) if cell[:1] == "=" and len(cell) > 1 else cell for cell in cells]
             yield number, cells
     except csv.Error as exc:
         raise _FileProblem(f"cannot be read as CSV ({exc}); nothing after this row was read",
@@ -259,15 +329,16 @@ def _xlsx_rows(data: bytes, max_bytes: int) -> Iterator[tuple[int, list[Any]]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:
         raise _FileProblem("the file is not a readable XLSX workbook") from None
     try:
         if not workbook.worksheets:
             raise _FileProblem("the workbook has no sheet")
         sheet = workbook.worksheets[0]
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), 1):
-            yield number, list(cells)
+        for number, cells in enumerate(sheet.iter_rows(), 1):
+            yield number, [Formula(cell.value if isinstance(cell.value, str) else "=...")
+                           if cell.data_type == "f" else cell.value for cell in cells]
     except _FileProblem:
         raise
     except Exception:
@@ -293,6 +364,9 @@ def _cell(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+cell = _cell  # for other importers of spreadsheets (services.status_import)
 
 
 def _ref_of(value: Any) -> str | None:
@@ -369,9 +443,12 @@ def _plan(federation: Federation, table: _Table, positions: dict[str, int], toda
             break
         raw = {name: _cell(_at(cells, index)) for name, index in positions.items()}
         _check_stray_cells(cells, known, number, plan.problems)
+        formulas = _refuse_formulas(raw, number, plan.problems)
         ref = _ref_of(raw["ref"])
         current = existing.get(ref) if ref is not None else None
         values, errors = clean_case_values({**current.values, **raw} if current else raw, today)
+        for column in formulas:
+            errors.pop(column, None)
         for column, messages in errors.items():
             plan.problems.extend(ImportProblem(number, column, message) for message in messages)
         if ref is not None and ref in first_row:
@@ -383,8 +460,21 @@ def _plan(federation: Federation, table: _Table, positions: dict[str, int], toda
             plan.problems.append(ImportProblem(number, "ref", f"case {ref} was deleted; restore it first"))
             continue
         if not errors:
-            _classify(plan, values, current)
+            _classify(plan, values, current, number)
     return plan
+
+
+def _refuse_formulas(raw: dict[str, Any], number: int, problems: list[ImportProblem]) -> list[str]:
+    """Report each formula cell and blank it in `raw` (so it adds no second message); returns their columns."""
+    columns = [name for name, value in raw.items() if type(value) is Formula]
+    for name in columns:
+        text = str(raw[name])
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        problems.append(ImportProblem(number, name, f"is a formula ({shown}); the import reads values only: paste "
+                                                    "the values instead (Paste special → Values), or put an "
+                                                    "apostrophe before a text that really starts with ="))
+        raw[name] = None
+    return columns
 
 
 def _at(cells: Sequence[Any], index: int) -> Any:
@@ -400,9 +490,13 @@ def _check_stray_cells(cells: Sequence[Any], known: set[int], number: int, probl
             return
 
 
-def _classify(plan: _Plan, values: dict[str, Any], current: _Existing | None) -> None:
+IDENTITY_FIELDS = frozenset({"name", "national_id", "country", "transfer_date"})
+
+
+def _classify(plan: _Plan, values: dict[str, Any], current: _Existing | None, row: int) -> None:
     if current is None:
         plan.creates.append(values)
+        plan.identities.append((row, values, None))
         return
     # Typed comparison (dates, enums, ints); only changed fields are converted for the audit entry.
     before = current.values
@@ -410,6 +504,8 @@ def _classify(plan: _Plan, values: dict[str, Any], current: _Existing | None) ->
                for name in COMPARED_FIELDS if name in values and values[name] != before[name]}
     if changes:
         plan.updates.append((current, values, changes))
+        if not IDENTITY_FIELDS.isdisjoint(changes):
+            plan.identities.append((row, values, current.id))
     else:
         plan.unchanged += 1
 
@@ -447,7 +543,9 @@ def _rejected(problems: list[ImportProblem], rows: int, dry_run: bool) -> Import
 # counter (1, then +1 per change, checked against the version read during validation), updated_at
 # and _by, and one audit entry per case with the same {field: [before, after]} changes.
 
-def _write(actor: User | None, federation: Federation, plan: _Plan, context: str, progress: Progress | None) -> None:
+def _write(actor: User | None, federation: Federation, plan: _Plan, context: str,
+           progress: Progress | None) -> dict[str, int]:
+    """Write the plan; returns the ids of the created cases by ref."""
     writer = _Writer(actor, federation, context, progress, total=len(plan.creates) + len(plan.updates))
     for start in range(0, len(plan.creates), WRITE_BATCH):
         writer.insert(plan.creates[start:start + WRITE_BATCH])
@@ -456,6 +554,7 @@ def _write(actor: User | None, federation: Federation, plan: _Plan, context: str
     if writer.done:
         data_version.bump_now()  # Core statements are invisible to the ORM listener
         _expire_loaded_cases()
+    return writer.created
 
 
 @dataclass
@@ -467,6 +566,7 @@ class _Writer:
     total: int
     done: int = 0
     now: datetime = field(default_factory=utcnow)
+    created: dict[str, int] = field(default_factory=dict)  # ref -> id
 
     @property
     def actor_id(self) -> int | None:
@@ -481,6 +581,7 @@ class _Writer:
                    "updated_by_id": self.actor_id, "created_at": self.now, "updated_at": self.now, "version": 1}
                   for values in batch]
         ids = dict(db.session.execute(statement, params).all())
+        self.created.update(ids)
         # create_case's entry: {field: [None, value]} for every field that has a value.
         self._audit("create", [(ids[values["ref"]], {name: [None, _jsonable(value)] for name, value in values.items()
                                                      if value is not None}) for values in batch])

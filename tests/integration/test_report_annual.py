@@ -1,0 +1,270 @@
+"""The annual survival report (issue 5): the generated files are opened (PDF text, XLSX cells,
+CSV rows) and their figures checked against the engine and the R oracle; confidentiality,
+reproducibility, editions and the staff scope."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import zipfile
+from datetime import date
+
+import openpyxl
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import ORACLE_DIR
+from tracker.extensions import db
+from tracker.models import Case, ReportEdition, Role
+from tracker.reports.annual import build_annual
+from tracker.reports.content import CONFIDENTIAL, Estimate
+from tracker.reports.editions import generate_edition
+from tracker.reports.inputs import InvalidReportRequest
+from tracker.services import analytics
+from tracker.services.baselines import import_baselines, shipped_baselines
+from tracker.services.cases import FollowUp, record_follow_up
+from tracker.services.imports import import_cases
+
+pytestmark = pytest.mark.skipif(not (ORACLE_DIR / "cases.csv").exists(), reason=f"no oracle in {ORACLE_DIR}")
+AS_OF = date(2025, 12, 31)
+TODAY = date(2026, 6, 30)
+HORIZONS = (1, 2, 3, 4, 5)
+ORACLE_BY_TYPE = json.loads((ORACLE_DIR / "expected_by_transfer_type.json").read_text()) \
+    if (ORACLE_DIR / "expected_by_transfer_type.json").exists() else {}
+ORACLE_OVERALL = json.loads((ORACLE_DIR / "expected_overall.json").read_text()) \
+    if (ORACLE_DIR / "expected_overall.json").exists() else {}
+TYPE_LABELS = {"succession": "Succession (no successor)", "rescue": "Rescue (difficulty or insolvency)",
+               "conversion": "Conversion (of an existing organisation)"}
+
+
+@pytest.fixture
+def oracle(app, make_federation):
+    analytics.clear_cache()
+    fed = make_federation(code="ORACLE", name="Oracle federation")
+    assert not import_cases(None, fed, (ORACLE_DIR / "cases.csv").read_bytes(), "cases.csv", dry_run=False).problems
+    assert not import_baselines(None, shipped_baselines()).problems
+    db.session.commit()
+    return fed
+
+
+def close(a: float, b: float, tolerance: float = 1e-9) -> bool:
+    return abs(a - b) <= tolerance * max(1.0, abs(b))
+
+
+# --- XLSX -------------------------------------------------------------------------------------
+
+def test_xlsx_has_one_sheet_per_table_with_the_oracle_figures(oracle, runner, tmp_path):
+    path = tmp_path / "report.xlsx"
+    result = runner.invoke(args=["report", "annual", "2025", "--format", "xlsx", "--output", str(path)])
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(path)
+    edition = db.session.scalars(select(ReportEdition)).one()
+    assert book.sheetnames[0] == "About"
+    assert len(book.sheetnames) == 1 + len(edition.figures["tables"])
+    sheet = book["3.2 survival_by_transfer_type"]
+    assert sheet.freeze_panes == "B4"
+    header = [c.value for c in sheet[3]]
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=4, values_only=True) if r[0]}
+    for group in ORACLE_BY_TYPE["groups"]:
+        row = rows[TYPE_LABELS[group["group"]]]
+        assert row[1] == group["n"] and row[2] == group["events"]
+        for h in group["horizons"]:
+            at = header.index(f"{h['years']} year{'s' if h['years'] > 1 else ''}: survival (%)")
+            assert close(row[at], h["survival"]) and close(row[at + 1], h["ci_lower"]) \
+                and close(row[at + 2], h["ci_upper"])
+    total = rows["All transfers"]
+    five = next(h for h in ORACLE_OVERALL["groups"][0]["horizons"] if h["years"] == 5)
+    assert total[1] == ORACLE_OVERALL["groups"][0]["n"]
+    assert close(total[header.index("5 years: survival (%)")], five["survival"])
+    # real numbers with number formats, not text
+    cell = sheet.cell(4, header.index("1 year: survival (%)") + 1)
+    assert isinstance(cell.value, float) and cell.number_format == "0.0%"
+    assert sheet.cell(4, 2).number_format == "#,##0"
+    notes = [r[0] for r in sheet.iter_rows(min_row=4, values_only=True) if isinstance(r[0], str)]
+    assert any(n.startswith("Reading:") for n in notes) and any(n.startswith("Scope:") for n in notes) \
+        and any(n.startswith("Source:") for n in notes)
+
+
+def test_transfer_counts_match_a_group_by_and_small_counts_are_suppressed(oracle):
+    report = build_annual(None, 2025, today=TODAY)
+    table = report.table("transfers_per_year")
+    year = func.strftime("%Y", Case.transfer_date) if db.engine.dialect.name == "sqlite" else \
+        func.to_char(Case.transfer_date, "YYYY")
+    expected = {int(y): n for y, n in db.session.execute(
+        select(year, func.count()).where(Case.deleted_at.is_(None), Case.transfer_date <= AS_OF).group_by(year))}
+    total_column = table.column("total")
+    published = {row[0]: row[total_column] for row in table.rows[:-1]}
+    for y, n in expected.items():
+        assert published[y] == (n if n >= 5 else CONFIDENTIAL)
+    assert table.rows[-1][total_column] == sum(expected.values())
+    # no row can be completed by subtraction: never exactly one suppressed count beside a published total
+    for row in table.rows[:-1]:
+        if row[total_column] is not CONFIDENTIAL:
+            assert sum(1 for v in row[1:total_column] if v is CONFIDENTIAL) != 1
+
+
+def test_confidentiality_is_applied_in_the_report_but_not_in_researchers_figures(oracle, make_case):
+    # A small generation: 6 enterprises transferred in 1999, 4 closed within the first year, so
+    # from the second year on its survival rests on 2 enterprises.
+    for day in range(1, 7):
+        closed = day <= 4
+        make_case(oracle, transfer_date=date(1999, 1, day), registered_on=date(1999, 1, day),
+                  last_verified_on=None if closed else date(2025, 6, 30),
+                  exit_date=date(1999, 6, day) if closed else None, exit_reason="liquidation" if closed else None)
+    analytics.clear_cache()
+    report = build_annual(None, 2025, today=TODAY)
+    cohorts = report.table("survival_by_cohort")
+    engine = analytics.survival_json(None, analytics.SurvivalQuery(as_of=AS_OF, group_by="cohort", baselines=False))
+    checked = 0
+    for group in engine["groups"]:
+        row = next(r for r in cohorts.rows if r[0] == group["group"])
+        if group["n"] < 5:
+            assert all(v is CONFIDENTIAL for v in row[1:])
+            continue
+        for h in group["horizons"]:
+            cell = row[cohorts.column(f"y{h['years']}")]
+            if h["survival"] is None:
+                assert cell is None
+            elif h["at_risk"] < 5:
+                assert cell is CONFIDENTIAL
+                assert h["survival"] is not None  # the researchers' figure is still there
+                checked += 1
+            else:
+                assert isinstance(cell, Estimate) and close(cell.value, h["survival"])
+    assert checked >= 4, "the 1999 generation has fewer than 5 at risk from year 2 on"
+    assert cohorts.has_confidential
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+def test_csv_zip_has_one_file_per_table(oracle, runner, tmp_path):
+    path = tmp_path / "report.zip"
+    result = runner.invoke(args=["report", "annual", "2025", "--format", "csv", "--output", str(path)])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        edition = db.session.scalars(select(ReportEdition)).one()
+        assert len([n for n in names if n.endswith(".csv")]) == len(edition.figures["tables"])
+        assert "README.txt" in names
+        text = archive.read("table_3_2_survival_by_transfer_type.csv").decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    header, body = rows[0], {r[0]: r for r in rows[1:]}
+    for group in ORACLE_BY_TYPE["groups"]:
+        row = body[TYPE_LABELS[group["group"]]]
+        assert int(row[1]) == group["n"]
+        for h in group["horizons"]:
+            at = header.index(f"{h['years']} year{'s' if h['years'] > 1 else ''}: survival (%)")
+            assert abs(float(row[at]) - 100 * h["survival"]) <= 0.005
+
+
+# --- PDF --------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs pdftotext (apt-get install poppler-utils)")
+def test_pdf_has_the_contents_in_order_with_page_numbers_and_vector_figures(oracle, runner, tmp_path):
+    path = tmp_path / "report.pdf"
+    result = runner.invoke(args=["report", "annual", "2025", "--output", str(path)])
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    pages = text.split("\f")
+    titles = ["1 Headline", "2 Activity", "3 Survival", "4 Exits", "5 Data quality", "6 Methods and sources"]
+    body = "\f".join(pages[1:])
+    assert [body.index(t) for t in titles] == sorted(body.index(t) for t in titles)
+    contents = pages[0][pages[0].index("Contents"):]  # the table of contents, on the cover page
+    assert all(t in contents for t in titles)
+    listed = {t: int(contents.split(t, 1)[1].split("\n", 1)[0].strip(" .")) for t in titles}
+    for title, page in listed.items():  # target-counter page numbers point at the section's page
+        assert title in pages[page - 1], title
+    assert f"Page 1 of {len([p for p in pages if p.strip()])}" in pages[0]
+    overall = ORACLE_OVERALL["groups"][0]
+    five = next(h for h in overall["horizons"] if h["years"] == 5)
+    assert f"{100 * five['survival']:.1f} %" in text
+    assert f"95 % CI {100 * five['ci_lower']:.1f}–{100 * five['ci_upper']:.1f} %" in text
+    for marker in ("Reading:", "Scope:", "Source:", "A transfer is not an enterprise birth",
+                   "Data fingerprint", "Number at risk"):
+        assert marker in text, marker
+    edition = db.session.scalars(select(ReportEdition)).one()
+    assert edition.fingerprint in text.replace("\n", "")
+    assert f"Transfer Tracker {edition.app_version}" in text
+    # Figures are vectors: the PDF holds no raster image.
+    if shutil.which("pdfimages"):
+        images = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True).stdout
+        assert len(images.strip().splitlines()) == 2  # the header lines only
+
+
+# --- reproducibility and editions ---------------------------------------------------------------
+
+def test_same_data_gives_the_same_figures_and_a_new_edition_says_so(oracle):
+    first = generate_edition(None, 2025, "html", today=TODAY)
+    db.session.commit()
+    second = generate_edition(None, 2025, "html", today=TODAY)
+    db.session.commit()
+    assert (first.number, second.number) == (1, 2)
+    assert first.fingerprint == second.fingerprint
+    assert first.figures == second.figures
+    assert second.changes and second.changes[0].startswith("No change since edition 1")
+    assert b"Changes since edition 1" in second.content
+
+
+def test_late_exits_are_listed_as_revisions_in_the_next_edition(oracle):
+    first = generate_edition(None, 2025, "xlsx", today=TODAY)
+    db.session.commit()
+    case = db.session.scalars(select(Case).where(
+        Case.exit_date.is_(None), Case.transfer_date >= date(2021, 6, 1), Case.registered_on == Case.transfer_date,
+        Case.last_verified_on <= AS_OF).order_by(Case.id)).first()
+    record_follow_up(None, case, FollowUp(checked_on=case.last_verified_on, outcome="liquidation"), today=TODAY)
+    db.session.commit()
+    second = generate_edition(None, 2025, "xlsx", today=TODAY)
+    db.session.commit()
+    assert second.fingerprint != first.fingerprint
+    text = " ".join(second.changes)
+    assert "1 exit dated on or before 31 December 2025 was recorded after edition 1 (late exit)" in text
+    old = first.figures["tables"]["survival_by_transfer_type"]["rows"][-1][-1]["value"]
+    new = second.figures["tables"]["survival_by_transfer_type"]["rows"][-1][-1]["value"]
+    assert new < old
+    assert (f"Five-year survival of all transfers revised from {100 * old:.1f} % to {100 * new:.1f} % because "
+            "1 late exit was recorded") in text
+    sheet = openpyxl.load_workbook(io.BytesIO(second.content))["About"]
+    assert any("(late exit)" in str(c.value) for row in sheet.iter_rows() for c in row)
+
+
+def test_a_staff_report_covers_only_their_federation(oracle, make_federation, make_case, make_user):
+    other = make_federation(code="OTHER", name="Other federation", country="BE")
+    for i in range(6):
+        make_case(other, country="BE", transfer_date=date(2012, 1, 1 + i), registered_on=date(2012, 1, 1 + i),
+                  last_verified_on=date(2025, 6, 30))
+    staff = make_user(Role.STAFF, federation=other)
+    edition = generate_edition(staff, 2025, "html", today=TODAY)
+    db.session.commit()
+    assert (edition.scope, edition.federation_id, edition.number) == ("OTHER", other.id, 1)
+    assert edition.figures["inputs"]["transfers"] == 6
+    assert edition.figures["tables"]["survival_by_transfer_type"]["rows"][-1][1] == 6
+    assert b"Other federation (OTHER)" in edition.content
+    everyone = generate_edition(None, 2025, "html", today=TODAY)
+    db.session.commit()
+    assert (everyone.scope, everyone.number, everyone.figures["inputs"]["transfers"]) == ("ALL", 1, 606)
+
+
+@pytest.mark.parametrize("year, as_of, field", [
+    (2025, date(2027, 1, 1), "as_of"),
+    (2025, date(2024, 12, 31), "as_of"),
+    (2030, None, "year"),
+])
+def test_impossible_requests_name_the_field(oracle, year, as_of, field):
+    with pytest.raises(InvalidReportRequest) as info:
+        build_annual(None, year, as_of, today=TODAY)
+    assert info.value.field == field
+
+
+def test_cli_refuses_a_future_reference_date(oracle, runner, tmp_path):
+    result = runner.invoke(args=["report", "annual", "2025", "--as-of", "2999-01-01",
+                                 "--output", str(tmp_path / "r.pdf")])
+    assert result.exit_code == 1
+    assert "--as-of" in result.output and "future" in result.output
+    assert not (tmp_path / "r.pdf").exists()
+    assert db.session.scalar(select(func.count()).select_from(ReportEdition)) == 0

@@ -1,0 +1,160 @@
+"""Everything the annual report is computed from, gathered once through the analytics service
+(the user's scope, cached case arrays, cached baseline matching): no ORM rows are read for
+statistics. The result is plain data for the section builders."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
+from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import select
+
+from tracker.extensions import db
+from tracker.models import SCOPE_ALL, Baseline, Federation, User
+from tracker.reports.fingerprint import baselines_fingerprint, fingerprint
+from tracker.services import analytics
+from tracker.services.analytics import Analysis, SurvivalQuery
+from tracker.services.case_frame import CaseFrame
+from tracker.survival import CompetingResult, FollowUp, analyse_competing, prepare_followup
+
+Progress = Callable[[str], None]
+BREAKDOWNS = ("transfer_type", "country", "nace_section", "size_class", "cohort")
+STAGES = ("Reading cases", "Fingerprinting the data", "Overall survival", *(f"Survival by {b.replace('_', ' ')}"
+          for b in BREAKDOWNS), "Exits", "Survival by year since transfer", "Tables and figures")
+MAX_FIGURE_YEARS = 20
+MIN_FIGURE_YEARS = 5
+
+
+class InvalidReportRequest(ValueError):
+    """The year or reference date cannot give a report; `field` names the input at fault."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def app_version() -> str:
+    try:
+        return version("transfer-tracker")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass(frozen=True, eq=False)
+class ReportInputs:
+    year: int
+    as_of: date
+    scope: str  # ALL or a federation code
+    scope_label: str
+    frame: CaseFrame
+    followup: FollowUp
+    overall: Analysis
+    by: dict[str, Analysis]
+    by_year: Analysis  # overall survival at every year 1..figure_years (figure data)
+    competing_all: tuple[tuple[str, CompetingResult], ...]
+    competing_by_type: tuple[tuple[str, CompetingResult], ...]
+    federations: dict[str, str]  # code -> name
+    baseline_citations: tuple[dict[str, Any], ...]
+    comparisons: tuple[dict[str, str], ...]
+    fingerprint: str
+    baselines_fingerprint: str
+    app_version: str
+    figure_years: int
+    unstable_below: int
+
+
+def check_request(year: int, as_of: date, today: date) -> None:
+    if not 1900 <= year <= today.year:
+        raise InvalidReportRequest(f"the year must be between 1900 and {today.year}, not {year}", "year")
+    if as_of < date(year, 1, 1):
+        raise InvalidReportRequest(f"the reference date {as_of} is before the year {year} starts", "as_of")
+    if as_of > today:
+        raise InvalidReportRequest(f"the reference date {as_of} is in the future: follow-up is only known up to "
+                                   f"today ({today}); give an earlier reference date", "as_of")
+
+
+def gather(user: User | None, year: int, as_of: date, progress: Progress) -> ReportInputs:
+    """Compute every analysis of the report for what `user` may see (None: all federations)."""
+    scope_id = analytics.scope_of(user)
+    progress(STAGES[0])
+    _version, frame = analytics.case_frame(scope_id)
+    federations = {code: name for code, name in db.session.execute(select(Federation.code, Federation.name))}
+    scope = SCOPE_ALL if scope_id is None else user.federation.code
+    scope_label = "All member federations" if scope_id is None else f"{federations[scope]} ({scope})"
+
+    progress(STAGES[1])
+    catalogue, _curves = analytics.matched_baselines(scope_id)
+    settings = current_app.config.get("BASELINE_SERIES", {})
+    unstable = current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10)
+    base = SurvivalQuery(as_of=as_of)
+    parameters = {"year": year, "as_of": as_of.isoformat(), "scope": scope, "endpoint": base.endpoint,
+                  "delayed_entry": base.delayed_entry, "horizons": list(base.horizons), "confidentiality": 5}
+    print_ = fingerprint(frame, catalogue, settings, parameters)
+
+    progress(STAGES[2])
+    overall = analytics.compute(user, base)
+    followup = prepare_followup(frame.cases, as_of, base.endpoint, base.delayed_entry)
+    by = {}
+    for stage, name in zip(STAGES[3:3 + len(BREAKDOWNS)], BREAKDOWNS, strict=True):
+        progress(stage)
+        by[name] = analytics.compute(user, replace(base, group_by=name))
+
+    progress("Exits")
+    options = base.options(unstable)
+    typed = by["transfer_type"]
+    competing_all = analyse_competing(typed.frame.cases, None, replace(options, group_by=None))
+    competing_by_type = analyse_competing(typed.frame.cases, typed.groups, replace(options, group_by="transfer_type"))
+
+    progress("Survival by year since transfer")
+    years = figure_years(followup)
+    by_year = analytics.compute(user, replace(base, horizons=tuple(range(1, years + 1))))
+
+    used = sorted({m.series for g in overall.report.groups if g.baseline for m in g.baseline.matches})
+    return ReportInputs(
+        year=year, as_of=as_of, scope=scope, scope_label=scope_label, frame=frame, followup=followup,
+        overall=overall, by=by, by_year=by_year, competing_all=competing_all, competing_by_type=competing_by_type,
+        federations=federations, baseline_citations=baseline_citations(used),
+        comparisons=published_comparisons(set(frame.country[followup.included].tolist()) - {None}),
+        fingerprint=print_, baselines_fingerprint=baselines_fingerprint(catalogue, settings),
+        app_version=app_version(), figure_years=years, unstable_below=unstable)
+
+
+def figure_years(followup: FollowUp) -> int:
+    """Whole years shown on the survival figures: up to the last year with 5 or more at risk."""
+    entry = np.sort(followup.entry[followup.included])
+    stop = np.sort(followup.stop[followup.included])
+    years = np.arange(1, MAX_FIGURE_YEARS + 1, dtype=float)
+    at_risk = np.searchsorted(entry, years, side="left") - np.searchsorted(stop, years, side="left")
+    enough = np.flatnonzero(at_risk >= 5)
+    last = int(years[enough[-1]]) if len(enough) else 0
+    return max(MIN_FIGURE_YEARS, last)
+
+
+def baseline_citations(series: list[str]) -> tuple[dict[str, Any], ...]:
+    """Full citation of every source of the baseline series used (publisher, title, date, address)."""
+    if not series:
+        return ()
+    rows = db.session.execute(
+        select(Baseline.series, Baseline.publisher, Baseline.source_title, Baseline.published, Baseline.url)
+        .where(Baseline.series.in_(series)).distinct()
+        .order_by(Baseline.series, Baseline.publisher, Baseline.source_title, Baseline.published)).all()
+    return tuple({"series": r.series, "publisher": r.publisher, "title": r.source_title,
+                  "published": r.published, "url": r.url} for r in rows)
+
+
+def published_comparisons(countries: set[str]) -> tuple[dict[str, str], ...]:
+    """Published cooperative figures (shipped with their sources), for the countries in the report
+    (all of them when none matches); UK in the file is GB in the cases."""
+    text = resources.files("tracker.data").joinpath("published_comparisons.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    wanted = countries | ({"UK"} if "GB" in countries else set())
+    chosen = [r for r in rows if r["country"] in wanted]
+    return tuple(chosen or rows)

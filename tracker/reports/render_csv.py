@@ -1,0 +1,56 @@
+"""CSV of the annual report: a .zip with one CSV per table (UTF-8 with BOM, comma-separated,
+header row, percentages in %, the c / : marks as in the printed report) and a README.txt with
+the edition, the marks and every table's Reading / Scope / Source note."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+from tracker.reports import confidentiality as conf
+from tracker.reports.content import AnnualReport, Table
+from tracker.reports.flat import about_lines, file_name, flat_columns, flat_rows
+
+DIGITS = {"pct": 2, "ratio": 4, "years": 2}
+
+
+def render_csv_zip(report: AnnualReport) -> bytes:
+    buffer = io.BytesIO()
+    stamp = (report.as_of.year, report.as_of.month, report.as_of.day, 0, 0, 0)  # same edition, same bytes
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(zipfile.ZipInfo("README.txt", stamp), _readme(report).encode("utf-8"),
+                         zipfile.ZIP_DEFLATED)
+        for table in report.tables:
+            archive.writestr(zipfile.ZipInfo(file_name(table), stamp), table_csv(table).encode("utf-8-sig"),
+                             zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def table_csv(table: Table) -> str:
+    columns = flat_columns(table)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([c.header for c in columns])
+    for row in flat_rows(table):
+        writer.writerow([_value(v, c.kind) for v, c in zip(row, columns, strict=True)])
+    return out.getvalue()
+
+
+def _value(value: object, kind: str) -> object:
+    if isinstance(value, float) and kind in DIGITS:
+        scaled = 100 * value if kind == "pct" else value
+        return f"{scaled:.{DIGITS[kind]}f}"
+    return value
+
+
+def _readme(report: AnnualReport) -> str:
+    lines = [report.title, "=" * len(report.title), ""]
+    lines += [f"{label}: {value}" if label else f"  {value}" for label, value in about_lines(report)]
+    lines += ["", "Percentages are written in % (61.23 means 61.23 %), with two decimals; ratios with four.",
+              conf.NOTE, ""]
+    for table in report.tables:
+        lines += [f"{file_name(table)}", f"  Table {table.number}. {table.title}",
+                  f"  Reading: {table.note.reading}", f"  Scope: {table.note.scope}", f"  Source: {table.note.source}",
+                  *(f"  Note: {f}" for f in table.footnotes), ""]
+    return "\r\n".join(lines)

@@ -1,0 +1,119 @@
+"""XLSX of the annual report (openpyxl): an 'About' sheet, then one sheet per table with a
+title, frozen headers, real numbers with number formats, and the table's notes below it."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from tracker.reports import confidentiality as conf
+from tracker.reports.content import AnnualReport, Paragraph, Table
+from tracker.reports.flat import FlatColumn, about_lines, flat_columns, flat_rows, sheet_name
+
+FORMATS = {"count": "#,##0", "pct": "0.0%", "ratio": "0.000", "year": "0", "years": "0.00"}
+HEADER_ROW = 3
+BOLD = Font(bold=True)
+TITLE = Font(bold=True, size=12, color="1F4E79")
+HEADER_FILL = PatternFill("solid", fgColor="EEF2F6")
+RULE = Border(bottom=Side(style="thin"))
+
+
+def render_xlsx(report: AnnualReport) -> bytes:
+    book = Workbook()
+    about = book.active
+    about.title = "About"
+    _about(about, report)
+    for table in report.tables:
+        _table(book.create_sheet(sheet_name(table)), table)
+    book.properties.title = report.title
+    book.properties.creator = f"Transfer Tracker {report.app_version}"
+    # Fixed timestamps: the same edition gives the same workbook content.
+    stamp = datetime(report.as_of.year, report.as_of.month, report.as_of.day)
+    book.properties.created = book.properties.modified = stamp
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _about(sheet: Worksheet, report: AnnualReport) -> None:
+    sheet["A1"] = report.title
+    sheet["A1"].font = TITLE
+    row = 3
+    for label, value in about_lines(report):
+        sheet.cell(row, 1, label).font = BOLD
+        sheet.cell(row, 2, value)
+        row += 1
+    row += 1
+    sheet.cell(row, 1, "Tables").font = TITLE
+    row += 1
+    for table in report.tables:
+        link = sheet.cell(row, 1, sheet_name(table))
+        link.hyperlink = f"#'{sheet_name(table)}'!A1"
+        link.style = "Hyperlink"
+        sheet.cell(row, 2, f"Table {table.number}. {table.title}")
+        row += 1
+    row += 1
+    for section in report.sections[-1:]:
+        for block in section.blocks:
+            if isinstance(block, Paragraph) and block.kind in ("citations", "caveat"):
+                sheet.cell(row, 1, block.title).font = TITLE
+                row += 1
+                for item in block.items or (block.text,):
+                    sheet.cell(row, 2, item).alignment = Alignment(wrap_text=True, vertical="top")
+                    row += 1
+                row += 1
+    sheet.column_dimensions["A"].width = 34
+    sheet.column_dimensions["B"].width = 120
+
+
+def _table(sheet: Worksheet, table: Table) -> None:
+    columns = flat_columns(table)
+    sheet["A1"] = f"Table {table.number}. {table.title}"
+    sheet["A1"].font = TITLE
+    for c, column in enumerate(columns, start=1):
+        cell = sheet.cell(HEADER_ROW, c, column.header)
+        cell.font, cell.fill, cell.border = BOLD, HEADER_FILL, RULE
+        cell.alignment = Alignment(wrap_text=True, vertical="bottom",
+                                   horizontal="left" if column.kind in ("text", "url") else "right")
+        sheet.column_dimensions[get_column_letter(c)].width = _width(column, c)
+    rows = list(flat_rows(table))
+    for r, values in enumerate(rows, start=HEADER_ROW + 1):
+        total = r > HEADER_ROW + len(rows) - table.total_rows
+        for c, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
+            _write(sheet, r, c, column, value, total)
+    sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 2)
+    sheet.row_dimensions[HEADER_ROW].height = 45
+    notes = [("Reading", table.note.reading), ("Scope", table.note.scope), ("Source", table.note.source),
+             *(("Note", f) for f in table.footnotes)]
+    if table.has_confidential:
+        notes.append(("Confidentiality", conf.NOTE))
+    if table.has_not_available:
+        notes.append((":", "not available (beyond the longest follow-up, or no baseline)"))
+    row = HEADER_ROW + len(rows) + 2
+    for label, text in notes:
+        sheet.cell(row, 1, f"{label}: {text}")
+        row += 1
+
+
+def _write(sheet: Worksheet, r: int, c: int, column: FlatColumn, value: object, total: bool) -> None:
+    cell = sheet.cell(r, c, value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        cell.number_format = FORMATS.get(column.kind, "General")
+    elif column.kind == "url" and isinstance(value, str) and value.startswith("http"):
+        cell.hyperlink = value
+        cell.style = "Hyperlink"
+    elif column.kind not in ("text", "url"):
+        cell.alignment = Alignment(horizontal="right")  # c and : marks line up with the numbers
+    if total:
+        cell.font = BOLD
+
+
+def _width(column: FlatColumn, index: int) -> float:
+    if column.kind in ("text", "url"):
+        return 42 if index == 1 else 28
+    return 14

@@ -1,0 +1,344 @@
+"""The annual status check (issue 6): export the open cases whose last verification is older than
+12 months (services.completeness), let staff fill in each case's status in a spreadsheet, and
+import it back, recording one follow-up (`cases.record_follow_up`, a StatusCheck) per filled row.
+
+The sheet (CSV or XLSX, the rules of services.exports: BOM, formula guard, real date cells):
+
+    federation, ref, name, national_id, country, transfer_date, last_verified_on,  (what the case is)
+    operating_on, exit_date, exit_reason, source, note                             (filled in by staff)
+
+Import rules (the file is read by `imports.read_rows`: CSV UTF-8 with `,` or `;`, or XLSX):
+
+- Header: `federation`, `ref`, `operating_on`, `exit_date` and `exit_reason` are required;
+  `source` and `note` optional; the descriptive columns may be kept or deleted and are not
+  read (the case is identified by federation and ref only). Unknown or repeated columns are errors.
+- Each row names a federation by code and a case by ref. The federation must be one the user
+  may record follow-ups for (a staff user: their own; any other code is a problem on that row);
+  the ref must be a live case of that federation. A (federation, ref) seen twice is a problem.
+- Per row, either `operating_on` (the date the enterprise was confirmed operating) or
+  `exit_date` and `exit_reason` (an ExitReason value); not both. A row with none of the three
+  is left as it is (counted as "blank"), so a sheet may be returned partly filled.
+- Dates: not in the future, not before the transfer. An operating date after the case's
+  recorded exit is a problem (withdraw the exit first); an exit for a case that already exited
+  is a problem unless it is the same exit (then "unchanged", nothing recorded); an exit before
+  the case's last verification is a problem.
+- `source` (at most 200 characters; default "annual status check FILE") and `note` go into the
+  StatusCheck.
+- All or nothing: every row is validated first and every problem reported as (row, column,
+  message); with any problem, or with dry_run, nothing is recorded. Writing goes through
+  record_follow_up (audited, versioned); if it still refuses a row (a concurrent change), that
+  row is reported and the caller must roll back, as for any problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import PurePath
+from typing import IO, Any
+
+from sqlalchemy import select
+
+from tracker.extensions import db
+from tracker.models import OPERATING, Case, ExitReason, Federation, User
+from tracker.services import exports, imports
+from tracker.services.cases import FollowUp, parse_date, record_follow_up
+from tracker.services.completeness import stale_cases_query
+from tracker.services.errors import DomainError
+from tracker.services.imports import DEFAULT_MAX_BYTES, ImportProblem
+from tracker.services.permissions import can
+
+CASE_COLUMNS = ("federation", "ref", "name", "national_id", "country", "transfer_date", "last_verified_on")
+FILL_COLUMNS = ("operating_on", "exit_date", "exit_reason", "source", "note")
+STATUS_COLUMNS = (*CASE_COLUMNS, *FILL_COLUMNS)
+REQUIRED_COLUMNS = ("federation", "ref", "operating_on", "exit_date", "exit_reason")
+SOURCE_MAX = 200
+NOTE_MAX = 10_000
+_CHUNK = 900
+
+INSTRUCTIONS = (
+    ("column", "fill in?", "what it holds"),
+    ("federation, ref", "keep", "Which case the row is about. Do not change them."),
+    ("name ... last_verified_on", "no", "What the case is, for reference; not read back."),
+    ("operating_on", "either", "Date on which the enterprise was confirmed operating (YYYY-MM-DD)."),
+    ("exit_date, exit_reason", "or", "Date and reason the cooperative ended. Reasons: "
+                                     + ", ".join(r.value for r in ExitReason) + "."),
+    ("source", "optional", "How it was checked (business register, phone call...)."),
+    ("note", "optional", "Anything worth keeping with the follow-up."),
+    ("", "", "Rows left empty are skipped. Upload the file back on the follow-up page."),
+)
+
+
+# --- export --------------------------------------------------------------------------------------
+
+def status_check_rows(user: User, federation_id: int | None = None,
+                      today: date | None = None) -> Iterator[tuple[Any, ...]]:
+    """The sheet's rows: the stale open cases the user may see, fill-in columns empty."""
+    stmt = (stale_cases_query(user, federation_id, today)
+            .with_only_columns(Federation.code, Case.ref, Case.name, Case.national_id, Case.country,
+                               Case.transfer_date, Case.last_verified_on)
+            .join(Federation, Federation.id == Case.federation_id))
+    empty = (None,) * len(FILL_COLUMNS)
+    for row in db.session.execute(stmt.execution_options(yield_per=2000)):
+        yield (*row, *empty)
+
+
+def write_status_check(fh: IO[bytes], user: User, fmt: str, federation_id: int | None = None,
+                       today: date | None = None) -> int:
+    """Write the annual status check sheet (CSV or XLSX, with an instructions sheet in XLSX)."""
+    return exports.write_table(fh, fmt, STATUS_COLUMNS, status_check_rows(user, federation_id, today),
+                               sheet="status check", notes=INSTRUCTIONS,
+                               widths={"federation": 14, "ref": 16, "note": 30, "source": 20})
+
+
+# --- import --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StatusImportResult:
+    """What the upload recorded (or would, with dry_run). With problems nothing is recorded and
+    the counts are 0. `rows` counts the non-blank rows of the file."""
+
+    operating: int
+    exits: int
+    unchanged: int
+    blank: int
+    problems: tuple[ImportProblem, ...]
+    rows: int
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def recorded(self) -> int:
+        return self.operating + self.exits
+
+
+@dataclass
+class _Planned:
+    row: int
+    case: Case
+    follow_up: FollowUp
+
+
+@dataclass
+class _Plan:
+    checks: list[_Planned] = field(default_factory=list)
+    unchanged: int = 0
+    blank: int = 0
+    problems: list[ImportProblem] = field(default_factory=list)
+
+
+def import_status_checks(actor: User | None, data: bytes, filename: str, dry_run: bool,
+                         today: date | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> StatusImportResult:
+    """Validate the filled-in status check sheet and, when valid and not dry_run, record one
+    follow-up per filled row (see the module rules). `actor` None is an operator (any
+    federation). The caller commits when the result is ok and not a dry run, else rolls back."""
+    today = today or date.today()
+    table = imports.read_rows(data, filename, max_bytes)
+    if isinstance(table, ImportProblem):
+        return _rejected([table], 0, dry_run)
+    header, header_row, rows = table
+    positions, problems = _map_header(header, header_row)
+    if not problems and not rows:
+        problems = [ImportProblem(0, "", "the file has a header row but no case rows")]
+    if problems:
+        return _rejected(problems, len(rows), dry_run)
+    plan = _plan(actor, rows, positions, today, f"annual status check {PurePath(filename).name}"[:SOURCE_MAX])
+    if plan.problems:
+        return _rejected(plan.problems, len(rows), dry_run)
+    if not dry_run:
+        for planned in plan.checks:
+            try:
+                record_follow_up(actor, planned.case, planned.follow_up, today=today)
+            except DomainError as exc:
+                column = "operating_on" if planned.follow_up.outcome == OPERATING else "exit_date"
+                return _rejected([ImportProblem(planned.row, column, exc.message)], len(rows), dry_run)
+    operating = sum(1 for p in plan.checks if p.follow_up.outcome == OPERATING)
+    return StatusImportResult(operating=operating, exits=len(plan.checks) - operating, unchanged=plan.unchanged,
+                              blank=plan.blank, problems=(), rows=len(rows), dry_run=dry_run)
+
+
+def _rejected(problems: list[ImportProblem], rows: int, dry_run: bool) -> StatusImportResult:
+    return StatusImportResult(0, 0, 0, 0, tuple(problems), rows, dry_run)
+
+
+def _map_header(header: list[Any], row: int) -> tuple[dict[str, int], list[ImportProblem]]:
+    positions: dict[str, int] = {}
+    problems: list[ImportProblem] = []
+    for index, cell in enumerate(header):
+        name = "" if cell is None else str(cell).strip().lower()
+        if not name:
+            continue
+        if name in positions:
+            problems.append(ImportProblem(row, name[:40], "appears twice in the header"))
+        elif name not in STATUS_COLUMNS:
+            problems.append(ImportProblem(row, name[:40],
+                                          f"unknown column (the columns are: {', '.join(STATUS_COLUMNS)})"))
+        else:
+            positions[name] = index
+    problems += [ImportProblem(row, name, "required column is missing")
+                 for name in REQUIRED_COLUMNS if name not in positions]
+    return positions, problems
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _plan(actor: User | None, rows: list[tuple[int, tuple[Any, ...]]], positions: dict[str, int], today: date,
+          default_source: str) -> _Plan:
+    plan = _Plan()
+    read = [(number, {name: imports.cell(cells[index]) if index < len(cells) else None
+                      for name, index in positions.items()}) for number, cells in rows]
+    federations = {fed.code.upper(): fed for fed in db.session.scalars(select(Federation))}
+    cases = _load_cases(read, federations)
+    first_row: dict[tuple[int, str], int] = {}
+    for number, raw in read:
+        outcome = _outcome(number, raw, today, plan.problems)
+        source, note = _text(raw.get("source")), _text(raw.get("note"))
+        if outcome == "blank":  # nothing to record: the row is not looked at further
+            if source or note:
+                plan.problems.append(ImportProblem(number, "operating_on", "fill operating_on, or exit_date and "
+                                                   "exit_reason: a source or note alone records nothing"))
+            else:
+                plan.blank += 1
+            continue
+        case = _case_of(actor, number, raw, federations, cases, first_row, plan.problems)
+        if case is None or not isinstance(outcome, tuple):
+            continue
+        checked_on, result = outcome
+        if source is not None and len(source) > SOURCE_MAX:
+            plan.problems.append(ImportProblem(number, "source", f"is longer than {SOURCE_MAX} characters"))
+        if note is not None and len(note) > NOTE_MAX:
+            plan.problems.append(ImportProblem(number, "note", f"is longer than {NOTE_MAX} characters"))
+        if _check_against_case(number, case, checked_on, result, plan):
+            plan.checks.append(_Planned(number, case, FollowUp(checked_on, result, source or default_source, note)))
+    return plan
+
+
+def _load_cases(read: list[tuple[int, dict[str, Any]]], federations: dict[str, Federation]
+                ) -> dict[tuple[int, str], Case]:
+    wanted: dict[int, set[str]] = {}
+    for _, raw in read:
+        fed, ref = federations.get((_text(raw.get("federation")) or "").upper()), _text(raw.get("ref"))
+        if fed is not None and ref is not None:
+            wanted.setdefault(fed.id, set()).add(ref)
+    found: dict[tuple[int, str], Case] = {}
+    for fed_id, refs in wanted.items():
+        ordered = sorted(refs)
+        for start in range(0, len(ordered), _CHUNK):
+            for case in db.session.scalars(select(Case).where(
+                    Case.federation_id == fed_id, Case.ref.in_(ordered[start:start + _CHUNK]),
+                    Case.deleted_at.is_(None))):
+                found[(fed_id, case.ref)] = case
+    return found
+
+
+def _case_of(actor: User | None, number: int, raw: dict[str, Any], federations: dict[str, Federation],
+             cases: dict[tuple[int, str], Case], first_row: dict[tuple[int, str], int],
+             problems: list[ImportProblem]) -> Case | None:
+    code, ref = _text(raw.get("federation")), _text(raw.get("ref"))
+    if code is None:
+        problems.append(ImportProblem(number, "federation", "is required"))
+    if ref is None:
+        problems.append(ImportProblem(number, "ref", "is required"))
+    if code is None or ref is None:
+        return None
+    fed = federations.get(code.upper())
+    if fed is None:
+        problems.append(ImportProblem(number, "federation", f"'{code[:40]}' is not a federation code"))
+        return None
+    if actor is not None and not can(actor, "case.follow_up", fed):
+        problems.append(ImportProblem(number, "federation", f"{fed.code} is not your federation: you may only "
+                                                            "record follow-ups for your federation's cases"))
+        return None
+    key = (fed.id, ref)
+    if key in first_row:
+        problems.append(ImportProblem(number, "ref", f"ref {ref} already appears in row {first_row[key]}"))
+        return None
+    first_row[key] = number
+    case = cases.get(key)
+    if case is None:
+        problems.append(ImportProblem(number, "ref", f"no case with ref {ref[:64]} in federation {fed.code}"))
+    return case
+
+
+def _outcome(number: int, raw: dict[str, Any], today: date,
+             problems: list[ImportProblem]) -> tuple[date, str] | str | None:
+    """(date, "operating" or an exit reason), "blank" for an unfilled row, None after a problem."""
+    before = len(problems)
+    operating_on = _date(number, raw, "operating_on", today, problems)
+    exit_date = _date(number, raw, "exit_date", today, problems)
+    reason_text = _text(raw.get("exit_reason"))
+    reason = None
+    if reason_text is not None:
+        try:
+            reason = ExitReason(reason_text.lower())
+        except ValueError:
+            problems.append(ImportProblem(number, "exit_reason", f"'{reason_text[:40]}' is not one of: "
+                                                                 + ", ".join(r.value for r in ExitReason)))
+    has_operating = _text(raw.get("operating_on")) is not None
+    has_exit = _text(raw.get("exit_date")) is not None or reason_text is not None
+    if has_operating and has_exit:
+        problems.append(ImportProblem(number, "operating_on", "fill either operating_on, or exit_date and "
+                                                              "exit_reason, not both"))
+    if len(problems) > before:
+        return None
+    if not has_operating and not has_exit:
+        return "blank"
+    if operating_on is not None:
+        return operating_on, OPERATING
+    if exit_date is None:
+        problems.append(ImportProblem(number, "exit_date", "is required with exit_reason"))
+        return None
+    if reason is None:
+        problems.append(ImportProblem(number, "exit_reason", "is required with exit_date"))
+        return None
+    return exit_date, reason.value
+
+
+def _date(number: int, raw: dict[str, Any], name: str, today: date, problems: list[ImportProblem]) -> date | None:
+    try:
+        value = parse_date(raw.get(name))
+    except ValueError as exc:
+        problems.append(ImportProblem(number, name, str(exc)))
+        return None
+    if value is not None and value > today:
+        problems.append(ImportProblem(number, name, f"{value.isoformat()} is in the future"))
+        return None
+    return value
+
+
+def _check_against_case(number: int, case: Case, when: date, outcome: str, plan: _Plan) -> bool:
+    """The rules of record_follow_up, checked before anything is written."""
+    column = "operating_on" if outcome == OPERATING else "exit_date"
+    problems = plan.problems
+    if when < case.transfer_date:
+        problems.append(ImportProblem(number, column, f"{when.isoformat()} is before the transfer "
+                                                      f"({case.transfer_date.isoformat()})"))
+        return False
+    if outcome == OPERATING:
+        if case.exit_date is not None and when > case.exit_date:
+            problems.append(ImportProblem(number, column, f"the case exited on {case.exit_date.isoformat()}; "
+                                                          "withdraw that exit on the case page first"))
+            return False
+        return True
+    if case.exit_date is not None:
+        if case.exit_date == when and case.exit_reason == ExitReason(outcome):
+            plan.unchanged += 1
+            return False
+        problems.append(ImportProblem(number, column, f"the case already exited on {case.exit_date.isoformat()} "
+                                                      f"({case.exit_reason.value if case.exit_reason else '?'}); "
+                                                      "withdraw that exit on the case page first"))
+        return False
+    if case.last_verified_on is not None and when < case.last_verified_on:
+        problems.append(ImportProblem(number, column, f"the case was confirmed operating on "
+                                                      f"{case.last_verified_on.isoformat()}, after this exit"))
+        return False
+    return True
