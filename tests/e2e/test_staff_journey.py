@@ -55,3 +55,27 @@ def test_staff_creates_a_case_records_a_follow_up_and_an_exit(page, live_server,
         assert str(case.last_verified_on) == "2025-06-30"
         assert str(case.exit_date) == "2025-09-15" and case.exit_reason.value == "liquidation"
         assert len(case.status_checks) == 2
+
+
+def test_staff_imports_a_spreadsheet(page, live_server, staff_email, tmp_path):
+    from playwright.sync_api import expect
+
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        "ref;name;country;nace;employees;transfer_date;transfer_type;last_verified_on;exit_date;exit_reason\n"
+        "IMP-1;Imprimerie Nouvelle;FR;18.12;22;2011-09-01;rescue;2025-03-31;;\n"
+        "IMP-2;Transports de l'Ouest;FR;49.41;35;2015-01-15;succession;;2019-06-30;liquidation\n",
+        encoding="utf-8-sig")
+    log_in(page, staff_email)
+    page.goto("/cases/import")
+    page.get_by_label("Spreadsheet").set_input_files(str(path))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_text(re.compile(r"2 (new )?cases? (would be|to be) created|create 2|2 to create", re.I)).first
+           ).to_be_visible()
+    with live_server.app.app_context():
+        assert db.session.scalars(select(Case).where(Case.ref.like("IMP-%"))).first() is None  # nothing yet
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_text(re.compile("created", re.I)).first).to_be_visible()
+    with live_server.app.app_context():
+        refs = sorted(db.session.scalars(select(Case.ref).where(Case.ref.like("IMP-%"))))
+        assert refs == ["IMP-1", "IMP-2"]

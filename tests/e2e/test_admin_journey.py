@@ -1,0 +1,44 @@
+"""The secretariat generates the annual report in the browser and downloads it."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from tests.e2e.conftest import PASSWORD, log_in
+from tracker.extensions import db
+from tracker.models import Role
+from tracker.services import users
+from tracker.services.quickstart import seed_demo
+
+
+@pytest.fixture(scope="module")
+def admin_email(live_server):
+    with live_server.app.app_context():
+        seed_demo(cases_per_federation=40, today=date(2025, 12, 31))
+        users.create_user(None, "admin@e2e.coop", PASSWORD, Role.ADMIN)
+        db.session.commit()
+    return "admin@e2e.coop"
+
+
+def test_admin_generates_the_annual_report(page, admin_email, tmp_path):
+    from playwright.sync_api import expect
+
+    log_in(page, admin_email)
+    page.goto("/reports/")
+    page.get_by_label("Year").fill("2025")
+    page.get_by_label("Format").select_option("xlsx")
+    page.get_by_role("button", name="Generate the report").click()
+    expect(page.get_by_text(re.compile("edition", re.I)).first).to_be_visible()
+    link = page.get_by_role("link", name=re.compile("Download", re.I)).first
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    from openpyxl import load_workbook
+
+    download.save_as(tmp_path / "report.xlsx")
+    book = load_workbook(tmp_path / "report.xlsx", read_only=True)
+    assert len(book.sheetnames) >= 5
