@@ -13,7 +13,8 @@ import argparse
 import os
 import statistics
 import time
-from datetime import date
+
+from bench.common import logged_in_client, write_once
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,29 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--query", default="group_by=transfer_type")
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args(argv)
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-
-    from sqlalchemy import func, select
-
-    from tracker import create_app
-    from tracker.extensions import db
-    from tracker.models import Case, Role
-    from tracker.services import baselines, users
-    from tracker.services.cases import FollowUp, record_follow_up
-
-    app = create_app()
-    app.config["WTF_CSRF_ENABLED"] = False  # the bench logs in with a scripted form post
-    password = "bench-password-123"
-    with app.app_context():
-        if users.find_by_email("bench@example.org") is None:
-            users.create_user(None, "bench@example.org", password, Role.RESEARCHER)
-        if not baselines.list_baselines():
-            baselines.import_baselines(None, baselines.shipped_baselines())
-        db.session.commit()
-        n = db.session.scalar(select(func.count()).select_from(Case).where(Case.deleted_at.is_(None)))
-    client = app.test_client()
-    client.post("/login", data={"email": "bench@example.org", "password": password})
+    app, client, n = logged_in_client(args.database_url)
     url = f"/api/v1/survival?{args.query}"
 
     def timed() -> float:
@@ -56,12 +35,7 @@ def main(argv: list[str] | None = None) -> None:
 
     first = timed()
     cached = [timed() for _ in range(args.repeat)]
-    with app.app_context():
-        case = db.session.scalars(select(Case).where(Case.exit_date.is_(None), Case.deleted_at.is_(None),
-                                                     Case.last_verified_on.is_not(None)).limit(1)).one()
-        record_follow_up(None, case, FollowUp(checked_on=max(case.last_verified_on, date(2025, 12, 31)),
-                                              outcome="operating", source="bench"))
-        db.session.commit()
+    write_once(app)
     after_write = timed()
     print(f"{n:,} cases, {db_label(args.database_url)}, GET {url}")
     print(f"  first request (cold cache): {first * 1000:8.0f} ms")

@@ -11,7 +11,8 @@ import argparse
 import os
 import statistics
 import time
-from datetime import date
+
+from bench.common import logged_in_client, write_once
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,28 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("queries", nargs="*", default=["as_of=2025-12-31&group_by=transfer_type", "as_of=2025-12-31"])
     args = parser.parse_args(argv)
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-    from sqlalchemy import func, select
-
-    from tracker import create_app
-    from tracker.extensions import db
-    from tracker.models import Case, Role
-    from tracker.services import baselines, users
-    from tracker.services.cases import FollowUp, record_follow_up
-
-    app = create_app()
-    app.config["WTF_CSRF_ENABLED"] = False  # the bench logs in with a scripted form post
-    password = "bench-password-123"
-    with app.app_context():
-        if users.find_by_email("bench@example.org") is None:
-            users.create_user(None, "bench@example.org", password, Role.RESEARCHER)
-        if not baselines.list_baselines():
-            baselines.import_baselines(None, baselines.shipped_baselines())
-        db.session.commit()
-        n = db.session.scalar(select(func.count()).select_from(Case).where(Case.deleted_at.is_(None)))
-    client = app.test_client()
-    client.post("/login", data={"email": "bench@example.org", "password": password})
+    app, client, n = logged_in_client(args.database_url)
 
     def timed(url: str) -> tuple[float, int]:
         started = time.perf_counter()
@@ -61,12 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         first, size = timed(f"/research/{path}?{query}")
         again = timed(f"/research/{path}?{query}")[0]
         print(f"  /research/{path}: first {first * 1000:.0f} ms, cached {again * 1000:.1f} ms, {size / 1024:.0f} KiB")
-    with app.app_context():
-        case = db.session.scalars(select(Case).where(Case.exit_date.is_(None), Case.deleted_at.is_(None),
-                                                     Case.last_verified_on.is_not(None)).limit(1)).one()
-        record_follow_up(None, case, FollowUp(checked_on=max(case.last_verified_on, date(2025, 12, 31)),
-                                              outcome="operating", source="bench"))
-        db.session.commit()
+    write_once(app)
     after, _ = timed("/research/?" + query)
     print(f"  first page after a write (data version bumped, case arrays reloaded): {after * 1000:.0f} ms")
 
