@@ -399,3 +399,25 @@ def test_an_odd_file_name_is_shown_escaped_and_kept_out_of_headers(client, login
     assert download.headers["Content-Disposition"] == 'attachment; filename="x_img_srcx_onerroralert1e-problems.csv"'
     path = token_of(upload(client, csv_bytes([case_row()]), "../../etc/passwd.csv"))
     assert "Import of passwd.csv" in client.get(f"/cases/import/{path}").get_data(as_text=True)  # a name, not a path
+
+
+def test_a_ref_created_by_someone_else_while_importing_is_a_conflict_and_nothing_is_written(client, login, fed,
+                                                                                             monkeypatch):
+    from tracker.services import imports
+
+    login(Role.STAFF, federation=fed)
+    token = token_of(upload(client, csv_bytes([case_row(ref="R-1"), case_row(ref="R-2", name="Beta")])))
+    write = imports._write
+
+    def racing(actor, federation, plan, context, progress):  # noqa: ANN001, ANN202
+        db.session.add(Case(federation_id=federation.id, ref="R-2", name="Sneaky", country="FR",
+                            transfer_date=date(2015, 3, 1), transfer_type="rescue", registered_on=date(2015, 3, 1),
+                            last_verified_on=date(2024, 1, 1)))
+        db.session.flush()  # as if another import had committed it after this one was validated
+        return write(actor, federation, plan, context, progress)
+
+    monkeypatch.setattr(imports, "_write", racing)
+    response = client.post(f"/cases/import/{token}", data={})
+    assert response.status_code == 409
+    assert "nothing was imported" in response.get_data(as_text=True)
+    assert written() == (0, 0, 0, 0)

@@ -479,8 +479,11 @@ def import_help_page() -> str:
 # --- staged uploads (import and status check) ------------------------------------------------------
 
 def _staging_folder() -> Path:
+    """IMPORT_STAGING_DIR, else `imports` in INSTANCE_UPLOADS (when set), else in the instance folder."""
     configured = current_app.config.get("IMPORT_STAGING_DIR")
-    return Path(configured) if configured else Path(current_app.instance_path) / "imports"
+    if configured:
+        return Path(configured)
+    return Path(current_app.config.get("INSTANCE_UPLOADS") or current_app.instance_path) / "imports"
 
 
 def _staging_ttl() -> int:

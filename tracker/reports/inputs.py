@@ -4,11 +4,9 @@ statistics. The result is plain data for the section builders."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
-from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -19,7 +17,7 @@ from sqlalchemy import select
 from tracker.extensions import db
 from tracker.models import SCOPE_ALL, Baseline, Federation, User
 from tracker.reports.fingerprint import baselines_fingerprint, fingerprint
-from tracker.services import analytics
+from tracker.services import analytics, reference
 from tracker.services.analytics import Analysis, SurvivalQuery
 from tracker.services.case_frame import CaseFrame
 from tracker.survival import CompetingResult, FollowUp, analyse_competing, prepare_followup
@@ -153,8 +151,7 @@ def baseline_citations(series: list[str]) -> tuple[dict[str, Any], ...]:
 def published_comparisons(countries: set[str]) -> tuple[dict[str, str], ...]:
     """Published cooperative figures (shipped with their sources), for the countries in the report
     (all of them when none matches); UK in the file is GB in the cases."""
-    text = resources.files("tracker.data").joinpath("published_comparisons.csv").read_text(encoding="utf-8")
-    rows = list(csv.DictReader(text.splitlines()))
+    rows = reference.published_comparisons()
     wanted = countries | ({"UK"} if "GB" in countries else set())
     chosen = [r for r in rows if r["country"] in wanted]
     return tuple(chosen or rows)

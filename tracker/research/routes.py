@@ -17,8 +17,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,6 +36,7 @@ from tracker.services import analytics, data_version
 from tracker.services.baseline_matching import EUROSTAT_CODES
 from tracker.services.case_frame import CaseFrame
 from tracker.services.permissions import require, scope_cases
+from tracker.services.reference import published_comparisons
 from tracker.survival import DEFAULT_HORIZONS, SurvivalReport, analyse_competing, prepare_followup
 
 CACHE_SIZE = 32
@@ -183,13 +182,6 @@ def api_params(query: analytics.SurvivalQuery) -> dict[str, Any]:
 
 
 # --- published cooperative figures --------------------------------------------------------------
-
-@cache
-def published_comparisons() -> tuple[dict[str, str], ...]:
-    """Rows of tracker/data/published_comparisons.csv (figures published with their source)."""
-    with resources.files("tracker.data").joinpath("published_comparisons.csv").open(encoding="utf-8") as fh:
-        return tuple(csv.DictReader(fh))
-
 
 def _selection_countries(query: analytics.SurvivalQuery, analysis: analytics.Analysis) -> list[str]:
     """Countries a published figure may be compared with: those filtered on, else the groups' when

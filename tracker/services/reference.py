@@ -71,3 +71,11 @@ def is_country(code: str | None) -> bool:
 
 def country_choices() -> list[tuple[str, str]]:
     return [(code, f"{name} ({code})") for code, name in countries().items()]
+
+
+@cache
+def published_comparisons() -> tuple[dict[str, str], ...]:
+    """Survival figures published for cooperatives and employee transfers, each with its source
+    (tracker/data/published_comparisons.csv): context for pages and reports, not a baseline."""
+    with resources.files("tracker.data").joinpath("published_comparisons.csv").open(encoding="utf-8") as fh:
+        return tuple(csv.DictReader(fh))
