@@ -95,3 +95,27 @@ def test_importer_survives_any_cells(make_federation, rows):
         assert all(p.row >= 0 and p.message for p in result.problems)
     else:
         db.session.commit()
+
+
+def _post_routes():
+    from tests.functional.test_authorization_matrix import ROUTES
+
+    return sorted(name for name, route in ROUTES.items() if "POST" in route.methods)
+
+
+@pytest.mark.parametrize("endpoint", _post_routes())
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.dictionaries(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30), text,
+                            max_size=6))
+def test_every_form_survives_arbitrary_fields(client, login, make_case, endpoint, data):
+    from tests.functional.test_authorization_matrix import ROUTES
+
+    login(Role.ADMIN)
+    case = make_case()
+    route = ROUTES[endpoint]
+    before = counts()
+    path = route.path.format(case=case.id, fed=case.federation_id, user=1, edition=1)
+    response = client.post(path, data={**(route.data or {}), **data})
+    assert response.status_code < 500, f"{endpoint}: {response.status_code}"
+    if response.status_code >= 400:  # refused: nothing may have been written
+        assert counts() == before, f"{endpoint}: {response.status_code} but data changed"
