@@ -84,7 +84,8 @@ def generate_cases(n: int, federation: DemoFederation, seed: int = 2026, today: 
         if not closed:
             # most federations check yearly; some cases are stale
             lag = rng.randrange(0, 200) if rng.random() < 0.85 else rng.randrange(365, 3 * 365)
-            last_verified = max(transfer, today - timedelta(days=lag))
+            # a case logged recently was confirmed operating when it was logged
+            last_verified = max(transfer, registered, today - timedelta(days=lag))
             exit_date = None
         elif rng.random() < 0.6:
             last_verified = max(transfer, exit_date - timedelta(days=rng.randrange(30, 400)))
