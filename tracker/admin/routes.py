@@ -13,8 +13,6 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from tracker.admin import bp
@@ -27,7 +25,8 @@ from tracker.admin.forms import (
     ResetPasswordForm,
 )
 from tracker.extensions import db
-from tracker.models import AuditEntry, Federation, Role, User
+from tracker.models import Federation, Role, User
+from tracker.services import audit as audit_service
 from tracker.services import federations as federation_service
 from tracker.services import users as user_service
 from tracker.services.errors import DomainError
@@ -105,10 +104,7 @@ def _readable(value: Any, field: str, federation_codes: dict[int, str]) -> str:
 
 
 def _audit_lines(limit: int) -> list[AuditLine]:
-    # TODO(services.audit): move this query to a `recent_entries(limit)` service (not ours to edit).
-    entries = db.session.scalars(
-        select(AuditEntry).options(selectinload(AuditEntry.user))
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit))
+    entries = audit_service.recent_entries(limit)
     codes = {fed.id: fed.code for fed in federation_service.list_federations()}
     lines = []
     for entry in entries:

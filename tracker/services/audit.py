@@ -12,8 +12,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, selectinload
 
 from tracker.extensions import db
 from tracker.models import AuditEntry, User
@@ -59,6 +59,12 @@ def record(user: User | None, obj: object, action: str, changes: dict[str, list[
     )
     db.session.add(entry)
     return entry
+
+
+def recent_entries(limit: int) -> list[AuditEntry]:
+    """The latest audit entries, newest first, with their authors loaded in one query."""
+    return list(db.session.scalars(select(AuditEntry).options(selectinload(AuditEntry.user))
+                                   .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)))
 
 
 _installed = False
