@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         sections = {c.code: c.section for c in nace_codes().values()}
         per_fed = -(-args.cases // len(DEMO_FEDERATIONS))
         started, now, batch, done = time.perf_counter(), utcnow(), [], 0
+        changed_in = data_version.transaction_version()
         with click.progressbar(length=args.cases, label=f"Inserting {args.cases:,} cases", file=None) as bar:
             for demo in DEMO_FEDERATIONS:
                 fed_id = feds[demo.code].id
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
                         break
                     row["ref"] = f"B{existing + done:07d}-{i}"
                     row.update(federation_id=fed_id, nace_section=sections[row["nace"]], created_at=now,
-                               updated_at=now, version=1)
+                               updated_at=now, version=1, changed_in=changed_in)
                     batch.append(row)
                     done += 1
                     if len(batch) == BATCH:
@@ -70,7 +71,6 @@ def main(argv: list[str] | None = None) -> None:
             if batch:
                 db.session.execute(insert(Case), batch)
                 bar.update(len(batch))
-        data_version.bump_now()
         db.session.commit()
         with db.engine.begin() as conn:  # fresh planner statistics after a bulk load, as an operator would
             conn.exec_driver_sql("ANALYZE")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,9 +36,12 @@ class Baseline(Base):
 
 class DataVersion(Base):
     """A single counter bumped by every write to cases, follow-ups or baselines; statistics and
-    figures are cached under it, so a cached figure is never served after a write."""
+    figures are cached under it, so a cached figure is never served after a write. `epoch` names
+    the database's history: a restore or a new database starts a new one, so versions that repeat
+    across histories never meet in a cache."""
 
     __tablename__ = "data_versions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(default=0)
+    epoch: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(8), server_default="")

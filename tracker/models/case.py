@@ -17,6 +17,8 @@ class Case(Base):
     `version` is SQLAlchemy's version counter: an UPDATE whose version no longer matches raises
     StaleDataError, which the services turn into a "changed by someone else" conflict.
     `deleted_at` is soft deletion: deleted cases leave every list, export and analysis.
+    `changed_in` is the data version (services.data_version) of the transaction that last wrote
+    the row, so the analytics can re-read only the cases written since the arrays they hold.
     """
 
     __tablename__ = "cases"
@@ -62,6 +64,7 @@ class Case(Base):
     deleted_at: Mapped[datetime | None]
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(default=1)
+    changed_in: Mapped[int] = mapped_column(default=0, server_default="0", index=True)
 
     federation: Mapped[Federation] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])

@@ -93,7 +93,7 @@ def _cached(key: tuple, build: Callable[[], Any]) -> Any:
 def _cache_key(user: User, *parts: Any) -> tuple:
     """Database, data version and the user's scope: what makes a cached figure valid for this user."""
     config = current_app.config
-    return (str(db.engine.url), data_version.current(), analytics.scope_of(user),
+    return (str(db.engine.url), data_version.identity(), analytics.scope_of(user),
             config.get("SURVIVAL_UNSTABLE_AT_RISK", 10), tuple(sorted(config.get("BASELINE_SERIES", {}).items())),
             *parts)
 

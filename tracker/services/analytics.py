@@ -20,7 +20,7 @@ from tracker.extensions import db
 from tracker.models import Role, TransferType, User
 from tracker.services import data_version
 from tracker.services.baseline_matching import BaselineCatalogue, load_catalogue, match_coded
-from tracker.services.case_frame import CaseFrame, load_case_frame
+from tracker.services.case_frame import CaseFrame, count_visible, load_case_frame, load_changes
 from tracker.services.reference import is_country
 from tracker.survival import (
     DEFAULT_HORIZONS,
@@ -203,11 +203,13 @@ def filter_mask(frame: CaseFrame, where: tuple[tuple[str, tuple[str, ...]], ...]
 class _Cache:
     lock: threading.Lock = field(default_factory=threading.Lock)
     frames: OrderedDict = field(default_factory=OrderedDict)
+    derived: OrderedDict = field(default_factory=OrderedDict)
     results: OrderedDict = field(default_factory=OrderedDict)
 
 
 _cache = _Cache()
-FRAME_CACHE_SIZE = 4  # frames and baseline matches of the latest data versions
+FRAME_CACHE_SIZE = 2  # case arrays of the latest data versions (~150 MB each for a million cases)
+DERIVED_CACHE_SIZE = 8  # baseline matches and refresh records of the latest versions
 RESULT_CACHE_SIZE = 256
 
 
@@ -232,37 +234,80 @@ def scope_of(user: User | None) -> int | None:
     return user.federation_id if user is not None and user.role == Role.STAFF else None
 
 
+@dataclass(frozen=True)
+class _Refresh:
+    """How a frame was derived from the one of an earlier version: the entries kept, then `changed`."""
+
+    base_version: int
+    kept: np.ndarray
+    changed: CaseFrame
+
+
 def case_frame(scope: int | None) -> tuple[int, CaseFrame]:
     """The visible cases' arrays at the current data version: every federation's (scope None) or
     one federation's, cut from the same cached arrays."""
-    version = data_version.current()
-    key = (str(db.engine.url), version)
-    frame = _recall(_cache.frames, key)
+    epoch, version = data_version.identity()
+    url = (str(db.engine.url), epoch)
+    frame = _recall(_cache.frames, (url, version))
     if frame is None:
-        frame = load_case_frame()
-        _remember(_cache.frames, key, frame, FRAME_CACHE_SIZE)
+        frame = _refreshed(url, version)
+        if frame is None:
+            frame = load_case_frame()
+        _remember(_cache.frames, (url, version), frame, FRAME_CACHE_SIZE)
     if scope is not None:
         frame = frame.subset(frame.federation_id == scope)
     return version, frame
 
 
+def _refreshed(url: tuple[str, str], version: int) -> CaseFrame | None:
+    """The latest cached frame of an earlier version with the cases written since applied, or None
+    (nothing cached, or the refresh does not add up: then everything is read again)."""
+    with _cache.lock:
+        earlier = [key[1] for key in _cache.frames if key[0] == url and key[1] < version]
+        base_version = max(earlier, default=None)
+        base = _cache.frames.get((url, base_version)) if base_version is not None else None
+    if base is None:
+        return None
+    changed, deleted_ids = load_changes(base_version)
+    frame, kept = base.updated(changed, deleted_ids)
+    # A safety net for a write that did not stamp changed_in: the count would not add up. (A
+    # concurrent write can also make it differ; reading everything is right then too.)
+    if len(frame) != count_visible():
+        current_app.logger.warning("survival cache: refresh from version %s to %s did not add up; reading all cases",
+                                   base_version, version)
+        return None
+    _remember(_cache.derived, ("refresh", url, version), _Refresh(base_version, kept, changed), DERIVED_CACHE_SIZE)
+    return frame
+
+
 def matched_baselines(scope: int | None) -> tuple[BaselineCatalogue, np.ndarray]:
-    """The baseline catalogue and each visible case's curve (cached with the case arrays)."""
+    """The baseline catalogue and each visible case's curve (cached with the case arrays). After a
+    write that left the baselines as they were, only the cases written since are matched."""
     version, everything = case_frame(None)
-    settings = current_app.config.get("BASELINE_SERIES", {})
-    key = ("baselines", str(db.engine.url), version, tuple(sorted(settings.items())))
-    cached = _recall(_cache.frames, key)
+    settings = tuple(sorted(current_app.config.get("BASELINE_SERIES", {}).items()))
+    url = (str(db.engine.url), data_version.identity()[0])
+    cached = _recall(_cache.derived, ("baselines", url, version, settings))
     if cached is None:
         catalogue = load_catalogue()
-        c = everything.coded
-        matched = match_coded(catalogue, c["country"], c["region"], c["nace_section"], everything.transfer_year,
-                              settings)
-        cached = (catalogue, matched.curve_index)
-        _remember(_cache.frames, key, cached, FRAME_CACHE_SIZE)
+        refresh = _recall(_cache.derived, ("refresh", url, version))
+        earlier = _recall(_cache.derived, ("baselines", url, refresh.base_version, settings)) if refresh else None
+        if refresh is not None and earlier is not None and earlier[0] == catalogue:
+            catalogue = earlier[0]
+            curve_index = np.concatenate([earlier[1][refresh.kept], _match(catalogue, refresh.changed, settings)])
+        else:
+            curve_index = _match(catalogue, everything, settings)
+        cached = (catalogue, curve_index)
+        _remember(_cache.derived, ("baselines", url, version, settings), cached, DERIVED_CACHE_SIZE)
     catalogue, curve_index = cached
     if scope is not None:
         curve_index = curve_index[everything.federation_id == scope]
     return catalogue, curve_index
+
+
+def _match(catalogue: BaselineCatalogue, frame: CaseFrame, settings: tuple[tuple[str, str], ...]) -> np.ndarray:
+    c = frame.coded
+    return match_coded(catalogue, c["country"], c["region"], c["nace_section"], frame.transfer_year,
+                       dict(settings)).curve_index
 
 
 @dataclass(frozen=True)
@@ -299,7 +344,7 @@ def compute(user: User | None, query: SurvivalQuery) -> Analysis:
 
 def survival_json(user: User | None, query: SurvivalQuery) -> dict[str, Any]:
     """The DESIGN.md JSON for `query`, cached on (data version, caller's scope, query)."""
-    key = (str(db.engine.url), data_version.current(), scope_of(user), query)
+    key = (str(db.engine.url), data_version.identity(), scope_of(user), query)
     cached = _recall(_cache.results, key)
     if cached is not None:
         return cached
@@ -325,6 +370,7 @@ def competing_json(user: User | None, query: SurvivalQuery) -> list[dict[str, An
 def clear_cache() -> None:
     with _cache.lock:
         _cache.frames.clear()
+        _cache.derived.clear()
         _cache.results.clear()
 
 

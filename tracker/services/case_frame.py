@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import adbc_driver_postgresql.dbapi as adbc_postgresql
@@ -34,6 +35,7 @@ INT_COLUMNS = ("id", "federation_id", "employees")
 COLUMNS = (*DATE_COLUMNS, *TEXT_COLUMNS, *INT_COLUMNS)
 # Below this many cases one reader is as fast as several.
 PARALLEL_FROM = 50_000
+_MIN_ID, _MAX_ID = -(2**62), 2**62  # an id range that holds every id
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,33 +52,80 @@ class Coded:
     def subset(self, mask: np.ndarray) -> Coded:
         return Coded(self.codes[mask], self.categories)
 
+    def concat(self, other: Coded) -> Coded:
+        """This column followed by `other`, coded into the union of both categories."""
+        categories = list(self.categories)
+        position = {value: i for i, value in enumerate(categories)}
+        remap = np.full(len(other.categories) + 1, -1, dtype=np.int64)  # the last entry serves code -1
+        for j, value in enumerate(other.categories):
+            remap[j] = position.setdefault(value, len(categories))
+            if remap[j] == len(categories):
+                categories.append(value)
+        return Coded(np.concatenate([self.codes, remap[other.codes]]), np.asarray(categories, dtype=object))
+
 
 @dataclass(frozen=True, eq=False)
 class CaseFrame:
     """One entry per visible (non-deleted) case: the survival inputs and the fields used to group,
-    filter and match baselines. Text fields are object arrays (None for missing), also kept coded
-    in `coded` for fast matching; `employees` is float with NaN for missing."""
+    filter and match baselines. Text fields are kept coded (`coded`) and shown as object arrays
+    (None for missing) only when asked for, so cutting or updating a frame copies integers;
+    `employees` is float with NaN for missing."""
 
     cases: CaseArrays
     ids: np.ndarray  # case id of each entry
-    transfer_type: np.ndarray
-    country: np.ndarray
-    region: np.ndarray
-    nace_section: np.ndarray
-    federation: np.ndarray  # federation code
     federation_id: np.ndarray
     employees: np.ndarray
     coded: Mapping[str, Coded]
+    federation_codes: Mapping[int, str]  # federation id -> code
 
     def __len__(self) -> int:
         return len(self.cases)
 
+    @cached_property
+    def transfer_type(self) -> np.ndarray:
+        return self.coded["transfer_type"].values()
+
+    @cached_property
+    def country(self) -> np.ndarray:
+        return self.coded["country"].values()
+
+    @cached_property
+    def region(self) -> np.ndarray:
+        return self.coded["region"].values()
+
+    @cached_property
+    def nace_section(self) -> np.ndarray:
+        return self.coded["nace_section"].values()
+
+    @cached_property
+    def federation(self) -> np.ndarray:
+        """Federation code of each entry."""
+        if not len(self.federation_id):
+            return np.empty(0, dtype=object)
+        lookup = np.full(max(int(self.federation_id.max()), max(self.federation_codes, default=0)) + 2, None,
+                         dtype=object)  # the last entry serves id -1
+        for fid, code in self.federation_codes.items():
+            lookup[fid] = code
+        return lookup[self.federation_id]
+
     def subset(self, mask: np.ndarray) -> CaseFrame:
-        return CaseFrame(cases=self.cases.subset(mask), ids=self.ids[mask], transfer_type=self.transfer_type[mask],
-                         country=self.country[mask], region=self.region[mask],
-                         nace_section=self.nace_section[mask], federation=self.federation[mask],
-                         federation_id=self.federation_id[mask], employees=self.employees[mask],
-                         coded={name: c.subset(mask) for name, c in self.coded.items()})
+        return CaseFrame(cases=self.cases.subset(mask), ids=self.ids[mask], federation_id=self.federation_id[mask],
+                         employees=self.employees[mask], coded={name: c.subset(mask) for name, c in self.coded.items()},
+                         federation_codes=self.federation_codes)
+
+    def updated(self, changed: CaseFrame, deleted_ids: np.ndarray) -> tuple[CaseFrame, np.ndarray]:
+        """This frame with the entries of `changed` (written since) replacing or joining its own, and
+        those of `deleted_ids` left out. Also returns which of its own entries were kept (the
+        changed ones follow them, in their order)."""
+        keep = ~np.isin(self.ids, np.concatenate([changed.ids, np.asarray(deleted_ids, dtype=np.int64)]))
+        old = self if keep.all() else self.subset(keep)
+        both = CaseArrays(**{name: np.concatenate([getattr(old.cases, name), getattr(changed.cases, name)])
+                             for name in (*DATE_COLUMNS, "exit_reason")})
+        joined = {name: np.concatenate([getattr(old, name), getattr(changed, name)])
+                  for name in ("ids", "federation_id", "employees")}
+        return CaseFrame(cases=both, **joined,
+                         coded={name: old.coded[name].concat(changed.coded[name]) for name in TEXT_COLUMNS},
+                         federation_codes=changed.federation_codes), keep
 
     @property
     def transfer_year(self) -> np.ndarray:
@@ -94,9 +143,24 @@ def case_columns_query(federation_id: int | None = None) -> Select:
 
 def load_case_frame(federation_id: int | None = None) -> CaseFrame:
     """All visible cases' analysis columns (committed data), in no particular order."""
-    stmt = case_columns_query(federation_id)
+    return _load(case_columns_query(federation_id), parallel=True)
+
+
+def load_changes(since: int) -> tuple[CaseFrame, np.ndarray]:
+    """The cases written after data version `since` (see Case.changed_in): the visible ones as a
+    frame, and the ids of those now deleted."""
+    frame = _load(case_columns_query().where(Case.changed_in > since), parallel=False)
+    deleted = db.session.scalars(select(Case.id).where(Case.changed_in > since, Case.deleted_at.is_not(None))).all()
+    return frame, np.asarray(deleted, dtype=np.int64)
+
+
+def count_visible() -> int:
+    return db.session.scalar(select(func.count()).select_from(Case).where(Case.deleted_at.is_(None))) or 0
+
+
+def _load(stmt: Select, parallel: bool) -> CaseFrame:
     if adbc_available():
-        columns = _read_adbc(stmt)
+        columns = _read_adbc(stmt, parallel)
     else:
         rows = db.session.execute(stmt.order_by(Case.id)).all()
         frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
@@ -107,18 +171,13 @@ def load_case_frame(federation_id: int | None = None) -> CaseFrame:
 
 
 def _frame(columns: dict[str, Any]) -> CaseFrame:
-    names = {fid: code for fid, code in db.session.execute(select(Federation.id, Federation.code))}
     fed_ids = np.nan_to_num(np.asarray(columns["federation_id"], dtype=float), nan=-1).astype(np.int64)
-    unique_ids, inverse = np.unique(fed_ids, return_inverse=True)
-    federation = np.asarray([names.get(int(i)) for i in unique_ids], dtype=object)[inverse.ravel()]
-    text = {c: columns[c].values() for c in TEXT_COLUMNS}
     return CaseFrame(
-        cases=CaseArrays(**{c: columns[c] for c in DATE_COLUMNS}, exit_reason=text["exit_reason"]),
-        ids=np.asarray(columns["id"], dtype=np.int64),
-        transfer_type=text["transfer_type"], country=text["country"], region=text["region"],
-        nace_section=text["nace_section"], federation=federation, federation_id=fed_ids,
+        cases=CaseArrays(**{c: columns[c] for c in DATE_COLUMNS}, exit_reason=columns["exit_reason"].values()),
+        ids=np.asarray(columns["id"], dtype=np.int64), federation_id=fed_ids,
         employees=np.asarray(columns["employees"], dtype=float),
-        coded={c: columns[c] for c in TEXT_COLUMNS})
+        coded={c: columns[c] for c in TEXT_COLUMNS},
+        federation_codes={fid: code for fid, code in db.session.execute(select(Federation.id, Federation.code))})
 
 
 def _coded_objects(values: np.ndarray) -> Coded:
@@ -153,8 +212,8 @@ def _connect(url: URL) -> tuple[Any, dict[str, str]]:
     return adbc_postgresql.connect(url.set(drivername="postgresql").render_as_string(hide_password=False)), {}
 
 
-def _read_adbc(stmt: Select) -> dict[str, Any]:
-    """Run `stmt` through ADBC, one id range per thread, and convert the columns."""
+def _read_adbc(stmt: Select, parallel: bool) -> dict[str, Any]:
+    """Run `stmt` through ADBC (one id range per thread if `parallel`) and convert the columns."""
     url: URL = db.engine.url
     dialect = db.engine.dialect
 
@@ -169,7 +228,7 @@ def _read_adbc(stmt: Select) -> dict[str, Any]:
             cursor.execute(sql)
             return cursor.fetch_arrow_table()
 
-    ranges = _id_ranges(stmt)
+    ranges = _id_ranges(stmt) if parallel else [(_MIN_ID, _MAX_ID)]
     if len(ranges) == 1:
         tables = [read(ranges[0])]
     else:

@@ -550,8 +550,10 @@ def _rejected(problems: list[ImportProblem], rows: int, dry_run: bool) -> Import
 def _write(actor: User | None, federation: Federation, plan: _Plan, context: str,
            progress: Progress | None) -> dict[str, int]:
     """Write the plan; returns the ids of the created cases by ref."""
+    if not (plan.creates or plan.updates):
+        return {}
     writer = _Writer(actor, federation, context, progress, total=len(plan.creates) + len(plan.updates),
-                     copy_into=_copy_target())
+                     changed_in=data_version.transaction_version(), copy_into=_copy_target())
     if writer.copy_into is not None:
         writer.insert_by_copy(plan.creates)
     else:
@@ -559,9 +561,7 @@ def _write(actor: User | None, federation: Federation, plan: _Plan, context: str
             writer.insert(plan.creates[start:start + WRITE_BATCH])
     for start in range(0, len(plan.updates), WRITE_BATCH):
         writer.update(plan.updates[start:start + WRITE_BATCH])
-    if writer.done:
-        data_version.bump_now()  # Core statements are invisible to the ORM listener
-        _expire_loaded_cases()
+    _expire_loaded_cases()
     return writer.created
 
 
@@ -572,6 +572,7 @@ class _Writer:
     context: str
     progress: Progress | None
     total: int
+    changed_in: int  # this transaction's data version, stamped on every row written (Core bypasses the listener)
     done: int = 0
     now: datetime = field(default_factory=utcnow)
     created: dict[str, int] = field(default_factory=dict)  # ref -> id
@@ -583,7 +584,8 @@ class _Writer:
 
     def _new_case(self, values: dict[str, Any]) -> dict[str, Any]:
         return {**values, "federation_id": self.federation.id, "created_by_id": self.actor_id,
-                "updated_by_id": self.actor_id, "created_at": self.now, "updated_at": self.now, "version": 1}
+                "updated_by_id": self.actor_id, "created_at": self.now, "updated_at": self.now, "version": 1,
+                "changed_in": self.changed_in}
 
     def insert(self, batch: list[dict[str, Any]]) -> None:
         table = Case.__table__
@@ -627,7 +629,8 @@ class _Writer:
                          .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"),
                                 table.c.federation_id == self.federation.id, table.c.deleted_at.is_(None))
                          .values({**{name: bindparam(f"b_{name}") for name in names},
-                                  "version": table.c.version + 1, "updated_at": self.now,
+                                  "version": table.c.version + 1, "changed_in": self.changed_in,
+                                  "updated_at": self.now,
                                   "updated_by_id": self.actor_id}))
             result = db.session.execute(statement, params)
             if check_rowcount and result.rowcount != len(params):
