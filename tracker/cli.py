@@ -10,6 +10,7 @@ from typing import Any
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import Federation, Role
@@ -201,10 +202,15 @@ def cases_group() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--federation", "federation_code", required=True, help="federation CODE the cases belong to")
 @click.option("--dry-run", is_flag=True, help="validate and report only; write nothing")
+@click.option("--confirm-distinct", is_flag=True,
+              help="the possible duplicates reported are different enterprises: import, and remember them as such")
 @with_appcontext
-def cases_import(file: Path, federation_code: str, dry_run: bool) -> None:
+def cases_import(file: Path, federation_code: str, dry_run: bool, confirm_distinct: bool) -> None:
     """Import cases from FILE (CSV or XLSX). All or nothing: on any problem, every problem is
-    listed as `row R, column C: message` (on stderr), nothing is written and the exit status is 1."""
+    listed as `row R, column C: message` (on stderr), nothing is written and the exit status is 1.
+    Rows that look like cases already registered (same national id and country, or a very similar
+    name in the same country and transfer year, in any federation) are listed too, and stop the
+    import until confirmed with --confirm-distinct, as in the web app."""
     from tracker.services import imports
 
     federation = federation_service.get_by_code(federation_code)
@@ -214,7 +220,13 @@ def cases_import(file: Path, federation_code: str, dry_run: bool) -> None:
         data = fh.read(imports.DEFAULT_MAX_BYTES + 1)
     try:
         with _StageProgress() as progress:
-            result = imports.import_cases(None, federation, data, file.name, dry_run=dry_run, progress=progress)
+            result = imports.import_cases(None, federation, data, file.name, dry_run=dry_run, progress=progress,
+                                          check_duplicates=True, confirm_distinct=confirm_distinct)
+    except imports.UnconfirmedDuplicates as exc:
+        db.session.rollback()
+        _echo_duplicates(exc.pairs)
+        fail(f"{len(exc.pairs)} possible duplicate{'s' if len(exc.pairs) != 1 else ''} in {file.name}; nothing was "
+             "imported. Correct the file, or run again with --confirm-distinct if they are different enterprises.")
     except DomainError as exc:
         fail(exc.message)
     except Exception:
@@ -227,14 +239,33 @@ def cases_import(file: Path, federation_code: str, dry_run: bool) -> None:
             click.echo(f"... and {len(result.problems) - MAX_PROBLEM_LINES} more", err=True)
         fail(f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''} in {file.name}; "
              "nothing was imported.")
+    if result.duplicates:
+        _echo_duplicates(result.duplicates)
     if dry_run:
         db.session.rollback()
+        pending = f"; {len(result.duplicates)} possible duplicates to confirm" if result.duplicates else ""
         click.echo(f"dry run: would create {result.created}, update {result.updated}, "
-                   f"leave {result.unchanged} unchanged ({result.rows} rows, no problems); nothing written.")
+                   f"leave {result.unchanged} unchanged ({result.rows} rows, no problems{pending}); nothing written.")
         return
     db.session.commit()
+    confirmed = f"; {len(result.duplicates)} possible duplicates confirmed distinct" if result.duplicates else ""
     click.echo(f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged "
-               f"({result.rows} rows from {file.name} into {federation.code}).")
+               f"({result.rows} rows from {file.name} into {federation.code}{confirmed}).")
+
+
+def _echo_duplicates(pairs: Any) -> None:
+    """One line per possible duplicate on stderr: the file's row and the registered case it resembles."""
+    codes = dict(db.session.execute(select(Federation.id, Federation.code)).all())
+
+    def side(identity: Any) -> str:
+        where = f"row {identity.row}" if identity.row else f"case {identity.id}"
+        return f"{where} {identity.ref} '{identity.name}' ({codes.get(identity.federation_id, '?')})"
+
+    for pair in list(pairs)[:MAX_PROBLEM_LINES]:
+        click.echo(f"possible duplicate: {side(pair.case)} and {side(pair.other)}: {'; '.join(pair.reasons)}",
+                   err=True)
+    if len(pairs) > MAX_PROBLEM_LINES:
+        click.echo(f"... and {len(pairs) - MAX_PROBLEM_LINES} more", err=True)
 
 
 class _StageProgress:
@@ -440,7 +471,7 @@ def db_restore(path: str, yes: bool) -> None:
     """Replace the database with the backup in PATH. Stop the application first."""
     from pathlib import Path
 
-    from tracker.services import backup
+    from tracker.services import backup, data_version
 
     if not yes:
         click.confirm(f"Replace {db.engine.url.render_as_string(hide_password=True)} with {path}?", abort=True)
@@ -450,6 +481,7 @@ def db_restore(path: str, yes: bool) -> None:
         backup.restore(db.engine.url, Path(path))
     except backup.BackupError as exc:
         fail(exc.message)
+    data_version.new_epoch()
     click.echo(f"Database restored from {path}.")
 
 

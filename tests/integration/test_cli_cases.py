@@ -120,3 +120,37 @@ def test_export_refuses_an_unknown_extension_or_federation(runner, tmp_path):
     result = runner.invoke(args=["cases", "export", str(tmp_path / "out.csv"), "--federation", "NOPE"])
     assert result.exit_code == 1 and "no federation with code 'NOPE'" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_possible_duplicates_stop_the_import_until_confirmed(runner, make_federation, tmp_path):
+    """The same enterprise already registered by another federation (same national id): listed,
+    nothing written, exit 1; --confirm-distinct imports and remembers the pair."""
+    from tracker.models import DistinctCasePair
+
+    make_federation(code="F1")
+    make_federation(code="F2")
+    first = GOOD.format(n=1).replace("Coop 1,,", "Coop Durand,FR123456789,")
+    assert runner.invoke(args=["cases", "import", str(write_csv(tmp_path / "a.csv", [first])),
+                               "--federation", "F1"]).exit_code == 0
+    again = GOOD.format(n=9).replace("Coop 9,,", "SCOP Durand,FR123456789,")
+    path = write_csv(tmp_path / "b.csv", [GOOD.format(n=2), again])
+    before = (case_count(), audit_count())
+
+    dry = runner.invoke(args=["cases", "import", str(path), "--federation", "F2", "--dry-run"])
+    assert dry.exit_code == 0
+    assert "1 possible duplicates to confirm" in dry.stdout
+
+    refused = runner.invoke(args=["cases", "import", str(path), "--federation", "F2"])
+    assert refused.exit_code == 1
+    lines = refused.stderr.splitlines()
+    assert lines[0].startswith("possible duplicate: row 3 R-9 'SCOP Durand' (F2) and case ")
+    assert "R-1 'Coop Durand' (F1): same national id" in lines[0]
+    assert lines[-1].startswith("Error: 1 possible duplicate in b.csv; nothing was imported.")
+    assert (case_count(), audit_count()) == before
+
+    confirmed = runner.invoke(args=["cases", "import", str(path), "--federation", "F2", "--confirm-distinct"])
+    assert confirmed.exit_code == 0, confirmed.output
+    assert confirmed.stdout.startswith("2 created, 0 updated, 0 unchanged")
+    assert "1 possible duplicates confirmed distinct" in confirmed.stdout
+    assert case_count() == before[0] + 2
+    assert db.session.scalar(select(func.count()).select_from(DistinctCasePair)) == 1
