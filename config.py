@@ -41,6 +41,10 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # The annual report page generates editions in a background thread (tracker/reports/jobs.py);
+    # a job not finished after this long is shown as interrupted.
+    REPORT_JOBS_INLINE = False
+    REPORT_JOB_STALE_MINUTES = 30
 
     def __init__(self) -> None:
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-insecure-secret-key"
@@ -71,6 +75,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False  # tests that exercise CSRF switch it back on explicitly
     RATELIMIT_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing keeps the suite quick; never in production
+    REPORT_JOBS_INLINE = True  # within the request (an in-memory database is not shared with a thread)
 
     def __init__(self) -> None:
         super().__init__()

@@ -47,6 +47,7 @@ class LiveServer:
 
 class E2EConfig(TestingConfig):
     WTF_CSRF_ENABLED = True  # the browser submits real forms, tokens included
+    REPORT_JOBS_INLINE = False  # reports in a background thread, the job page refreshing itself, as in production
 
 
 @pytest.fixture(scope="module")

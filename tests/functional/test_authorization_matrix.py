@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from tracker.extensions import db
-from tracker.models import Case, ReportEdition, Role
+from tracker.models import Case, ReportEdition, ReportJob, Role
 
 ROLES = ("anonymous", "staff_a", "staff_b", "researcher", "admin")
 ALL = frozenset(ROLES) - {"anonymous"}
@@ -21,7 +21,7 @@ PUBLIC = frozenset(ROLES)
 
 @dataclass(frozen=True)
 class Route:
-    path: str  # {case}, {fed}, {user}, {edition} are filled per object
+    path: str  # {case}, {fed}, {user}, {edition}, {job} are filled per object
     methods: tuple[str, ...]
     allowed: frozenset[str]
     owned: bool = False  # the object belongs to a federation: staff of the other one get 404
@@ -75,6 +75,7 @@ ROUTES: dict[str, Route] = {
     "reports.index": Route("/reports/", ("GET",), ALL),
     "reports.generate": Route("/reports/annual", ("POST",), ALL, data={"year": "not a year"}),
     "reports.download": Route("/reports/editions/{edition}/download", ("GET",), ALL, owned=True),
+    "reports.job": Route("/reports/jobs/{job}", ("GET",), ALL, owned=True),
     "admin.index": Route("/admin/", ("GET",), ADMIN),
     "admin.federations": Route("/admin/federations", ("GET",), ADMIN),
     "admin.create_federation": Route("/admin/federations/new", ("GET", "POST"), ADMIN),
@@ -116,8 +117,15 @@ def world(app, make_federation, make_user, make_case):
         db.session.add(edition)
         db.session.commit()
         editions[key] = edition.id
+    jobs = {}
+    for key, fed in (("A", fed_a), ("B", fed_b)):
+        job = ReportJob(requested_by_id=users[f"staff_{key.lower()}"].id, federation_id=fed.id, year=2025,
+                        format="csv", status="failed", error="test")
+        db.session.add(job)
+        db.session.commit()
+        jobs[key] = job.id
     return {"feds": {"A": fed_a.id, "B": fed_b.id}, "users": users, "cases": {k: c.id for k, c in cases.items()},
-            "versions": {k: c.version for k, c in cases.items()}, "editions": editions}
+            "versions": {k: c.version for k, c in cases.items()}, "editions": editions, "jobs": jobs}
 
 
 def _expected(route: Route, role: str, owner: str | None, method: str) -> str:
@@ -160,7 +168,8 @@ def test_route_permissions(app, client, world, endpoint):
                                ).status_code == 302
         for owner in owners:
             path = route.path.format(case=world["cases"][owner or "A"], fed=world["feds"]["B"],
-                                     user=world["users"]["staff_b"].id, edition=world["editions"][owner or "A"])
+                                     user=world["users"]["staff_b"].id, edition=world["editions"][owner or "A"],
+                                     job=world["jobs"][owner or "A"])
             for method in route.methods:
                 response = client.open(path, method=method, data=route.data or {})
                 expectation = "login" if route.ends_at_login else _expected(route, role, owner, method)

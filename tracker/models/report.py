@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models.base import Base, utcnow
@@ -52,3 +52,30 @@ class ReportEdition(Base):
 
     def __repr__(self) -> str:
         return f"<ReportEdition {self.year} {self.scope} #{self.number} {self.format}>"
+
+
+class ReportJob(Base):
+    """An annual report generated in the background for a web user: generating takes from seconds
+    to a minute or two, longer than a web request should wait. `stage` says where it is; it ends
+    `done` with its edition, or `failed` with a message for the user."""
+
+    __tablename__ = "report_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    federation_id: Mapped[int | None] = mapped_column(ForeignKey("federations.id"))  # a staff user's scope
+    year: Mapped[int]
+    format: Mapped[str] = mapped_column(String(8))
+    as_of: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued, running, done, failed
+    stage: Mapped[str | None] = mapped_column(String(120))
+    error: Mapped[str | None] = mapped_column(Text)
+    edition_id: Mapped[int | None] = mapped_column(ForeignKey("report_editions.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    requested_by: Mapped[User] = relationship()
+    edition: Mapped[ReportEdition | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ReportJob {self.id} {self.year} {self.format} {self.status}>"

@@ -15,8 +15,8 @@ from werkzeug.wrappers import Response
 
 from tracker.extensions import db
 from tracker.models import Role, User
-from tracker.reports import bp
-from tracker.reports.editions import FORMATS, generate_edition, get_edition, visible_editions
+from tracker.reports import bp, jobs
+from tracker.reports.editions import FORMATS, get_edition, visible_editions
 from tracker.reports.forms import GenerateReportForm
 from tracker.reports.inputs import InvalidReportRequest
 from tracker.services.permissions import require_role
@@ -30,7 +30,7 @@ def _user() -> User:
 
 def _page(form: GenerateReportForm, status: int = 200) -> tuple[str, int]:
     return render_template("reports/index.html", form=form, editions=visible_editions(_user()),
-                           formats=FORMATS), status
+                           pending=jobs.pending_jobs(_user()), formats=FORMATS), status
 
 
 @bp.get("/")
@@ -47,7 +47,7 @@ def generate() -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _page(form, 400)
     try:
-        edition = generate_edition(_user(), form.year.data, form.format.data, form.as_of.data)
+        job = jobs.submit(_user(), form.year.data, form.format.data, form.as_of.data)
     except InvalidReportRequest as exc:
         db.session.rollback()
         field = getattr(form, exc.field, None)
@@ -57,10 +57,27 @@ def generate() -> Response | tuple[str, int]:
             form.form_errors.append(exc.message)
         return _page(form, 400)
     db.session.commit()
-    link = url_for("reports.download", edition_id=edition.id)
-    flash(Markup(f"Edition {edition.number} of the {edition.year} report generated. "
-                 f'<a class="alert-link" href="{escape(link)}">Download {escape(edition.filename)}</a>'), "success")
-    return redirect(url_for("reports.index", _anchor=f"edition-{edition.id}"))
+    jobs.start(job.id)
+    return redirect(url_for("reports.job", job_id=job.id))
+
+
+@bp.get("/jobs/<int:job_id>")
+@require_role(*ROLES)
+def job(job_id: int) -> Response | str:
+    """Where a report being generated stands; refreshes itself until the edition is there."""
+    job = jobs.get_job(_user(), job_id)
+    if job is None:
+        abort(404)
+    if job.status == jobs.DONE and job.edition is not None:
+        edition = job.edition
+        link = url_for("reports.download", edition_id=edition.id)
+        flash(Markup(f"Edition {edition.number} of the {edition.year} report generated. "
+                     f'<a class="alert-link" href="{escape(link)}">Download {escape(edition.filename)}</a>'), "success")
+        return redirect(url_for("reports.index", _anchor=f"edition-{edition.id}"))
+    interrupted = jobs.is_interrupted(job)
+    return render_template("reports/job.html", job=job, formats=FORMATS, interrupted=interrupted,
+                           error=jobs.INTERRUPTED if interrupted else job.error,
+                           waiting=job.status in (jobs.QUEUED, jobs.RUNNING) and not interrupted)
 
 
 @bp.get("/editions/<int:edition_id>/download")

@@ -1,0 +1,123 @@
+"""The report page generates editions in the background: the request answers at once with a page
+that refreshes itself while the report is generated, then leads to the edition; failures and
+interrupted jobs say so instead of waiting forever."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from config import TestingConfig
+from tracker.extensions import db
+from tracker.models import ReportEdition, ReportJob, Role
+from tracker.models.base import utcnow
+from tracker.reports import jobs
+from tracker.services import analytics
+
+
+class BackgroundConfig(TestingConfig):
+    REPORT_JOBS_INLINE = False
+
+
+@pytest.fixture
+def app_config(tmp_path, monkeypatch):
+    # The job's thread opens its own connections: an in-memory SQLite database would be empty there.
+    if not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"):
+        monkeypatch.setenv("TEST_DATABASE_URL", f"sqlite:///{tmp_path / 'jobs.sqlite3'}")
+    return BackgroundConfig
+
+
+@pytest.fixture
+def federation(app, make_federation, make_case):
+    analytics.clear_cache()
+    fed = make_federation(code="FR-ONE", country="FR")
+    for i in range(12):
+        make_case(fed, transfer_date=date(2014, 1 + i, 1), registered_on=date(2014, 1 + i, 1),
+                  last_verified_on=date(2025, 9, 30))
+    return fed
+
+
+def job_id_from(response) -> int:
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "/reports/jobs/" in location
+    return int(location.rsplit("/", 1)[1])
+
+
+def test_the_report_is_generated_in_the_background_and_then_offered(client, login, federation):
+    login(Role.ADMIN)
+    job_id = job_id_from(client.post("/reports/annual", data={"year": "2025", "format": "csv"}))
+    jobs.wait(job_id, timeout=120)
+    page = client.get(f"/reports/jobs/{job_id}")
+    assert page.status_code == 302 and "#edition-" in page.headers["Location"]
+    edition = db.session.scalars(select(ReportEdition)).one()
+    assert (edition.year, edition.format, edition.figures["inputs"]["transfers"]) == (2025, "csv", 12)
+    listing = client.get("/reports/").get_data(as_text=True)
+    assert "Edition 1 of the 2025 report generated" in listing and edition.filename in listing
+    job = db.session.get(ReportJob, job_id)
+    assert job.status == jobs.DONE and job.edition_id == edition.id and job.finished_at is not None
+
+
+def test_a_job_in_progress_shows_its_stage_and_refreshes_itself(client, login, make_user, federation):
+    user = login(Role.RESEARCHER)
+    job = ReportJob(requested_by_id=user.id, year=2025, format="pdf", status=jobs.RUNNING,
+                    stage="Survival by transfer type")
+    db.session.add(job)
+    db.session.commit()
+    html = client.get(f"/reports/jobs/{job.id}").get_data(as_text=True)
+    assert '<meta http-equiv="refresh" content="2">' in html
+    assert "Survival by transfer type" in html
+    index = client.get("/reports/").get_data(as_text=True)
+    assert "Being generated" in index and f"/reports/jobs/{job.id}" in index
+
+
+def test_a_failure_is_reported_on_the_job_page_not_as_a_500(client, login, federation, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(jobs, "generate_edition", broken)
+    login(Role.ADMIN)
+    job_id = job_id_from(client.post("/reports/annual", data={"year": "2025", "format": "pdf"}))
+    jobs.wait(job_id, timeout=60)
+    page = client.get(f"/reports/jobs/{job_id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "was not generated" in html and "unexpected error" in html and "disk full" not in html
+    assert 'http-equiv="refresh"' not in html
+    assert db.session.scalars(select(ReportEdition)).first() is None
+
+
+def test_a_job_left_behind_by_a_stopped_server_is_shown_as_interrupted(client, login, federation):
+    user = login(Role.ADMIN)
+    job = ReportJob(requested_by_id=user.id, year=2025, format="pdf", status=jobs.RUNNING, stage="Exits",
+                    created_at=utcnow() - timedelta(hours=2))
+    db.session.add(job)
+    db.session.commit()
+    html = client.get(f"/reports/jobs/{job.id}").get_data(as_text=True)
+    assert "interrupted" in html and 'http-equiv="refresh"' not in html
+    assert f"/reports/jobs/{job.id}" not in client.get("/reports/").get_data(as_text=True)
+
+
+def test_bad_requests_are_refused_before_any_job_is_queued(client, login, federation):
+    login(Role.ADMIN)
+    response = client.post("/reports/annual", data={"year": "2025", "as_of": "2999-01-01", "format": "pdf"})
+    assert response.status_code == 400 and "in the future" in response.get_data(as_text=True)
+    next_year = date.today().year + 1
+    response = client.post("/reports/annual", data={"year": str(next_year), "format": "pdf"})
+    assert response.status_code == 400 and f"not {next_year}" in response.get_data(as_text=True)
+    assert client.post("/reports/annual", data={"year": "2025", "format": "docx"}).status_code == 400
+    assert db.session.scalars(select(ReportJob)).first() is None
+
+
+def test_staff_follow_only_their_federations_jobs(client, login, make_federation, federation):
+    other = make_federation(code="BE-TWO", country="BE")
+    login(Role.STAFF, federation=federation)
+    job_id = job_id_from(client.post("/reports/annual", data={"year": "2025", "format": "html"}))
+    jobs.wait(job_id, timeout=60)
+    assert client.get(f"/reports/jobs/{job_id}").status_code == 302
+    login(Role.STAFF, federation=other)
+    assert client.get(f"/reports/jobs/{job_id}").status_code == 404
+    assert client.get("/reports/jobs/999999").status_code == 404

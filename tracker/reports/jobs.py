@@ -1,0 +1,128 @@
+"""Annual reports generated in the background for the web page.
+
+Generating an edition takes from a few seconds to a minute or two (a million cases, PDF): longer
+than a browser or a gunicorn worker should wait on one request. The page records a ReportJob and
+answers at once; a thread of the same app process generates the edition and records its stage
+as it goes, and the job's page refreshes itself until the edition is there (no JavaScript
+needed). A job left `queued` or `running` by a process that stopped is shown as interrupted after
+REPORT_JOB_STALE_MINUTES. With REPORT_JOBS_INLINE (the tests) the job runs within the request.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
+
+from tracker.extensions import db
+from tracker.models import ReportJob, Role, User
+from tracker.models.base import utcnow
+from tracker.reports.editions import check_format, generate_edition
+from tracker.reports.inputs import InvalidReportRequest, check_request
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+UNEXPECTED = "The report could not be generated because of an unexpected error; it was logged for the administrators."
+INTERRUPTED = "The report was interrupted (the server restarted); generate it again."
+
+_threads: dict[int, threading.Thread] = {}
+
+
+def submit(user: User, year: int, fmt: str, as_of: date | None) -> ReportJob:
+    """Queue the report of what `user` may see (flushed; the caller commits, then calls `start`).
+    Raises InvalidReportRequest at once for an impossible year, date or format."""
+    check_format(fmt)
+    check_request(year, as_of or date(year, 12, 31), date.today())
+    job = ReportJob(requested_by_id=user.id, federation_id=user.federation_id if user.role == Role.STAFF else None,
+                    year=year, format=fmt, as_of=as_of, status=QUEUED, stage="Waiting to start")
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def start(job_id: int) -> None:
+    """Generate the job's edition: in a background thread, or here with REPORT_JOBS_INLINE."""
+    app = current_app._get_current_object()
+    if app.config.get("REPORT_JOBS_INLINE"):
+        _execute(job_id, record_stage=False)
+        return
+    thread = threading.Thread(target=_run, args=(app, job_id), name=f"report-job-{job_id}", daemon=True)
+    _threads[job_id] = thread
+    thread.start()
+
+
+def wait(job_id: int, timeout: float | None = None) -> None:
+    """Wait for a job started in this process (tests and benchmarks)."""
+    thread = _threads.get(job_id)
+    if thread is not None:
+        thread.join(timeout)
+
+
+def _run(app: Flask, job_id: int) -> None:
+    with app.app_context():
+        try:
+            _execute(job_id, record_stage=True)
+        finally:
+            db.session.remove()
+            _threads.pop(job_id, None)
+
+
+def _execute(job_id: int, record_stage: bool) -> None:
+    job = db.session.get(ReportJob, job_id)
+    job.status, job.stage = RUNNING, "Starting"
+    db.session.commit()
+
+    def progress(stage: str) -> None:
+        if record_stage:
+            _record_stage(job_id, stage)
+
+    try:
+        edition = generate_edition(job.requested_by, job.year, job.format, job.as_of, progress=progress)
+    except InvalidReportRequest as exc:
+        db.session.rollback()
+        _finish(job_id, FAILED, error=exc.message)
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("report job %s failed", job_id)
+        _finish(job_id, FAILED, error=UNEXPECTED)
+    else:
+        _finish(job_id, DONE, edition_id=edition.id)
+
+
+def _record_stage(job_id: int, stage: str) -> None:
+    """Written on a connection of its own, so that other processes can show it while the report's
+    own transaction is still open. Best effort: a busy database only delays the next stage."""
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(update(ReportJob).where(ReportJob.id == job_id).values(stage=stage[:120]))
+    except DBAPIError:
+        current_app.logger.info("report job %s: stage %r not recorded (database busy)", job_id, stage)
+
+
+def _finish(job_id: int, status: str, error: str | None = None, edition_id: int | None = None) -> None:
+    job = db.session.get(ReportJob, job_id)
+    job.status, job.stage, job.error, job.edition_id, job.finished_at = status, None, error, edition_id, utcnow()
+    db.session.commit()
+
+
+def get_job(user: User, job_id: int) -> ReportJob | None:
+    """The job if the user may see it, as editions: staff their federation's, others all."""
+    job = db.session.get(ReportJob, job_id)
+    if job is None or (user.role == Role.STAFF and job.federation_id != user.federation_id):
+        return None
+    return job
+
+
+def is_interrupted(job: ReportJob) -> bool:
+    stale = timedelta(minutes=current_app.config.get("REPORT_JOB_STALE_MINUTES", 30))
+    created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=utcnow().tzinfo)
+    return job.status in (QUEUED, RUNNING) and utcnow() - created > stale
+
+
+def pending_jobs(user: User) -> list[ReportJob]:
+    """The user's own jobs still being generated, newest first."""
+    stmt = (select(ReportJob).where(ReportJob.requested_by_id == user.id, ReportJob.status.in_((QUEUED, RUNNING)))
+            .order_by(ReportJob.id.desc()).limit(10))
+    return [job for job in db.session.scalars(stmt) if not is_interrupted(job)]
