@@ -86,8 +86,9 @@ def test_an_import_killed_half_way_leaves_nothing(app, make_federation, tmp_path
         writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
     env = dict(os.environ, DATABASE_URL=os.environ["TEST_DATABASE_URL"], TRACKER_CONFIG="development")
     tracker = str(Path(sys.executable).with_name("tracker"))
-    with subprocess.Popen([tracker, "cases", "import", str(path), "--federation", fed.code], env=env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as process:
+    # --confirm-distinct: the generated names repeat, and duplicate checks are not what is tested here
+    command = [tracker, "cases", "import", str(path), "--federation", fed.code, "--confirm-distinct"]
+    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as process:
         deadline = time.monotonic() + 120
         seen = ""
         while "Writing" not in seen and time.monotonic() < deadline and process.poll() is None:
