@@ -35,6 +35,7 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     register_error_handlers(app)
     register_template_helpers(app)
     register_security_headers(app)
+    register_input_guards(app)
     return app
 
 
@@ -64,6 +65,30 @@ def register_security_headers(app: Flask) -> None:
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
+
+
+def register_input_guards(app: Flask) -> None:
+    """No URL parameter or form field may hold a NUL character: no text has a use for one, and
+    PostgreSQL refuses it in text values (a query would fail with a 500). Refused here, before
+    any view, with the name of the parameter or field."""
+    from flask import abort, request
+
+    from tracker.services.analytics import InvalidParameter
+
+    @app.before_request
+    def refuse_nul_characters() -> None:
+        sources = [("parameter", request.args)]
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            sources.append(("field", request.form))
+            sources.append(("file name", {name: upload.filename or "" for name, upload in request.files.items()}))
+        for kind, values in sources:
+            for name, value in (values.items(multi=True) if hasattr(values, "getlist") else values.items()):
+                if "\x00" in value or "\x00" in name:
+                    shown = name.replace("\x00", "\\x00")[:40]
+                    message = "contains a NUL character (\\x00), which no text may hold"
+                    if request.blueprint == "api":
+                        raise InvalidParameter(shown, message)
+                    abort(400, description=f"The {kind} '{shown}' {message}.")
 
 
 def register_extensions(app: Flask) -> None:

@@ -110,3 +110,34 @@ def test_deactivated_user_session_ends(client, login):
     user.active = False
     db.session.commit()
     assert client.get("/cases/").status_code == 302
+
+
+@pytest.mark.parametrize("method, url, data", [
+    ("GET", "/cases/?q=%00", None),
+    ("GET", "/research/?country=F%00R", None),
+    ("POST", "/cases/new", {"ref": "R-1", "name": "Coop\x00", "country": "FR", "transfer_date": "2015-01-01"}),
+    ("POST", "/account/tokens", {"name\x00": "x"}),
+])
+def test_nul_characters_are_refused_with_the_name_of_the_input(client, login, method, url, data):
+    """PostgreSQL refuses NUL in text: it must be a 400 naming the input, never a 500, on any database."""
+    login(Role.ADMIN)
+    response = client.open(url, method=method, data=data)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "NUL character" in body
+
+
+def test_nul_characters_in_api_parameters_get_a_json_400(client, login):
+    login(Role.RESEARCHER)
+    response = client.get("/api/v1/survival?where=country%3DF%00R")
+    assert response.status_code == 400
+    assert response.get_json()["parameter"] == "where" and "NUL" in response.get_json()["error"]
+
+
+def test_an_uploaded_file_name_with_a_nul_character_is_refused(client, login):
+    import io
+
+    login(Role.ADMIN)
+    response = client.post("/cases/import", data={"file": (io.BytesIO(b"ref\n"), "cases\x00.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400 and "NUL character" in response.get_data(as_text=True)

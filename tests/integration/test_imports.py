@@ -408,3 +408,17 @@ def test_old_excel_file_is_rejected_with_a_hint(fed):
 def test_problem_text_reads_row_column_message():
     assert str(ImportProblem(3, "employees", "must be 0 or more")) == "row 3, column employees: must be 0 or more"
     assert str(ImportProblem(0, "", "the file is empty")) == "the file is empty"
+
+
+def test_a_file_holding_nul_characters_is_refused_with_its_line(fed):
+    """PostgreSQL cannot store NUL in text; such a CSV is garbage, refused whole before any row."""
+    result = rejected(fed, csv_bytes([case_row(ref="A"), case_row(ref="B", name="Coop\x00Beta")]), {(0, "")},
+                      "NUL characters (first on line 3)")
+    assert len(result.problems) == 1
+
+
+def test_nul_characters_in_baselines_are_refused():
+    from tracker.services.baselines import import_baselines
+
+    result = import_baselines(None, b"series,country\ninsee\x00,FR\n")
+    assert result.problems == ("the file holds NUL characters: it is not a text CSV file",)

@@ -68,6 +68,8 @@ def import_baselines(actor: User | None, data: bytes, source: str = "file") -> B
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return BaselineImport(0, 0, 0, ("the file is not UTF-8",))
+    if "\x00" in text:
+        return BaselineImport(0, 0, 0, ("the file holds NUL characters: it is not a text CSV file",))
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     unknown = sorted(set(header) - set(COLUMNS))

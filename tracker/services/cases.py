@@ -217,7 +217,9 @@ def _clean_extra(extra: Mapping[str, Any] | None) -> Values:
         if extra is None or field not in extra:
             continue
         value = _text(extra[field])
-        if value is not None and len(value) > MAX_LENGTHS[field]:
+        if value is not None and "\x00" in value:
+            errors.setdefault(field, []).append("contains a NUL character")
+        elif value is not None and len(value) > MAX_LENGTHS[field]:
             errors.setdefault(field, []).append(f"is longer than {MAX_LENGTHS[field]} characters")
         elif field == "contact_email" and value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
             errors.setdefault(field, []).append(f"'{value[:60]}' is not an email address")

@@ -303,6 +303,10 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     except UnicodeDecodeError as exc:
         raise _FileProblem(f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start}) "
                            "nor an XLSX workbook; save it as CSV UTF-8 or as XLSX") from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise _FileProblem(f"the file holds NUL characters (first on line {line}): it is not a text CSV file; "
+                           "save it as CSV UTF-8 or as XLSX")
     first_line = text.lstrip("\r\n")[:65536].partition("\n")[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
