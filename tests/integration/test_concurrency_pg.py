@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case
@@ -94,7 +94,9 @@ def test_an_import_killed_half_way_leaves_nothing(app, make_federation, tmp_path
         while "Writing" not in seen and time.monotonic() < deadline and process.poll() is None:
             seen += process.stderr.read(1)
         assert "Writing" in seen, f"the import never started writing: {seen[-500:]}"
-        time.sleep(1.0)  # well into the writes
+        # Kill while its transaction is copying the new cases in (seen from the server's side), not
+        # after a fixed delay: on a fast machine the whole write can take under a second.
+        assert _wait_for_a_writing_transaction(deadline), "the import was never seen copying cases in"
         process.send_signal(signal.SIGKILL)
         process.wait(30)
     assert process.returncode == -signal.SIGKILL, "the import finished before it could be killed"
@@ -102,3 +104,16 @@ def test_an_import_killed_half_way_leaves_nothing(app, make_federation, tmp_path
     assert db.session.scalar(select(func.count()).select_from(Case).where(Case.federation_id == fed.id)) == 0
     imported = select(func.count()).select_from(AuditEntry).where(AuditEntry.context.like("import%"))
     assert db.session.scalar(imported) == 0
+
+
+def _wait_for_a_writing_transaction(deadline: float) -> bool:
+    """True as soon as another session of this database is in the middle of a COPY in a
+    transaction that has already written (it holds a transaction id)."""
+    writing = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL AND query ILIKE 'COPY%'")
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        while time.monotonic() < deadline:
+            if connection.scalar(writing):
+                return True
+            time.sleep(0.005)
+    return False
