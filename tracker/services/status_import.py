@@ -213,6 +213,9 @@ def _plan(actor: User | None, rows: list[tuple[int, tuple[Any, ...]]], positions
         if case is None or not isinstance(outcome, tuple):
             continue
         checked_on, result = outcome
+        for name, value in (("source", source), ("note", note)):
+            if value is not None and "\x00" in value:  # PostgreSQL cannot store it
+                plan.problems.append(ImportProblem(number, name, "contains a NUL character"))
         if source is not None and len(source) > SOURCE_MAX:
             plan.problems.append(ImportProblem(number, "source", f"is longer than {SOURCE_MAX} characters"))
         if note is not None and len(note) > NOTE_MAX:
