@@ -46,9 +46,10 @@ def prepare(database_url: str, clients: int, writes: bool) -> tuple[list[str], l
         federation = db.session.scalars(select(Federation).order_by(Federation.id)).first()
         emails = []
         for i in range(clients):
-            email = f"load{i}@example.org"
+            # One set of users per mode: a researcher left by a reads-only run cannot record follow-ups.
+            role, fed = (Role.STAFF, federation) if writes else (Role.RESEARCHER, None)
+            email = f"load-{role.value}{i}@example.org"
             if users.find_by_email(email) is None:
-                role, fed = (Role.STAFF, federation) if writes else (Role.RESEARCHER, None)
                 users.create_user(None, email, PASSWORD, role, fed)
             emails.append(email)
         db.session.commit()

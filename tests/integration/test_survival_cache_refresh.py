@@ -174,3 +174,40 @@ def test_a_new_history_does_not_reuse_cached_arrays(registry, full_reads):
     assert data_version.identity()[0] != epoch and data_version.identity()[1] == version
     refresh_and_check()
     assert len(full_reads) == 2
+
+
+def test_the_fast_reader_waits_for_a_writer_instead_of_failing(tmp_path, monkeypatch):
+    """On SQLite a commit locks readers out for a moment; the ADBC reader must wait, not fail
+    with "database is locked" (seen as 500s under load with writes). The lock is held by another
+    process: locks of the same process are not seen across the two SQLite libraries."""
+    import subprocess
+    import sys
+    import time
+
+    from flask_migrate import upgrade
+
+    from config import TestingConfig
+    from tracker import create_app
+    from tracker.services import federations
+
+    path = tmp_path / "locked.sqlite3"
+    monkeypatch.setenv("TEST_DATABASE_URL", f"sqlite:///{path}")
+    app = create_app(TestingConfig)
+    with app.app_context():
+        upgrade()
+        fed = federations.create_federation(None, code="LOCK", name="Lock", country="FR")
+        create_case(None, fed, NEW_CASE)
+        db.session.commit()
+        assert case_frame.adbc_available()
+        holder = ("import sqlite3, sys, time\n"
+                  f"c = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+                  "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(0.6); c.execute('COMMIT')\n")
+        with subprocess.Popen([sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True) as writer:
+            assert writer.stdout.readline().strip() == "locked"
+            started = time.monotonic()
+            changed, _deleted = case_frame.load_changes(0)  # reads through ADBC first
+            waited = time.monotonic() - started
+        assert writer.returncode == 0
+        assert len(changed) == 1 and waited >= 0.3
+        db.session.remove()
+        db.engine.dispose()

@@ -4,6 +4,7 @@ filters, cache invalidation, baselines and parameter validation."""
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
 
 import numpy as np
@@ -169,6 +170,9 @@ def test_adbc_and_sqlalchemy_read_the_same_arrays(tmp_path, monkeypatch):
         assert case_frame.adbc_available()
         monkeypatch.setattr(case_frame, "PARALLEL_FROM", 10)  # several reader threads, as on large registries
         fast = case_frame.load_case_frame()
+        # ...read by the helper process: the driver's own SQLite never enters this process, where
+        # Python's sqlite3 holds locks on the same file (sqlite.org/howtocorrupt.html 2.2.1).
+        assert "adbc_driver_sqlite" not in sys.modules
         monkeypatch.setattr(case_frame, "adbc_available", lambda: False)
         slow = case_frame.load_case_frame()
         assert len(fast) == len(slow) == 600

@@ -4,7 +4,8 @@ Analytics never load ORM objects. For a file SQLite database and for PostgreSQL 
 read through ADBC into Arrow, split by id range over one reader thread per core (a million cases
 in about a second, where row-by-row fetching through SQLAlchemy takes ~30 s); an in-memory SQLite
 database (tests) or another dialect falls back to SQLAlchemy Core. Both paths return the same
-`CaseFrame`; tests compare them.
+`CaseFrame`; tests compare them. SQLite is read by a helper process (services.sqlite_reader):
+the ADBC driver's own copy of SQLite must not share this process with Python's.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from functools import cached_property
 from typing import Any
 
 import adbc_driver_postgresql.dbapi as adbc_postgresql
-import adbc_driver_sqlite.dbapi as adbc_sqlite
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -27,6 +27,7 @@ from sqlalchemy.engine import URL
 
 from tracker.extensions import db
 from tracker.models import Case, Federation
+from tracker.services import sqlite_reader
 from tracker.survival import CaseArrays
 
 DATE_COLUMNS = ("transfer_date", "registered_on", "last_verified_on", "exit_date")
@@ -204,36 +205,32 @@ def _id_ranges(stmt: Select) -> list[tuple[int, int]]:
     return [(low + i * step, low + (i + 1) * step) for i in range(parts)]
 
 
-def _connect(url: URL) -> tuple[Any, dict[str, str]]:
-    if url.get_backend_name() == "sqlite":
-        # One batch for the whole result: the driver infers each column's type from its first
-        # batch, and a first batch of NULLs followed by text would be an error.
-        return adbc_sqlite.connect(f"file:{url.database}?mode=ro"), {"adbc.sqlite.query.batch_rows": str(10**9)}
-    return adbc_postgresql.connect(url.set(drivername="postgresql").render_as_string(hide_password=False)), {}
-
-
 def _read_adbc(stmt: Select, parallel: bool) -> dict[str, Any]:
-    """Run `stmt` through ADBC (one id range per thread if `parallel`) and convert the columns."""
+    """Run `stmt` through ADBC (one id range per thread if `parallel`) and convert the columns.
+    SQLite is read in a helper process (see services.sqlite_reader), PostgreSQL here."""
     url: URL = db.engine.url
     dialect = db.engine.dialect
 
-    def read(bounds: tuple[int, int]) -> pa.Table:
+    def sql_for(bounds: tuple[int, int]) -> str:
         # No ORDER BY: a frame is a set of cases, and sorting would cost PostgreSQL more than the read.
         part = stmt.where(Case.id >= bounds[0], Case.id < bounds[1])
-        sql = str(part.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-        connection, options = _connect(url)
-        with connection, connection.cursor() as cursor:
-            if options:
-                cursor.adbc_statement.set_options(**options)
+        return str(part.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+    def read_postgresql(sql: str) -> pa.Table:
+        uri = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with adbc_postgresql.connect(uri) as connection, connection.cursor() as cursor:
             cursor.execute(sql)
             return cursor.fetch_arrow_table()
 
     ranges = _id_ranges(stmt) if parallel else [(_MIN_ID, _MAX_ID)]
-    if len(ranges) == 1:
-        tables = [read(ranges[0])]
+    queries = [sql_for(bounds) for bounds in ranges]
+    if url.get_backend_name() == "sqlite":
+        tables = sqlite_reader.read_tables(url.database, queries, DATE_COLUMNS)
+    elif len(queries) == 1:
+        tables = [read_postgresql(queries[0])]
     else:
-        with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
-            tables = list(pool.map(read, ranges))
+        with ThreadPoolExecutor(max_workers=len(queries)) as pool:
+            tables = list(pool.map(read_postgresql, queries))
     tables = [t for t in tables if t.num_rows] or tables[:1]
     table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
     columns: dict[str, Any] = {}
