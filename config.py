@@ -76,6 +76,7 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing keeps the suite quick; never in production
     REPORT_JOBS_INLINE = True  # within the request (an in-memory database is not shared with a thread)
+    SQLITE_READER_PREWARM = False  # test apps start the SQLite reader process only when they read
 
     def __init__(self) -> None:
         super().__init__()

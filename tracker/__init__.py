@@ -36,6 +36,7 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     register_template_helpers(app)
     register_security_headers(app)
     register_input_guards(app)
+    register_sqlite_reader(app)
     return app
 
 
@@ -65,6 +66,28 @@ def register_security_headers(app: Flask) -> None:
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
+
+
+def register_sqlite_reader(app: Flask) -> None:
+    """On a SQLite file, start the analytics' reader process (services.sqlite_reader) at the first
+    request of each app process, so the first survival figure does not wait for it; commands
+    that serve nothing never start it."""
+    if not app.config.get("SQLITE_READER_PREWARM", True):
+        return
+    from flask import request_started
+    from sqlalchemy.engine import make_url
+
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+
+    def start_reader(sender: Flask, **extra: object) -> None:
+        from tracker.services import sqlite_reader
+
+        request_started.disconnect(start_reader, sender)
+        sqlite_reader.start()
+
+    request_started.connect(start_reader, app, weak=False)
 
 
 def register_input_guards(app: Flask) -> None:

@@ -95,6 +95,13 @@ def read_tables(database: str, queries: list[str], date_columns: tuple[str, ...]
     return value
 
 
+def start() -> None:
+    """Start this process's helper now, so that the first read does not wait for it (it loads
+    the driver while the app goes on)."""
+    with _helper.lock:
+        _helper._running()
+
+
 def shutdown() -> None:
     """Stop this process's helper (it also ends with the process)."""
     _helper.stop()
@@ -163,4 +170,7 @@ if __name__ == "__main__":
     # Replies go to the original stdout; anything a library prints goes to stderr instead.
     _replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
+    import adbc_driver_sqlite.dbapi  # noqa: F401 - loaded before the first request arrives
+    import pyarrow.compute  # noqa: F401
+
     _serve(sys.stdin.buffer, _replies)
