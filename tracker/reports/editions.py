@@ -106,12 +106,16 @@ def visible_editions(user: User) -> list[ReportEdition]:
     return list(db.session.scalars(stmt))
 
 
+def may_see(user: User, federation_id: int | None) -> bool:
+    """Whether `user` may see an edition (or a report being generated) of that scope: staff their
+    federation's only, admins and researchers all."""
+    return user.role != Role.STAFF or federation_id == user.federation_id
+
+
 def get_edition(user: User, edition_id: int) -> ReportEdition | None:
     """The edition if the user may see it (None otherwise: its existence is not disclosed)."""
     edition = db.session.get(ReportEdition, edition_id)
-    if edition is None or (user.role == Role.STAFF and edition.federation_id != user.federation_id):
-        return None
-    return edition
+    return edition if edition is not None and may_see(user, edition.federation_id) else None
 
 
 # --- figures kept with an edition, and what changed ----------------------------------------------

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from tracker.extensions import db
 from tracker.models import ReportJob, Role, User
 from tracker.models.base import utcnow
-from tracker.reports.editions import check_format, generate_edition
+from tracker.reports.editions import check_format, generate_edition, may_see
 from tracker.reports.inputs import InvalidReportRequest, check_request
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -108,11 +108,9 @@ def _finish(job_id: int, status: str, error: str | None = None, edition_id: int 
 
 
 def get_job(user: User, job_id: int) -> ReportJob | None:
-    """The job if the user may see it, as editions: staff their federation's, others all."""
+    """The job if the user may see it, as its edition (None otherwise)."""
     job = db.session.get(ReportJob, job_id)
-    if job is None or (user.role == Role.STAFF and job.federation_id != user.federation_id):
-        return None
-    return job
+    return job if job is not None and may_see(user, job.federation_id) else None
 
 
 def is_interrupted(job: ReportJob) -> bool:

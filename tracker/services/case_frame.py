@@ -65,6 +65,11 @@ class Coded:
         return Coded(np.concatenate([self.codes, remap[other.codes]]), np.asarray(categories, dtype=object))
 
 
+def _shown(name: str) -> cached_property:
+    """A CaseFrame text field: its coded column as values, computed once."""
+    return cached_property(lambda frame: frame.coded[name].values())
+
+
 @dataclass(frozen=True, eq=False)
 class CaseFrame:
     """One entry per visible (non-deleted) case: the survival inputs and the fields used to group,
@@ -82,21 +87,11 @@ class CaseFrame:
     def __len__(self) -> int:
         return len(self.cases)
 
-    @cached_property
-    def transfer_type(self) -> np.ndarray:
-        return self.coded["transfer_type"].values()
-
-    @cached_property
-    def country(self) -> np.ndarray:
-        return self.coded["country"].values()
-
-    @cached_property
-    def region(self) -> np.ndarray:
-        return self.coded["region"].values()
-
-    @cached_property
-    def nace_section(self) -> np.ndarray:
-        return self.coded["nace_section"].values()
+    # Object arrays of str (None for missing), made from the codes when first asked for.
+    transfer_type = _shown("transfer_type")
+    country = _shown("country")
+    region = _shown("region")
+    nace_section = _shown("nace_section")
 
     @cached_property
     def federation(self) -> np.ndarray:
