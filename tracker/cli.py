@@ -183,8 +183,12 @@ def quickstart(cases_per_federation: int, serve: bool, port: int) -> None:
     for login in demo_logins():
         click.echo(f"  {login.email:<26} {login.role:<11} {login.federation or ''}")
     if serve:
+        from werkzeug.serving import run_simple
+
         click.echo(f"\nServing on http://127.0.0.1:{port}/  (Ctrl+C to stop)")
-        current_app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+        # Not app.run(): Flask ignores it inside a `flask`/`tracker` CLI command (FLASK_RUN_FROM_CLI).
+        run_simple("127.0.0.1", port, current_app._get_current_object(), use_reloader=False, use_debugger=False,
+                   threaded=True)
 
 
 # --- cases -------------------------------------------------------------------------------------

@@ -93,3 +93,35 @@ def test_quickstart_builds_a_working_demo_database(tmp_path, monkeypatch):
         assert db.session.scalar(select(func.count()).select_from(Case)) == 60
         db.session.remove()
         db.engine.dispose()
+
+
+def test_quickstart_serves_the_app(tmp_path):
+    """The README's first command: `tracker quickstart` must go on to serve, as a real command
+    (Flask ignores app.run() inside its CLI, which once made it print the logins and exit)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'served.sqlite3'}", TRACKER_CONFIG="development")
+    tracker = str(Path(sys.executable).with_name("tracker"))
+    command = [tracker, "quickstart", "--cases-per-federation", "5", "--port", str(port)]
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as server:
+        try:
+            deadline, status = time.monotonic() + 90, None
+            while time.monotonic() < deadline and server.poll() is None and status != 200:
+                try:
+                    status = urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2).status
+                except OSError:
+                    time.sleep(0.3)
+            assert status == 200, f"quickstart did not serve (exit {server.poll()})"
+        finally:
+            server.terminate()
+            output = server.communicate(timeout=30)[0]
+    assert "admin@demo.coop" in output and f"Serving on http://127.0.0.1:{port}/" in output
