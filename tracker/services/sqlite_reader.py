@@ -143,6 +143,16 @@ def _serve(requests: IO[bytes], replies: IO[bytes]) -> None:
         except Exception as exc:  # reported to the app, which raises it there
             reply = ("error", f"{type(exc).__name__}: {exc}")
         _send(replies, reply)
+        del reply
+        _release_memory()
+
+
+def _release_memory() -> None:
+    """Give the tables' memory back to the system between requests: the helper lives as long as
+    the app process and would otherwise keep the peak of its largest read."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _read_one(database: str, date_columns: tuple[str, ...], busy_timeout_ms: int, query: str) -> Any:
