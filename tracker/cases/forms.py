@@ -199,19 +199,25 @@ class CaseFormBase(FlaskForm):
         return {name: self[name].data for name in ("notes", *CONTACT_FIELDS) if name in self}
 
 
-class CreateCaseForm(CaseFormBase):
-    federation = SelectField("Federation", validators=[InputRequired()])
-    submit = SubmitField("Create case")
+class _ChooseFederation:
+    """A form whose `federation` select lists the federations given, or is removed for staff
+    (always their own federation, whatever is posted)."""
 
     def __init__(self, *args: Any, federations: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if federations is None:  # staff: always their own federation, whatever is posted
+        if federations is None:
             del self.federation
         else:
             self.federation.choices = choices(federations, "— choose —")
 
     def federation_id(self) -> int | None:
         return int(self.federation.data) if "federation" in self and self.federation.data else None
+
+
+class CreateCaseForm(_ChooseFederation, CaseFormBase):
+    federation = SelectField("Federation", validators=[InputRequired()])
+    submit = SubmitField("Create case")
+
 
 
 class EditCaseForm(CaseFormBase):
@@ -254,22 +260,13 @@ class RestoreCaseForm(FlaskForm):
 
 # --- spreadsheets: import, status check, duplicates, follow-up completeness (issue 6) ------------
 
-class UploadCasesForm(FlaskForm):
+class UploadCasesForm(_ChooseFederation, FlaskForm):
     federation = SelectField("Federation", validators=[InputRequired()])
     file = FileField("Spreadsheet", validators=[FileRequired("Choose a CSV or XLSX file.")],
                      render_kw={"accept": ".csv,.xlsx,text/csv,"
                                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
     submit = SubmitField("Upload and check")
 
-    def __init__(self, *args: Any, federations: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if federations is None:  # staff: always their own federation, whatever is posted
-            del self.federation
-        else:
-            self.federation.choices = choices(federations, "— choose —")
-
-    def federation_id(self) -> int | None:
-        return int(self.federation.data) if "federation" in self and self.federation.data else None
 
 
 class ConfirmImportForm(FlaskForm):

@@ -642,12 +642,26 @@ def import_review(token: str) -> Any:
     return _confirm_import(user, federation, staged, form)
 
 
-def _confirm_import(user: User, federation: Federation, staged: staging.StagedUpload, form: Form) -> Any:
-    folder = _staging_folder()
+def _staged_data(folder: Path, staged: staging.StagedUpload) -> bytes:
+    """The kept file of a checked upload (404 once it expired or was used)."""
     try:
-        data = staging.read_data(folder, staged)
+        return staging.read_data(folder, staged)
     except NotFound as exc:
         abort(404, description=exc.message)
+
+
+def _close_staged(folder: Path, staged: staging.StagedUpload, review: dict[str, Any], message: str,
+                  category: str, endpoint: str) -> Response:
+    """Record how a confirmed upload ended (its file is dropped: it can never be applied twice),
+    say so, and show its page again."""
+    staging.update_review(folder, staged, review, keep_data=False)
+    flash(message, category)
+    return redirect(url_for(endpoint, token=staged.token), code=303)
+
+
+def _confirm_import(user: User, federation: Federation, staged: staging.StagedUpload, form: Form) -> Any:
+    folder = _staging_folder()
+    data = _staged_data(folder, staged)
     try:
         result = imports.import_cases(user, federation, data, staged.filename, dry_run=False, check_duplicates=True,
                                       confirm_distinct=bool(form.confirm_distinct.data),
@@ -666,19 +680,17 @@ def _confirm_import(user: User, federation: Federation, staged: staging.StagedUp
             "Confirm again to import the file against the current cases."))
     if not result.ok:  # the cases changed since the file was checked
         db.session.rollback()
-        review = {**staged.review, "status": "rejected", "problems": _problems(result.problems)}
-        staging.update_review(folder, staged, review, keep_data=False)
-        flash("The file no longer passes the checks (cases changed since it was checked); nothing was imported.",
-              "danger")
-        return redirect(url_for("cases.import_review", token=staged.token), code=303)
+        return _close_staged(folder, staged, {**staged.review, "status": "rejected",
+                                              "problems": _problems(result.problems)},
+                             "The file no longer passes the checks (cases changed since it was checked); "
+                             "nothing was imported.", "danger", "cases.import_review")
     db.session.commit()
     review = {**staged.review, "status": "imported", "created": result.created, "updated": result.updated,
               "unchanged": result.unchanged, "rows": result.rows,
               "imported_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
-    staging.update_review(folder, staged, review, keep_data=False)  # it can never be imported twice
-    flash(f"Imported {staged.filename} into {federation.code}: {result.created} created, {result.updated} updated, "
-          f"{result.unchanged} unchanged.", "success")
-    return redirect(url_for("cases.import_review", token=staged.token), code=303)
+    return _close_staged(folder, staged, review,
+                         f"Imported {staged.filename} into {federation.code}: {result.created} created, "
+                         f"{result.updated} updated, {result.unchanged} unchanged.", "success", "cases.import_review")
 
 
 @bp.route("/import/<token>/problems.csv")
@@ -779,10 +791,7 @@ def status_review(token: str) -> Any:
     if not form.validate_on_submit() or staged.review.get("status") != "checked":
         return _render_status_review(staged, form, status=400 if form.errors else 409)
     folder = _staging_folder()
-    try:
-        data = staging.read_data(folder, staged)
-    except NotFound as exc:
-        abort(404, description=exc.message)
+    data = _staged_data(folder, staged)
     try:
         result = status_import.import_status_checks(user, data, staged.filename, dry_run=False,
                                                     max_bytes=_max_upload_bytes())
@@ -793,17 +802,16 @@ def status_review(token: str) -> Any:
         return redirect(url_for("cases.status_review", token=staged.token), code=303)
     if not result.ok:
         db.session.rollback()
-        staging.update_review(folder, staged, _status_review(result), keep_data=False)
-        flash("The file no longer passes the checks (cases changed since it was checked); nothing was recorded.",
-              "danger")
-        return redirect(url_for("cases.status_review", token=staged.token), code=303)
+        return _close_staged(folder, staged, _status_review(result),
+                             "The file no longer passes the checks (cases changed since it was checked); "
+                             "nothing was recorded.", "danger", "cases.status_review")
     db.session.commit()
     review = {**_status_review(result, status="recorded"),
               "recorded_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
-    staging.update_review(folder, staged, review, keep_data=False)
-    flash(f"Recorded {result.operating} confirmation{'s' if result.operating != 1 else ''} of operation and "
-          f"{result.exits} exit{'s' if result.exits != 1 else ''} from {staged.filename}.", "success")
-    return redirect(url_for("cases.status_review", token=staged.token), code=303)
+    return _close_staged(folder, staged, review,
+                         f"Recorded {result.operating} confirmation{'s' if result.operating != 1 else ''} of "
+                         f"operation and {result.exits} exit{'s' if result.exits != 1 else ''} from "
+                         f"{staged.filename}.", "success", "cases.status_review")
 
 
 @bp.route("/follow-up/upload/<token>/problems.csv")

@@ -438,21 +438,23 @@ def _download(body: bytes | str, mimetype: str, filename: str) -> Response:
     return response
 
 
-def _explorer_or_404(user: User, query: analytics.SurvivalQuery, need_figure: bool = False) -> Explorer:
+def _requested_explorer(need_figure: bool = False) -> tuple[analytics.SurvivalQuery, Explorer]:
+    """For the downloads: the current user's query from the URL (400 if invalid) and its explorer
+    (404 when a figure is needed and there is nothing to draw)."""
+    user = _user()
+    require(user, "survival.view")
+    query = _query_or_400(user)
     explorer = build_explorer(user, query)
     if need_figure and explorer.km is None:
         abort(404, description=explorer.message or "Nothing to draw for this selection.")
-    return explorer
+    return query, explorer
 
 
 @bp.get("/figure/<any(km, competing):kind>.<any(svg, png):fmt>")
 @login_required
 def figure(kind: str, fmt: str) -> Response:
     """The Kaplan-Meier (`km`) or cumulative incidence (`competing`) figure as SVG or PNG."""
-    user = _user()
-    require(user, "survival.view")
-    query = _query_or_400(user)
-    explorer = _explorer_or_404(user, query, need_figure=True)
+    query, explorer = _requested_explorer(need_figure=True)
     stem = "survival" if kind == "km" else "competing-outcomes"
     mimetype = "image/svg+xml" if fmt == "svg" else "image/png"
     return _download(explorer.drawing(kind, fmt), mimetype, _filename(query, stem, fmt))
@@ -493,10 +495,7 @@ def horizon_rows(explorer: Explorer) -> Iterable[tuple[Any, ...]]:
 @login_required
 def steps_csv() -> Response:
     """Curve steps per group: time (years), at risk, events, censored, survival and its 95 % CI."""
-    user = _user()
-    require(user, "survival.view")
-    query = _query_or_400(user)
-    explorer = _explorer_or_404(user, query)
+    query, explorer = _requested_explorer()
     body = explorer.memo("steps.csv", lambda: _csv(STEP_COLUMNS, step_rows(explorer.report)))
     return _download(body, "text/csv", _filename(query, "survival-steps", "csv"))
 
@@ -505,10 +504,7 @@ def steps_csv() -> Response:
 @login_required
 def horizons(fmt: str) -> Response:
     """The horizon table: survival with CI and at risk, expected and relative survival, per group."""
-    user = _user()
-    require(user, "survival.view")
-    query = _query_or_400(user)
-    explorer = _explorer_or_404(user, query)
+    query, explorer = _requested_explorer()
     if fmt == "csv":
         return _download(_csv(HORIZON_COLUMNS, horizon_rows(explorer)), "text/csv",
                          _filename(query, "survival-horizons", "csv"))
@@ -520,10 +516,7 @@ def horizons(fmt: str) -> Response:
 @login_required
 def competing_csv() -> Response:
     """Cumulative incidence of closure and of loss of the cooperative form at the horizons, per group."""
-    user = _user()
-    require(user, "survival.view")
-    query = _query_or_400(user)
-    explorer = _explorer_or_404(user, query)
+    query, explorer = _requested_explorer()
     rows = ((g["group"], g["n"], g["closures"], g["losses"], h["years"], h["closure"], h["loss"], h["at_risk"])
             for g in explorer.competing for h in g["horizons"])
     return _download(_csv(("group", "n", "closures", "losses", "years", "closure", "loss", "at_risk"), rows),
