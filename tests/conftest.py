@@ -22,8 +22,8 @@ from tracker.extensions import db
 from tracker.models import Case, Federation, Role, TransferType, User
 
 PASSWORD = "correct horse battery"
-ORACLE_DIR = Path(os.environ.get("TRACKER_ORACLE_DIR",
-                                 Path(__file__).resolve().parents[2] / "shared" / "oracle"))
+DATA_DIR = Path(__file__).resolve().parent / "data"
+ORACLE_DIR = DATA_DIR / "oracle"  # the R reference figures (tests/data/oracle/README.md)
 
 
 def using_postgres() -> bool:

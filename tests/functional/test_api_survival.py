@@ -11,8 +11,6 @@ from tracker.models import Role
 from tracker.services import analytics
 from tracker.services.imports import import_cases
 
-pytestmark = pytest.mark.skipif(not (ORACLE_DIR / "cases.csv").exists(), reason=f"no oracle in {ORACLE_DIR}")
-
 
 @pytest.fixture
 def oracle(app, make_federation):

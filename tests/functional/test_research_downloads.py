@@ -9,12 +9,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from openpyxl import load_workbook
-from test_research_helpers import close, expected, load_oracle, needs_oracle, query_for, url_for_expected
+from test_research_helpers import close, expected, load_oracle, query_for, url_for_expected
 
 from tracker.models import Role
 from tracker.services import analytics
-
-pytestmark = needs_oracle
 
 
 @pytest.fixture

@@ -9,15 +9,12 @@ from datetime import date
 from html.parser import HTMLParser
 from typing import Any
 
-import pytest
-
 from tests.conftest import ORACLE_DIR
 from tracker.extensions import db
 from tracker.services import analytics
 from tracker.services.baselines import import_baselines, shipped_baselines
 from tracker.services.imports import import_cases
 
-needs_oracle = pytest.mark.skipif(not (ORACLE_DIR / "cases.csv").exists(), reason=f"no oracle in {ORACLE_DIR}")
 ORACLE_FILES = sorted(p.name for p in ORACLE_DIR.glob("expected_*.json"))
 
 

@@ -14,7 +14,6 @@ from test_research_helpers import (
     close,
     expected,
     load_oracle,
-    needs_oracle,
     number,
     page_numbers,
     query_for,
@@ -56,7 +55,6 @@ def test_the_nav_links_to_the_explorer(client, login):
     assert 'href="/research/"' in client.get("/cases/").get_data(as_text=True)
 
 
-@needs_oracle
 @pytest.mark.parametrize("name", ORACLE_FILES)
 def test_page_numbers_equal_the_r_reference(client, login, oracle, name):
     login(Role.RESEARCHER)
@@ -66,7 +64,6 @@ def test_page_numbers_equal_the_r_reference(client, login, oracle, name):
     assert_page_matches(response.get_data(as_text=True), exp)
 
 
-@needs_oracle
 def test_expected_and_relative_survival_equal_the_engine(client, login, oracle_with_baselines):
     login(Role.ADMIN)
     exp = expected("expected_by_transfer_type.json")
@@ -85,7 +82,6 @@ def test_expected_and_relative_survival_equal_the_engine(client, login, oracle_w
         assert source["source_title"] in html.replace("&#39;", "'").replace("&amp;", "&")
 
 
-@needs_oracle
 def test_the_figure_is_inline_svg_with_curves_bands_censoring_and_at_risk(client, login, oracle_with_baselines):
     login(Role.RESEARCHER)
     html = client.get("/research/?as_of=2025-12-31&group_by=transfer_type").get_data(as_text=True)
@@ -106,7 +102,6 @@ def test_the_figure_is_inline_svg_with_curves_bands_censoring_and_at_risk(client
     assert "<style" not in svg and "style=" not in svg and "<script" not in html
 
 
-@needs_oracle
 def test_published_cooperative_figures_match_the_country_filter(client, login, oracle):
     login(Role.RESEARCHER)
     french = client.get("/research/?as_of=2025-12-31&country=FR").get_data(as_text=True)
@@ -118,7 +113,6 @@ def test_published_cooperative_figures_match_the_country_filter(client, login, o
     assert "CICOPA" in italian and "CG Scop" not in italian
 
 
-@needs_oracle
 def test_the_form_round_trips_through_the_url(client, login, oracle):
     login(Role.RESEARCHER)
     url = ("/research/?country=FR&country=IT&transfer_type=rescue&cohort_from=2008&cohort_to=2014"
@@ -141,7 +135,6 @@ def test_the_form_round_trips_through_the_url(client, login, oracle):
     assert client.get(api).get_json()["groups"] == engine["groups"]
 
 
-@needs_oracle
 def test_empty_selection_says_so_without_a_figure(client, login, oracle):
     login(Role.RESEARCHER)
     response = client.get("/research/?as_of=2025-12-31&country=DE")
@@ -166,7 +159,6 @@ def test_tiny_selection_gives_a_message_instead_of_a_figure(client, login, make_
     assert int(groups["all"]["n"]) == 3  # the counts are still shown
 
 
-@needs_oracle
 def test_too_many_groups_for_one_figure_keeps_the_tables(client, login, oracle):
     login(Role.RESEARCHER)
     html = client.get("/research/?as_of=2025-12-31&group_by=cohort").get_data(as_text=True)
@@ -177,7 +169,6 @@ def test_too_many_groups_for_one_figure_keeps_the_tables(client, login, oracle):
     assert inline_svg(banded.get_data(as_text=True)) is not None
 
 
-@needs_oracle
 def test_a_write_is_never_hidden_by_the_cached_page(client, login, oracle):
     login(Role.RESEARCHER)
     url = "/research/?as_of=2025-12-31"
@@ -220,7 +211,6 @@ def test_bad_parameters_give_400_naming_the_field(client, login, query, field):
         assert refused.status_code == 400 and field in refused.get_data(as_text=True), download
 
 
-@needs_oracle
 def test_an_api_query_string_works_on_the_page(client, login, oracle):
     login(Role.RESEARCHER)
     query = ("as_of=2025-12-31&endpoint=cooperative&group_by=country&horizons=1,3,5&delayed_entry=false"

@@ -9,11 +9,10 @@ import re
 from datetime import date
 
 import pytest
-from test_research_helpers import expected, load_oracle, needs_oracle, page_numbers
+from test_research_helpers import expected, load_oracle, page_numbers
 
 from tracker.models import Role, TransferType
 
-pytestmark = needs_oracle
 MINE = 12  # enough cases for a figure
 
 

@@ -28,7 +28,6 @@ from tracker.services.baselines import import_baselines, shipped_baselines
 from tracker.services.cases import FollowUp, record_follow_up
 from tracker.services.imports import import_cases
 
-pytestmark = pytest.mark.skipif(not (ORACLE_DIR / "cases.csv").exists(), reason=f"no oracle in {ORACLE_DIR}")
 AS_OF = date(2025, 12, 31)
 TODAY = date(2026, 6, 30)
 HORIZONS = (1, 2, 3, 4, 5)

@@ -1,10 +1,9 @@
-"""Golden values: tracker.survival reproduces the R `survival` reference in shared/oracle."""
+"""Golden values: tracker.survival reproduces the R `survival` reference in tests/data/oracle."""
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 from datetime import date
 from pathlib import Path
 
@@ -13,13 +12,9 @@ import pytest
 
 from tracker.survival import AnalysisOptions, CaseArrays, analyse, report_to_dict
 
-ORACLE_DIR = Path(os.environ.get("TRACKER_ORACLE_DIR") or Path(__file__).resolve().parents[3] / "shared" / "oracle")
-EXPECTED = sorted(ORACLE_DIR.glob("expected_*.json")) if ORACLE_DIR.is_dir() else []
+ORACLE_DIR = Path(__file__).resolve().parents[1] / "data" / "oracle"  # tests/data/oracle/README.md
+EXPECTED = sorted(ORACLE_DIR.glob("expected_*.json"))
 
-pytestmark = pytest.mark.skipif(
-    not (ORACLE_DIR / "cases.csv").is_file(),
-    reason=f"oracle folder {ORACLE_DIR} not found (set TRACKER_ORACLE_DIR)",
-)
 
 
 def load_rows() -> list[dict[str, str]]:
