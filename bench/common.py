@@ -41,7 +41,7 @@ def write_once(app: Any) -> None:
 
     from tracker.extensions import db
     from tracker.models import Case
-    from tracker.services.cases import FollowUp, record_follow_up
+    from tracker.services.casework.cases import FollowUp, record_follow_up
 
     with app.app_context():
         case = db.session.scalars(select(Case).where(Case.exit_date.is_(None), Case.deleted_at.is_(None),

@@ -2,7 +2,7 @@
 
     python -m bench.generate --cases 1000000 [--database-url sqlite:////tmp/bench.sqlite3] [--seed 7]
 
-Uses the demo generator of tracker.services.demo (the same shapes as the quick start) spread
+Uses the demo generator of tracker.services.ops.demo (the same shapes as the quick start) spread
 over the demo federations, and bulk Core inserts (no per-row audit: these are benchmark
 volumes, not user edits). Creates the schema through the migrations when it is missing.
 """
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     from tracker.models import Case
     from tracker.models.base import utcnow
     from tracker.services import data_version, federations
-    from tracker.services.demo import DEMO_FEDERATIONS, generate_cases
+    from tracker.services.ops.demo import DEMO_FEDERATIONS, generate_cases
     from tracker.services.reference import nace_codes
 
     app = create_app()

@@ -4,7 +4,7 @@ database, with the time of each step and the peak memory.
     python -m bench.import_web --cases 100000 [--database-url postgresql://postgres@127.0.0.1:5432/x]
 
 Without --database-url a fresh SQLite file in a temporary folder is used. The CSV comes from the
-demo generator (tracker.services.demo) and is written to the same folder.
+demo generator (tracker.services.ops.demo) and is written to the same folder.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def write_csv(path: Path, n: int) -> None:
-    from tracker.services.demo import DEMO_FEDERATIONS, generate_cases
+    from tracker.services.ops.demo import DEMO_FEDERATIONS, generate_cases
 
     rows = generate_cases(n, DEMO_FEDERATIONS[0], seed=11, today=date(2025, 12, 31))
     first = next(rows)

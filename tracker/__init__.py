@@ -69,7 +69,7 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_sqlite_reader(app: Flask) -> None:
-    """On a SQLite file, start the analytics' reader process (services.sqlite_reader) at the first
+    """On a SQLite file, start the analytics' reader process (services.analytics.sqlite_reader) at the first
     request of each app process, so the first survival figure does not wait for it; commands
     that serve nothing never start it."""
     if not app.config.get("SQLITE_READER_PREWARM", True):
@@ -96,7 +96,7 @@ def register_input_guards(app: Flask) -> None:
     any view, with the name of the parameter or field."""
     from flask import abort, request
 
-    from tracker.services.analytics import InvalidParameter
+    from tracker.services.analytics.queries import InvalidParameter
 
     @app.before_request
     def refuse_nul_characters() -> None:

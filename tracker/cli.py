@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import Federation, Role
-from tracker.services import federations as federation_service
-from tracker.services import users as user_service
+from tracker.services.accounts import federations as federation_service
+from tracker.services.accounts import users as user_service
 from tracker.services.errors import DomainError
 
 
@@ -169,8 +169,8 @@ def quickstart(cases_per_federation: int, serve: bool, port: int) -> None:
     from flask import current_app
     from flask_migrate import upgrade
 
-    from tracker.services.demo import DEMO_PASSWORD
-    from tracker.services.quickstart import demo_logins, seed_demo
+    from tracker.services.ops.demo import DEMO_PASSWORD
+    from tracker.services.ops.quickstart import demo_logins, seed_demo
 
     click.echo(f"Database: {db.engine.url.render_as_string(hide_password=True)}")
     upgrade()

@@ -10,8 +10,8 @@ import pytest
 from tests.e2e.conftest import PASSWORD, log_in
 from tracker.extensions import db
 from tracker.models import Role
-from tracker.services import users
-from tracker.services.quickstart import seed_demo
+from tracker.services.accounts import users
+from tracker.services.ops.quickstart import seed_demo
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tests.e2e.conftest import PASSWORD, log_in
 from tracker.extensions import db
 from tracker.models import Case, Role
-from tracker.services import federations, users
+from tracker.services.accounts import federations, users
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import pytest
 from tests.conftest import ORACLE_DIR
 from tracker.extensions import db
 from tracker.models import Role
-from tracker.services import analytics
-from tracker.services.imports import import_cases
+from tracker.services.analytics import queries as analytics
+from tracker.services.spreadsheets.imports import import_cases
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from test_cases_helpers import errors_next_to
 
 from tracker.extensions import db
 from tracker.models import Case, ExitReason, Role, TransferType
-from tracker.services.case_list import CaseFilters, build_case_query
+from tracker.services.casework.case_list import CaseFilters, build_case_query
 
 
 def refs_on(response) -> list[str]:

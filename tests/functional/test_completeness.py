@@ -13,7 +13,7 @@ from test_import_web_helpers import problem_rows, read_csv, read_xlsx, text_of, 
 
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case, ExitReason, Role, StatusCheck
-from tracker.services.status_import import STATUS_COLUMNS
+from tracker.services.spreadsheets.status_import import STATUS_COLUMNS
 
 TODAY = date.today()
 RECENT = TODAY - timedelta(days=30)

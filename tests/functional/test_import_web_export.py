@@ -13,9 +13,9 @@ from test_import_web_helpers import XLSX, read_csv, read_xlsx, text_of
 from tracker.cases.forms import EXIT_REASON_LABELS, TRANSFER_TYPE_LABELS
 from tracker.extensions import db
 from tracker.models import Case, ExitReason, Role, TransferType
-from tracker.services.cases import CASE_FIELDS, clean_case_values
-from tracker.services.import_help import column_help, template_row
-from tracker.services.imports import import_cases
+from tracker.services.casework.cases import CASE_FIELDS, clean_case_values
+from tracker.services.spreadsheets.import_help import column_help, template_row
+from tracker.services.spreadsheets.imports import import_cases
 
 
 @pytest.fixture

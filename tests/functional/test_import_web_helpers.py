@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case, DistinctCasePair, StatusCheck
-from tracker.services.cases import CASE_FIELDS
+from tracker.services.casework.cases import CASE_FIELDS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -15,7 +15,7 @@ from tracker.extensions import db
 from tracker.models import ReportEdition, ReportJob, Role
 from tracker.models.base import utcnow
 from tracker.reports import jobs
-from tracker.services import analytics
+from tracker.services.analytics import queries as analytics
 
 
 class BackgroundConfig(TestingConfig):

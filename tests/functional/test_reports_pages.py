@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import ReportEdition, Role
-from tracker.services import analytics
-from tracker.services.baselines import import_baselines, shipped_baselines
+from tracker.services.analytics import queries as analytics
+from tracker.services.analytics.baselines import import_baselines, shipped_baselines
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from test_research_helpers import close, expected, load_oracle, query_for, url_for_expected
 
 from tracker.models import Role
-from tracker.services import analytics
+from tracker.services.analytics import queries as analytics
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from typing import Any
 
 from tests.conftest import ORACLE_DIR
 from tracker.extensions import db
-from tracker.services import analytics
-from tracker.services.baselines import import_baselines, shipped_baselines
-from tracker.services.imports import import_cases
+from tracker.services.analytics import queries as analytics
+from tracker.services.analytics.baselines import import_baselines, shipped_baselines
+from tracker.services.spreadsheets.imports import import_cases
 
 ORACLE_FILES = sorted(p.name for p in ORACLE_DIR.glob("expected_*.json"))
 

@@ -22,8 +22,8 @@ from test_research_helpers import (
 
 from tracker.extensions import db
 from tracker.models import Case, ExitReason, Role
-from tracker.services import analytics
-from tracker.services.cases import FollowUp, record_follow_up
+from tracker.services.analytics import queries as analytics
+from tracker.services.casework.cases import FollowUp, record_follow_up
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 

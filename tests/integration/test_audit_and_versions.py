@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import AuditEntry
-from tracker.services import data_version
-from tracker.services.audit import AuditImmutable
-from tracker.services.cases import FollowUp, create_case, record_follow_up
+from tracker.services.analytics import data_version
+from tracker.services.casework.audit import AuditImmutable
+from tracker.services.casework.cases import FollowUp, create_case, record_follow_up
 
 
 def test_audit_entries_cannot_be_changed_or_deleted(make_federation):

@@ -14,8 +14,8 @@ import config
 from tracker import create_app
 from tracker.extensions import db
 from tracker.models import Case
-from tracker.services import federations
-from tracker.services.cases import create_case
+from tracker.services.accounts import federations
+from tracker.services.casework.cases import create_case
 
 CASE = {"ref": "B-1", "name": "Backed up", "country": "FR", "transfer_date": "2014-02-03",
         "transfer_type": "succession", "last_verified_on": "2024-12-31"}

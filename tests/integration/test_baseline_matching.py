@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tracker.extensions import db
-from tracker.services.baseline_matching import load_catalogue, match_cases, sector_covers
-from tracker.services.baselines import import_baselines, list_baselines, shipped_baselines
+from tracker.services.analytics.baseline_matching import load_catalogue, match_cases, sector_covers
+from tracker.services.analytics.baselines import import_baselines, list_baselines, shipped_baselines
 
 
 @pytest.fixture

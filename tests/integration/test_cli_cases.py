@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from tests.conftest import ORACLE_DIR
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case
-from tracker.services.cases import CASE_FIELDS
+from tracker.services.casework.cases import CASE_FIELDS
 
 GOOD = "R-{n},Coop {n},,FR,,25.62,12,2015-03-01,succession,SCOP,,2024-12-31,,"
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case
-from tracker.services.demo import DEMO_FEDERATIONS, generate_cases
+from tracker.services.ops.demo import DEMO_FEDERATIONS, generate_cases
 
 pytestmark = pytest.mark.postgres
 
@@ -30,7 +30,7 @@ def _increment_employees(case_id: int, edits: int, queue: multiprocessing.Queue)
     on a conflict, reload and try again (what a user does after the conflict message)."""
     from config import TestingConfig
     from tracker import create_app
-    from tracker.services.cases import case_values, update_case
+    from tracker.services.casework.cases import case_values, update_case
     from tracker.services.errors import EditConflict
 
     app = create_app(TestingConfig)

@@ -1,4 +1,4 @@
-"""Duplicate detection (services.duplicates): the normalisation and similarity rule, the two
+"""Duplicate detection (services.casework.duplicates): the normalisation and similarity rule, the two
 reasons, confirmed-distinct pairs, deleted cases, and what each role may see."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from tracker.extensions import db
 from tracker.models import AuditEntry, DistinctCasePair, Role
-from tracker.services import duplicates
-from tracker.services.duplicates import (
+from tracker.services.casework import duplicates
+from tracker.services.casework.duplicates import (
     REASON_NAME,
     REASON_NATIONAL_ID,
     CaseIdentity,

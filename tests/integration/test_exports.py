@@ -1,4 +1,4 @@
-"""Case export (services.exports): the import schema, round trips through the import, scope and
+"""Case export (services.spreadsheets.exports): the import schema, round trips through the import, scope and
 the formula guard."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from sqlalchemy import select
 from tests.conftest import ORACLE_DIR
 from tracker.extensions import db
 from tracker.models import Case, ExitReason, Role
-from tracker.services.cases import CASE_FIELDS
+from tracker.services.casework.cases import CASE_FIELDS
 from tracker.services.errors import PermissionDenied
-from tracker.services.exports import export_cases, iter_csv
-from tracker.services.imports import import_cases
+from tracker.services.spreadsheets.exports import export_cases, iter_csv
+from tracker.services.spreadsheets.imports import import_cases
 
 
 def read_csv(data: bytes) -> list[list[str]]:

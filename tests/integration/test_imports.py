@@ -1,4 +1,4 @@
-"""Case import (services.imports): the oracle file, dry runs, re-imports, and every bad input of
+"""Case import (services.spreadsheets.imports): the oracle file, dry runs, re-imports, and every bad input of
 issue 2, each checked for the exact row and column reported and for nothing written."""
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from sqlalchemy import func, select, update
 from tests.conftest import ORACLE_DIR
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case, ExitReason, Role, StatusCheck
-from tracker.services import data_version, imports
-from tracker.services.cases import CASE_FIELDS
+from tracker.services.analytics import data_version
+from tracker.services.casework.cases import CASE_FIELDS
 from tracker.services.errors import EditConflict, PermissionDenied
-from tracker.services.imports import DEFAULT_MAX_BYTES, ImportProblem, ImportResult, import_cases
+from tracker.services.spreadsheets import imports
+from tracker.services.spreadsheets.imports import DEFAULT_MAX_BYTES, ImportProblem, ImportResult, import_cases
 
 TODAY = date(2025, 6, 30)
 
@@ -418,7 +419,7 @@ def test_a_file_holding_nul_characters_is_refused_with_its_line(fed):
 
 
 def test_nul_characters_in_baselines_are_refused():
-    from tracker.services.baselines import import_baselines
+    from tracker.services.analytics.baselines import import_baselines
 
     result = import_baselines(None, b"series,country\ninsee\x00,FR\n")
     assert result.problems == ("the file holds NUL characters: it is not a text CSV file",)

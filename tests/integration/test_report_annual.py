@@ -23,10 +23,10 @@ from tracker.reports.annual import build_annual
 from tracker.reports.content import CONFIDENTIAL, Estimate
 from tracker.reports.editions import generate_edition
 from tracker.reports.inputs import InvalidReportRequest
-from tracker.services import analytics
-from tracker.services.baselines import import_baselines, shipped_baselines
-from tracker.services.cases import FollowUp, record_follow_up
-from tracker.services.imports import import_cases
+from tracker.services.analytics import queries as analytics
+from tracker.services.analytics.baselines import import_baselines, shipped_baselines
+from tracker.services.casework.cases import FollowUp, record_follow_up
+from tracker.services.spreadsheets.imports import import_cases
 
 AS_OF = date(2025, 12, 31)
 TODAY = date(2026, 6, 30)

@@ -1,4 +1,4 @@
-"""The annual status check (services.completeness and services.status_import): which cases are
+"""The annual status check (services.casework.completeness and services.spreadsheets.status_import): which cases are
 stale, the sheet, and the upload back: one follow-up per filled row, all or nothing, every
 problem at its row and column."""
 
@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case, ExitReason, Role, StatusCheck
-from tracker.services import completeness
-from tracker.services.status_import import STATUS_COLUMNS, import_status_checks, write_status_check
+from tracker.services.casework import completeness
+from tracker.services.spreadsheets.status_import import STATUS_COLUMNS, import_status_checks, write_status_check
 
 TODAY = date(2025, 6, 30)
 

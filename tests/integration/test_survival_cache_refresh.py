@@ -16,9 +16,11 @@ from sqlalchemy import insert, select
 from tests.conftest import ORACLE_DIR
 from tracker.extensions import db
 from tracker.models import Case, Role
-from tracker.services import analytics, case_frame, data_version
-from tracker.services.baselines import import_baselines, shipped_baselines
-from tracker.services.cases import (
+from tracker.services.analytics import data_version
+from tracker.services.analytics import frame as case_frame
+from tracker.services.analytics import queries as analytics
+from tracker.services.analytics.baselines import import_baselines, shipped_baselines
+from tracker.services.casework.cases import (
     FollowUp,
     create_case,
     delete_case,
@@ -27,7 +29,7 @@ from tracker.services.cases import (
     update_case,
     withdraw_exit,
 )
-from tracker.services.imports import import_cases
+from tracker.services.spreadsheets.imports import import_cases
 
 NEW_CASE = {"ref": "NEW-1", "name": "Coop nouvelle", "country": "BE", "transfer_date": "2016-05-01",
             "transfer_type": "rescue", "last_verified_on": "2025-06-30", "nace": "62.01", "employees": "14"}

@@ -13,10 +13,11 @@ import pytest
 from tests.conftest import ORACLE_DIR
 from tracker.extensions import db
 from tracker.models import Role
-from tracker.services import analytics, case_frame
-from tracker.services.baselines import import_baselines, shipped_baselines
-from tracker.services.cases import FollowUp, record_follow_up
-from tracker.services.imports import import_cases
+from tracker.services.analytics import frame as case_frame
+from tracker.services.analytics import queries as analytics
+from tracker.services.analytics.baselines import import_baselines, shipped_baselines
+from tracker.services.casework.cases import FollowUp, record_follow_up
+from tracker.services.spreadsheets.imports import import_cases
 
 ORACLE_FILES = sorted(p.name for p in ORACLE_DIR.glob("expected_*.json"))
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case, Role
-from tracker.services.cases import CASE_FIELDS
-from tracker.services.imports import import_cases
+from tracker.services.casework.cases import CASE_FIELDS
+from tracker.services.spreadsheets.imports import import_cases
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)

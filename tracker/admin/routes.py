@@ -26,9 +26,9 @@ from tracker.admin.forms import (
 )
 from tracker.extensions import db
 from tracker.models import Federation, Role, User
-from tracker.services import audit as audit_service
-from tracker.services import federations as federation_service
-from tracker.services import users as user_service
+from tracker.services.accounts import federations as federation_service
+from tracker.services.accounts import users as user_service
+from tracker.services.casework import audit as audit_service
 from tracker.services.errors import DomainError
 from tracker.services.permissions import require_role
 from tracker.services.reference import country_choices

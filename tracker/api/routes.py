@@ -6,7 +6,7 @@ from flask import Response, jsonify, request
 from flask_login import current_user
 
 from tracker.api import bp
-from tracker.services import analytics
+from tracker.services.analytics import queries as analytics
 from tracker.services.permissions import can
 
 

@@ -12,7 +12,7 @@ from tracker.auth import bp
 from tracker.auth.forms import ChangePasswordForm, CreateTokenForm, LoginForm, LogoutForm, RevokeTokenForm
 from tracker.extensions import db, limiter
 from tracker.models.base import utcnow
-from tracker.services import tokens, users
+from tracker.services.accounts import tokens, users
 from tracker.services.errors import DomainError
 
 LOGIN_FAILED = "Unknown email or wrong password."

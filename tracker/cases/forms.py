@@ -1,5 +1,5 @@
 """Forms of the cases blueprint. They check shape (types, lengths, known choices); the DESIGN.md
-rules (dates, exits, codes, duplicate refs) are checked by tracker.services.cases."""
+rules (dates, exits, codes, duplicate refs) are checked by tracker.services.casework.cases."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import HiddenInput
 
 from tracker.models import OPERATING, ExitReason, TransferType
-from tracker.services.case_list import DEFAULT_SORT, DIRECTIONS, SORT_LABELS, CaseFilters
-from tracker.services.cases import CASE_FIELDS, CONTACT_FIELDS, MAX_LENGTHS
+from tracker.services.casework.case_list import DEFAULT_SORT, DIRECTIONS, SORT_LABELS, CaseFilters
+from tracker.services.casework.cases import CASE_FIELDS, CONTACT_FIELDS, MAX_LENGTHS
 from tracker.services.reference import country_choices
 
 TRANSFER_TYPE_LABELS = {
@@ -180,7 +180,7 @@ class CaseFormBase(FlaskForm):
                                 validators=[Optional(), _length("contact_email")], render_kw={"type": "email"})
     contact_phone = StringField("Contact phone", filters=[_strip],
                                 validators=[Optional(), _length("contact_phone")], render_kw={"type": "tel"})
-    # Shown only when the case has possible duplicates (services.duplicates).
+    # Shown only when the case has possible duplicates (services.casework.duplicates).
     confirm_distinct = BooleanField("I checked the possible duplicates listed: this is a different enterprise")
 
     def __init__(self, *args: Any, show_contact: bool = True, **kwargs: Any) -> None:
@@ -191,7 +191,7 @@ class CaseFormBase(FlaskForm):
                 delattr(self, name)
 
     def case_values(self) -> dict[str, Any]:
-        """The import-schema fields, for services.cases (typed: dates, ints; '' for empty choices)."""
+        """The import-schema fields, for services.casework.cases (typed: dates, ints; '' for empty choices)."""
         return {name: self[name].data for name in CASE_FIELDS}
 
     def extra_values(self) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 filtered list, the blank template and its help, possible duplicates, follow-up completeness
 and the annual status check.
 
-Thin views: a form parses the input, tracker.services.cases applies the rules, the view commits
+Thin views: a form parses the input, tracker.services.casework.cases applies the rules, the view commits
 once and redirects (PRG). Permissions come from tracker.services.permissions only.
 """
 
@@ -45,13 +45,14 @@ from tracker.cases.forms import (
 )
 from tracker.extensions import db
 from tracker.models import OPERATING, AuditEntry, Case, ExitReason, Federation, Role, StatusCheck, User
-from tracker.services import cases as case_service
-from tracker.services import completeness, duplicates, exports, import_help, imports, staging, status_import
-from tracker.services.case_list import LIST_COLUMNS, SORT_LABELS, build_case_query
-from tracker.services.duplicates import PossibleDuplicate
+from tracker.services.casework import cases as case_service
+from tracker.services.casework import completeness, duplicates
+from tracker.services.casework.case_list import LIST_COLUMNS, SORT_LABELS, build_case_query
+from tracker.services.casework.duplicates import PossibleDuplicate
 from tracker.services.errors import DomainError, EditConflict, InvalidCase, NotFound, PermissionDenied
 from tracker.services.permissions import can, require, require_role, visible_federation_ids
 from tracker.services.reference import countries, nace_choices, nace_codes
+from tracker.services.spreadsheets import exports, import_help, imports, staging, status_import
 
 Form = Any  # a FlaskForm subclass instance
 
@@ -131,7 +132,7 @@ HIDDEN_DUPLICATE_NOTICE = ("A possible duplicate of this case exists in another 
 
 @dataclass
 class _DuplicateCheck:
-    """Possible duplicates of the case in a create or edit form (services.duplicates)."""
+    """Possible duplicates of the case in a create or edit form (services.casework.duplicates)."""
 
     pairs: list[PossibleDuplicate] = field(default_factory=list)
     must_confirm: list[PossibleDuplicate] = field(default_factory=list)  # visible to the user in full

@@ -14,7 +14,7 @@ class AuditEntry(Base):
     """Append-only record of a change: who, when, which row, and before/after of changed fields.
 
     `changes` maps field name to [before, after] (JSON-safe values). The services write entries;
-    an ORM guard (tracker.services.audit) refuses updates and deletes of existing entries.
+    an ORM guard (tracker.services.casework.audit) refuses updates and deletes of existing entries.
     """
 
     __tablename__ = "audit_entries"

@@ -17,7 +17,7 @@ class Case(Base):
     `version` is SQLAlchemy's version counter: an UPDATE whose version no longer matches raises
     StaleDataError, which the services turn into a "changed by someone else" conflict.
     `deleted_at` is soft deletion: deleted cases leave every list, export and analysis.
-    `changed_in` is the data version (services.data_version) of the transaction that last wrote
+    `changed_in` is the data version (services.analytics.data_version) of the transaction that last wrote
     the row, so the analytics can re-read only the cases written since the arrays they hold.
     """
 

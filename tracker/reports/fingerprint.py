@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tracker.services.baseline_matching import BaselineCatalogue
-from tracker.services.case_frame import CaseFrame
+from tracker.services.analytics.baseline_matching import BaselineCatalogue
+from tracker.services.analytics.frame import CaseFrame
 
 TEXT_FIELDS = ("transfer_type", "country", "region", "nace_section", "federation")
 

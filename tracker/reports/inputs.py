@@ -17,9 +17,10 @@ from sqlalchemy import select
 from tracker.extensions import db
 from tracker.models import SCOPE_ALL, Baseline, Federation, User
 from tracker.reports.fingerprint import baselines_fingerprint, fingerprint
-from tracker.services import analytics, reference
-from tracker.services.analytics import Analysis, SurvivalQuery
-from tracker.services.case_frame import CaseFrame
+from tracker.services import reference
+from tracker.services.analytics import queries as analytics
+from tracker.services.analytics.frame import CaseFrame
+from tracker.services.analytics.queries import Analysis, SurvivalQuery
 from tracker.survival import CompetingResult, FollowUp, analyse_competing, prepare_followup
 
 Progress = Callable[[str], None]

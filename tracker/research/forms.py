@@ -1,5 +1,5 @@
 """Forms of the research blueprint: the survival explorer's filters, read from the query string so a
-view can be bookmarked and shared. They check shape; tracker.services.analytics checks the rest."""
+view can be bookmarked and shared. They check shape; tracker.services.analytics.queries checks the rest."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from wtforms import DateField, IntegerField, SelectChoice, SelectField, SelectMu
 from wtforms.validators import Length, Optional, ValidationError
 
 from tracker.models import TransferType
-from tracker.services.analytics import SIZE_CLASS_VALUES
+from tracker.services.analytics.queries import SIZE_CLASS_VALUES
 from tracker.services.reference import countries, is_country, nace_sections
 from tracker.survival import GROUP_FIELDS
 

@@ -32,9 +32,10 @@ from tracker.models import Case, Federation, User
 from tracker.reports.figures import PALETTE, colour, competing_figure, figure_png, figure_svg, km_figure
 from tracker.research import bp
 from tracker.research.forms import GROUP_LABELS, ExploreSurvivalForm
-from tracker.services import analytics, data_version
-from tracker.services.baseline_matching import EUROSTAT_CODES
-from tracker.services.case_frame import CaseFrame
+from tracker.services.analytics import data_version
+from tracker.services.analytics import queries as analytics
+from tracker.services.analytics.baseline_matching import EUROSTAT_CODES
+from tracker.services.analytics.frame import CaseFrame
 from tracker.services.permissions import require, scope_cases
 from tracker.services.reference import published_comparisons
 from tracker.survival import DEFAULT_HORIZONS, SurvivalReport, analyse_competing, prepare_followup

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tracker.extensions import db
 from tracker.models import ApiToken, User
 from tracker.models.base import utcnow
-from tracker.services import audit
+from tracker.services.casework import audit
 from tracker.services.errors import DomainError, NotFound
 
 PREFIX = "tt_"
@@ -63,7 +63,7 @@ def user_for_token(text: str) -> User | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(text)))
     if token is None or token.revoked_at is not None:
         return None
-    from tracker.services.users import may_log_in
+    from tracker.services.accounts.users import may_log_in
 
     user = token.user
     if not may_log_in(user):

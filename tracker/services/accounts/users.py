@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from tracker.extensions import db
 from tracker.models import Federation, Role, User
-from tracker.services import audit
+from tracker.services.casework import audit
 from tracker.services.errors import DomainError
 
 MIN_PASSWORD_LENGTH = 10

@@ -41,7 +41,7 @@ Rules, in the order they are applied:
   source "import FILENAME"), as with update_case. Creating a case adds no StatusCheck. The service
   writes in the caller's transaction; the caller commits, or rolls back on an exception.
 - Possible duplicates (web upload, `check_duplicates`): the rows that create a case, or change
-  the name, national id, country or transfer date of one, are checked by `services.duplicates`
+  the name, national id, country or transfer date of one, are checked by `services.casework.duplicates`
   against every live case of their countries (all federations) and each other; the result lists
   them. Writing then needs `confirm_distinct` when any pair is fully visible to the actor
   (else UnconfirmedDuplicates, nothing written); with it, those pairs are stored as confirmed
@@ -70,9 +70,11 @@ from sqlalchemy import bindparam, insert, select, update
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case, Federation, StatusCheck, User
 from tracker.models.base import utcnow
-from tracker.services import audit, data_version, duplicates, permissions
-from tracker.services.cases import CASE_FIELDS, REQUIRED_FIELDS, clean_case_values
-from tracker.services.duplicates import PossibleDuplicate
+from tracker.services import permissions
+from tracker.services.analytics import data_version
+from tracker.services.casework import audit, duplicates
+from tracker.services.casework.cases import CASE_FIELDS, REQUIRED_FIELDS, clean_case_values
+from tracker.services.casework.duplicates import PossibleDuplicate
 from tracker.services.errors import DomainError, EditConflict, PermissionDenied
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -373,7 +375,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-cell = _cell  # for other importers of spreadsheets (services.status_import)
+cell = _cell  # for other importers of spreadsheets (services.spreadsheets.status_import)
 
 
 def _ref_of(value: Any) -> str | None:
@@ -546,7 +548,7 @@ def _rejected(problems: list[ImportProblem], rows: int, dry_run: bool) -> Import
 # --- writing -------------------------------------------------------------------------------------
 #
 # Core executemany statements, not one ORM flush per case: 100,000 rows must import in seconds.
-# They write what services.cases.create_case / update_case write: the same columns, the version
+# They write what services.casework.cases.create_case / update_case write: the same columns, the version
 # counter (1, then +1 per change, checked against the version read during validation), updated_at
 # and _by, and one audit entry per case with the same {field: [before, after]} changes. On
 # PostgreSQL new cases and audit entries go in by COPY instead (see _copy_target).

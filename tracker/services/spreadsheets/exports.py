@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Select, func, select
 
 from tracker.extensions import db
 from tracker.models import Case, Federation, User
-from tracker.services.cases import CASE_FIELDS
+from tracker.services.casework.cases import CASE_FIELDS
 from tracker.services.errors import DomainError, PermissionDenied
 from tracker.services.permissions import scope_cases, visible_federation_ids
 

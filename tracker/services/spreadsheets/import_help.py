@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from tracker.models import ExitReason, TransferType
-from tracker.services.cases import _PARSERS, CASE_FIELDS, MAX_LENGTHS, REQUIRED_FIELDS, parse_date, parse_int
+from tracker.services.casework.cases import _PARSERS, CASE_FIELDS, MAX_LENGTHS, REQUIRED_FIELDS, parse_date, parse_int
 
 ENUM_COLUMNS: dict[str, type[StrEnum]] = {"transfer_type": TransferType, "exit_reason": ExitReason}
 CONDITIONALLY_REQUIRED = {"last_verified_on": "for open cases", "exit_reason": "with exit_date"}

@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from tracker.extensions import db
 from tracker.models import OPERATING, Case, ExitReason, Federation, StatusCheck, TransferType, User
 from tracker.models.base import utcnow
-from tracker.services import audit
+from tracker.services.casework import audit
 from tracker.services.errors import DomainError, DuplicateRef, EditConflict, InvalidCase
 from tracker.services.reference import UnknownNace, is_country, normalise_nace
 

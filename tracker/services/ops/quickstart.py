@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from tracker.extensions import db
 from tracker.models import Federation, Role
-from tracker.services import baselines, federations, users
-from tracker.services.cases import create_case
-from tracker.services.demo import DEMO_FEDERATIONS, DEMO_PASSWORD, generate_cases
+from tracker.services.accounts import federations, users
+from tracker.services.analytics import baselines
+from tracker.services.casework.cases import create_case
+from tracker.services.ops.demo import DEMO_FEDERATIONS, DEMO_PASSWORD, generate_cases
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from tracker.extensions import db
 from tracker.models import Case, Federation, Role, User
-from tracker.services import audit
+from tracker.services.casework import audit
 from tracker.services.errors import DomainError
 from tracker.services.reference import is_country
 

@@ -18,9 +18,9 @@ from flask import current_app
 
 from tracker.extensions import db
 from tracker.models import Role, TransferType, User
-from tracker.services import data_version
-from tracker.services.baseline_matching import BaselineCatalogue, load_catalogue, match_coded
-from tracker.services.case_frame import CaseFrame, count_visible, load_case_frame, load_changes
+from tracker.services.analytics import data_version
+from tracker.services.analytics.baseline_matching import BaselineCatalogue, load_catalogue, match_coded
+from tracker.services.analytics.frame import CaseFrame, count_visible, load_case_frame, load_changes
 from tracker.services.reference import is_country
 from tracker.survival import (
     DEFAULT_HORIZONS,

@@ -13,7 +13,7 @@ Date columns are converted to Arrow dates there, which halves what crosses the p
 subprocess rather than multiprocessing: a spawned multiprocessing child re-imports the parent's
 main module, which is not always safe to import.
 
-PostgreSQL needs none of this (services.case_frame reads it in-process).
+PostgreSQL needs none of this (services.analytics.frame reads it in-process).
 """
 
 from __future__ import annotations

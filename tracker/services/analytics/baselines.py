@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import Baseline, User
-from tracker.services import audit
+from tracker.services.casework import audit
 
 COLUMNS = ("series", "country", "region", "sector", "sector_label", "cohort_year", "horizon_years",
            "survival_pct", "publisher", "source_title", "published", "url", "notes")

@@ -236,7 +236,7 @@ def _identity(row: Any) -> CaseIdentity:
 
 def identity_of(values: dict[str, Any], federation_id: int, case_id: int | None = None,
                 row: int | None = None) -> CaseIdentity:
-    """The identity of a case from its cleaned values (services.cases.clean_case_values)."""
+    """The identity of a case from its cleaned values (services.casework.cases.clean_case_values)."""
     transfer = values.get("transfer_date")
     return CaseIdentity(case_id, federation_id, values["ref"], values["name"], values.get("national_id"),
                         values["country"], transfer.year if isinstance(transfer, date) else None, row)

@@ -4,7 +4,7 @@ Analytics never load ORM objects. For a file SQLite database and for PostgreSQL 
 read through ADBC into Arrow, split by id range over one reader thread per core (a million cases
 in about a second, where row-by-row fetching through SQLAlchemy takes ~30 s); an in-memory SQLite
 database (tests) or another dialect falls back to SQLAlchemy Core. Both paths return the same
-`CaseFrame`; tests compare them. SQLite is read by a helper process (services.sqlite_reader):
+`CaseFrame`; tests compare them. SQLite is read by a helper process (services.analytics.sqlite_reader):
 the ADBC driver's own copy of SQLite must not share this process with Python's.
 """
 
@@ -27,7 +27,7 @@ from sqlalchemy.engine import URL
 
 from tracker.extensions import db
 from tracker.models import Case, Federation
-from tracker.services import sqlite_reader
+from tracker.services.analytics import sqlite_reader
 from tracker.survival import CaseArrays
 
 DATE_COLUMNS = ("transfer_date", "registered_on", "last_verified_on", "exit_date")
@@ -202,7 +202,7 @@ def _id_ranges(stmt: Select) -> list[tuple[int, int]]:
 
 def _read_adbc(stmt: Select, parallel: bool) -> dict[str, Any]:
     """Run `stmt` through ADBC (one id range per thread if `parallel`) and convert the columns.
-    SQLite is read in a helper process (see services.sqlite_reader), PostgreSQL here."""
+    SQLite is read in a helper process (see services.analytics.sqlite_reader), PostgreSQL here."""
     url: URL = db.engine.url
     dialect = db.engine.dialect
 

@@ -1,8 +1,8 @@
 """The annual status check (issue 6): export the open cases whose last verification is older than
-12 months (services.completeness), let staff fill in each case's status in a spreadsheet, and
+12 months (services.casework.completeness), let staff fill in each case's status in a spreadsheet, and
 import it back, recording one follow-up (`cases.record_follow_up`, a StatusCheck) per filled row.
 
-The sheet (CSV or XLSX, the rules of services.exports: BOM, formula guard, real date cells):
+The sheet (CSV or XLSX, the rules of services.spreadsheets.exports: BOM, formula guard, real date cells):
 
     federation, ref, name, national_id, country, transfer_date, last_verified_on,  (what the case is)
     operating_on, exit_date, exit_reason, source, note                             (filled in by staff)
@@ -42,12 +42,12 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import OPERATING, Case, ExitReason, Federation, User
-from tracker.services import exports, imports
-from tracker.services.cases import FollowUp, parse_date, record_follow_up
-from tracker.services.completeness import stale_cases_query
+from tracker.services.casework.cases import FollowUp, parse_date, record_follow_up
+from tracker.services.casework.completeness import stale_cases_query
 from tracker.services.errors import DomainError
-from tracker.services.imports import DEFAULT_MAX_BYTES, ImportProblem
 from tracker.services.permissions import can
+from tracker.services.spreadsheets import exports, imports
+from tracker.services.spreadsheets.imports import DEFAULT_MAX_BYTES, ImportProblem
 
 CASE_COLUMNS = ("federation", "ref", "name", "national_id", "country", "transfer_date", "last_verified_on")
 FILL_COLUMNS = ("operating_on", "exit_date", "exit_reason", "source", "note")

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import Baseline
-from tracker.services.case_frame import Coded
+from tracker.services.analytics.frame import Coded
 from tracker.survival import BaselineCurve, BaselineInput
 
 EUROSTAT_CODES = {"GR": "EL", "GB": "UK"}

@@ -6,7 +6,7 @@ write leaves it unchanged and a committed one is visible to every process (it li
 database). The transaction also stamps every case it writes with that version (`Case.changed_in`):
 the ORM listener below does it for ORM writes, and Core bulk writes (imports) put
 `transaction_version()` in the rows themselves. The analytics then re-read only the cases
-stamped after the version of the arrays they hold (services.case_frame.load_changes).
+stamped after the version of the arrays they hold (services.analytics.frame.load_changes).
 
 Versions are handed out one transaction at a time: PostgreSQL's row lock on the counter, or
 SQLite's single writer, holds a second writer until the first commits, so once a version is

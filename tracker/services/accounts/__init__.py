@@ -1,0 +1,1 @@
+"""Accounts: users, member federations and personal API tokens."""

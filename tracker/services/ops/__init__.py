@@ -1,0 +1,1 @@
+"""Operations: backups and restores, the seeded demo data and the quick start."""
