@@ -19,7 +19,8 @@ def logged_in_client(database_url: str | None) -> tuple[Any, Any, int]:
     from tracker import create_app
     from tracker.extensions import db
     from tracker.models import Case, Role
-    from tracker.services import baselines, users
+    from tracker.services.accounts import users
+    from tracker.services.analytics import baselines
 
     app = create_app()
     app.config["WTF_CSRF_ENABLED"] = False  # the bench logs in with a scripted form post

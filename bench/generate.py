@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     from tracker.extensions import db
     from tracker.models import Case
     from tracker.models.base import utcnow
-    from tracker.services import data_version, federations
+    from tracker.services.accounts import federations
+    from tracker.services.analytics import data_version
     from tracker.services.ops.demo import DEMO_FEDERATIONS, generate_cases
     from tracker.services.reference import nace_codes
 

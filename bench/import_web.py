@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from tracker import create_app
     from tracker.extensions import db
-    from tracker.services import federations, users
+    from tracker.services.accounts import federations, users
 
     path = folder / "cases.csv"
     write_csv(path, args.cases)

@@ -39,7 +39,7 @@ def prepare(database_url: str, clients: int, writes: bool) -> tuple[list[str], l
     from tracker import create_app
     from tracker.extensions import db
     from tracker.models import Case, Federation, Role
-    from tracker.services import users
+    from tracker.services.accounts import users
 
     app = create_app()
     with app.app_context():

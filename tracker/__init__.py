@@ -82,7 +82,7 @@ def register_sqlite_reader(app: Flask) -> None:
         return
 
     def start_reader(sender: Flask, **extra: object) -> None:
-        from tracker.services import sqlite_reader
+        from tracker.services.analytics import sqlite_reader
 
         request_started.disconnect(start_reader, sender)
         sqlite_reader.start()
@@ -128,7 +128,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "warning"
     login_manager.session_protection = "strong"
 
-    from tracker.services import audit, data_version, users
+    from tracker.services.accounts import users
+    from tracker.services.analytics import data_version
+    from tracker.services.casework import audit
 
     login_manager.user_loader(users.load_user)
     login_manager.request_loader(_user_from_api_token)
@@ -141,7 +143,7 @@ def _user_from_api_token(request):  # noqa: ANN001, ANN202
     header = request.headers.get("Authorization", "")
     if not request.path.startswith("/api/") or not header.startswith("Bearer "):
         return None
-    from tracker.services import tokens
+    from tracker.services.accounts import tokens
 
     return tokens.user_for_token(header.removeprefix("Bearer ").strip())
 

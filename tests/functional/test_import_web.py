@@ -403,7 +403,7 @@ def test_an_odd_file_name_is_shown_escaped_and_kept_out_of_headers(client, login
 
 def test_a_ref_created_by_someone_else_while_importing_is_a_conflict_and_nothing_is_written(client, login, fed,
                                                                                              monkeypatch):
-    from tracker.services import imports
+    from tracker.services.spreadsheets import imports
 
     login(Role.STAFF, federation=fed)
     token = token_of(upload(client, csv_bytes([case_row(ref="R-1"), case_row(ref="R-2", name="Beta")])))

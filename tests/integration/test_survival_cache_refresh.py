@@ -190,7 +190,7 @@ def test_the_fast_reader_waits_for_a_writer_instead_of_failing(tmp_path, monkeyp
 
     from config import TestingConfig
     from tracker import create_app
-    from tracker.services import federations
+    from tracker.services.accounts import federations
 
     path = tmp_path / "locked.sqlite3"
     monkeypatch.setenv("TEST_DATABASE_URL", f"sqlite:///{path}")

@@ -158,7 +158,7 @@ def test_adbc_and_sqlalchemy_read_the_same_arrays(tmp_path, monkeypatch):
 
     from config import TestingConfig
     from tracker import create_app
-    from tracker.services import federations
+    from tracker.services.accounts import federations
 
     monkeypatch.setenv("TEST_DATABASE_URL", f"sqlite:///{tmp_path / 'frame.sqlite3'}")
     app = create_app(TestingConfig)
