@@ -129,7 +129,7 @@ def baselines_import(file: str | None) -> None:
     """Import (upsert) baseline figures from FILE, or the shipped tracker/data/baselines.csv."""
     from pathlib import Path
 
-    from tracker.services import baselines
+    from tracker.services.analytics import baselines
 
     data = Path(file).read_bytes() if file else baselines.shipped_baselines()
     result = baselines.import_baselines(None, data, source=Path(file).name if file else "shipped baselines.csv")
@@ -147,7 +147,7 @@ def baselines_import(file: str | None) -> None:
 @with_appcontext
 def baselines_list(series: str | None, country: str | None) -> None:
     """List baseline figures with their source."""
-    from tracker.services import baselines
+    from tracker.services.analytics import baselines
 
     rows = baselines.list_baselines(series, country)
     click.echo("series\tcountry\tregion\tsector\tcohort\thorizon\tsurvival_pct\tpublisher\turl")
@@ -215,7 +215,7 @@ def cases_import(file: Path, federation_code: str, dry_run: bool, confirm_distin
     Rows that look like cases already registered (same national id and country, or a very similar
     name in the same country and transfer year, in any federation) are listed too, and stop the
     import until confirmed with --confirm-distinct, as in the web app."""
-    from tracker.services import imports
+    from tracker.services.spreadsheets import imports
 
     federation = federation_service.get_by_code(federation_code)
     if federation is None:
@@ -309,7 +309,7 @@ class _StageProgress:
 @with_appcontext
 def cases_export(file: Path, federation_code: str | None) -> None:
     """Export the cases (not deleted) to FILE in the import schema: CSV or XLSX by its extension."""
-    from tracker.services import exports
+    from tracker.services.spreadsheets import exports
 
     fmt = file.suffix.lower().lstrip(".")
     if fmt not in exports.FORMATS:
@@ -354,7 +354,7 @@ def survival(as_of: str | None, endpoint: str, group_by: str | None, horizons: s
     """Kaplan-Meier survival of the transferred enterprises (DESIGN.md "Survival definitions")."""
     import json
 
-    from tracker.services import analytics
+    from tracker.services.analytics import queries as analytics
 
     params = {"as_of": as_of, "endpoint": endpoint, "group_by": group_by, "horizons": horizons,
               "no_delayed_entry": "true" if no_delayed_entry else None, "cohort_bands": cohort_bands,
@@ -420,8 +420,8 @@ def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | 
     and write it to --output. The edition lists what changed since the previous one."""
     from datetime import date
 
+    from tracker.reports.build.inputs import STAGES, InvalidReportRequest
     from tracker.reports.editions import FORMATS, generate_edition
-    from tracker.reports.inputs import STAGES, InvalidReportRequest
 
     fmt = fmt or (REPORT_SUFFIXES.get(output.suffix.lower(), "pdf") if output else "pdf")
     try:
@@ -458,7 +458,7 @@ def db_backup(path: str) -> None:
     """Write a consistent backup of the database to PATH (SQLite online backup; pg_dump for PostgreSQL)."""
     from pathlib import Path
 
-    from tracker.services import backup
+    from tracker.services.ops import backup
 
     try:
         target = backup.backup(db.engine.url, Path(path))
@@ -475,7 +475,8 @@ def db_restore(path: str, yes: bool) -> None:
     """Replace the database with the backup in PATH. Stop the application first."""
     from pathlib import Path
 
-    from tracker.services import backup, data_version
+    from tracker.services.analytics import data_version
+    from tracker.services.ops import backup
 
     if not yes:
         click.confirm(f"Replace {db.engine.url.render_as_string(hide_password=True)} with {path}?", abort=True)

@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 from tests.conftest import ORACLE_DIR
 from tracker.extensions import db
 from tracker.models import Case, ReportEdition, Role
-from tracker.reports.annual import build_annual
+from tracker.reports.build.annual import build_annual
+from tracker.reports.build.inputs import InvalidReportRequest
 from tracker.reports.content import CONFIDENTIAL, Estimate
 from tracker.reports.editions import generate_edition
-from tracker.reports.inputs import InvalidReportRequest
 from tracker.services.analytics import queries as analytics
 from tracker.services.analytics.baselines import import_baselines, shipped_baselines
 from tracker.services.casework.cases import FollowUp, record_follow_up

@@ -1,4 +1,4 @@
-"""The survival figures (tracker.reports.figures): explicit Figures drawn from plain data, with the
+"""The survival figures (tracker.charts.survival): explicit Figures drawn from plain data, with the
 curves, bands, censor marks, faded unstable parts, expected curves, published points and the
 number-at-risk table where a reader expects them."""
 
@@ -12,7 +12,7 @@ import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from tracker.reports.figures import PALETTE, competing_figure, figure_png, figure_svg, km_figure
+from tracker.charts.survival import PALETTE, competing_figure, figure_png, figure_svg, km_figure
 from tracker.survival import (
     AnalysisOptions,
     BaselineCurve,

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from tracker.reports import figures
+from tracker.charts import survival as figures
 
 PALETTE = figures.PALETTE
 WIDTH_IN = 6.6

@@ -16,10 +16,10 @@ from tracker.extensions import db
 from tracker.models import Role, User
 from tracker.models.base import utcnow
 from tracker.models.report import SCOPE_ALL, ReportEdition
-from tracker.reports.annual import build_annual
+from tracker.reports.build.annual import build_annual
+from tracker.reports.build.inputs import InvalidReportRequest
 from tracker.reports.content import CONFIDENTIAL, AnnualReport, EditionInfo, Estimate
-from tracker.reports.formatting import long_date, pct, plural, thousands
-from tracker.reports.inputs import InvalidReportRequest
+from tracker.reports.render.formatting import long_date, pct, plural, thousands
 
 
 @dataclass(frozen=True)
@@ -39,18 +39,18 @@ FORMATS = {
 
 def render(report: AnnualReport, fmt: str) -> bytes:
     if fmt == "pdf":
-        from tracker.reports.render_pdf import render_pdf
+        from tracker.reports.render.pdf import render_pdf
 
         return render_pdf(report)
     if fmt == "xlsx":
-        from tracker.reports.render_xlsx import render_xlsx
+        from tracker.reports.render.xlsx import render_xlsx
 
         return render_xlsx(report)
     if fmt == "csv":
-        from tracker.reports.render_csv import render_csv_zip
+        from tracker.reports.render.csv_zip import render_csv_zip
 
         return render_csv_zip(report)
-    from tracker.reports.render_html import render_html
+    from tracker.reports.render.html import render_html
 
     return render_html(report).encode("utf-8")
 

@@ -20,8 +20,8 @@ from sqlalchemy.exc import DBAPIError
 from tracker.extensions import db
 from tracker.models import ReportJob, Role, User
 from tracker.models.base import utcnow
+from tracker.reports.build.inputs import InvalidReportRequest, check_request
 from tracker.reports.editions import check_format, generate_edition, may_see
-from tracker.reports.inputs import InvalidReportRequest, check_request
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 UNEXPECTED = "The report could not be generated because of an unexpected error; it was logged for the administrators."

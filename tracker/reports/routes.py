@@ -16,9 +16,9 @@ from werkzeug.wrappers import Response
 from tracker.extensions import db
 from tracker.models import Role, User
 from tracker.reports import bp, jobs
+from tracker.reports.build.inputs import InvalidReportRequest
 from tracker.reports.editions import FORMATS, get_edition, visible_editions
 from tracker.reports.forms import GenerateReportForm
-from tracker.reports.inputs import InvalidReportRequest
 from tracker.services.permissions import require_role
 
 ROLES = (Role.ADMIN, Role.RESEARCHER, Role.STAFF)

@@ -27,9 +27,9 @@ from flask_login import current_user, login_required
 from matplotlib.figure import Figure
 from sqlalchemy import select
 
+from tracker.charts.survival import PALETTE, colour, competing_figure, figure_png, figure_svg, km_figure
 from tracker.extensions import db
 from tracker.models import Case, Federation, User
-from tracker.reports.figures import PALETTE, colour, competing_figure, figure_png, figure_svg, km_figure
 from tracker.research import bp
 from tracker.research.forms import GROUP_LABELS, ExploreSurvivalForm
 from tracker.services.analytics import data_version

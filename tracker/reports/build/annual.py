@@ -13,11 +13,11 @@ from datetime import date
 from typing import Any
 
 from tracker.models import User
+from tracker.reports.build.counts import activity_section, case_counts, quality_section
+from tracker.reports.build.inputs import STAGES, InvalidReportRequest, ReportInputs, check_request, gather
+from tracker.reports.build.methods import methods_section
+from tracker.reports.build.survival import exits_section, headline_section, survival_section
 from tracker.reports.content import AnnualReport
-from tracker.reports.inputs import STAGES, InvalidReportRequest, ReportInputs, check_request, gather
-from tracker.reports.sections_counts import activity_section, case_counts, quality_section
-from tracker.reports.sections_methods import methods_section
-from tracker.reports.sections_survival import exits_section, headline_section, survival_section
 
 __all__ = ["STAGES", "InvalidReportRequest", "build_annual", "inputs_summary"]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tracker.reports import confidentiality as conf
+from tracker.reports.build import confidentiality as conf
+from tracker.reports.build.inputs import ReportInputs
 from tracker.reports.content import CONFIDENTIAL, Column, Note, Table
-from tracker.reports.formatting import (
+from tracker.reports.render.formatting import (
     SIZE_CLASS_LABELS,
     country_label,
     long_date,
@@ -15,7 +16,6 @@ from tracker.reports.formatting import (
     plural,
     transfer_type_label,
 )
-from tracker.reports.inputs import ReportInputs
 from tracker.survival import EXCLUSION_REASONS
 
 TYPE_ORDER = ("succession", "rescue", "conversion", "other", "unknown")

@@ -8,8 +8,9 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from tracker.reports import confidentiality as conf
-from tracker.reports.common import (
+from tracker.charts.report import bar_figure
+from tracker.reports.build import confidentiality as conf
+from tracker.reports.build.common import (
     BREAKDOWN_HEADERS,
     EXCLUSION_TEXT,
     count_table,
@@ -21,10 +22,9 @@ from tracker.reports.common import (
     scope_note,
     source_note,
 )
+from tracker.reports.build.inputs import ReportInputs
 from tracker.reports.content import CONFIDENTIAL, Column, Figure, Paragraph, Section, Table
-from tracker.reports.formatting import EXIT_REASON_LABELS, long_date, pct, thousands
-from tracker.reports.inputs import ReportInputs
-from tracker.reports.report_figures import bar_figure
+from tracker.reports.render.formatting import EXIT_REASON_LABELS, long_date, pct, thousands
 from tracker.survival import CLOSURE_REASONS, EXCLUSION_REASONS, LOSS_REASONS
 
 KINDS = (("open", "Still operating or followed"), ("closure", "Closed"), ("loss", "Cooperative form lost"))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tracker.reports import confidentiality as conf
-from tracker.reports.common import count_table, note, scope_note, source_note
+from tracker.reports.build import confidentiality as conf
+from tracker.reports.build.common import count_table, note, scope_note, source_note
+from tracker.reports.build.inputs import ReportInputs
 from tracker.reports.content import Column, Paragraph, Section, Table
-from tracker.reports.formatting import SERIES_LABELS, country_label, long_date
-from tracker.reports.inputs import ReportInputs
+from tracker.reports.render.formatting import SERIES_LABELS, country_label, long_date
 from tracker.services.reference import NACE_SOURCE
 
 CAVEAT = (

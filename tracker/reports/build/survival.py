@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from tracker.reports import confidentiality as conf
-from tracker.reports.common import (
+from tracker.charts.report import RiskRow, StepCurve, incidence_figure, survival_figure
+from tracker.reports.build import confidentiality as conf
+from tracker.reports.build.common import (
     BREAKDOWN_HEADERS,
     BREAKDOWN_TITLES,
     count_table,
@@ -19,11 +20,10 @@ from tracker.reports.common import (
     scope_note,
     source_note,
 )
+from tracker.reports.build.counts import CaseCounts, exit_reasons
+from tracker.reports.build.inputs import ReportInputs
 from tracker.reports.content import CONFIDENTIAL, Column, Estimate, Figure, KeyFigure, Paragraph, Section, Table
-from tracker.reports.formatting import pct, pct_ci, ratio, thousands
-from tracker.reports.inputs import ReportInputs
-from tracker.reports.report_figures import RiskRow, StepCurve, incidence_figure, survival_figure
-from tracker.reports.sections_counts import CaseCounts, exit_reasons
+from tracker.reports.render.formatting import pct, pct_ci, ratio, thousands
 from tracker.survival import CompetingResult, GroupSurvival, LogRankResult
 
 HORIZONS = (1, 2, 3, 4, 5)

@@ -8,9 +8,9 @@ import csv
 import io
 import zipfile
 
-from tracker.reports import confidentiality as conf
+from tracker.reports.build import confidentiality as conf
 from tracker.reports.content import AnnualReport, Table
-from tracker.reports.flat import about_lines, file_name, flat_columns, flat_rows
+from tracker.reports.render.flat import about_lines, file_name, flat_columns, flat_rows
 
 DIGITS = {"pct": 2, "ratio": 4, "years": 2}
 

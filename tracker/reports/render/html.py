@@ -8,7 +8,7 @@ from typing import Any
 from flask import render_template
 from markupsafe import Markup, escape
 
-from tracker.reports import confidentiality as conf
+from tracker.reports.build import confidentiality as conf
 from tracker.reports.content import (
     CONFIDENTIAL,
     CONFIDENTIAL_MARK,
@@ -20,7 +20,7 @@ from tracker.reports.content import (
     KeyFigure,
     Table,
 )
-from tracker.reports.formatting import long_date, pct, ratio
+from tracker.reports.render.formatting import long_date, pct, ratio
 
 _CONFIDENTIAL_HTML = Markup(f'<span class="conf" title="confidential: fewer than {conf.THRESHOLD} enterprises">'
                             f'{CONFIDENTIAL_MARK}</span>')

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tracker.reports.content import AnnualReport
-from tracker.reports.render_html import render_html
+from tracker.reports.render.html import render_html
 
 
 def render_pdf(report: AnnualReport, html: str | None = None) -> bytes:

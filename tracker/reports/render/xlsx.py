@@ -11,9 +11,9 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tracker.reports import confidentiality as conf
+from tracker.reports.build import confidentiality as conf
 from tracker.reports.content import AnnualReport, Paragraph, Table
-from tracker.reports.flat import FlatColumn, about_lines, flat_columns, flat_rows, sheet_name
+from tracker.reports.render.flat import FlatColumn, about_lines, flat_columns, flat_rows, sheet_name
 
 FORMATS = {"count": "#,##0", "pct": "0.0%", "ratio": "0.000", "year": "0", "years": "0.00"}
 HEADER_ROW = 3
