@@ -24,10 +24,9 @@ from sqlalchemy.orm import load_only, selectinload
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
+from tracker import vocabulary
 from tracker.cases import bp
 from tracker.cases.forms import (
-    EXIT_REASON_LABELS,
-    TRANSFER_TYPE_LABELS,
     ConfirmDistinctForm,
     ConfirmImportForm,
     ConfirmStatusCheckForm,
@@ -44,7 +43,7 @@ from tracker.cases.forms import (
     WithdrawExitForm,
 )
 from tracker.extensions import db
-from tracker.models import OPERATING, AuditEntry, Case, ExitReason, Federation, Role, StatusCheck, User
+from tracker.models import AuditEntry, Case, ExitReason, Federation, Role, StatusCheck, User
 from tracker.services.casework import cases as case_service
 from tracker.services.casework import completeness, duplicates
 from tracker.services.casework.case_list import LIST_COLUMNS, SORT_LABELS, build_case_query
@@ -121,7 +120,7 @@ def index() -> str:
     return render_template(
         "cases/index.html", form=form, filters=filters, pagination=pagination, cases=pagination.items,
         list_args=form.query_args(), sort_labels=SORT_LABELS, federation_codes=codes,
-        transfer_type_labels=TRANSFER_TYPE_LABELS, exit_reason_labels=EXIT_REASON_LABELS)
+        transfer_type_labels=vocabulary.TRANSFER_TYPES, exit_reason_labels=vocabulary.EXIT_REASONS)
 
 
 # --- create and edit --------------------------------------------------------------------------
@@ -270,9 +269,6 @@ def edit(case_id: int) -> Any:
 
 # --- case page and follow-ups -----------------------------------------------------------------
 
-OUTCOME_LABELS: dict[str, str] = {OPERATING: "Operating",
-                                  "exit_withdrawn": "Exit withdrawn (correction)",
-                                  **{r.value: f"Exited: {EXIT_REASON_LABELS[r]}" for r in ExitReason}}
 
 
 def _detail_context(case: Case, follow_up_form: Form | None = None, withdraw_form: Form | None = None,
@@ -309,8 +305,8 @@ def _detail_context(case: Case, follow_up_form: Form | None = None, withdraw_for
         "nace": codes.get(case.nace or ""), "nace_section": codes.get(case.nace_section or ""),
         "follow_up_form": follow_up_form if may_follow_up else None,
         "withdraw_form": withdraw_form if may_follow_up and case.exit_date is not None else None,
-        "conflict": conflict, "outcome_labels": OUTCOME_LABELS,
-        "transfer_type_labels": TRANSFER_TYPE_LABELS, "exit_reason_labels": EXIT_REASON_LABELS,
+        "conflict": conflict, "outcome_labels": vocabulary.OUTCOMES,
+        "transfer_type_labels": vocabulary.TRANSFER_TYPES, "exit_reason_labels": vocabulary.EXIT_REASONS,
     }
 
 
@@ -457,7 +453,7 @@ def _streamed(query: Select) -> Iterator[bytes]:
 
 
 def _value_labels() -> dict[str, dict[Any, str]]:
-    return {"transfer_type": TRANSFER_TYPE_LABELS, "exit_reason": EXIT_REASON_LABELS}
+    return {"transfer_type": vocabulary.TRANSFER_TYPES, "exit_reason": vocabulary.EXIT_REASONS}
 
 
 @bp.route(f"/import/template.<{FILE_FORMATS}:fmt>")

@@ -27,11 +27,12 @@ from flask_login import current_user, login_required
 from matplotlib.figure import Figure
 from sqlalchemy import select
 
+from tracker import vocabulary
 from tracker.charts.survival import PALETTE, colour, competing_figure, figure_png, figure_svg, km_figure
 from tracker.extensions import db
 from tracker.models import Case, Federation, User
 from tracker.research import bp
-from tracker.research.forms import GROUP_LABELS, ExploreSurvivalForm
+from tracker.research.forms import ExploreSurvivalForm
 from tracker.services.analytics import data_version
 from tracker.services.analytics import queries as analytics
 from tracker.services.analytics.baseline_matching import EUROSTAT_CODES
@@ -47,14 +48,6 @@ CASES_PER_PAGE = 100
 #: Published figures about populations that are not cooperatives (conventional takeovers) are context
 #: for the annual report, not points to set beside cooperative curves.
 NOT_COOPERATIVE = frozenset({"takeovers", "takeover_by_employee"})
-EXCLUSION_LABELS = {
-    "no_transfer_date": "no transfer date",
-    "transfer_after_as_of": "transferred after the analysis date",
-    "no_verification": "open and never verified",
-    "unknown_exit_reason": "exit without a known reason",
-    "no_follow_up": "no follow-up after the transfer",
-    "ended_before_entry": "follow-up ended before registration (delayed entry)",
-}
 STEP_COLUMNS = ("group", "time_years", "at_risk", "events", "censored", "survival", "ci_lower", "ci_upper",
                 "expected")
 HORIZON_COLUMNS = ("group", "n", "events", "median_years", "years", "survival", "ci_lower", "ci_upper", "at_risk",
@@ -336,7 +329,7 @@ def _empty_message(n: int, excluded: Mapping[str, int], threshold: int) -> str |
         left_out = sum(excluded.values())
         if not left_out:
             return "No case matches these filters. Widen the selection (fewer filters, another analysis date)."
-        reasons = ", ".join(f"{EXCLUSION_LABELS.get(r, r)}: {k}" for r, k in excluded.items())
+        reasons = ", ".join(f"{vocabulary.EXCLUSION_REASONS.get(r, r)}: {k}" for r, k in excluded.items())
         return (f"None of the {left_out} matching cases can be analysed ({reasons}). "
                 "Widen the selection or change the analysis date.")
     if n < threshold:
@@ -420,7 +413,8 @@ def index() -> Any:
         "research/index.html", form=form, problems=[], explorer=explorer, link=_linker(args), query=query,
         api_url=url_for("api.survival") + "?" + urlencode(api_params(query), doseq=True),
         filters=[(name, ", ".join(values)) for name, values in query.where],
-        group_label=GROUP_LABELS.get(query.group_by or "", ""), exclusion_labels=EXCLUSION_LABELS,
+        group_label=vocabulary.GROUP_FIELDS.get(query.group_by or "", ""),
+        exclusion_labels=vocabulary.EXCLUSION_REASONS,
         threshold=current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))
 
 
@@ -551,7 +545,7 @@ def _xlsx(explorer: Explorer) -> bytes:
         about.append([f"filter {name}", ", ".join(values)])
     about.append(["cases analysed", explorer.n])
     for reason, count in explorer.excluded.items():
-        about.append([f"left out: {EXCLUSION_LABELS.get(reason, reason)}", count])
+        about.append([f"left out: {vocabulary.EXCLUSION_REASONS.get(reason, reason)}", count])
     if explorer.logrank:
         about.append(["log-rank statistic", explorer.logrank["statistic"]])
         about.append(["log-rank df", explorer.logrank["df"]])
@@ -617,7 +611,8 @@ def cases() -> Any:
     return render_template(
         "research/cases.html", rows=[by_id[i] for i in shown if i in by_id], reason_of=reason_of, group=group,
         query=query, total=len(ids), included=included, page=page, pages=pages, link=_linker(_view_args()),
-        codes=codes, exclusion_labels=EXCLUSION_LABELS, group_label=GROUP_LABELS.get(query.group_by or "", ""),
+        codes=codes, exclusion_labels=vocabulary.EXCLUSION_REASONS,
+        group_label=vocabulary.GROUP_FIELDS.get(query.group_by or "", ""),
         filters=[(name, ", ".join(values)) for name, values in query.where])
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tracker import vocabulary
 from tracker.reports.build import confidentiality as conf
 from tracker.reports.build.inputs import ReportInputs
 from tracker.reports.content import CONFIDENTIAL, Column, Note, Table
 from tracker.reports.render.formatting import (
-    SIZE_CLASS_LABELS,
     country_label,
     long_date,
     nace_label,
@@ -55,7 +55,7 @@ def group_label(field: str, value: str, inputs: ReportInputs | None = None) -> s
     if field == "nace_section":
         return nace_label(value)
     if field == "size_class":
-        return SIZE_CLASS_LABELS.get(value, value)
+        return vocabulary.SIZE_CLASSES.get(value, value)
     if field == "federation" and inputs is not None:
         return f"{inputs.federations.get(value, value)} ({value})" if value != "unknown" else "Not recorded"
     return value
