@@ -52,12 +52,12 @@ from tracker.services.errors import DomainError, EditConflict, InvalidCase, NotF
 from tracker.services.permissions import can, require, require_role, visible_federation_ids
 from tracker.services.reference import countries, nace_choices, nace_codes
 from tracker.services.spreadsheets import exports, import_help, imports, staging, status_import
+from tracker.web import current_actor, safe_next
 
 Form = Any  # a FlaskForm subclass instance
 
 
-def _user() -> User:
-    return current_user._get_current_object()
+_user = current_actor
 
 
 def _load_case(case_id: int, action: str) -> Case:
@@ -838,12 +838,6 @@ def duplicates_page() -> str:
                            elsewhere_total=len(elsewhere), across=across)
 
 
-def _safe_next(target: str | None, fallback: str) -> str:
-    """Only a path on this site (no scheme, no host, no protocol-relative //)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
-
 
 @bp.route("/duplicates/confirm", methods=["POST"])
 @require_role(Role.ADMIN, Role.STAFF)
@@ -862,4 +856,4 @@ def confirm_distinct() -> Response:
     db.session.commit()
     flash("Confirmed: different enterprises; this pair will not be reported again." if stored
           else "This pair was already confirmed as different enterprises.", "success")
-    return redirect(_safe_next(form.next.data, url_for("cases.duplicates_page")))
+    return redirect(safe_next(form.next.data, url_for("cases.duplicates_page")))

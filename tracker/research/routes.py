@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 from flask import Response, abort, current_app, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from matplotlib.figure import Figure
 from sqlalchemy import select
 
@@ -40,6 +40,7 @@ from tracker.services.analytics.frame import CaseFrame
 from tracker.services.permissions import require, scope_cases
 from tracker.services.reference import published_comparisons
 from tracker.survival import DEFAULT_HORIZONS, SurvivalReport, analyse_competing, prepare_followup
+from tracker.web import current_actor
 
 CACHE_SIZE = 32
 #: More groups than colours of the palette make a figure nobody can read: tables only, then.
@@ -94,8 +95,7 @@ def _cache_key(user: User, *parts: Any) -> tuple:
 
 # --- reading the query string -------------------------------------------------------------------
 
-def _user() -> User:
-    return current_user._get_current_object()
+_user = current_actor
 
 
 def _federation_choices(user: User) -> list[tuple[str, str]] | None:

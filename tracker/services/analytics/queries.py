@@ -21,6 +21,7 @@ from tracker.models import Role, TransferType, User
 from tracker.services.analytics import data_version
 from tracker.services.analytics.baseline_matching import BaselineCatalogue, load_catalogue, match_coded
 from tracker.services.analytics.frame import CaseFrame, count_visible, load_case_frame, load_changes
+from tracker.services.errors import InvalidParameter
 from tracker.services.reference import is_country
 from tracker.survival import (
     DEFAULT_HORIZONS,
@@ -43,14 +44,6 @@ FILTER_FIELDS = ("transfer_type", "country", "region", "nace_section", "cohort",
 SIZE_CLASS_VALUES = ("0-9", "10-49", "50-249", "250+", "unknown")
 _YEAR_RANGE = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
 
-
-class InvalidParameter(ValueError):
-    """A survival parameter a user gave is wrong; `name` is the parameter."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}")
-        self.name = name
-        self.message = message
 
 
 @dataclass(frozen=True)
