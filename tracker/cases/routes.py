@@ -49,7 +49,7 @@ from tracker.services.casework import completeness, duplicates
 from tracker.services.casework.case_list import LIST_COLUMNS, SORT_LABELS, build_case_query
 from tracker.services.casework.duplicates import PossibleDuplicate
 from tracker.services.errors import DomainError, EditConflict, InvalidCase, NotFound, PermissionDenied
-from tracker.services.permissions import can, require, require_role, visible_federation_ids
+from tracker.services.permissions import Scope, can, require, require_role
 from tracker.services.reference import countries, nace_choices, nace_codes
 from tracker.services.spreadsheets import exports, import_help, imports, staging, status_import
 from tracker.web import current_actor, safe_next
@@ -99,7 +99,7 @@ def _federation_codes() -> dict[int, str]:
 def _filter_form(user: User) -> tuple[Form, dict[int, str]]:
     """The list's filter form read from the query string, validated (invalid filters are reported
     next to their field and left out of the query); the list and its export both use it."""
-    several = visible_federation_ids(user) is None
+    several = Scope.of(user).everything
     codes = _federation_codes() if several else {}
     form = FilterCasesForm(formdata=request.args, federations=sorted(codes.items(), key=lambda kv: kv[1])
                            if several else None, allow_deleted=can(user, "case.view_deleted"))
@@ -206,7 +206,7 @@ def _render_case_form(form: Form, case: Case | None = None, conflict: str | None
 @require_role(Role.ADMIN, Role.STAFF)
 def new() -> Any:
     user = _user()
-    chooses_federation = visible_federation_ids(user) is None
+    chooses_federation = Scope.of(user).everything
     form = CreateCaseForm(federations=_federations(active_only=True) if chooses_federation else None,
                           show_contact=can(user, "case.view_contact"))
     if not form.validate_on_submit():
@@ -557,7 +557,7 @@ def upload_too_large(error: Any) -> tuple[str, int]:
 # --- case import: upload, review, confirm ----------------------------------------------------------
 
 def _upload_federations(user: User) -> list[tuple[int, str]] | None:
-    return _federations(active_only=True) if visible_federation_ids(user) is None else None
+    return _federations(active_only=True) if Scope.of(user).everything else None
 
 
 def _render_upload(form: Form) -> str:
@@ -703,7 +703,7 @@ def import_problems(token: str) -> Response:
 def completeness_page() -> str:
     """Open cases not verified for 12 months, and the share verified per federation."""
     user = _user()
-    several = visible_federation_ids(user) is None
+    several = Scope.of(user).everything
     form = FilterFollowUpForm(formdata=request.args, federations=_federations() if several else None)
     form.validate()
     federation_id = form.federation_id()
@@ -724,7 +724,7 @@ def completeness_page() -> str:
 def status_check_export(fmt: str) -> Response:
     """The "annual status check" sheet of the stale open cases, for staff to fill in."""
     user = _user()
-    several = visible_federation_ids(user) is None
+    several = Scope.of(user).everything
     form = FilterFollowUpForm(formdata=request.args, federations=_federations() if several else None)
     form.validate()
     federation_id = form.federation_id() if several else user.federation_id

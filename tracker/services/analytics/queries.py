@@ -17,11 +17,12 @@ import numpy as np
 from flask import current_app
 
 from tracker.extensions import db
-from tracker.models import Role, TransferType, User
+from tracker.models import TransferType, User
 from tracker.services.analytics import data_version
 from tracker.services.analytics.baseline_matching import BaselineCatalogue, load_catalogue, match_coded
 from tracker.services.analytics.frame import CaseFrame, count_visible, load_case_frame, load_changes
 from tracker.services.errors import InvalidParameter
+from tracker.services.permissions import Scope
 from tracker.services.reference import is_country
 from tracker.survival import (
     DEFAULT_HORIZONS,
@@ -224,7 +225,7 @@ def _recall(store: OrderedDict, key: Any) -> Any:
 
 def scope_of(user: User | None) -> int | None:
     """The federation a user's figures are restricted to (staff), or None for all."""
-    return user.federation_id if user is not None and user.role == Role.STAFF else None
+    return Scope.of(user).federation_id
 
 
 @dataclass(frozen=True)
