@@ -1,5 +1,5 @@
 """Export of the filtered case list (CSV and XLSX, importable again unchanged, formulas
-neutralised), the blank template and the help page of the import columns (issue 6)."""
+neutralised), the blank template and the help page of the import columns."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The annual survival report (issue 5): the generated files are opened (PDF text, XLSX cells,
+"""The annual survival report: the generated files are opened (PDF text, XLSX cells,
 CSV rows) and their figures checked against the engine and the R oracle; confidentiality,
 reproducibility, editions and the staff scope."""
 

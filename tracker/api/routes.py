@@ -32,7 +32,7 @@ def _query() -> analytics.SurvivalQuery:
 
 @bp.get("/survival")
 def survival() -> Response:
-    """Kaplan-Meier survival by group with horizons, log-rank and baselines (DESIGN.md JSON).
+    """Kaplan-Meier survival by group with horizons, log-rank and baselines (the JSON of docs/design.md).
     Staff get their own federation's figures only."""
     return jsonify(analytics.survival_json(current_user, _query()))
 

@@ -1,5 +1,5 @@
-"""Forms of the cases blueprint. They check shape (types, lengths, known choices); the DESIGN.md
-rules (dates, exits, codes, duplicate refs) are checked by tracker.services.casework.cases."""
+"""Forms of the cases blueprint. They check shape (types, lengths, known choices); the case
+rules of docs/design.md (dates, exits, codes, duplicate refs) are checked by tracker.services.casework.cases."""
 
 from __future__ import annotations
 
@@ -244,7 +244,7 @@ class RestoreCaseForm(FlaskForm):
     submit = SubmitField("Restore case")
 
 
-# --- spreadsheets: import, status check, duplicates, follow-up completeness (issue 6) ------------
+# --- spreadsheets: import, status check, duplicates, follow-up completeness ---------------------
 
 class UploadCasesForm(_ChooseFederation, FlaskForm):
     federation = SelectField("Federation", validators=[InputRequired()])

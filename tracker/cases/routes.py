@@ -1,5 +1,5 @@
 """Views of the cases blueprint: list, create, edit, case page, follow-ups, soft deletion; and
-(issue 6) spreadsheet import in two steps (upload and check, then confirm), export of the
+spreadsheet import in two steps (upload and check, then confirm), export of the
 filtered list, the blank template and its help, possible duplicates, follow-up completeness
 and the annual status check.
 
@@ -403,7 +403,7 @@ def restore(case_id: int) -> Response:
     return redirect(url_for("cases.detail", case_id=case_id))
 
 
-# --- export of the filtered list, blank template, help (issue 6) -------------------------------
+# --- export of the filtered list, blank template, help ----------------------------------------
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILE_FORMATS = "any(csv, xlsx)"

@@ -276,7 +276,7 @@ def _group_codes(labels: np.ndarray | None, size: int) -> tuple[np.ndarray, list
 
 
 def _at_risk_by_year(analysis: analytics.Analysis, years: int) -> dict[str, list[int]]:
-    """Per group, cases at risk at whole years 0..years: `entry < t <= stop` (DESIGN.md), and at 0 the
+    """Per group, cases at risk at whole years 0..years: `entry < t <= stop` (docs/design.md), and at 0 the
     cases under observation from the transfer itself (entry == 0)."""
     query = analysis.query
     followup = prepare_followup(analysis.frame.cases, query.as_of, query.endpoint, query.delayed_entry)
@@ -536,7 +536,7 @@ def _xlsx(explorer: Explorer) -> bytes:
             cell.number_format = "0.0000"
     sheet.freeze_panes = "B2"
     about = book.create_sheet("About")
-    about.append(["Transfer Tracker survival analysis (Kaplan-Meier, 95 % log(-log) CI; DESIGN.md definitions)"])
+    about.append(["Transfer Tracker survival analysis (Kaplan-Meier, 95 % log(-log) CI; docs/design.md definitions)"])
     about.append(["as_of", query.as_of.isoformat()])
     about.append(["endpoint", query.endpoint])
     about.append(["delayed_entry", query.delayed_entry])

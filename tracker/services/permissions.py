@@ -1,6 +1,6 @@
 """The permission vocabulary, in one place.
 
-Roles (DESIGN.md): admin may do everything; staff act on their own federation's cases only;
+Roles (docs/design.md): admin may do everything; staff act on their own federation's cases only;
 researchers read every case except personal/contact fields and never write.
 
 - `can(user, action, obj=None)` answers object-level questions (templates use it too);

@@ -62,7 +62,7 @@ def group_label(field: str, value: str, inputs: ReportInputs | None = None) -> s
 
 
 def group_order(field: str, names: Sequence[str], inputs: ReportInputs | None = None) -> list[str]:
-    """Groups in reading order: the DESIGN.md vocabularies in their own order, else by label,
+    """Groups in reading order: the vocabularies in their own (docs/design.md) order, else by label,
     'unknown' (not recorded) last."""
     if field == "transfer_type":
         return sorted(names, key=lambda n: TYPE_ORDER.index(n) if n in TYPE_ORDER else len(TYPE_ORDER))

@@ -49,7 +49,7 @@ _YEAR_RANGE = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
 
 @dataclass(frozen=True)
 class SurvivalQuery:
-    """What to compute. Years since transfer; see DESIGN.md "Survival definitions"."""
+    """What to compute. Years since transfer; see docs/design.md, "Survival definitions"."""
 
     as_of: date
     endpoint: str = "enterprise"
@@ -337,7 +337,7 @@ def compute(user: User | None, query: SurvivalQuery) -> Analysis:
 
 
 def survival_json(user: User | None, query: SurvivalQuery) -> dict[str, Any]:
-    """The DESIGN.md JSON for `query`, cached on (data version, caller's scope, query)."""
+    """The survival JSON (docs/design.md) for `query`, cached on (data version, caller's scope, query)."""
     key = (str(db.engine.url), data_version.identity(), scope_of(user), query)
     cached = _recall(_cache.results, key)
     if cached is not None:

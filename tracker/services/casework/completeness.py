@@ -1,4 +1,4 @@
-"""Follow-up completeness (issue 6): which open cases need their annual status check.
+"""Follow-up completeness: which open cases need their annual status check.
 
 - An open case (no exit, not deleted) is *verified* when its last_verified_on is within the last
   12 months: on or after the same calendar day one year before `today` (29 February → 28

@@ -1,4 +1,4 @@
-"""Possible duplicate cases (issue 6): on create, edit and import, and a report across federations.
+"""Possible duplicate cases: on create, edit and import, and a report across federations.
 
 Two cases are a possible duplicate when they are in the same country and
 

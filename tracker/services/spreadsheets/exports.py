@@ -1,4 +1,4 @@
-"""Export of cases in the import schema (DESIGN.md "Import CSV schema"), so that export → edit →
+"""Export of cases in the import schema (docs/design.md, "Import and export schema"), so that export → edit →
 re-import changes nothing.
 
 Rules:
