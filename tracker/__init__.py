@@ -30,6 +30,7 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'tracker.sqlite3'}"
     register_extensions(app)
+    register_i18n(app)
     register_blueprints(app)
     register_cli(app)
     register_error_handlers(app)
@@ -114,6 +115,12 @@ def register_input_guards(app: Flask) -> None:
                     abort(400, description=f"The {kind} '{shown}' {message}.")
 
 
+def register_i18n(app: Flask) -> None:
+    from tracker.i18n import register_i18n as register
+
+    register(app)
+
+
 def register_extensions(app: Flask) -> None:
     from tracker.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
 
@@ -173,6 +180,7 @@ def register_cli(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
+    from flask_babel import gettext as _
     from flask_wtf.csrf import CSRFError
 
     def render_error(error):  # noqa: ANN001, ANN202
@@ -184,16 +192,42 @@ def register_error_handlers(app: Flask) -> None:
 
     def csrf_error(error: CSRFError):  # noqa: ANN202
         return render_template("errors.html", error=error, code=400,
-                               message="The form expired or was not sent by this site "
-                                       "(missing or invalid CSRF token). Reload the page and try again."), 400
+                               message=_("The form expired or was not sent by this site "
+                                         "(missing or invalid CSRF token). Reload the page and try again.")), 400
 
     app.register_error_handler(CSRFError, csrf_error)
 
 
+def _error_description(error: object) -> str:
+    """What an error page says: the app's own description (already in the user's language), or
+    for Werkzeug's stock English descriptions, the same in the user's language."""
+    from flask import current_app
+    from flask_babel import gettext as _
+
+    description = getattr(error, "description", None)
+    if description and description != getattr(type(error), "description", None):
+        return str(description)
+    code = getattr(error, "code", 500)
+    stock = {
+        400: _("The browser sent a request that this server could not understand."),
+        403: _("You do not have the permission to see this page."),
+        404: _("The page was not found. If you typed the address, check it and try again."),
+        405: _("This page does not accept that kind of request."),
+        409: _("The request conflicts with the current state of the data."),
+        413: _("The file is too large (at most %(size)s MB).",
+               size=(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)),
+        429: _("Too many attempts. Wait a few minutes and try again."),
+    }
+    return stock.get(code, _("The server could not complete the request."))
+
+
 def register_template_helpers(app: Flask) -> None:
+    from tracker import vocabulary
     from tracker.services.permissions import can
 
     app.jinja_env.globals["can"] = can
+    app.jinja_env.globals["error_description"] = _error_description
+    app.jinja_env.globals["role_label"] = lambda role: vocabulary.label(vocabulary.ROLES, role)
     app.jinja_env.globals["app_version"] = _version()
 
     @app.context_processor

@@ -1,99 +1,134 @@
 """Every label of a stored value, in one wording, used by forms, tables, figures, exports and the
 report alike. Codes (`rescue`, `insee-sine`) are what the database, the import schema, the API and
-the CLI speak; people read these labels. A test checks that every enum value has its label.
+the CLI speak; people read these labels, in their own language. A test checks that every enum value
+has its label.
 
 Keys are the stored strings; the StrEnum members of `tracker.models.enums` hash as their value, so
 `TRANSFER_TYPES[TransferType.RESCUE]` works too.
+
+Each vocabulary is a `Labels` mapping: reading a label (`[code]`, `.get`, `.items()`, `.values()`)
+gives a plain `str` in the language of the moment (the request's, or the one forced for a report
+with `flask_babel.force_locale`), so labels can go into JSON, spreadsheets and figures. Forms built
+at import time take `.choices()`, whose labels stay lazy and are translated when rendered. Read
+labels when writing, never at import time, and never cache them across languages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
+
+class Labels(Mapping[str, str]):
+    """Codes → labels, translated when read."""
+
+    def __init__(self, labels: Mapping[str, LazyString | str]) -> None:
+        self._labels = dict(labels)
+
+    def __getitem__(self, code: str) -> str:
+        return str(self._labels[code])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._labels)
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def lazy(self, code: str) -> LazyString | str:
+        """The label of `code` as a lazy string (translated when rendered)."""
+        return self._labels[code]
+
+    def choices(self) -> list[tuple[str, LazyString | str]]:
+        """(code, lazy label) pairs for a form's choices, safe to build at import time."""
+        return list(self._labels.items())
+
 
 #: What a missing value reads as (cases without a size, sector, country...).
-NOT_RECORDED = "Not recorded"
+NOT_RECORDED = _l("Not recorded")
 
-TRANSFER_TYPES: Mapping[str, str] = {
-    "succession": "Succession (no successor)",
-    "rescue": "Rescue (difficulty or insolvency)",
-    "conversion": "Conversion (of an association or other organisation)",
-    "other": "Other",
-}
+TRANSFER_TYPES: Labels = Labels({
+    "succession": _l("Succession (no successor)"),
+    "rescue": _l("Rescue (difficulty or insolvency)"),
+    "conversion": _l("Conversion (of an association or other organisation)"),
+    "other": _l("Other"),
+})
 
-EXIT_REASONS: Mapping[str, str] = {
-    "liquidation": "Liquidation",
-    "dissolution": "Dissolution",
-    "sold": "Sold to non-members",
-    "merged": "Merged",
-    "demutualised": "Demutualised (continues as a conventional company)",
-    "other": "Other closure",
-}
+EXIT_REASONS: Labels = Labels({
+    "liquidation": _l("Liquidation"),
+    "dissolution": _l("Dissolution"),
+    "sold": _l("Sold to non-members"),
+    "merged": _l("Merged"),
+    "demutualised": _l("Demutualised (continues as a conventional company)"),
+    "other": _l("Other closure"),
+})
 
 #: Outcomes of a follow-up (a status check): operating, one of the exits, or a withdrawn exit.
-OUTCOMES: Mapping[str, str] = {
-    "operating": "Operating",
-    "exit_withdrawn": "Exit withdrawn (correction)",
-    **{code: f"Exited: {label}" for code, label in EXIT_REASONS.items()},
-}
+OUTCOMES: Labels = Labels({
+    "operating": _l("Operating"),
+    "exit_withdrawn": _l("Exit withdrawn (correction)"),
+    **{code: _l("Exited: %(reason)s", reason=EXIT_REASONS.lazy(code)) for code in EXIT_REASONS},
+})
 
-ENDPOINTS: Mapping[str, str] = {
-    "enterprise": "Enterprise survival (closure is the event; a sale or merger ends follow-up)",
-    "cooperative": "Cooperative survival (every exit is the event)",
-}
+ENDPOINTS: Labels = Labels({
+    "enterprise": _l("Enterprise survival (closure is the event; a sale or merger ends follow-up)"),
+    "cooperative": _l("Cooperative survival (every exit is the event)"),
+})
 
 #: Short names of the endpoints, for headings and figure titles.
-ENDPOINTS_SHORT: Mapping[str, str] = {
-    "enterprise": "Enterprise survival",
-    "cooperative": "Survival of the cooperative form",
-}
+ENDPOINTS_SHORT: Labels = Labels({
+    "enterprise": _l("Enterprise survival"),
+    "cooperative": _l("Survival of the cooperative form"),
+})
 
-GROUP_FIELDS: Mapping[str, str] = {
-    "transfer_type": "Transfer type",
-    "country": "Country",
-    "nace_section": "NACE section",
-    "cohort": "Cohort (transfer year)",
-    "federation": "Federation",
-    "size_class": "Size class",
-}
+GROUP_FIELDS: Labels = Labels({
+    "transfer_type": _l("Transfer type"),
+    "country": _l("Country"),
+    "nace_section": _l("NACE section"),
+    "cohort": _l("Cohort (transfer year)"),
+    "federation": _l("Federation"),
+    "size_class": _l("Size class"),
+})
 
-SIZE_CLASSES: Mapping[str, str] = {
-    "0-9": "0–9 employees",
-    "10-49": "10–49 employees",
-    "50-249": "50–249 employees",
-    "250+": "250 or more employees",
+SIZE_CLASSES: Labels = Labels({
+    "0-9": _l("0–9 employees"),
+    "10-49": _l("10–49 employees"),
+    "50-249": _l("50–249 employees"),
+    "250+": _l("250 or more employees"),
     "unknown": NOT_RECORDED,
-}
+})
 
 #: Why a case is left out of an analysis (`tracker.survival.EXCLUSION_REASONS`).
-EXCLUSION_REASONS: Mapping[str, str] = {
-    "no_transfer_date": "no transfer date",
-    "transfer_after_as_of": "transferred after the analysis date",
-    "no_verification": "open and never verified",
-    "unknown_exit_reason": "exit without a known reason",
-    "no_follow_up": "no follow-up after the transfer",
-    "ended_before_entry": "follow-up ended before registration (delayed entry)",
-}
+EXCLUSION_REASONS: Labels = Labels({
+    "no_transfer_date": _l("no transfer date"),
+    "transfer_after_as_of": _l("transferred after the analysis date"),
+    "no_verification": _l("open and never verified"),
+    "unknown_exit_reason": _l("exit without a known reason"),
+    "no_follow_up": _l("no follow-up after the transfer"),
+    "ended_before_entry": _l("follow-up ended before registration (delayed entry)"),
+})
 
-ROLES: Mapping[str, str] = {
-    "admin": "Administrator (secretariat)",
-    "staff": "Federation staff",
-    "researcher": "Researcher",
-}
+ROLES: Labels = Labels({
+    "admin": _l("Administrator (secretariat)"),
+    "staff": _l("Federation staff"),
+    "researcher": _l("Researcher"),
+})
 
 #: National and European baseline series (`baselines.series`), named as their publishers do.
-BASELINE_SERIES: Mapping[str, str] = {
-    "insee-sine": "Insee, SINE survey (France)",
-    "eurostat-bd": "Eurostat, business demography",
-    "istat": "Istat (Italy)",
-    "statbel-vat": "Statbel, VAT-registered enterprises (Belgium)",
-    "ifm-bonn": "IfM Bonn (Germany)",
-    "ine": "INE (Spain)",
-    "ons": "ONS, business demography (United Kingdom)",
-}
+BASELINE_SERIES: Labels = Labels({
+    "insee-sine": _l("Insee, SINE survey (France)"),
+    "eurostat-bd": _l("Eurostat, business demography"),
+    "istat": _l("Istat (Italy)"),
+    "statbel-vat": _l("Statbel, VAT-registered enterprises (Belgium)"),
+    "ifm-bonn": _l("IfM Bonn (Germany)"),
+    "ine": _l("INE (Spain)"),
+    "ons": _l("ONS, business demography (United Kingdom)"),
+})
 
 
 def label(vocabulary: Mapping[str, str], code: str | None) -> str:
     """The label of `code`, "Not recorded" for a missing value, the code itself if unknown."""
     if code is None or code in ("", "unknown"):
-        return vocabulary.get("unknown", NOT_RECORDED)
-    return vocabulary.get(str(code), str(code))
+        return str(vocabulary.get("unknown", NOT_RECORDED))
+    return str(vocabulary.get(str(code), str(code)))

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from tracker import vocabulary
+from tracker.i18n import LANGUAGE_CHOICES
 from tracker.models import Role
 
-NO_FEDERATION = SelectChoice("", "— none (admins and researchers) —")
-NO_COUNTRY = SelectChoice("", "Choose a country…")
-ROLE_CHOICES = [SelectChoice(r.value, r.value.capitalize()) for r in Role]
+NO_FEDERATION = SelectChoice("", _l("— none (admins and researchers) —"))
+NO_COUNTRY = SelectChoice("", _l("Choose a country…"))
+ROLE_CHOICES = [SelectChoice(r.value, vocabulary.ROLES[r.value]) for r in Role]
+LANGUAGE_HELP = _l("Pages and messages are shown to the user in this language; without one, in the "
+                   "browser's language.")
 
 
 def select_choices(pairs: list[tuple[Any, str]]) -> list[SelectChoice]:
@@ -29,13 +34,13 @@ def optional_int(value: Any) -> int | None:
 
 
 class CreateFederationForm(FlaskForm):
-    code = StringField("Code", validators=[DataRequired(), Length(max=32)],
-                       description="Letters, digits, '-' or '_', e.g. FR-CGSCOP. It cannot be changed later.")
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)],
+                       description=_l("Letters, digits, '-' or '_', e.g. FR-CGSCOP. It cannot be changed later."))
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     # The service says why an unknown code is refused, so the select does not pre-validate.
-    country = SelectField("Country", validate_choice=False,
-                          validators=[DataRequired(message="Choose a country.")])
-    submit = SubmitField("Create federation")
+    country = SelectField(_l("Country"), validate_choice=False,
+                          validators=[DataRequired(message=_l("Choose a country."))])
+    submit = SubmitField(_l("Create federation"))
 
     def __init__(self, *args: Any, country_choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -43,10 +48,10 @@ class CreateFederationForm(FlaskForm):
 
 
 class EditFederationForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    country = SelectField("Country", validate_choice=False,
-                          validators=[DataRequired(message="Choose a country.")])
-    submit = SubmitField("Save changes")
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    country = SelectField(_l("Country"), validate_choice=False,
+                          validators=[DataRequired(message=_l("Choose a country."))])
+    submit = SubmitField(_l("Save changes"))
 
     def __init__(self, *args: Any, country_choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -54,16 +59,17 @@ class EditFederationForm(FlaskForm):
 
 
 class CreateUserForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    role = SelectField("Role", choices=ROLE_CHOICES,
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES,
                        validators=[DataRequired()])
-    federation = SelectField("Federation", coerce=optional_int,
-                             description="Required for staff; leave empty for admins and researchers.")
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=200)],
-                             description="At least 10 characters; give it to the user through a separate channel.")
-    confirm = PasswordField("Repeat the password",
-                            validators=[DataRequired(), EqualTo("password", "The passwords differ.")])
-    submit = SubmitField("Create user")
+    federation = SelectField(_l("Federation"), coerce=optional_int,
+                             description=_l("Required for staff; leave empty for admins and researchers."))
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=200)],
+                             description=_l("At least 10 characters; give it to the user through a separate channel."))
+    confirm = PasswordField(_l("Repeat the password"),
+                            validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))])
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="", description=LANGUAGE_HELP)
+    submit = SubmitField(_l("Create user"))
 
     def __init__(self, *args: Any, federation_choices: list[tuple[Any, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -71,11 +77,12 @@ class CreateUserForm(FlaskForm):
 
 
 class EditUserForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES,
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES,
                        validators=[DataRequired()])
-    federation = SelectField("Federation", coerce=optional_int,
-                             description="Required for staff; leave empty for admins and researchers.")
-    submit = SubmitField("Save changes")
+    federation = SelectField(_l("Federation"), coerce=optional_int,
+                             description=_l("Required for staff; leave empty for admins and researchers."))
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="", description=LANGUAGE_HELP)
+    submit = SubmitField(_l("Save changes"))
 
     def __init__(self, *args: Any, federation_choices: list[tuple[Any, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -83,14 +90,14 @@ class EditUserForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired(), Length(max=200)],
-                             description="At least 10 characters. The user's open sessions end.")
-    confirm = PasswordField("Repeat the new password",
-                            validators=[DataRequired(), EqualTo("password", "The passwords differ.")])
-    submit = SubmitField("Reset password")
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)],
+                             description=_l("At least 10 characters. The user's open sessions end."))
+    confirm = PasswordField(_l("Repeat the new password"),
+                            validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))])
+    submit = SubmitField(_l("Reset password"))
 
 
 class ChangeStatusForm(FlaskForm):
     """Button-only form (deactivate, reactivate): a POST that carries the CSRF token."""
 
-    submit = SubmitField("Apply")
+    submit = SubmitField(_l("Apply"))

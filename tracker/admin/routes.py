@@ -220,7 +220,8 @@ def create_user() -> str | Response:
     if form.validate_on_submit():
         try:
             user = user_service.create_user(_actor(), form.email.data, form.password.data, form.role.data,
-                                            federation=_federation_or_none(form.federation.data))
+                                            federation=_federation_or_none(form.federation.data),
+                                            language=form.language.data or None)
         except DomainError as exc:
             _show_error(form, exc)
         else:
@@ -234,12 +235,14 @@ def create_user() -> str | Response:
 @require_role(Role.ADMIN)
 def edit_user(user_id: int) -> str | Response:
     user = db.get_or_404(User, user_id)
-    form = EditUserForm(data={"role": user.role.value, "federation": user.federation_id},
+    form = EditUserForm(data={"role": user.role.value, "federation": user.federation_id,
+                              "language": user.language or ""},
                         federation_choices=_federation_choices(user.federation))
     if form.validate_on_submit():
         try:
             user_service.update_user(_actor(), user, role=form.role.data,
-                                     federation=_federation_or_none(form.federation.data))
+                                     federation=_federation_or_none(form.federation.data),
+                                     language=form.language.data or None)
         except DomainError as exc:
             _show_error(form, exc)
         else:

@@ -1,36 +1,55 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms import EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from tracker.i18n import LANGUAGE_CHOICES, LANGUAGES
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-    submit = SubmitField("Log in")
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(_l("Log in"))
 
 
 class LogoutForm(FlaskForm):
     """Button-only form: logging out is a POST with a CSRF token."""
 
-    submit = SubmitField("Log out")
+    submit = SubmitField(_l("Log out"))
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
-    password = PasswordField("New password", validators=[DataRequired(), Length(min=10, max=200)])
-    confirm = PasswordField("Repeat new password",
-                            validators=[DataRequired(), EqualTo("password", "Passwords differ.")])
-    submit = SubmitField("Change password")
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    confirm = PasswordField(_l("Repeat new password"),
+                            validators=[DataRequired(), EqualTo("password", _l("Passwords differ."))])
+    submit = SubmitField(_l("Change password"))
+
+
+class ProfileForm(FlaskForm):
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES,
+                           description=_l("Pages, messages and figures are shown in this language. "
+                                          "Without a choice, in your browser's language."))
+    submit = SubmitField(_l("Save"))
+
+
+class SwitchLanguageForm(FlaskForm):
+    """The language switch of every page: one button per language (no JavaScript)."""
+
+    language = SelectField(choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()],
+                           validators=[DataRequired()])
+    next = HiddenField()
 
 
 class CreateTokenForm(FlaskForm):
-    name = StringField("Token name", validators=[DataRequired(), Length(max=100)],
-                       description="What will use it, e.g. 'survival notebook'")
-    submit = SubmitField("Create token")
+    name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)],
+                       description=_l("What will use it, e.g. 'survival notebook'"))
+    submit = SubmitField(_l("Create token"))
 
 
 class RevokeTokenForm(FlaskForm):
-    submit = SubmitField("Revoke")
+    submit = SubmitField(_l("Revoke"))
 
 
-__all__ = ["CreateTokenForm", "RevokeTokenForm", "ChangePasswordForm", "Email", "LoginForm", "LogoutForm"]
+__all__ = ["CreateTokenForm", "RevokeTokenForm", "ChangePasswordForm", "Email", "LoginForm", "LogoutForm",
+           "ProfileForm", "SwitchLanguageForm"]

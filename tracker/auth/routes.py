@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import text
 
+from tracker import i18n
 from tracker.auth import bp
-from tracker.auth.forms import ChangePasswordForm, CreateTokenForm, LoginForm, LogoutForm, RevokeTokenForm
+from tracker.auth.forms import (
+    ChangePasswordForm,
+    CreateTokenForm,
+    LoginForm,
+    LogoutForm,
+    ProfileForm,
+    RevokeTokenForm,
+    SwitchLanguageForm,
+)
 from tracker.extensions import db, limiter
 from tracker.models.base import utcnow
 from tracker.services.accounts import tokens, users
 from tracker.services.errors import DomainError
 from tracker.web import current_actor, safe_next
 
-LOGIN_FAILED = "Unknown email or wrong password."
+LOGIN_FAILED = _l("Unknown email or wrong password.")
 
 
 
@@ -67,7 +79,7 @@ def login():
 def logout():
     if LogoutForm().validate_on_submit() and current_user.is_authenticated:
         logout_user()
-        flash("You are logged out.", "info")
+        flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -78,7 +90,7 @@ def change_password():
     if form.validate_on_submit():
         user = current_actor()
         if not user.check_password(form.current_password.data):
-            form.current_password.errors.append("Wrong password.")
+            form.current_password.errors.append(_("Wrong password."))
         else:
             try:
                 users.change_password(user, user, form.password.data)
@@ -87,9 +99,45 @@ def change_password():
             else:
                 db.session.commit()
                 login_user(user)  # new nonce: this session stays, all others end
-                flash("Password changed; other sessions were logged out.", "success")
+                flash(_("Password changed; other sessions were logged out."), "success")
                 return redirect(url_for("auth.index"))
     return render_template("auth/password.html", form=form)
+
+
+@bp.route("/account/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    """The user's own settings: the interface language."""
+    user = current_actor()
+    form = ProfileForm(data={"language": user.language or ""})
+    if form.validate_on_submit():
+        try:
+            users.set_language(user, user, form.language.data or None)
+        except DomainError as exc:
+            db.session.rollback()
+            form.language.errors.append(exc.message)
+        else:
+            db.session.commit()
+            refresh()  # the message below is already in the new language
+            flash(_("Your settings are saved."), "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form)
+
+
+@bp.route("/language", methods=["POST"])
+def switch_language():
+    """The language switch: remembered in a cookie, and as the user's own setting when logged in."""
+    form = SwitchLanguageForm()
+    target = safe_next(form.next.data, url_for("auth.index"))
+    if not form.validate_on_submit():
+        return redirect(target)
+    language = form.language.data
+    if current_user.is_authenticated:
+        users.set_language(current_actor(), current_actor(), language)
+        db.session.commit()
+    response = redirect(target)
+    i18n.remember(response, language)
+    return response
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
@@ -122,5 +170,5 @@ def revoke_api_token(token_id: int):
             db.session.rollback()
             abort(404)
         db.session.commit()
-        flash("Token revoked; it no longer opens the API.", "success")
+        flash(_("Token revoked; it no longer opens the API."), "success")
     return redirect(url_for("auth.api_tokens"))

@@ -35,7 +35,7 @@ def choices(pairs: Iterable[tuple[Any, str]], empty: str | None = None) -> list[
     return [*head, *(SelectChoice(str(value), label) for value, label in pairs)]
 
 
-TRANSFER_TYPE_CHOICES = [(code, label) for code, label in vocabulary.TRANSFER_TYPES.items()]
+TRANSFER_TYPE_CHOICES = vocabulary.TRANSFER_TYPES.choices()
 
 
 def _strip(value: Any) -> Any:
@@ -157,7 +157,7 @@ class CaseFormBase(FlaskForm):
                                              "(required for an open case)")
     exit_date = DateField("Exit date", validators=[Optional()])
     exit_reason = SelectField("Exit reason", validate_choice=False,
-                              choices=choices(vocabulary.EXIT_REASONS.items(),
+                              choices=choices(vocabulary.EXIT_REASONS.choices(),
                                               "— (still operating)"))
     notes = TextAreaField("Notes", filters=[_strip], validators=[Optional(), _length("notes")],
                           render_kw={"rows": 3})
@@ -216,7 +216,7 @@ class EditCaseForm(CaseFormBase):
 class RecordFollowUpForm(FlaskForm):
     outcome = SelectField("Outcome", choices=choices([
         (OPERATING, "Operating (confirmed on this date)"),
-        *((code, f"Exited: {label}") for code, label in vocabulary.EXIT_REASONS.items())]))
+        *((code, vocabulary.OUTCOMES.lazy(code)) for code in vocabulary.EXIT_REASONS)]))
     checked_on = DateField("On", validators=[InputRequired()], default=date.today)
     source = StringField("Source", filters=[_strip], validators=[Optional(), Length(max=200)],
                          description="How it was checked, e.g. business register, phone call")

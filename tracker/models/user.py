@@ -27,6 +27,8 @@ class User(UserMixin, Base):
     session_nonce: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # The interface language the user chose (tracker.i18n.LANGUAGES); None follows the browser.
+    language: Mapped[str | None] = mapped_column(String(8))
 
     federation: Mapped[Federation | None] = relationship()
 

@@ -63,19 +63,19 @@ class ExploreSurvivalForm(FlaskForm):
                                   description="None selected: all. Ctrl/⌘-click to choose several.",
                                   render_kw={"size": 5})
     transfer_type = SelectMultipleField("Transfer type", validators=[Optional()],
-                                        choices=_choices(vocabulary.TRANSFER_TYPES.items()),
+                                        choices=_choices(vocabulary.TRANSFER_TYPES.choices()),
                                         description="None selected: all.", render_kw={"size": 4})
     nace_section = SelectMultipleField("NACE section", filters=[_upper_all], validators=[Optional()],
                                        description="None selected: all.", render_kw={"size": 5})
     federation = SelectMultipleField("Federation", filters=[_upper_all], validators=[Optional()],
                                      description="None selected: all.", render_kw={"size": 4})
     size_class = SelectMultipleField("Size class (employees at transfer)", validators=[Optional()],
-                                     choices=_choices(vocabulary.SIZE_CLASSES.items()),
+                                     choices=_choices(vocabulary.SIZE_CLASSES.choices()),
                                      description="None selected: all.",
                                      render_kw={"size": 5})
     cohort_from = IntegerField("Transferred from (year)", validators=[Optional(), _year])
     cohort_to = IntegerField("Transferred until (year)", validators=[Optional(), _year])
-    endpoint = SelectField("Endpoint", choices=_choices(vocabulary.ENDPOINTS.items()), default="enterprise")
+    endpoint = SelectField("Endpoint", choices=_choices(vocabulary.ENDPOINTS.choices()), default="enterprise")
     as_of = DateField("Analysis date (as of)", validators=[Optional()],
                       description="Empty: today. Later transfers are left out; later exits ignored.")
     delayed_entry = SelectField("Delayed entry", default="on", filters=[_on_off],
@@ -83,7 +83,7 @@ class ExploreSurvivalForm(FlaskForm):
                                                   ("off", "Off: every case counts from its transfer")]))
     group_by = SelectField("Group by", default="",
                            choices=_choices([("", "No grouping (all cases)"),
-                                             *((f, vocabulary.GROUP_FIELDS[f]) for f in GROUP_FIELDS)]))
+                                             *((f, vocabulary.GROUP_FIELDS.lazy(f)) for f in GROUP_FIELDS)]))
     cohort_bands = StringField("Cohort bands", validators=[Optional(), Length(max=200)],
                                description="With “group by cohort”: e.g. 2000-2007,2008-2014. Empty: one group a year.")
     horizons = StringField("Horizons (years)", validators=[Optional(), Length(max=100)],

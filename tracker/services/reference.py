@@ -4,12 +4,18 @@ Rev. 2 classification (tracker/data/nace_rev2.csv, Regulation (EC) No 1893/2006,
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 import pycountry
+from babel import Locale
+from flask_babel import lazy_gettext as _l
+
+from tracker.i18n import current_language
 
 NACE_SOURCE = ("NACE Rev. 2, Regulation (EC) No 1893/2006 (Eurostat RAMON export), "
                "shipped as tracker/data/nace_rev2.csv")
@@ -51,22 +57,70 @@ def normalise_nace(raw: str) -> NaceCode:
     return entry
 
 
+#: The 21 section titles, in the wording of the classification's national versions once translated
+#: (NAF rév. 2, ATECO 2007, CNAE-2009); divisions, groups and classes keep Eurostat's English titles.
+NACE_SECTION_TITLES = {
+    "A": _l("Agriculture, forestry and fishing"),
+    "B": _l("Mining and quarrying"),
+    "C": _l("Manufacturing"),
+    "D": _l("Electricity, gas, steam and air conditioning supply"),
+    "E": _l("Water supply; sewerage, waste management and remediation activities"),
+    "F": _l("Construction"),
+    "G": _l("Wholesale and retail trade; repair of motor vehicles and motorcycles"),
+    "H": _l("Transportation and storage"),
+    "I": _l("Accommodation and food service activities"),
+    "J": _l("Information and communication"),
+    "K": _l("Financial and insurance activities"),
+    "L": _l("Real estate activities"),
+    "M": _l("Professional, scientific and technical activities"),
+    "N": _l("Administrative and support service activities"),
+    "O": _l("Public administration and defence; compulsory social security"),
+    "P": _l("Education"),
+    "Q": _l("Human health and social work activities"),
+    "R": _l("Arts, entertainment and recreation"),
+    "S": _l("Other service activities"),
+    "T": _l("Activities of households as employers; undifferentiated goods- and services-producing "
+            "activities of households for own use"),
+    "U": _l("Activities of extraterritorial organisations and bodies"),
+}
+
+
+def nace_label(entry: NaceCode) -> str:
+    """The title of a NACE entry: a section's in the current language, the others in English."""
+    if entry.level == "section" and entry.code in NACE_SECTION_TITLES:
+        return str(NACE_SECTION_TITLES[entry.code])
+    return entry.label
+
+
 def nace_sections() -> list[NaceCode]:
-    return [c for c in nace_codes().values() if c.level == "section"]
+    """The 21 sections, their titles in the current language."""
+    return [dataclasses.replace(c, label=nace_label(c)) for c in nace_codes().values() if c.level == "section"]
 
 
 def nace_choices() -> list[tuple[str, str]]:
     """(code, 'code · label') for every section, division, group and class, in classification order."""
-    return [(c.code, f"{c.code} · {c.label}") for c in nace_codes().values()]
+    return [(c.code, f"{c.code} · {nace_label(c)}") for c in nace_codes().values()]
+
+
+def countries() -> dict[str, str]:
+    """ISO 3166-1 alpha-2 → the country's name in the current language (CLDR's, through Babel;
+    pycountry's ISO names in English), ordered by that name as a reader of the language expects."""
+    return _countries(current_language())
+
+
+def _sort_key(name: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
 
 
 @cache
-def countries() -> dict[str, str]:
-    return {c.alpha_2: c.name for c in sorted(pycountry.countries, key=lambda c: c.name)}
+def _countries(language: str) -> dict[str, str]:
+    local = Locale.parse(language).territories if language != "en" else {}
+    names = {c.alpha_2: local.get(c.alpha_2, c.name) for c in pycountry.countries}
+    return dict(sorted(names.items(), key=lambda item: _sort_key(item[1])))
 
 
 def is_country(code: str | None) -> bool:
-    return bool(code) and code in countries()
+    return bool(code) and code in _countries("en")
 
 
 def country_choices() -> list[tuple[str, str]]:

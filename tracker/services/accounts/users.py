@@ -11,7 +11,7 @@ from tracker.services.casework import audit
 from tracker.services.errors import DomainError
 
 MIN_PASSWORD_LENGTH = 10
-USER_FIELDS = ("email", "role", "federation_id", "active")
+USER_FIELDS = ("email", "role", "federation_id", "active", "language")
 
 
 def _hash_method() -> str:
@@ -55,8 +55,30 @@ def _check_role_federation(role: Role, federation: Federation | None) -> None:
         raise DomainError("Only staff accounts belong to a federation.", field="federation")
 
 
+def check_language(language: str | None) -> str | None:
+    """A language of the interface (tracker.i18n.LANGUAGES), or None (follow the browser)."""
+    from tracker.i18n import LANGUAGES
+
+    if not language:
+        return None
+    if language not in LANGUAGES:
+        raise DomainError(f"'{language}' is not a language of the interface "
+                          f"(one of {', '.join(LANGUAGES)}).", field="language")
+    return language
+
+
+def set_language(actor: User, user: User, language: str | None) -> None:
+    """The user's own interface language; None follows the browser's."""
+    before = audit.snapshot(user, USER_FIELDS)
+    user.language = check_language(language)
+    db.session.flush()
+    changes = audit.diff(before, audit.snapshot(user, USER_FIELDS))
+    if changes:
+        audit.record(actor, user, "update", changes)
+
+
 def create_user(actor: User | None, email: str, password: str, role: Role | str,
-                federation: Federation | None = None) -> User:
+                federation: Federation | None = None, language: str | None = None) -> User:
     role = Role(role)
     email = User.normalise_email(email)
     if "@" not in email or len(email) > 254:
@@ -65,7 +87,7 @@ def create_user(actor: User | None, email: str, password: str, role: Role | str,
         raise DomainError(f"A user with email {email} already exists.", field="email")
     _check_role_federation(role, federation)
     check_password_policy(password)
-    user = User(email=email, role=role, federation=federation, active=True)
+    user = User(email=email, role=role, federation=federation, active=True, language=check_language(language))
     user.set_password(password, _hash_method())
     db.session.add(user)
     db.session.flush()
@@ -74,7 +96,9 @@ def create_user(actor: User | None, email: str, password: str, role: Role | str,
 
 
 def update_user(actor: User, user: User, *, role: Role | str | None = None,
-                federation: Federation | None = None, active: bool | None = None) -> User:
+                federation: Federation | None = None, active: bool | None = None,
+                language: str | None | object = ...) -> User:
+    """Change role, federation, activation and (when given; None = the browser's) language."""
     before = audit.snapshot(user, USER_FIELDS)
     new_role = Role(role) if role is not None else user.role
     new_fed = federation if role is not None else user.federation
@@ -85,6 +109,8 @@ def update_user(actor: User, user: User, *, role: Role | str | None = None,
     user.role, user.federation = new_role, new_fed
     if active is not None:
         user.active = active
+    if language is not ...:
+        user.language = check_language(language)  # type: ignore[arg-type]
     if not user.active or new_role != before["role"]:
         user.session_nonce += 1  # a demoted or deactivated user loses open sessions at once
     db.session.flush()

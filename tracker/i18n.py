@@ -1,0 +1,161 @@
+"""Languages of the interface (English, French, Italian, Spanish) and writing numbers, percentages
+and dates the way each of them does.
+
+Which language a request is shown in, first that applies:
+
+1. `?lang=xx` in the URL (that request, and remembered in a cookie);
+2. the logged-in user's own setting (`users.language`, changed on the profile page or by an admin);
+3. the `lang` cookie (set by the language switch of every page, also for anonymous visitors);
+4. the browser's `Accept-Language`;
+5. `BABEL_DEFAULT_LOCALE` (English unless configured).
+
+Machine-readable outputs (the JSON API, CSV downloads, the import/export schema) never go through
+these helpers: they stay ISO dates and `.` decimals whatever the language.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from functools import cache
+
+from babel import Locale
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.numbers import format_decimal as babel_format_decimal
+from babel.numbers import format_percent as babel_format_percent
+from flask import Flask, Response, current_app, has_request_context, request
+from flask_babel import Babel, get_locale
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectChoice
+
+#: Languages of the interface, in the order the switch shows them.
+LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français", "it": "Italiano", "es": "Español"}
+DEFAULT_LANGUAGE = "en"
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+#: Settings for the user's own language; "" follows the browser.
+LANGUAGE_CHOICES = [SelectChoice("", _l("The browser's language")),
+                    *(SelectChoice(code, name) for code, name in LANGUAGES.items())]
+
+#: Dates written as digits: ISO in English (what the app always showed), day first elsewhere.
+_NUMERIC_DATE = {"en": "yyyy-MM-dd", "fr": "dd/MM/yyyy", "it": "dd/MM/yyyy", "es": "dd/MM/yyyy"}
+
+babel = Babel()
+
+
+def is_language(code: str | None) -> bool:
+    return bool(code) and code in LANGUAGES
+
+
+def select_locale() -> str | None:
+    """Flask-Babel's locale selector: the order of the module docstring."""
+    if not has_request_context():
+        return None
+    asked = request.args.get(COOKIE)
+    if is_language(asked):
+        return asked
+    from flask_login import current_user
+
+    own = getattr(current_user, "language", None) if current_user.is_authenticated else None
+    if is_language(own):
+        return own
+    remembered = request.cookies.get(COOKIE)
+    if is_language(remembered):
+        return remembered
+    return request.accept_languages.best_match(list(LANGUAGES))
+
+
+def current_language() -> str:
+    """The two-letter code of the language being written (the default outside a request)."""
+    locale = get_locale()
+    return locale.language if locale is not None else DEFAULT_LANGUAGE
+
+
+def _locale() -> Locale:
+    return get_locale() or Locale.parse(DEFAULT_LANGUAGE)
+
+
+# -- numbers, percentages, dates -----------------------------------------------------------------
+
+def format_number(value: float | int | None, digits: int | None = None, missing: str = "—") -> str:
+    """`value` with the locale's grouping and decimal mark: 1 234,5 in French, 1,234.5 in English.
+    `digits` fixes the number of decimals; without it an integer is written whole and a decimal
+    with up to 3 places."""
+    if value is None:
+        return missing
+    if digits is None:
+        return babel_format_decimal(value, locale=_locale())
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return babel_format_decimal(value, format=pattern, locale=_locale())
+
+
+@cache
+def _percent_pattern(locale: Locale, digits: int) -> str:
+    pattern = locale.percent_formats[None].pattern.split(";")[0]
+    if digits:
+        pattern = re.sub(r"0(?=[^0#,.]*$)", "0." + "0" * digits, pattern, count=1)
+    return pattern
+
+
+def format_percent(fraction: float | None, digits: int = 1, missing: str = "—") -> str:
+    """A fraction (0..1) as a percentage in the locale's way: 0.761 → "76,1 %" in French (with a
+    narrow no-break space), "76.1%" in English."""
+    if fraction is None:
+        return missing
+    locale = _locale()
+    return babel_format_percent(fraction, format=_percent_pattern(locale, digits), locale=locale)
+
+
+def format_date(value: date | datetime | str | None, style: str = "numeric", missing: str = "—") -> str:
+    """A date as the locale writes it: `numeric` 31/12/2025 (ISO 2025-12-31 in English), `long`
+    31 décembre 2025, or `medium`/`short`/`full` (CLDR). An ISO string is read as its date."""
+    if value is None or value == "":
+        return missing
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        value = value.date()
+    locale = _locale()
+    pattern = _NUMERIC_DATE.get(locale.language, "yyyy-MM-dd") if style == "numeric" else style
+    return babel_format_date(value, format=pattern, locale=locale)
+
+
+def format_datetime(value: datetime | None, missing: str = "—") -> str:
+    """A timestamp (UTC) as the numeric date and the hour: 31/12/2025 14:05 UTC."""
+    if value is None:
+        return missing
+    locale = _locale()
+    pattern = _NUMERIC_DATE.get(locale.language, "yyyy-MM-dd") + " HH:mm"
+    return babel_format_datetime(value, format=pattern, tzinfo=None, locale=locale) + " UTC"
+
+
+# -- wiring --------------------------------------------------------------------------------------
+
+def register_i18n(app: Flask) -> None:
+    """Flask-Babel with the catalogues of tracker/translations, the locale selector, the template
+    filters (`number`, `percent`, `date`, `datetime`) and the `lang` cookie."""
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["percent"] = format_percent
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["current_language"] = current_language
+
+    @app.after_request
+    def remember_language(response: Response) -> Response:
+        asked = request.args.get(COOKIE)
+        if is_language(asked) and request.cookies.get(COOKIE) != asked:
+            remember(response, asked)
+        return response
+
+
+def remember(response: Response, language: str) -> None:
+    """Keep `language` in the cookie the locale selector reads (anonymous visitors, and users
+    who have no setting of their own)."""
+    response.set_cookie(COOKIE, language, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True,
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
