@@ -166,20 +166,36 @@ def review_problems(client, data: bytes, filename: str = "cases.csv") -> list[tu
     return problem_rows(client.get(f"/cases/import/{token}").get_data(as_text=True))
 
 
-def test_wrong_encoding_is_refused_next_to_the_file_field(client, login, fed):
+def test_a_windows_1252_file_with_day_first_dates_is_read_and_the_review_says_how(client, login, fed):
     login(Role.STAFF, federation=fed)
-    data = csv_bytes([case_row(name="Coopérative")]).decode().encode("latin-1")
-    response = upload(client, data)
+    data = csv_bytes([case_row(name="Coopérative", transfer_date="31/12/2014")]).decode().encode("cp1252")
+    page = client.get(upload(client, data).headers["Location"]).get_data(as_text=True)
+    reading = page.split('id="reading"', 1)[1].split("</p>", 1)[0]
+    assert "Windows-1252" in reading and "commas" in reading
+    assert "31/12/2014 was read as December 31, 2014" in reading
+    assert written() == (0, 0, 0, 0)
+
+
+def test_an_ambiguous_file_says_it_was_read_in_the_national_order(client, login, fed):
+    login(Role.STAFF, federation=fed)
+    data = csv_bytes([case_row(transfer_date="05/04/2014", last_verified_on="01/02/2024")])
+    page = client.get(upload(client, data).headers["Location"]).get_data(as_text=True)
+    assert "read in the national order, day/month/year: 05/04/2014 was read as April 5, 2014" in page
+
+
+def test_a_binary_file_is_refused_next_to_the_file_field(client, login, fed):
+    login(Role.STAFF, federation=fed)
+    response = upload(client, csv_bytes([case_row()]) + b"\xe9\x00")
     assert response.status_code == 200
     [message] = errors_next_to(response.get_data(as_text=True), "file")
-    assert message.startswith("the file is not UTF-8 text (byte 0xe9 at position")
+    assert message.startswith("the file is not UTF-8, Windows-1252 or Latin-1 text (byte 0x00 at position")
     assert "save it as CSV UTF-8 or as XLSX" in message
     assert written() == (0, 0, 0, 0)
 
 
 @pytest.mark.parametrize(("data", "filename", "fragment"), [
-    pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01", "photo.png", "is not UTF-8 text", id="png"),
-    pytest.param(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "cases.pdf", "is not UTF-8 text", id="pdf"),
+    pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01", "photo.png", "a PNG image, not UTF-8", id="png"),
+    pytest.param(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "cases.pdf", "a PDF document, not UTF-8", id="pdf"),
     pytest.param(b"PK\x03\x04 this is not a zip", "cases.xlsx", "not a readable XLSX workbook", id="fake-xlsx"),
     pytest.param(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "cases.xls", "old Excel files (.xls)",
                  id="old-excel"),

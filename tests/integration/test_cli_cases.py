@@ -82,8 +82,8 @@ def test_unknown_federation_exits_1(runner, tmp_path):
 
 def test_unreadable_file_exits_1_with_the_reason(runner, make_federation, tmp_path):
     make_federation(code="F1")
-    path = tmp_path / "latin1.csv"
-    path.write_bytes(",".join(CASE_FIELDS).encode() + "\nR-1,Coopérative,,FR".encode("latin-1"))
+    path = tmp_path / "binary.csv"
+    path.write_bytes(",".join(CASE_FIELDS).encode() + b"\nR-1,\xe9\x00,,FR")
     result = runner.invoke(args=["cases", "import", str(path), "--federation", "F1"])
     assert result.exit_code == 1
     assert "not UTF-8" in result.stderr and "nothing was imported" in result.stderr

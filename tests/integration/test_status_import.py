@@ -139,7 +139,7 @@ def test_the_same_exit_again_is_unchanged(fed, stale):
 
 @pytest.mark.parametrize(("fields", "expected", "fragment"), [
     ({"operating_on": "2025-07-01"}, {(2, "operating_on")}, "2025-07-01 is in the future"),
-    ({"operating_on": "01/05/2025"}, {(2, "operating_on")}, "is not a date in the form YYYY-MM-DD"),
+    ({"operating_on": "05/2025"}, {(2, "operating_on")}, "is not a date in the form YYYY-MM-DD"),
     ({"operating_on": "2010-01-01"}, {(2, "operating_on")}, "is before the transfer (2015-03-01)"),
     ({"operating_on": "2025-01-01", "exit_date": "2025-01-01", "exit_reason": "sold"}, {(2, "operating_on")},
      "fill either operating_on, or exit_date and exit_reason, not both"),

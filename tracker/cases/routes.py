@@ -599,7 +599,20 @@ def _import_review(user: User, federation: Federation, result: imports.ImportRes
         "problems": _problems(result.problems),
         "duplicates": _describe_pairs(user, pairs, _federation_codes() if pairs else {}),
         "must_confirm": len(duplicates.needs_confirmation(user, pairs)),
+        "reading": _file_reading(result),
     }
+
+
+def _file_reading(result: imports.ImportResult) -> dict[str, Any]:
+    """How the file was read (encoding, delimiter, order of its dates, a sample date), for the review."""
+    reading: dict[str, Any] = {}
+    if result.source is not None:
+        reading.update(encoding=result.source.encoding, delimiter=result.source.delimiter)
+    if result.dates is not None and result.dates.sample is not None:
+        reading.update(date_order=result.dates.order, date_evidence=result.dates.evidence,
+                       date_sample=result.dates.sample,
+                       date_read=result.dates.sample_read.isoformat() if result.dates.sample_read else None)
+    return reading
 
 
 def _render_import_review(staged: staging.StagedUpload, form: Form | None = None, status: int = 200,

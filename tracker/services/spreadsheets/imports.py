@@ -6,8 +6,12 @@ Rules, in the order they are applied:
 - Size: a file over `max_bytes` (default 20 MB) is refused before it is parsed.
 - Format: a zip (the signature of XLSX) is read as XLSX with openpyxl (first sheet, values of
   formulas as last computed); `.xls`/`.ods` files are refused with a hint; anything else is read
-  as CSV, which must be UTF-8 (with or without BOM). The CSV delimiter is `;` when the header
-  line has more `;` than `,`, else `,`.
+  as CSV, in UTF-8 (with or without BOM), UTF-16 with a BOM, Windows-1252 or Latin-1, delimited by
+  `,`, `;` or TAB (the one the header line holds most of): `csv_dialect`, whose findings the
+  result reports (`source`).
+- Dates in text cells: ISO, or day, month and year in one order for the whole file, the order its
+  dates show, else the national order of the federation's country (`csv_dialect.date_order_of`,
+  reported as `dates`); they reach the validator as dates.
 - Header: the first non-blank row. Names are trimmed and case-insensitive, in any order. Every
   required column must be present; unknown or repeated names are errors; optional columns may be
   absent (re-importing without a column leaves that field of existing cases as it is).
@@ -76,6 +80,8 @@ from tracker.services.casework import audit, duplicates
 from tracker.services.casework.cases import CASE_FIELDS, REQUIRED_FIELDS, clean_case_values
 from tracker.services.casework.duplicates import PossibleDuplicate
 from tracker.services.errors import DomainError, EditConflict, PermissionDenied
+from tracker.services.spreadsheets import csv_dialect
+from tracker.services.spreadsheets.csv_dialect import DateOrder
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 1_000_000
@@ -84,6 +90,7 @@ MAX_PROBLEMS = 10_000
 MAX_XLSX_EXPANSION = 25
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 COMPARED_FIELDS: tuple[str, ...] = (*CASE_FIELDS, "nace_section")
+DATE_FIELDS = ("transfer_date", "registered_on", "last_verified_on", "exit_date", "founded_on")
 WRITE_BATCH = 2000
 COPY_BATCH = 20_000
 PROGRESS_EVERY = 1000
@@ -111,6 +118,22 @@ class ImportProblem:
 
 
 @dataclass(frozen=True)
+class FileSource:
+    """How a CSV file was read: its encoding and delimiter, as `csv_dialect` found them."""
+
+    encoding: str  # a csv_dialect.ENCODING_LABELS key
+    delimiter: str
+
+    @property
+    def encoding_label(self) -> str:
+        return csv_dialect.ENCODING_LABELS[self.encoding]
+
+    @property
+    def delimiter_label(self) -> str:
+        return csv_dialect.DELIMITER_LABELS[self.delimiter]
+
+
+@dataclass(frozen=True)
 class ImportResult:
     """What the import did (or, with dry_run, would do). With problems, nothing was written and
     the counts are 0. `rows` is the number of case rows read (blank rows not counted)."""
@@ -122,6 +145,8 @@ class ImportResult:
     rows: int
     dry_run: bool = False
     duplicates: tuple[PossibleDuplicate, ...] = ()  # with check_duplicates only
+    source: FileSource | None = None  # how a CSV file was read (None for XLSX, or an unreadable file)
+    dates: DateOrder | None = None  # how the dates written as text were read
 
     @property
     def ok(self) -> bool:
@@ -156,6 +181,7 @@ class _Table:
     header: list[Any]
     header_row: int
     rows: list[tuple[int, tuple[Any, ...]]]  # (spreadsheet row number, cells); blank rows left out
+    source: FileSource | None = None
 
 
 @dataclass
@@ -199,11 +225,13 @@ def import_cases(actor: User | None, federation: Federation, data: bytes, filena
     if not problems and not table.rows:
         problems = [ImportProblem(0, "", "the file has a header row but no case rows")]
     if problems:
-        return _rejected(problems, rows=len(table.rows), dry_run=dry_run)
+        return _rejected(problems, rows=len(table.rows), dry_run=dry_run, source=table.source)
+    dates = date_order(table, positions, federation.country)
     with _gc_frozen():
-        plan = _plan(federation, table, positions, today or date.today(), progress)
+        plan = _plan(federation, table, positions, today or date.today(), progress, dates.order)
         if plan.problems:
-            return _rejected(plan.problems, rows=len(table.rows), dry_run=dry_run)
+            return _rejected(plan.problems, rows=len(table.rows), dry_run=dry_run, source=table.source,
+                             dates=dates)
         pairs = _possible_duplicates(federation, plan) if check_duplicates else []
         to_confirm = duplicates.needs_confirmation(actor, pairs)
         if not dry_run:
@@ -215,7 +243,8 @@ def import_cases(actor: User | None, federation: Federation, data: bytes, filena
             if to_confirm:
                 duplicates.confirm_distinct(actor, _pair_ids(to_confirm, ids), context)
     return ImportResult(created=len(plan.creates), updated=len(plan.updates), unchanged=plan.unchanged,
-                        problems=(), rows=len(table.rows), dry_run=dry_run, duplicates=tuple(pairs))
+                        problems=(), rows=len(table.rows), dry_run=dry_run, duplicates=tuple(pairs),
+                        source=table.source, dates=dates)
 
 
 def read_rows(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES
@@ -229,6 +258,25 @@ def read_rows(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES
     except _FileProblem as exc:
         return exc.problem
     return table.header, table.header_row, table.rows
+
+
+def date_order(table: _Table, positions: dict[str, int], country: str | None) -> DateOrder:
+    """The order in which the file's dates written as text are read (csv_dialect.date_order_of)."""
+    columns = [positions[name] for name in DATE_FIELDS if name in positions]
+    texts = (cell for _, cells in table.rows for index in columns
+             if isinstance(cell := _at(cells, index), str) and cell)
+    return csv_dialect.date_order_of(texts, csv_dialect.national_date_order(country))
+
+
+def read_dates(raw: dict[str, Any], order: str, names: Sequence[str] = DATE_FIELDS) -> None:
+    """Turn the dates written as text in `raw` into dates, in `order` (ISO whatever the order);
+    a text that is no such date is left for the validator to report."""
+    for name in names:
+        value = raw.get(name)
+        if isinstance(value, str) and value and type(value) is not Formula:
+            parsed = csv_dialect.read_date(value, order)
+            if parsed is not None:
+                raw[name] = parsed
 
 
 def _possible_duplicates(federation: Federation, plan: _Plan) -> list[PossibleDuplicate]:
@@ -262,7 +310,15 @@ def _read_table(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES) 
     elif name.endswith((".xlsx", ".xlsm")):
         raise _FileProblem("the file is named .xlsx but is not an Excel workbook")
     else:
-        rows = _csv_rows(data)
+        try:
+            decoded = csv_dialect.decode_text(data)
+        except csv_dialect.UnreadableText as exc:
+            raise _FileProblem(f"{exc}; save it as CSV UTF-8 or as XLSX") from None
+        first_line = decoded.text.lstrip("\ufeff\r\n")[:65536].partition("\n")[0]
+        delimiter = csv_dialect.sniff_delimiter(first_line)
+        table = _collect(_csv_rows(decoded.text, delimiter))
+        table.source = FileSource(decoded.encoding, delimiter)
+        return table
     return _collect(rows)
 
 
@@ -299,18 +355,11 @@ def _collect(rows: Iterator[tuple[int, list[Any]]]) -> _Table:
     return _Table(header, header_row, body)
 
 
-def _csv_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _FileProblem(f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start}) "
-                           "nor an XLSX workbook; save it as CSV UTF-8 or as XLSX") from None
+def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[Any]]]:
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise _FileProblem(f"the file holds NUL characters (first on line {line}): it is not a text CSV file; "
                            "save it as CSV UTF-8 or as XLSX")
-    first_line = text.lstrip("\r\n")[:65536].partition("\n")[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     number = 0
     try:
@@ -434,7 +483,7 @@ def _map_header(header: list[Any], row: int) -> tuple[dict[str, int], list[Impor
 # --- validation ----------------------------------------------------------------------------------
 
 def _plan(federation: Federation, table: _Table, positions: dict[str, int], today: date,
-          progress: Progress | None) -> _Plan:
+          progress: Progress | None, date_order: str = csv_dialect.DAY_FIRST) -> _Plan:
     """Validate every row and sort the valid ones into creates, updates and unchanged."""
     ref_index = positions["ref"]
     refs = {ref for _, cells in table.rows if (ref := _ref_of(_cell(_at(cells, ref_index)))) is not None}
@@ -453,6 +502,7 @@ def _plan(federation: Federation, table: _Table, positions: dict[str, int], toda
         raw = {name: _cell(_at(cells, index)) for name, index in positions.items()}
         _check_stray_cells(cells, known, number, plan.problems)
         formulas = _refuse_formulas(raw, number, plan.problems)
+        read_dates(raw, date_order)
         ref = _ref_of(raw["ref"])
         current = existing.get(ref) if ref is not None else None
         values, errors = clean_case_values({**current.values, **raw} if current else raw, today)
@@ -541,8 +591,10 @@ def _load_existing(federation: Federation, refs: set[str]) -> tuple[dict[str, _E
     return existing, deleted
 
 
-def _rejected(problems: list[ImportProblem], rows: int, dry_run: bool) -> ImportResult:
-    return ImportResult(created=0, updated=0, unchanged=0, problems=tuple(problems), rows=rows, dry_run=dry_run)
+def _rejected(problems: list[ImportProblem], rows: int, dry_run: bool, source: FileSource | None = None,
+              dates: DateOrder | None = None) -> ImportResult:
+    return ImportResult(created=0, updated=0, unchanged=0, problems=tuple(problems), rows=rows, dry_run=dry_run,
+                        source=source, dates=dates)
 
 
 # --- writing -------------------------------------------------------------------------------------

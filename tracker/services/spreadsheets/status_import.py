@@ -46,7 +46,7 @@ from tracker.services.casework.cases import FollowUp, parse_date, record_follow_
 from tracker.services.casework.completeness import stale_cases_query
 from tracker.services.errors import DomainError
 from tracker.services.permissions import can
-from tracker.services.spreadsheets import exports, imports
+from tracker.services.spreadsheets import csv_dialect, exports, imports
 from tracker.services.spreadsheets.imports import DEFAULT_MAX_BYTES, ImportProblem
 
 CASE_COLUMNS = ("federation", "ref", "name", "national_id", "country", "transfer_date", "last_verified_on")
@@ -191,11 +191,23 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+def _read_dates(actor: User | None, read: list[tuple[int, dict[str, Any]]]) -> None:
+    """Dates written as text (31/12/2025 from a French spreadsheet) become dates, in the order the
+    file shows, else the national order of the actor's federation (csv_dialect)."""
+    names = ("operating_on", "exit_date")
+    country = actor.federation.country if actor is not None and actor.federation is not None else None
+    texts = (value for _, raw in read for name in names if isinstance(value := raw.get(name), str) and value)
+    order = csv_dialect.date_order_of(texts, csv_dialect.national_date_order(country)).order
+    for _, raw in read:
+        imports.read_dates(raw, order, names)
+
+
 def _plan(actor: User | None, rows: list[tuple[int, tuple[Any, ...]]], positions: dict[str, int], today: date,
           default_source: str) -> _Plan:
     plan = _Plan()
     read = [(number, {name: imports.cell(cells[index]) if index < len(cells) else None
                       for name, index in positions.items()}) for number, cells in rows]
+    _read_dates(actor, read)
     federations = {fed.code.upper(): fed for fed in db.session.scalars(select(Federation))}
     cases = _load_cases(read, federations)
     first_row: dict[tuple[int, str], int] = {}
