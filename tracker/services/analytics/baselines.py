@@ -43,15 +43,16 @@ def _parse_row(row: dict[str, str], line: int, problems: list[str]) -> dict[str,
         if not values[column]:
             problems.append(f"row {line}, column {column}: is required")
     try:
-        values["cohort_year"] = int(str(values["cohort_year"]))
-        values["horizon_years"] = int(str(values["horizon_years"]))
-        values["survival_pct"] = float(str(values["survival_pct"]))
+        cohort_year = int(str(values["cohort_year"]))
+        horizon_years = int(str(values["horizon_years"]))
+        survival_pct = float(str(values["survival_pct"]))
     except ValueError:
         problems.append(f"row {line}: cohort_year and horizon_years must be whole numbers, survival_pct a number")
         return None
-    if not 1800 <= values["cohort_year"] <= 2100 or not 1 <= values["horizon_years"] <= 50:
+    values.update(cohort_year=cohort_year, horizon_years=horizon_years, survival_pct=survival_pct)
+    if not 1800 <= cohort_year <= 2100 or not 1 <= horizon_years <= 50:
         problems.append(f"row {line}: cohort_year or horizon_years out of range")
-    if not 0 < values["survival_pct"] <= 100:
+    if not 0 < survival_pct <= 100:
         problems.append(f"row {line}, column survival_pct: must be in (0, 100]")
     values["country"] = str(values["country"]).upper()
     values["region"] = str(values["region"]).upper()

@@ -279,13 +279,13 @@ def _timeline_exit_change(actor: User | None, case: Case, before: Values) -> Non
     if old == new:
         return
     recorder = actor.id if actor is not None else None
-    if case.exit_date is None:
+    if case.exit_date is not None and case.exit_reason is not None:  # recorded or changed
+        db.session.add(StatusCheck(case=case, checked_on=case.exit_date, outcome=case.exit_reason.value,
+                                   source="case edit", recorded_by_id=recorder))
+    elif old[0] is not None:  # cleared
         db.session.add(StatusCheck(case=case, checked_on=date.fromisoformat(old[0]), outcome="exit_withdrawn",
                                    source="case edit", note="exit cleared by editing the case",
                                    recorded_by_id=recorder))
-    else:
-        db.session.add(StatusCheck(case=case, checked_on=case.exit_date, outcome=case.exit_reason.value,
-                                   source="case edit", recorded_by_id=recorder))
 
 
 def _flush_versioned(case: Case) -> None:
@@ -350,7 +350,7 @@ def record_follow_up(actor: User | None, case: Case, follow_up: FollowUp, expect
     return check
 
 
-def withdraw_exit(actor: User | None, case: Case, note: str, expected_version: int | None = None) -> StatusCheck:
+def withdraw_exit(actor: User | None, case: Case, note: str | None, expected_version: int | None = None) -> StatusCheck:
     """Correct a wrongly recorded exit: the case is open again, followed until its last
     verification. The withdrawal is kept in the timeline and audited."""
     if expected_version is not None and expected_version != case.version:
