@@ -175,13 +175,20 @@ def _check_dates(values: Values, errors: Errors, err: Callable[[str, str], None]
             err(field, f"{value.isoformat()} is in the future")
     if "registered_on" in values and values["registered_on"] is None and transfer is not None:
         values["registered_on"] = transfer
-    exit_date, reason, verified = (values.get("exit_date"), values.get("exit_reason"),
-                                   values.get("last_verified_on"))
+    exit_date, verified = values.get("exit_date"), values.get("last_verified_on")
     if transfer is not None:
         if exit_date is not None and exit_date < transfer:
             err("exit_date", f"exit {exit_date.isoformat()} is before the transfer ({transfer.isoformat()})")
         if verified is not None and verified < transfer:
             err("last_verified_on", f"{verified.isoformat()} is before the transfer ({transfer.isoformat()})")
+    _check_exit(values, errors, err)
+
+
+def _check_exit(values: Values, errors: Errors, err: Callable[[str, str], None]) -> None:
+    """An exit date needs its reason and the reverse; an open case needs its latest verification,
+    and a closed one cannot have been verified after its exit."""
+    exit_date, reason, verified = (values.get("exit_date"), values.get("exit_reason"),
+                                   values.get("last_verified_on"))
     if "exit_date" in values and "exit_reason" in values:
         if exit_date is not None and reason is None and "exit_reason" not in errors:
             err("exit_reason", "is required when there is an exit date")
