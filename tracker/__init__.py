@@ -97,7 +97,7 @@ def register_input_guards(app: Flask) -> None:
     from flask import abort, request
     from werkzeug.datastructures import MultiDict
 
-    from tracker.services.analytics.queries import InvalidParameter
+    from tracker.services.errors import InvalidParameter
 
     @app.before_request
     def refuse_nul_characters() -> None:
