@@ -96,17 +96,19 @@ def register_input_guards(app: Flask) -> None:
     PostgreSQL refuses it in text values (a query would fail with a 500). Refused here, before
     any view, with the name of the parameter or field."""
     from flask import abort, request
+    from werkzeug.datastructures import MultiDict
 
     from tracker.services.errors import InvalidParameter
 
     @app.before_request
     def refuse_nul_characters() -> None:
-        sources = [("parameter", request.args)]
+        sources: list[tuple[str, MultiDict[str, str]]] = [("parameter", request.args)]
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
             sources.append(("field", request.form))
-            sources.append(("file name", {name: upload.filename or "" for name, upload in request.files.items()}))
+            sources.append(("file name", MultiDict(
+                [(name, upload.filename or "") for name, upload in request.files.items()])))
         for kind, values in sources:
-            for name, value in (values.items(multi=True) if hasattr(values, "getlist") else values.items()):
+            for name, value in values.items(multi=True):
                 if "\x00" in value or "\x00" in name:
                     shown = name.replace("\x00", "\\x00")[:40]
                     message = "contains a NUL character (\\x00), which no text may hold"

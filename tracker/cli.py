@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from flask import Flask
@@ -31,7 +31,7 @@ def main() -> None:
     """Transfer Tracker: case logging and survival analysis of enterprises transferred to employees."""
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     db.session.rollback()
     click.secho(f"Error: {message}", fg="red", err=True)
     sys.exit(1)
@@ -187,8 +187,8 @@ def quickstart(cases_per_federation: int, serve: bool, port: int) -> None:
 
         click.echo(f"\nServing on http://127.0.0.1:{port}/  (Ctrl+C to stop)")
         # Not app.run(): Flask ignores it inside a `flask`/`tracker` CLI command (FLASK_RUN_FROM_CLI).
-        run_simple("127.0.0.1", port, current_app._get_current_object(), use_reloader=False, use_debugger=False,
-                   threaded=True)
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy, typed as the Flask it stands for
+        run_simple("127.0.0.1", port, app, use_reloader=False, use_debugger=False, threaded=True)
 
 
 # --- cases -------------------------------------------------------------------------------------

@@ -27,7 +27,8 @@ from babel.numbers import format_percent as babel_format_percent
 from flask import Flask, Response, current_app, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectChoice
+from werkzeug.wrappers import Response as BaseResponse
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in types-WTForms 3.2
 
 #: Languages of the interface, in the order the switch shows them.
 LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français", "it": "Italiano", "es": "Español"}
@@ -149,12 +150,12 @@ def register_i18n(app: Flask) -> None:
     @app.after_request
     def remember_language(response: Response) -> Response:
         asked = request.args.get(COOKIE)
-        if is_language(asked) and request.cookies.get(COOKIE) != asked:
+        if asked is not None and is_language(asked) and request.cookies.get(COOKIE) != asked:
             remember(response, asked)
         return response
 
 
-def remember(response: Response, language: str) -> None:
+def remember(response: BaseResponse, language: str) -> None:
     """Keep `language` in the cookie the locale selector reads (anonymous visitors, and users
     who have no setting of their own)."""
     response.set_cookie(COOKIE, language, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True,

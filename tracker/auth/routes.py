@@ -63,8 +63,8 @@ def login():
         return redirect(url_for("auth.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = users.find_by_email(form.email.data)
-        if user is None or not users.may_log_in(user) or not user.check_password(form.password.data):
+        user = users.find_by_email(form.email.data or "")
+        if user is None or not users.may_log_in(user) or not user.check_password(form.password.data or ""):
             flash(LOGIN_FAILED, "danger")
             return render_template("auth/login.html", form=form), 200
         user.last_login_at = utcnow()
@@ -89,13 +89,13 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         user = current_actor()
-        if not user.check_password(form.current_password.data):
-            form.current_password.errors.append(_("Wrong password."))
+        if not user.check_password(form.current_password.data or ""):
+            form.current_password.errors = [*form.current_password.errors, _("Wrong password.")]
         else:
             try:
-                users.change_password(user, user, form.password.data)
+                users.change_password(user, user, form.password.data or "")
             except DomainError as exc:
-                form.password.errors.append(exc.message)
+                form.password.errors = [*form.password.errors, exc.message]
             else:
                 db.session.commit()
                 login_user(user)  # new nonce: this session stays, all others end
@@ -115,7 +115,7 @@ def profile():
             users.set_language(user, user, form.language.data or None)
         except DomainError as exc:
             db.session.rollback()
-            form.language.errors.append(exc.message)
+            form.language.errors = [*form.language.errors, exc.message]
         else:
             db.session.commit()
             refresh()  # the message below is already in the new language
@@ -149,10 +149,10 @@ def api_tokens():
     new_token = None
     if form.validate_on_submit():
         try:
-            _token, new_token = tokens.create_token(user, form.name.data)
+            _token, new_token = tokens.create_token(user, form.name.data or "")
         except DomainError as exc:
             db.session.rollback()
-            form.name.errors.append(exc.message)
+            form.name.errors = [*form.name.errors, exc.message]
         else:
             db.session.commit()
             form = CreateTokenForm(formdata=None)

@@ -8,13 +8,13 @@ from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in types-WTForms 3.2
 from wtforms.validators import Length, Optional, ValidationError
 
 from tracker import vocabulary
-from tracker.services.analytics.queries import SIZE_CLASS_VALUES
+from tracker.services.analytics.queries import GROUP_FIELDS, SIZE_CLASS_VALUES
 from tracker.services.reference import countries, is_country, nace_sections
-from tracker.survival import GROUP_FIELDS
 
 YEAR_MIN, YEAR_MAX = 1900, 2100
 #: Form fields that become `where` filters of the analysis (the cohort range is handled apart).

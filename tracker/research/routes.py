@@ -240,6 +240,7 @@ class Explorer:
         with _draw_lock:
             if (kind, fmt) not in self.drawn:
                 fig = self.km if kind == "km" else self._competing_figure()
+                assert fig is not None  # an explorer made for a download has its figure (need_figure)
                 self.drawn[(kind, fmt)] = figure_svg(fig, id_prefix=kind) if fmt == "svg" else figure_png(fig)
             return self.drawn[(kind, fmt)]
 
@@ -281,7 +282,7 @@ def _at_risk_by_year(analysis: analytics.Analysis, years: int) -> dict[str, list
     query = analysis.query
     followup = prepare_followup(analysis.frame.cases, query.as_of, query.endpoint, query.delayed_entry)
     codes, names = _group_codes(analysis.groups, len(analysis.frame))
-    times = np.r_[np.nextafter(0.0, 1.0), np.arange(1, years + 1, dtype=float)]
+    times: np.ndarray = np.r_[np.nextafter(0.0, 1.0), np.arange(1, years + 1, dtype=float)]
     wanted = {g.group for g in analysis.report.groups}
     out = {}
     for code, name in enumerate(names):
@@ -521,10 +522,12 @@ def competing_csv() -> Response:
 def _xlsx(explorer: Explorer) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.worksheet.worksheet import Worksheet
 
     query = explorer.query
     book = Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet)  # a new workbook's one sheet
     sheet.title = "Horizons"
     sheet.append(list(HORIZON_COLUMNS))
     for row in horizon_rows(explorer):

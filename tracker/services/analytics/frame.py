@@ -48,7 +48,7 @@ class Coded:
 
     def values(self) -> np.ndarray:
         """Object array of str, None where missing."""
-        return np.append(self.categories, None).astype(object)[self.codes]
+        return np.append(self.categories, np.array([None], dtype=object)).astype(object)[self.codes]
 
     def subset(self, mask: np.ndarray) -> Coded:
         return Coded(self.codes[mask], self.categories)
@@ -185,7 +185,8 @@ def _coded_objects(values: np.ndarray) -> Coded:
 def adbc_available() -> bool:
     url = db.engine.url
     if url.get_backend_name() == "sqlite":
-        return bool(url.database) and url.database != ":memory:" and not url.database.startswith("file::memory")
+        database = url.database
+        return database is not None and database not in ("", ":memory:") and not database.startswith("file::memory")
     return url.get_backend_name() == "postgresql"
 
 
@@ -220,6 +221,7 @@ def _read_adbc(stmt: Select, parallel: bool) -> dict[str, Any]:
     ranges = _id_ranges(stmt) if parallel else [(_MIN_ID, _MAX_ID)]
     queries = [sql_for(bounds) for bounds in ranges]
     if url.get_backend_name() == "sqlite":
+        assert url.database is not None  # a file: adbc_available() said so
         tables = sqlite_reader.read_tables(url.database, queries, DATE_COLUMNS)
     elif len(queries) == 1:
         tables = [read_postgresql(queries[0])]

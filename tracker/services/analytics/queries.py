@@ -146,12 +146,18 @@ def parse_query(get: Callable[[str], str | None], get_list: Callable[[str], list
     group_by = (get("group_by") or "").strip() or None
     if group_by is not None and group_by not in GROUP_FIELDS:
         raise InvalidParameter("group_by", f"unknown field '{group_by[:40]}' (use one of: {', '.join(GROUP_FIELDS)})")
+
+    def flag(name: str, default: bool) -> bool:
+        text = get(name)
+        return parse_bool_param(name, text) if text else default
+
+    raw_horizons = get("horizons")
     try:
-        horizons = parse_horizons(get("horizons")) if get("horizons") else DEFAULT_HORIZONS
+        horizons = parse_horizons(raw_horizons) if raw_horizons else DEFAULT_HORIZONS
     except InvalidSurvivalOptions as exc:
         raise InvalidParameter("horizons", str(exc)) from None
-    delayed_entry = parse_bool_param("delayed_entry", get("delayed_entry")) if get("delayed_entry") else True
-    if get("no_delayed_entry") and parse_bool_param("no_delayed_entry", get("no_delayed_entry")):
+    delayed_entry = flag("delayed_entry", True)
+    if flag("no_delayed_entry", False):
         delayed_entry = False
     bands_text = get("cohort_bands")
     bands = None
@@ -161,7 +167,7 @@ def parse_query(get: Callable[[str], str | None], get_list: Callable[[str], list
             cohort_labels(np.empty(0, dtype="datetime64[D]"), bands)
         except InvalidSurvivalOptions as exc:
             raise InvalidParameter("cohort_bands", str(exc)) from None
-    baselines = parse_bool_param("baselines", get("baselines")) if get("baselines") else True
+    baselines = flag("baselines", True)
     return SurvivalQuery(as_of=as_of, endpoint=endpoint, group_by=group_by, horizons=horizons,
                          delayed_entry=delayed_entry, where=parse_where(get_list("where")),
                          cohort_bands=bands, baselines=baselines)
@@ -260,7 +266,7 @@ def _refreshed(url: tuple[str, str], version: int) -> CaseFrame | None:
         earlier = [key[1] for key in _cache.frames if key[0] == url and key[1] < version]
         base_version = max(earlier, default=None)
         base = _cache.frames.get((url, base_version)) if base_version is not None else None
-    if base is None:
+    if base_version is None or base is None:
         return None
     changed, deleted_ids = load_changes(base_version)
     frame, kept = base.updated(changed, deleted_ids)
@@ -323,7 +329,8 @@ def compute(user: User | None, query: SurvivalQuery) -> Analysis:
     if mask is not None:
         frame = frame.subset(mask)
     groups = labels(frame, query.group_by, query.cohort_bands) if query.group_by else None
-    baseline, sources = None, ()
+    baseline: BaselineInput | None = None
+    sources: tuple[dict[str, str | None], ...] = ()
     if query.baselines:
         catalogue, curve_index = matched_baselines(scope)
         curve_index = curve_index[mask] if mask is not None else curve_index
@@ -368,5 +375,5 @@ def clear_cache() -> None:
         _cache.results.clear()
 
 
-__all__ = ["Analysis", "InvalidParameter", "SurvivalQuery", "compute", "competing_json", "parse_query",
+__all__ = ["GROUP_FIELDS", "Analysis", "InvalidParameter", "SurvivalQuery", "compute", "competing_json", "parse_query",
            "survival_json", "Mapping"]

@@ -51,8 +51,8 @@ def record(user: User | None, obj: object, action: str, changes: dict[str, list[
         db.session.flush()
     entry = AuditEntry(
         user_id=user.id if user is not None else None,
-        table_name=obj.__table__.name,  # type: ignore[attr-defined]
-        row_id=obj.id,  # type: ignore[attr-defined]
+        table_name=obj.__table__.name,  # type: ignore[attr-defined]  # any mapped model: its table
+        row_id=obj.id,  # type: ignore[attr-defined]  # and its integer id
         action=action,
         changes=changes or {},
         context=context,

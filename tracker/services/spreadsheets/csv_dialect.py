@@ -123,22 +123,27 @@ def read_date(text: str, order: str) -> date | None:
     """The date written in `text`: ISO (always), or three numbers in `order` with a four-digit
     year. None when `text` is not such a date (the validator then says what it expects)."""
     text = text.strip()
-    if match := _ISO.fullmatch(text):
-        year, month, day = (int(part) for part in match.groups())
-        return _date(year, month, day)
+    if iso := _ISO.fullmatch(text):
+        return _date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
     match = _NUMERIC.fullmatch(text)
     if not match:
         return None
     first, _sep, second, third = match.groups()
+    year, month, day = _in_order(first, second, third, order)
+    if len(year) != 4:
+        return None  # a two-digit year leaves the century to guess
+    return _date(int(year), int(month), int(day))
+
+
+def _in_order(first: str, second: str, third: str, order: str) -> tuple[str, str, str]:
+    """(year, month, day) of three numbers written in `order`."""
     if order == YEAR_FIRST:
         year, month, day = first, second, third
     elif order == MONTH_FIRST:
         month, day, year = first, second, third
     else:
         day, month, year = first, second, third
-    if len(year) != 4:
-        return None  # a two-digit year leaves the century to guess
-    return _date(int(year), int(month), int(day))
+    return year, month, day
 
 
 def _date(year: int, month: int, day: int) -> date | None:
