@@ -38,6 +38,8 @@ ROUTES: dict[str, Route] = {
     "auth.logout": Route("/logout", ("POST",), PUBLIC, ends_at_login=True),
     "auth.change_password": Route("/account/password", ("GET", "POST"), ALL),
     "auth.api_tokens": Route("/account/tokens", ("GET", "POST"), ALL),
+    "auth.profile": Route("/account/profile", ("GET", "POST"), ALL),
+    "auth.switch_language": Route("/language", ("POST",), PUBLIC, data={"language": "fr", "next": "/healthz"}),
     "auth.revoke_api_token": Route("/account/tokens/999999/revoke", ("POST",), ALL),
     "api.survival": Route("/api/v1/survival", ("GET",), ALL),
     "api.competing": Route("/api/v1/survival/competing", ("GET",), ALL),

@@ -150,7 +150,7 @@ def test_a_file_that_is_not_a_spreadsheet_is_refused_next_to_the_file_field(clie
     fr, _ = feds
     login(Role.STAFF, federation=fr)
     response = upload(client, b"\x00\x01\x02\xff", "status.csv", url="/cases/follow-up/upload")
-    assert "is not UTF-8 text" in errors_next_to(response.get_data(as_text=True), "file")[0]
+    assert "is not UTF-8, Windows-1252 or Latin-1 text" in errors_next_to(response.get_data(as_text=True), "file")[0]
 
 
 def test_a_status_upload_belongs_to_its_user_and_kind(client, login, feds, make_user):
