@@ -392,7 +392,10 @@ def analytics_table(result: dict) -> str:
         lines.append(row)
     if result.get("logrank"):
         lr = result["logrank"]
-        lines.append(f"log-rank: chi2 = {lr['statistic']:.3f}, df = {lr['df']}, p = {lr['p_value']:.3g}")
+        if lr["statistic"] is None:
+            lines.append(f"log-rank: not defined ({lr.get('reason')})")
+        else:
+            lines.append(f"log-rank: chi2 = {lr['statistic']:.3f}, df = {lr['df']}, p = {lr['p_value']:.3g}")
     lines.append("* fewer cases at risk than the stability threshold")
     return "\n".join(lines)
 
