@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import text
@@ -14,20 +12,10 @@ from tracker.extensions import db, limiter
 from tracker.models.base import utcnow
 from tracker.services.accounts import tokens, users
 from tracker.services.errors import DomainError
+from tracker.web import current_actor, safe_next
 
 LOGIN_FAILED = "Unknown email or wrong password."
 
-
-def safe_next(target: str | None) -> str | None:
-    """Only a path on this site: no scheme, no host, no protocol-relative or backslash tricks."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return None
-    if "\\" in target or any(ord(c) < 32 for c in target):
-        return None
-    return target
 
 
 @bp.route("/")
@@ -71,7 +59,7 @@ def login():
         db.session.commit()
         session.clear()  # a fresh session at login: nothing set before authentication survives it
         login_user(user)
-        return redirect(safe_next(request.args.get("next")) or url_for("auth.index"))
+        return redirect(safe_next(request.args.get("next"), url_for("auth.index")))
     return render_template("auth/login.html", form=form)
 
 
@@ -88,7 +76,7 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()
+        user = current_actor()
         if not user.check_password(form.current_password.data):
             form.current_password.errors.append("Wrong password.")
         else:
@@ -108,7 +96,7 @@ def change_password():
 @login_required
 def api_tokens():
     """Personal tokens for the read-only JSON API (`Authorization: Bearer <token>`)."""
-    user = current_user._get_current_object()
+    user = current_actor()
     form = CreateTokenForm()
     new_token = None
     if form.validate_on_submit():
@@ -129,7 +117,7 @@ def api_tokens():
 def revoke_api_token(token_id: int):
     if RevokeTokenForm().validate_on_submit():
         try:
-            tokens.revoke_token(current_user._get_current_object(), token_id)
+            tokens.revoke_token(current_actor(), token_id)
         except DomainError:
             db.session.rollback()
             abort(404)

@@ -1,4 +1,4 @@
-"""One call from case arrays to the survival report of DESIGN.md, and its JSON shape.
+"""One call from case arrays to the survival report of docs/design.md, and its JSON shape.
 
 ``analyse`` prepares follow-up (``followup``), estimates Kaplan-Meier per group (``km``), tests
 the groups with the log-rank test (``logrank``) and, when given baselines, adds relative
@@ -397,7 +397,7 @@ def _group_dict(group: GroupSurvival, include_steps: bool, tau: float) -> dict[s
 
 
 def report_to_dict(report: SurvivalReport, *, include_steps: bool = False) -> dict[str, Any]:
-    """The DESIGN.md JSON of ``tracker survival --format json`` (steps only if asked)."""
+    """The docs/design.md JSON of ``tracker survival --format json`` (steps only if asked)."""
     return {
         "as_of": report.as_of.isoformat(),
         "endpoint": report.endpoint,
@@ -426,7 +426,7 @@ def logrank_to_dict(report: SurvivalReport) -> dict[str, Any] | None:
 
 
 def cox_to_dict(result: CoxResult | CoxModelError) -> dict[str, Any]:
-    """The top-level ``cox`` block (DESIGN.md), or ``{"error": message}``."""
+    """The top-level ``cox`` block (docs/design.md), or ``{"error": message}``."""
     if isinstance(result, CoxModelError):
         return {"error": str(result)}
     return {

@@ -33,7 +33,7 @@ from scipy.special import chdtrc, ndtr
 
 from .km import Z95
 
-#: ``CoxPHFitter.fit`` options that reach R's optimum (DESIGN.md).
+#: ``CoxPHFitter.fit`` options that reach R's optimum (docs/design.md).
 FIT_OPTIONS = {"precision": 1e-16, "r_precision": 1e-16}
 PH_TEST_METHOD = (
     "Grambsch-Therneau test of the scaled Schoenfeld residuals against 1 - KM(t), one term at a time "
