@@ -487,6 +487,6 @@ def clear_cache() -> None:
         _cache.results.clear()
 
 
-__all__ = ["Analysis", "InvalidParameter", "SurvivalQuery", "compute", "competing_json", "competing_report",
-           "parse_query",
+__all__ = ["GROUP_FIELDS", "Analysis", "InvalidParameter", "SurvivalQuery", "compute", "competing_json",
+           "competing_report", "parse_query",
            "survival_json", "Mapping"]
