@@ -3,7 +3,7 @@ the Cox model and the competing-risk intervals reproduce R (tests/data/oracle/fu
 
 Each check of the manifest gives `tracker survival` arguments; here they are turned into the
 engine's options directly (the same comparisons through the CLI and the API are in
-tests/integration/test_survival_oracle_further.py).
+tests/integration/test_cli_api_oracle_further.py).
 """
 
 from __future__ import annotations
