@@ -9,7 +9,7 @@ from flask import Flask, render_template
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from config import Config, config_from_env
+from config import Config, config_from_env, instance_secret_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = ("auth", "cases", "research", "reports", "admin", "api")
@@ -26,6 +26,8 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     if isinstance(config, type):
         config = config()
     app.config.from_object(config or config_from_env())
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'tracker.sqlite3'}"
@@ -54,11 +56,19 @@ CONTENT_SECURITY_POLICY = "; ".join((
 
 
 def register_security_headers(app: Flask) -> None:
-    from flask import Response
+    from flask import Response, g
+
+    hsts = app.config.get("HSTS_SECONDS") or 0
 
     @app.after_request
     def security_headers(response: Response) -> Response:
         headers = response.headers
+        user = g.get("_login_user")  # set once Flask-Login looked at this request
+        if (user is not None and user.is_authenticated) or "Content-Disposition" in headers:
+            # A shared or back-button cache must not keep a page or file meant for one account.
+            headers["Cache-Control"] = "no-store"
+        if hsts:
+            headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -133,19 +143,25 @@ def register_extensions(app: Flask) -> None:
     from tracker.services.casework import audit
 
     login_manager.user_loader(users.load_user)
-    login_manager.request_loader(_user_from_api_token)
+    app.before_request(_user_from_api_token)
     audit.install_guards()
     data_version.install_listener()
 
 
-def _user_from_api_token(request):  # noqa: ANN001, ANN202
-    """`Authorization: Bearer <token>` authenticates the JSON API (and nothing else)."""
+def _user_from_api_token() -> None:
+    """`Authorization: Bearer <token>` authenticates the JSON API (and nothing else). The token
+    decides, before Flask-Login looks at the session: a session cookie sent along (anonymous,
+    stale, or another user's) neither hides a valid token nor rescues an invalid one."""
+    from flask import request
+
     header = request.headers.get("Authorization", "")
     if not request.path.startswith("/api/") or not header.startswith("Bearer "):
-        return None
+        return
+    from tracker.extensions import login_manager
     from tracker.services.accounts import tokens
 
-    return tokens.user_for_token(header.removeprefix("Bearer ").strip())
+    user = tokens.user_for_token(header.removeprefix("Bearer ").strip())
+    login_manager._update_request_context_with_user(user)  # None: the anonymous user
 
 
 @event.listens_for(Engine, "connect")
