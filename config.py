@@ -30,7 +30,7 @@ class Config:
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_BTN_STYLE = "primary"
     CASES_PER_PAGE = 50
-    # Horizons whose number at risk falls below this are flagged "unstable" (issue 3).
+    # Horizons whose number at risk falls below this are flagged "unstable".
     SURVIVAL_UNSTABLE_AT_RISK = 10
     # Baseline series per country; countries not listed use eurostat-bd, else their national series.
     BASELINE_SERIES = {"FR": "insee-sine"}

@@ -122,7 +122,7 @@ def register_input_guards(app: Flask) -> None:
     any view, with the name of the parameter or field."""
     from flask import abort, request
 
-    from tracker.services.analytics.queries import InvalidParameter
+    from tracker.services.errors import InvalidParameter
 
     @app.before_request
     def refuse_impossible_page_numbers() -> None:

@@ -223,7 +223,7 @@ PROGRESS_MIN_ROWS = 1000
 
 @click.group("cases")
 def cases_group() -> None:
-    """Cases: import and export in the CSV/XLSX schema of DESIGN.md."""
+    """Cases: import and export in the CSV/XLSX schema of docs/design.md."""
 
 
 @cases_group.command("import")
@@ -375,7 +375,7 @@ def cases_export(file: Path, federation_code: str | None) -> None:
 @with_appcontext
 def survival(as_of: str | None, endpoint: str, group_by: str | None, horizons: str, no_delayed_entry: bool,
              where: tuple[str, ...], cohort_bands: str | None, no_baselines: bool, fmt: str) -> None:
-    """Kaplan-Meier survival of the transferred enterprises (DESIGN.md "Survival definitions")."""
+    """Kaplan-Meier survival of the transferred enterprises (docs/design.md, "Survival definitions")."""
     import json
 
     from tracker.services.analytics import queries as analytics

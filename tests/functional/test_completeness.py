@@ -1,4 +1,4 @@
-"""Follow-up completeness in the browser (issue 6): the page per federation (admins: all), the
+"""Follow-up completeness in the browser: the page per federation (admins: all), the
 annual status check download, and its upload back (check, then confirm)."""
 
 from __future__ import annotations

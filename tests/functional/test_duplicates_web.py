@@ -1,4 +1,4 @@
-"""Possible duplicates in the browser (issue 6): on create, edit and import; confirming that two
+"""Possible duplicates in the browser: on create, edit and import; confirming that two
 cases are different enterprises; the admins' cross-federation report; what staff may learn."""
 
 from __future__ import annotations

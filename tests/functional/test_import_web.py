@@ -1,4 +1,4 @@
-"""Importing cases in the browser (issue 6): upload and check, then confirm; nothing is written
+"""Importing cases in the browser: upload and check, then confirm; nothing is written
 before the confirmation; the confirmed import is all or nothing, audited, and says what it did."""
 
 from __future__ import annotations

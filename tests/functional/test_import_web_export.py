@@ -1,5 +1,5 @@
 """Export of the filtered case list (CSV and XLSX, importable again unchanged, formulas
-neutralised), the blank template and the help page of the import columns (issue 6)."""
+neutralised), the blank template and the help page of the import columns."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from test_import_web_helpers import XLSX, read_csv, read_xlsx, text_of
 
-from tracker.cases.forms import EXIT_REASON_LABELS, TRANSFER_TYPE_LABELS
+from tracker import vocabulary
 from tracker.extensions import db
 from tracker.models import Case, ExitReason, Role, TransferType
 from tracker.services.casework.cases import CASE_FIELDS, clean_case_values
@@ -159,11 +159,11 @@ def test_the_help_page_describes_every_column_and_its_allowed_values(client, log
         assert f'id="column-{name}"' in html, name
     transfer = text_of(html, "column-transfer_type")
     assert "transfer_type yes one of the values listed" in transfer
-    for value, label in TRANSFER_TYPE_LABELS.items():
-        assert f"{value.value} : {label}" in transfer
+    for value, label in vocabulary.TRANSFER_TYPES.items():
+        assert f"{value} : {label}" in transfer
     exit_reason = text_of(html, "column-exit_reason")
     assert "with exit_date" in exit_reason
-    assert all(f"{r.value} : {label}" in exit_reason for r, label in EXIT_REASON_LABELS.items())
+    assert all(f"{code} : {label}" in exit_reason for code, label in vocabulary.EXIT_REASONS.items())
     assert "date YYYY-MM-DD (or a date cell in XLSX)" in text_of(html, "column-transfer_date")
     assert "for open cases" in text_of(html, "column-last_verified_on")
     assert "at most 64 characters" in text_of(html, "column-ref")

@@ -1,5 +1,5 @@
-"""Case import (services.spreadsheets.imports): the oracle file, dry runs, re-imports, and every bad input of
-issue 2, each checked for the exact row and column reported and for nothing written."""
+"""Case import (services.spreadsheets.imports): the oracle file, dry runs, re-imports, and every kind of bad
+input, each checked for the exact row and column reported and for nothing written."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The annual survival report (issue 5): the generated files are opened (PDF text, XLSX cells,
+"""The annual survival report: the generated files are opened (PDF text, XLSX cells,
 CSV rows) and their figures checked against the engine and the R oracle; confidentiality,
 reproducibility, editions and the staff scope."""
 
@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import ORACLE_DIR
+from tracker import vocabulary
 from tracker.extensions import db
 from tracker.models import Case, ReportEdition, Role
 from tracker.reports.build.annual import build_annual
@@ -35,8 +36,7 @@ ORACLE_BY_TYPE = json.loads((ORACLE_DIR / "expected_by_transfer_type.json").read
     if (ORACLE_DIR / "expected_by_transfer_type.json").exists() else {}
 ORACLE_OVERALL = json.loads((ORACLE_DIR / "expected_overall.json").read_text()) \
     if (ORACLE_DIR / "expected_overall.json").exists() else {}
-TYPE_LABELS = {"succession": "Succession (no successor)", "rescue": "Rescue (difficulty or insolvency)",
-               "conversion": "Conversion (of an existing organisation)"}
+TYPE_LABELS = vocabulary.TRANSFER_TYPES
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from tracker.services.casework import audit as audit_service
 from tracker.services.errors import DomainError
 from tracker.services.permissions import require_role
 from tracker.services.reference import country_choices
+from tracker.web import current_actor
 
 RECENT_AUDIT_ENTRIES = 25
 # Audit rows that have an admin page, to link an entry to the row it describes.
@@ -40,8 +41,7 @@ AUDIT_LINKS = {"federations": ("admin.edit_federation", "federation_id"), "users
 
 # --- helpers -----------------------------------------------------------------------------------
 
-def _actor() -> User:
-    return current_user._get_current_object()  # the ORM object, not the proxy, goes to services
+_actor = current_actor
 
 
 def _show_error(form: FlaskForm, exc: DomainError) -> None:

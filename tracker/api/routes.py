@@ -7,12 +7,14 @@ from flask_login import current_user
 
 from tracker.api import bp
 from tracker.services.analytics import queries as analytics
+from tracker.services.errors import DomainError
 from tracker.services.permissions import can
 
 
-@bp.errorhandler(analytics.InvalidParameter)
-def invalid_parameter(exc: analytics.InvalidParameter) -> tuple[Response, int]:
-    return jsonify(error=exc.message, parameter=exc.name), 400
+@bp.errorhandler(DomainError)
+def invalid_input(exc: DomainError) -> tuple[Response, int]:
+    """Any error a user can cause answers 400 with the message and the parameter at fault."""
+    return jsonify(error=exc.message, parameter=exc.field), 400
 
 
 @bp.before_request
@@ -30,7 +32,7 @@ def _query() -> analytics.SurvivalQuery:
 
 @bp.get("/survival")
 def survival() -> Response:
-    """Kaplan-Meier survival by group with horizons, log-rank and baselines (DESIGN.md JSON).
+    """Kaplan-Meier survival by group with horizons, log-rank and baselines (the JSON of docs/design.md).
     Staff get their own federation's figures only."""
     return jsonify(analytics.survival_json(current_user, _query()))
 

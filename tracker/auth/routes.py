@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
@@ -15,20 +13,10 @@ from tracker.extensions import db, limiter
 from tracker.models.base import utcnow
 from tracker.services.accounts import tokens, users
 from tracker.services.errors import DomainError
+from tracker.web import current_actor, safe_next
 
 LOGIN_FAILED = "Unknown email or wrong password."
 
-
-def safe_next(target: str | None) -> str | None:
-    """Only a path on this site: no scheme, no host, no protocol-relative or backslash tricks."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return None
-    if "\\" in target or any(ord(c) < 32 for c in target):
-        return None
-    return target
 
 
 @bp.route("/")
@@ -75,7 +63,7 @@ def login():
         db.session.commit()
         session.clear()  # a fresh session at login: nothing set before authentication survives it
         login_user(user)
-        return redirect(safe_next(request.args.get("next")) or url_for("auth.index"))
+        return redirect(safe_next(request.args.get("next"), url_for("auth.index")))
     return render_template("auth/login.html", form=form, demo=_demo_logins())
 
 
@@ -91,7 +79,7 @@ def _demo_logins():  # noqa: ANN202
 @bp.route("/logout", methods=["POST"])
 def logout():
     if LogoutForm().validate_on_submit() and current_user.is_authenticated:
-        users.end_sessions(current_user._get_current_object())  # a copy of the cookie is worthless now
+        users.end_sessions(current_actor())  # a copy of the cookie is worthless now
         db.session.commit()
         logout_user()
         flash("You are logged out.", "info")
@@ -103,7 +91,7 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()
+        user = current_actor()
         if not user.check_password(form.current_password.data):
             form.current_password.errors.append("Wrong password.")
         else:
@@ -123,7 +111,7 @@ def change_password():
 @login_required
 def api_tokens():
     """Personal tokens for the read-only JSON API (`Authorization: Bearer <token>`)."""
-    user = current_user._get_current_object()
+    user = current_actor()
     form = CreateTokenForm(data={"expires_on": tokens.default_expiry()})
     new_token = None
     if form.validate_on_submit():
@@ -144,7 +132,7 @@ def api_tokens():
 def revoke_api_token(token_id: int):
     if RevokeTokenForm().validate_on_submit():
         try:
-            tokens.revoke_token(current_user._get_current_object(), token_id)
+            tokens.revoke_token(current_actor(), token_id)
         except DomainError:
             db.session.rollback()
             abort(404)

@@ -1,5 +1,5 @@
-"""Forms of the cases blueprint. They check shape (types, lengths, known choices); the DESIGN.md
-rules (dates, exits, codes, duplicate refs) are checked by tracker.services.casework.cases."""
+"""Forms of the cases blueprint. They check shape (types, lengths, known choices); the case
+rules of docs/design.md (dates, exits, codes, duplicate refs) are checked by tracker.services.casework.cases."""
 
 from __future__ import annotations
 
@@ -22,25 +22,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
-from tracker.models import OPERATING, ExitReason, TransferType
+from tracker import vocabulary
+from tracker.models import OPERATING
 from tracker.services.casework.case_list import DEFAULT_SORT, DIRECTIONS, SORT_LABELS, CaseFilters
 from tracker.services.casework.cases import CASE_FIELDS, CONTACT_FIELDS, MAX_LENGTHS
 from tracker.services.reference import country_choices
-
-TRANSFER_TYPE_LABELS = {
-    TransferType.SUCCESSION: "Succession (no successor)",
-    TransferType.RESCUE: "Rescue (difficulty or insolvency)",
-    TransferType.CONVERSION: "Conversion (of an association or other organisation)",
-    TransferType.OTHER: "Other",
-}
-EXIT_REASON_LABELS = {
-    ExitReason.LIQUIDATION: "Liquidation",
-    ExitReason.DISSOLUTION: "Dissolution",
-    ExitReason.SOLD: "Sold (to non-members)",
-    ExitReason.MERGED: "Merged",
-    ExitReason.DEMUTUALISED: "Demutualised (continues as a conventional company)",
-    ExitReason.OTHER: "Other",
-}
 
 
 def choices(pairs: Iterable[tuple[Any, str]], empty: str | None = None) -> list[SelectChoice]:
@@ -49,7 +35,7 @@ def choices(pairs: Iterable[tuple[Any, str]], empty: str | None = None) -> list[
     return [*head, *(SelectChoice(str(value), label) for value, label in pairs)]
 
 
-TRANSFER_TYPE_CHOICES = [(t.value, label) for t, label in TRANSFER_TYPE_LABELS.items()]
+TRANSFER_TYPE_CHOICES = [(code, label) for code, label in vocabulary.TRANSFER_TYPES.items()]
 
 
 def _strip(value: Any) -> Any:
@@ -171,7 +157,7 @@ class CaseFormBase(FlaskForm):
                                              "(required for an open case)")
     exit_date = DateField("Exit date", validators=[Optional()])
     exit_reason = SelectField("Exit reason", validate_choice=False,
-                              choices=choices(((r.value, label) for r, label in EXIT_REASON_LABELS.items()),
+                              choices=choices(vocabulary.EXIT_REASONS.items(),
                                               "— (still operating)"))
     notes = TextAreaField("Notes", filters=[_strip], validators=[Optional(), _length("notes")],
                           render_kw={"rows": 3})
@@ -230,7 +216,7 @@ class EditCaseForm(CaseFormBase):
 class RecordFollowUpForm(FlaskForm):
     outcome = SelectField("Outcome", choices=choices([
         (OPERATING, "Operating (confirmed on this date)"),
-        *((r.value, f"Exited: {label}") for r, label in EXIT_REASON_LABELS.items())]))
+        *((code, f"Exited: {label}") for code, label in vocabulary.EXIT_REASONS.items())]))
     checked_on = DateField("On", validators=[InputRequired()], default=date.today)
     source = StringField("Source", filters=[_strip], validators=[Optional(), Length(max=200)],
                          description="How it was checked, e.g. business register, phone call")
@@ -258,7 +244,7 @@ class RestoreCaseForm(FlaskForm):
     submit = SubmitField("Restore case")
 
 
-# --- spreadsheets: import, status check, duplicates, follow-up completeness (issue 6) ------------
+# --- spreadsheets: import, status check, duplicates, follow-up completeness ---------------------
 
 class UploadCasesForm(_ChooseFederation, FlaskForm):
     federation = SelectField("Federation", validators=[InputRequired()])

@@ -1,5 +1,5 @@
 """Views of the cases blueprint: list, create, edit, case page, follow-ups, soft deletion; and
-(issue 6) spreadsheet import in two steps (upload and check, then confirm), export of the
+spreadsheet import in two steps (upload and check, then confirm), export of the
 filtered list, the blank template and its help, possible duplicates, follow-up completeness
 and the annual status check.
 
@@ -24,10 +24,9 @@ from sqlalchemy.orm import load_only, selectinload
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
+from tracker import vocabulary
 from tracker.cases import bp
 from tracker.cases.forms import (
-    EXIT_REASON_LABELS,
-    TRANSFER_TYPE_LABELS,
     ConfirmDistinctForm,
     ConfirmImportForm,
     ConfirmStatusCheckForm,
@@ -44,21 +43,21 @@ from tracker.cases.forms import (
     WithdrawExitForm,
 )
 from tracker.extensions import db
-from tracker.models import OPERATING, AuditEntry, Case, ExitReason, Federation, Role, StatusCheck, User
+from tracker.models import AuditEntry, Case, ExitReason, Federation, Role, StatusCheck, User
 from tracker.services.casework import cases as case_service
 from tracker.services.casework import completeness, duplicates
 from tracker.services.casework.case_list import LIST_COLUMNS, SORT_LABELS, build_case_query
 from tracker.services.casework.duplicates import PossibleDuplicate
 from tracker.services.errors import DomainError, EditConflict, InvalidCase, NotFound, PermissionDenied
-from tracker.services.permissions import can, require, require_role, visible_federation_ids
+from tracker.services.permissions import Scope, can, require, require_role
 from tracker.services.reference import countries, nace_choices, nace_codes
 from tracker.services.spreadsheets import exports, import_help, imports, staging, status_import
+from tracker.web import current_actor, safe_next
 
 Form = Any  # a FlaskForm subclass instance
 
 
-def _user() -> User:
-    return current_user._get_current_object()
+_user = current_actor
 
 
 def _load_case(case_id: int, action: str) -> Case:
@@ -100,7 +99,7 @@ def _federation_codes() -> dict[int, str]:
 def _filter_form(user: User) -> tuple[Form, dict[int, str]]:
     """The list's filter form read from the query string, validated (invalid filters are reported
     next to their field and left out of the query); the list and its export both use it."""
-    several = visible_federation_ids(user) is None
+    several = Scope.of(user).everything
     codes = _federation_codes() if several else {}
     form = FilterCasesForm(formdata=request.args, federations=sorted(codes.items(), key=lambda kv: kv[1])
                            if several else None, allow_deleted=can(user, "case.view_deleted"))
@@ -121,7 +120,7 @@ def index() -> str:
     return render_template(
         "cases/index.html", form=form, filters=filters, pagination=pagination, cases=pagination.items,
         list_args=form.query_args(), sort_labels=SORT_LABELS, federation_codes=codes,
-        transfer_type_labels=TRANSFER_TYPE_LABELS, exit_reason_labels=EXIT_REASON_LABELS)
+        transfer_type_labels=vocabulary.TRANSFER_TYPES, exit_reason_labels=vocabulary.EXIT_REASONS)
 
 
 # --- create and edit --------------------------------------------------------------------------
@@ -207,7 +206,7 @@ def _render_case_form(form: Form, case: Case | None = None, conflict: str | None
 @require_role(Role.ADMIN, Role.STAFF)
 def new() -> Any:
     user = _user()
-    chooses_federation = visible_federation_ids(user) is None
+    chooses_federation = Scope.of(user).everything
     form = CreateCaseForm(federations=_federations(active_only=True) if chooses_federation else None,
                           show_contact=can(user, "case.view_contact"))
     if not form.validate_on_submit():
@@ -270,9 +269,6 @@ def edit(case_id: int) -> Any:
 
 # --- case page and follow-ups -----------------------------------------------------------------
 
-OUTCOME_LABELS: dict[str, str] = {OPERATING: "Operating",
-                                  "exit_withdrawn": "Exit withdrawn (correction)",
-                                  **{r.value: f"Exited: {EXIT_REASON_LABELS[r]}" for r in ExitReason}}
 
 
 def _detail_context(case: Case, follow_up_form: Form | None = None, withdraw_form: Form | None = None,
@@ -309,8 +305,8 @@ def _detail_context(case: Case, follow_up_form: Form | None = None, withdraw_for
         "nace": codes.get(case.nace or ""), "nace_section": codes.get(case.nace_section or ""),
         "follow_up_form": follow_up_form if may_follow_up else None,
         "withdraw_form": withdraw_form if may_follow_up and case.exit_date is not None else None,
-        "conflict": conflict, "outcome_labels": OUTCOME_LABELS,
-        "transfer_type_labels": TRANSFER_TYPE_LABELS, "exit_reason_labels": EXIT_REASON_LABELS,
+        "conflict": conflict, "outcome_labels": vocabulary.OUTCOMES,
+        "transfer_type_labels": vocabulary.TRANSFER_TYPES, "exit_reason_labels": vocabulary.EXIT_REASONS,
     }
 
 
@@ -407,7 +403,7 @@ def restore(case_id: int) -> Response:
     return redirect(url_for("cases.detail", case_id=case_id))
 
 
-# --- export of the filtered list, blank template, help (issue 6) -------------------------------
+# --- export of the filtered list, blank template, help ----------------------------------------
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILE_FORMATS = "any(csv, xlsx)"
@@ -457,7 +453,7 @@ def _streamed(query: Select) -> Iterator[bytes]:
 
 
 def _value_labels() -> dict[str, dict[Any, str]]:
-    return {"transfer_type": TRANSFER_TYPE_LABELS, "exit_reason": EXIT_REASON_LABELS}
+    return {"transfer_type": vocabulary.TRANSFER_TYPES, "exit_reason": vocabulary.EXIT_REASONS}
 
 
 @bp.route(f"/import/template.<{FILE_FORMATS}:fmt>")
@@ -561,7 +557,7 @@ def upload_too_large(error: Any) -> tuple[str, int]:
 # --- case import: upload, review, confirm ----------------------------------------------------------
 
 def _upload_federations(user: User) -> list[tuple[int, str]] | None:
-    return _federations(active_only=True) if visible_federation_ids(user) is None else None
+    return _federations(active_only=True) if Scope.of(user).everything else None
 
 
 def _render_upload(form: Form) -> str:
@@ -707,7 +703,7 @@ def import_problems(token: str) -> Response:
 def completeness_page() -> str:
     """Open cases not verified for 12 months, and the share verified per federation."""
     user = _user()
-    several = visible_federation_ids(user) is None
+    several = Scope.of(user).everything
     form = FilterFollowUpForm(formdata=request.args, federations=_federations() if several else None)
     form.validate()
     federation_id = form.federation_id()
@@ -728,7 +724,7 @@ def completeness_page() -> str:
 def status_check_export(fmt: str) -> Response:
     """The "annual status check" sheet of the stale open cases, for staff to fill in."""
     user = _user()
-    several = visible_federation_ids(user) is None
+    several = Scope.of(user).everything
     form = FilterFollowUpForm(formdata=request.args, federations=_federations() if several else None)
     form.validate()
     federation_id = form.federation_id() if several else user.federation_id
@@ -842,12 +838,6 @@ def duplicates_page() -> str:
                            elsewhere_total=len(elsewhere), across=across)
 
 
-def _safe_next(target: str | None, fallback: str) -> str:
-    """Only a path on this site (no scheme, no host, no protocol-relative //)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
-
 
 @bp.route("/duplicates/confirm", methods=["POST"])
 @require_role(Role.ADMIN, Role.STAFF)
@@ -866,4 +856,4 @@ def confirm_distinct() -> Response:
     db.session.commit()
     flash("Confirmed: different enterprises; this pair will not be reported again." if stored
           else "This pair was already confirmed as different enterprises.", "success")
-    return redirect(_safe_next(form.next.data, url_for("cases.duplicates_page")))
+    return redirect(safe_next(form.next.data, url_for("cases.duplicates_page")))

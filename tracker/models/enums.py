@@ -1,4 +1,4 @@
-"""Vocabularies of DESIGN.md, stored as strings (native_enum=False)."""
+"""Vocabularies of docs/design.md, stored as strings (native_enum=False)."""
 
 from __future__ import annotations
 

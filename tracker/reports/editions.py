@@ -13,13 +13,14 @@ from typing import Any
 from sqlalchemy import select
 
 from tracker.extensions import db
-from tracker.models import Role, User
+from tracker.models import User
 from tracker.models.base import utcnow
 from tracker.models.report import SCOPE_ALL, ReportEdition
 from tracker.reports.build.annual import build_annual
 from tracker.reports.build.inputs import InvalidReportRequest
 from tracker.reports.content import CONFIDENTIAL, AnnualReport, EditionInfo, Estimate
 from tracker.reports.render.formatting import long_date, pct, plural, thousands
+from tracker.services.permissions import Scope
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def generate_edition(actor: User | None, year: int, fmt: str, as_of: date | None
     scope_part = "" if report.scope == SCOPE_ALL else f"-{report.scope.lower()}"
     edition = ReportEdition(
         year=year, scope=report.scope, number=info.number,
-        federation_id=actor.federation_id if actor is not None and actor.role == Role.STAFF else None,
+        federation_id=Scope.of(actor).federation_id,
         as_of=report.as_of, format=fmt, generated_at=generated_at,
         generated_by_id=actor.id if actor is not None else None, app_version=report.app_version,
         fingerprint=report.fingerprint, figures=figures_json(report), changes=list(info.changes),
@@ -101,15 +102,13 @@ def visible_editions(user: User) -> list[ReportEdition]:
     """Editions the user may download: staff their federation's, admins and researchers all."""
     stmt = select(ReportEdition).order_by(ReportEdition.year.desc(), ReportEdition.scope,
                                           ReportEdition.number.desc())
-    if user.role == Role.STAFF:
-        stmt = stmt.where(ReportEdition.federation_id == user.federation_id)
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(Scope.of(user).restrict(stmt, ReportEdition.federation_id)))
 
 
 def may_see(user: User, federation_id: int | None) -> bool:
     """Whether `user` may see an edition (or a report being generated) of that scope: staff their
     federation's only, admins and researchers all."""
-    return user.role != Role.STAFF or federation_id == user.federation_id
+    return Scope.of(user).may_see(federation_id)
 
 
 def get_edition(user: User, edition_id: int) -> ReportEdition | None:

@@ -18,10 +18,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
 from tracker.extensions import db
-from tracker.models import ReportJob, Role, User
+from tracker.models import ReportJob, User
 from tracker.models.base import utcnow
 from tracker.reports.build.inputs import InvalidReportRequest, check_request
 from tracker.reports.editions import check_format, generate_edition, may_see
+from tracker.services.permissions import Scope
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 UNEXPECTED = "The report could not be generated because of an unexpected error; it was logged for the administrators."
@@ -35,7 +36,7 @@ def submit(user: User, year: int, fmt: str, as_of: date | None) -> ReportJob:
     Raises InvalidReportRequest at once for an impossible year, date or format."""
     check_format(fmt)
     check_request(year, as_of or date(year, 12, 31), date.today())
-    job = ReportJob(requested_by_id=user.id, federation_id=user.federation_id if user.role == Role.STAFF else None,
+    job = ReportJob(requested_by_id=user.id, federation_id=Scope.of(user).federation_id,
                     year=year, format=fmt, as_of=as_of, status=QUEUED, stage="Waiting to start")
     db.session.add(job)
     db.session.flush()

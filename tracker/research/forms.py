@@ -11,27 +11,10 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from tracker.models import TransferType
-from tracker.services.analytics.queries import SIZE_CLASS_VALUES
+from tracker import vocabulary
+from tracker.services.analytics.queries import GROUP_FIELDS, SIZE_CLASS_VALUES
 from tracker.services.reference import countries, is_country, nace_sections
-from tracker.survival import GROUP_FIELDS
 
-TRANSFER_TYPE_LABELS = {
-    TransferType.SUCCESSION.value: "Succession (no successor)",
-    TransferType.RESCUE.value: "Rescue (difficulty or insolvency)",
-    TransferType.CONVERSION.value: "Conversion (association or other organisation)",
-    TransferType.OTHER.value: "Other",
-}
-GROUP_LABELS = {
-    "transfer_type": "Transfer type", "country": "Country", "nace_section": "NACE section",
-    "cohort": "Cohort (transfer year)", "federation": "Federation", "size_class": "Size class",
-}
-SIZE_CLASS_LABELS = {"0-9": "0–9 employees", "10-49": "10–49", "50-249": "50–249", "250+": "250 and more",
-                     "unknown": "Unknown"}
-ENDPOINT_LABELS = {
-    "enterprise": "Enterprise survival (closure is the event; a sale or merger ends follow-up)",
-    "cooperative": "Cooperative survival (every exit is the event)",
-}
 YEAR_MIN, YEAR_MAX = 1900, 2100
 #: Form fields that become `where` filters of the analysis (the cohort range is handled apart).
 FILTER_FIELDS = ("country", "transfer_type", "nace_section", "federation", "size_class")
@@ -79,18 +62,19 @@ class ExploreSurvivalForm(FlaskForm):
                                   description="None selected: all. Ctrl/⌘-click to choose several.",
                                   render_kw={"size": 5})
     transfer_type = SelectMultipleField("Transfer type", validators=[Optional()],
-                                        choices=_choices(TRANSFER_TYPE_LABELS.items()),
+                                        choices=_choices(vocabulary.TRANSFER_TYPES.items()),
                                         description="None selected: all.", render_kw={"size": 4})
     nace_section = SelectMultipleField("NACE section", filters=[_upper_all], validators=[Optional()],
                                        description="None selected: all.", render_kw={"size": 5})
     federation = SelectMultipleField("Federation", filters=[_upper_all], validators=[Optional()],
                                      description="None selected: all.", render_kw={"size": 4})
     size_class = SelectMultipleField("Size class (employees at transfer)", validators=[Optional()],
-                                     choices=_choices(SIZE_CLASS_LABELS.items()), description="None selected: all.",
+                                     choices=_choices(vocabulary.SIZE_CLASSES.items()),
+                                     description="None selected: all.",
                                      render_kw={"size": 5})
     cohort_from = IntegerField("Transferred from (year)", validators=[Optional(), _year])
     cohort_to = IntegerField("Transferred until (year)", validators=[Optional(), _year])
-    endpoint = SelectField("Endpoint", choices=_choices(ENDPOINT_LABELS.items()), default="enterprise")
+    endpoint = SelectField("Endpoint", choices=_choices(vocabulary.ENDPOINTS.items()), default="enterprise")
     as_of = DateField("Analysis date (as of)", validators=[Optional()],
                       description="Empty: today. Later transfers are left out; later exits ignored.")
     delayed_entry = SelectField("Delayed entry", default="on", filters=[_on_off],
@@ -98,7 +82,7 @@ class ExploreSurvivalForm(FlaskForm):
                                                   ("off", "Off: every case counts from its transfer")]))
     group_by = SelectField("Group by", default="",
                            choices=_choices([("", "No grouping (all cases)"),
-                                             *((f, GROUP_LABELS[f]) for f in GROUP_FIELDS)]))
+                                             *((f, vocabulary.GROUP_FIELDS[f]) for f in GROUP_FIELDS)]))
     cohort_bands = StringField("Cohort bands", validators=[Optional(), Length(max=200)],
                                description="With “group by cohort”: e.g. 2000-2007,2008-2014. Empty: one group a year.")
     horizons = StringField("Horizons (years)", validators=[Optional(), Length(max=100)],
@@ -150,4 +134,4 @@ class ExploreSurvivalForm(FlaskForm):
         return True
 
 
-__all__ = ["ExploreSurvivalForm", "FILTER_FIELDS", "GROUP_LABELS", "SIZE_CLASS_VALUES", "TRANSFER_TYPE_LABELS"]
+__all__ = ["ExploreSurvivalForm", "FILTER_FIELDS", "SIZE_CLASS_VALUES"]

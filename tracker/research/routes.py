@@ -23,15 +23,16 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 from flask import Response, abort, current_app, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from matplotlib.figure import Figure
 from sqlalchemy import select
 
+from tracker import vocabulary
 from tracker.charts.survival import PALETTE, colour, competing_figure, figure_png, figure_svg, km_figure
 from tracker.extensions import db
 from tracker.models import Case, Federation, User
 from tracker.research import bp
-from tracker.research.forms import GROUP_LABELS, ExploreSurvivalForm
+from tracker.research.forms import ExploreSurvivalForm
 from tracker.services.analytics import data_version
 from tracker.services.analytics import queries as analytics
 from tracker.services.analytics.baseline_matching import EUROSTAT_CODES
@@ -39,6 +40,7 @@ from tracker.services.analytics.frame import CaseFrame
 from tracker.services.permissions import require, scope_cases
 from tracker.services.reference import published_comparisons
 from tracker.survival import DEFAULT_HORIZONS, SurvivalReport, analyse_competing, prepare_followup
+from tracker.web import current_actor
 
 CACHE_SIZE = 32
 #: More groups than colours of the palette make a figure nobody can read: tables only, then.
@@ -47,14 +49,6 @@ CASES_PER_PAGE = 100
 #: Published figures about populations that are not cooperatives (conventional takeovers) are context
 #: for the annual report, not points to set beside cooperative curves.
 NOT_COOPERATIVE = frozenset({"takeovers", "takeover_by_employee"})
-EXCLUSION_LABELS = {
-    "no_transfer_date": "no transfer date",
-    "transfer_after_as_of": "transferred after the analysis date",
-    "no_verification": "open and never verified",
-    "unknown_exit_reason": "exit without a known reason",
-    "no_follow_up": "no follow-up after the transfer",
-    "ended_before_entry": "follow-up ended before registration (delayed entry)",
-}
 STEP_COLUMNS = ("group", "time_years", "at_risk", "events", "censored", "survival", "ci_lower", "ci_upper",
                 "expected")
 HORIZON_COLUMNS = ("group", "n", "events", "median_years", "years", "survival", "ci_lower", "ci_upper", "at_risk",
@@ -101,8 +95,7 @@ def _cache_key(user: User, *parts: Any) -> tuple:
 
 # --- reading the query string -------------------------------------------------------------------
 
-def _user() -> User:
-    return current_user._get_current_object()
+_user = current_actor
 
 
 def _federation_choices(user: User) -> list[tuple[str, str]] | None:
@@ -283,7 +276,7 @@ def _group_codes(labels: np.ndarray | None, size: int) -> tuple[np.ndarray, list
 
 
 def _at_risk_by_year(analysis: analytics.Analysis, years: int) -> dict[str, list[int]]:
-    """Per group, cases at risk at whole years 0..years: `entry < t <= stop` (DESIGN.md), and at 0 the
+    """Per group, cases at risk at whole years 0..years: `entry < t <= stop` (docs/design.md), and at 0 the
     cases under observation from the transfer itself (entry == 0)."""
     query = analysis.query
     followup = prepare_followup(analysis.frame.cases, query.as_of, query.endpoint, query.delayed_entry)
@@ -336,7 +329,7 @@ def _empty_message(n: int, excluded: Mapping[str, int], threshold: int) -> str |
         left_out = sum(excluded.values())
         if not left_out:
             return "No case matches these filters. Widen the selection (fewer filters, another analysis date)."
-        reasons = ", ".join(f"{EXCLUSION_LABELS.get(r, r)}: {k}" for r, k in excluded.items())
+        reasons = ", ".join(f"{vocabulary.EXCLUSION_REASONS.get(r, r)}: {k}" for r, k in excluded.items())
         return (f"None of the {left_out} matching cases can be analysed ({reasons}). "
                 "Widen the selection or change the analysis date.")
     if n < threshold:
@@ -420,7 +413,8 @@ def index() -> Any:
         "research/index.html", form=form, problems=[], explorer=explorer, link=_linker(args), query=query,
         api_url=url_for("api.survival") + "?" + urlencode(api_params(query), doseq=True),
         filters=[(name, ", ".join(values)) for name, values in query.where],
-        group_label=GROUP_LABELS.get(query.group_by or "", ""), exclusion_labels=EXCLUSION_LABELS,
+        group_label=vocabulary.GROUP_FIELDS.get(query.group_by or "", ""),
+        exclusion_labels=vocabulary.EXCLUSION_REASONS,
         threshold=current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))
 
 
@@ -542,7 +536,7 @@ def _xlsx(explorer: Explorer) -> bytes:
             cell.number_format = "0.0000"
     sheet.freeze_panes = "B2"
     about = book.create_sheet("About")
-    about.append(["Transfer Tracker survival analysis (Kaplan-Meier, 95 % log(-log) CI; DESIGN.md definitions)"])
+    about.append(["Transfer Tracker survival analysis (Kaplan-Meier, 95 % log(-log) CI; docs/design.md definitions)"])
     about.append(["as_of", query.as_of.isoformat()])
     about.append(["endpoint", query.endpoint])
     about.append(["delayed_entry", query.delayed_entry])
@@ -551,7 +545,7 @@ def _xlsx(explorer: Explorer) -> bytes:
         about.append([f"filter {name}", ", ".join(values)])
     about.append(["cases analysed", explorer.n])
     for reason, count in explorer.excluded.items():
-        about.append([f"left out: {EXCLUSION_LABELS.get(reason, reason)}", count])
+        about.append([f"left out: {vocabulary.EXCLUSION_REASONS.get(reason, reason)}", count])
     if explorer.logrank:
         about.append(["log-rank statistic", explorer.logrank["statistic"]])
         about.append(["log-rank df", explorer.logrank["df"]])
@@ -617,7 +611,8 @@ def cases() -> Any:
     return render_template(
         "research/cases.html", rows=[by_id[i] for i in shown if i in by_id], reason_of=reason_of, group=group,
         query=query, total=len(ids), included=included, page=page, pages=pages, link=_linker(_view_args()),
-        codes=codes, exclusion_labels=EXCLUSION_LABELS, group_label=GROUP_LABELS.get(query.group_by or "", ""),
+        codes=codes, exclusion_labels=vocabulary.EXCLUSION_REASONS,
+        group_label=vocabulary.GROUP_FIELDS.get(query.group_by or "", ""),
         filters=[(name, ", ".join(values)) for name, values in query.where])
 
 

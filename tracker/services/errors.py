@@ -1,4 +1,11 @@
-"""Domain errors raised by services; views and CLI commands turn them into messages."""
+"""The one family of errors a user can cause. Services raise them; views, the API and CLI commands
+turn any of them into a message naming the input at fault (`field`), never a 500 or a traceback.
+
+- `InvalidParameter`: a query parameter (API, explorer, CLI option) is wrong;
+- `InvalidCase`: one or more field rules of a case failed (every field at once);
+- `InvalidReportRequest`: a report cannot be made for that year, date or format;
+- `NotFound`, `PermissionDenied`, `DuplicateRef`, `EditConflict`: what their names say.
+"""
 
 from __future__ import annotations
 
@@ -35,3 +42,21 @@ class InvalidCase(DomainError):
         first = next(iter(errors.items()))
         super().__init__(f"{first[0]}: {first[1][0]}", field=first[0])
         self.errors = errors
+
+
+class InvalidParameter(DomainError):
+    """A parameter a user gave (query string, CLI option) is wrong; `name` is the parameter."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message, field=name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.message}"
+
+
+class InvalidReportRequest(DomainError):
+    """The year or reference date cannot give a report; `field` names the input at fault."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message, field=field)

@@ -1,17 +1,19 @@
 """The permission vocabulary, in one place.
 
-Roles (DESIGN.md): admin may do everything; staff act on their own federation's cases only;
+Roles (docs/design.md): admin may do everything; staff act on their own federation's cases only;
 researchers read every case except personal/contact fields and never write.
 
 - `can(user, action, obj=None)` answers object-level questions (templates use it too);
 - `require_role(*roles)` guards views by role;
-- `scope_cases(stmt, user)` narrows any case query to what the user may see, so list, export,
-  statistics and API share one filter.
+- `Scope.of(user)` is whose cases the user may see; `scope_cases(stmt, user)` narrows any case
+  query with it (and hides deleted cases), so list, export, statistics, reports and API share
+  one filter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -105,15 +107,44 @@ def require(user: User, action: str, obj: object | None = None) -> None:
     abort(403)
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Whose cases a user may see, the one staff-scope rule: a staff user sees their own
+    federation's; admins, researchers and the operator at the command line (no user) see all.
+    Every query over cases, editions, jobs or figures is narrowed through it."""
+
+    federation_id: int | None  # None: every federation
+
+    @classmethod
+    def of(cls, user: User | None) -> Scope:
+        if user is not None and user.role == Role.STAFF:
+            return cls(user.federation_id)
+        return cls(None)
+
+    @property
+    def everything(self) -> bool:
+        """True when the scope spans every federation (a choice of federation makes sense)."""
+        return self.federation_id is None
+
+    @property
+    def federation_ids(self) -> list[int] | None:
+        """The federations in scope, None meaning all."""
+        return None if self.federation_id is None else [self.federation_id]
+
+    def may_see(self, federation_id: int | None) -> bool:
+        return self.federation_id is None or federation_id == self.federation_id
+
+    def restrict(self, stmt: Select, column: Any = None) -> Select:
+        """`stmt` narrowed to the scope, on `column` (default `cases.federation_id`)."""
+        if self.federation_id is None:
+            return stmt
+        return stmt.where((Case.federation_id if column is None else column) == self.federation_id)
+
+
 def scope_cases(stmt: Select, user: User, include_deleted: bool = False) -> Select:
-    """Restrict a query over `cases` to the rows `user` may see."""
-    if user.role == Role.STAFF:
-        stmt = stmt.where(Case.federation_id == user.federation_id)
+    """Restrict a query over `cases` to the rows `user` may see (deleted ones for admins only,
+    when asked)."""
+    stmt = Scope.of(user).restrict(stmt)
     if not (include_deleted and user.role == Role.ADMIN):
         stmt = stmt.where(Case.deleted_at.is_(None))
     return stmt
-
-
-def visible_federation_ids(user: User) -> list[int] | None:
-    """Federations whose data the user may see; None means all."""
-    return [user.federation_id] if user.role == Role.STAFF else None

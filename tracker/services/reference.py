@@ -36,7 +36,7 @@ def nace_codes() -> dict[str, NaceCode]:
 
 
 def normalise_nace(raw: str) -> NaceCode:
-    """Parse a NACE Rev. 2 code as DESIGN.md accepts it: `C`, `25`, `25.6`, `25.62`, or a code
+    """Parse a NACE Rev. 2 code as the import schema accepts it: `C`, `25`, `25.6`, `25.62`, or a code
     prefixed by its section (`C25`, `C28.1`). Returns the canonical entry; raises UnknownNace."""
     text = raw.strip().upper().replace(" ", "")
     match = _NACE_RE.match(text)

@@ -2,7 +2,7 @@
 
 Nothing here imports Flask, the database or the rest of ``tracker``; results are frozen
 dataclasses (numpy arrays inside are read-only), never lifelines or pandas objects. Time is in
-years since the transfer date (days / 365.25). See DESIGN.md, "Survival definitions".
+years since the transfer date (days / 365.25). See docs/design.md, "Survival definitions".
 """
 
 from .analysis import (

@@ -1,4 +1,4 @@
-"""One call from case arrays to the survival report of DESIGN.md, and its JSON shape.
+"""One call from case arrays to the survival report of docs/design.md, and its JSON shape.
 
 ``analyse`` prepares follow-up (``followup``), estimates Kaplan-Meier per group (``km``), tests
 the groups with the log-rank test (``logrank``) and, when given baselines, adds relative
@@ -301,7 +301,7 @@ def _group_dict(group: GroupSurvival, include_steps: bool) -> dict[str, Any]:
 
 
 def report_to_dict(report: SurvivalReport, *, include_steps: bool = False) -> dict[str, Any]:
-    """The DESIGN.md JSON of ``tracker survival --format json`` (steps only if asked)."""
+    """The docs/design.md JSON of ``tracker survival --format json`` (steps only if asked)."""
     logrank = report.logrank
     return {
         "as_of": report.as_of.isoformat(),

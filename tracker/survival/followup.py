@@ -1,6 +1,6 @@
 """From case dates to follow-up intervals (entry, stop, event) in years since transfer.
 
-The definitions are those of DESIGN.md, "Survival definitions":
+The definitions are those of docs/design.md, "Survival definitions":
 
 - time origin is the transfer date; 1 year = 365.25 days;
 - transfers after ``as_of`` are left out; an exit after ``as_of`` is ignored and the case is

@@ -1,4 +1,4 @@
-"""Assemble the annual survival report (issue 5) into plain data: `build_annual` → AnnualReport.
+"""Assemble the annual survival report into plain data: `build_annual` → AnnualReport.
 
 Order of the contents: 1 headline, 2 activity, 3 survival, 4 exits, 5 data quality, 6 methods
 and sources. Every figure goes through the analytics service with the user's scope (a staff

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tracker import vocabulary
 from tracker.reports.build import confidentiality as conf
 from tracker.reports.build.inputs import ReportInputs
 from tracker.reports.content import CONFIDENTIAL, Column, Note, Table
 from tracker.reports.render.formatting import (
-    SIZE_CLASS_LABELS,
     country_label,
     long_date,
     nace_label,
@@ -55,14 +55,14 @@ def group_label(field: str, value: str, inputs: ReportInputs | None = None) -> s
     if field == "nace_section":
         return nace_label(value)
     if field == "size_class":
-        return SIZE_CLASS_LABELS.get(value, value)
+        return vocabulary.SIZE_CLASSES.get(value, value)
     if field == "federation" and inputs is not None:
         return f"{inputs.federations.get(value, value)} ({value})" if value != "unknown" else "Not recorded"
     return value
 
 
 def group_order(field: str, names: Sequence[str], inputs: ReportInputs | None = None) -> list[str]:
-    """Groups in reading order: the DESIGN.md vocabularies in their own order, else by label,
+    """Groups in reading order: the vocabularies in their own (docs/design.md) order, else by label,
     'unknown' (not recorded) last."""
     if field == "transfer_type":
         return sorted(names, key=lambda n: TYPE_ORDER.index(n) if n in TYPE_ORDER else len(TYPE_ORDER))

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from tracker import vocabulary
 from tracker.charts.report import bar_figure
 from tracker.reports.build import confidentiality as conf
 from tracker.reports.build.common import (
@@ -24,7 +25,7 @@ from tracker.reports.build.common import (
 )
 from tracker.reports.build.inputs import ReportInputs
 from tracker.reports.content import CONFIDENTIAL, Column, Figure, Paragraph, Section, Table
-from tracker.reports.render.formatting import EXIT_REASON_LABELS, long_date, pct, thousands
+from tracker.reports.render.formatting import long_date, pct, thousands
 from tracker.survival import CLOSURE_REASONS, EXCLUSION_REASONS, LOSS_REASONS
 
 KINDS = (("open", "Still operating or followed"), ("closure", "Closed"), ("loss", "Cooperative form lost"))
@@ -270,7 +271,8 @@ def exit_reasons(inputs: ReportInputs, counts: CaseCounts) -> Table:
     rows = []
     for reason in order:
         n = int(by_reason.get(reason, 0))
-        rows.append([EXIT_REASON_LABELS[reason], "closure" if reason in CLOSURE_REASONS else "loss of cooperative form",
+        rows.append([vocabulary.EXIT_REASONS[reason],
+                     "closure" if reason in CLOSURE_REASONS else "loss of cooperative form",
                      n, int(in_year.get(reason, 0)), _share(n, len(exits))])
     rows.append(["All exits", "", len(exits), int(exits["exit_in_year"].sum()), 1.0 if len(exits) else None])
     top = first_published(rows[:-1], 2, key=lambda r: -(r[2] if isinstance(r[2], int) else 0))

@@ -21,6 +21,7 @@ from tracker.services import reference
 from tracker.services.analytics import queries as analytics
 from tracker.services.analytics.frame import CaseFrame
 from tracker.services.analytics.queries import Analysis, SurvivalQuery
+from tracker.services.errors import InvalidReportRequest
 from tracker.survival import CompetingResult, FollowUp, analyse_competing, prepare_followup
 
 Progress = Callable[[str], None]
@@ -30,14 +31,6 @@ STAGES = ("Reading cases", "Fingerprinting the data", "Overall survival", *(f"Su
 MAX_FIGURE_YEARS = 20
 MIN_FIGURE_YEARS = 5
 
-
-class InvalidReportRequest(ValueError):
-    """The year or reference date cannot give a report; `field` names the input at fault."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def app_version() -> str:

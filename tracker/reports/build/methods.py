@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from tracker import vocabulary
 from tracker.reports.build import confidentiality as conf
 from tracker.reports.build.common import count_table, note, scope_note, source_note
 from tracker.reports.build.inputs import ReportInputs
 from tracker.reports.content import Column, Paragraph, Section, Table
-from tracker.reports.render.formatting import SERIES_LABELS, country_label, long_date
+from tracker.reports.render.formatting import country_label, long_date
 from tracker.services.reference import NACE_SOURCE
 
 CAVEAT = (
@@ -107,7 +108,7 @@ def matched_baselines(inputs: ReportInputs) -> Table:
 
 def baseline_citations(inputs: ReportInputs) -> tuple[str, ...]:
     return tuple(
-        f"{SERIES_LABELS.get(c['series'], c['series'])} [{c['series']}]: {c['publisher']} "
+        f"{vocabulary.BASELINE_SERIES.get(c['series'], c['series'])} [{c['series']}]: {c['publisher']} "
         f"({c['published'] or 'undated'}). {c['title']}.{' ' + c['url'] if c['url'] else ''}"
         for c in inputs.baseline_citations)
 

@@ -5,39 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from tracker import vocabulary
 from tracker.reports.content import CONFIDENTIAL, CONFIDENTIAL_MARK, NOT_AVAILABLE_MARK, Estimate
 from tracker.services.reference import countries, nace_sections
-
-TRANSFER_TYPE_LABELS = {
-    "succession": "Succession (no successor)",
-    "rescue": "Rescue (difficulty or insolvency)",
-    "conversion": "Conversion (of an existing organisation)",
-    "other": "Other",
-}
-EXIT_REASON_LABELS = {
-    "liquidation": "Liquidation",
-    "dissolution": "Dissolution",
-    "other": "Other closure",
-    "sold": "Sold to non-members",
-    "merged": "Merged",
-    "demutualised": "Demutualised (continues as a conventional company)",
-}
-SIZE_CLASS_LABELS = {
-    "0-9": "0–9 employees",
-    "10-49": "10–49 employees",
-    "50-249": "50–249 employees",
-    "250+": "250 or more employees",
-    "unknown": "Not recorded",
-}
-SERIES_LABELS = {
-    "insee-sine": "Insee, SINE survey (France)",
-    "eurostat-bd": "Eurostat, business demography",
-    "istat": "Istat (Italy)",
-    "statbel-vat": "Statbel, VAT-registered enterprises (Belgium)",
-    "ifm-bonn": "IfM Bonn (Germany)",
-    "ine": "INE (Spain)",
-    "ons": "ONS, business demography (United Kingdom)",
-}
 
 
 def country_label(code: str | None) -> str:
@@ -55,7 +25,7 @@ def nace_label(section: str | None) -> str:
 
 
 def transfer_type_label(value: str) -> str:
-    return TRANSFER_TYPE_LABELS.get(value, "Not recorded" if value == "unknown" else value)
+    return vocabulary.label(vocabulary.TRANSFER_TYPES, value)
 
 
 def pct(value: float | None, digits: int = 1) -> str:

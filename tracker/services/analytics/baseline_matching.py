@@ -1,5 +1,5 @@
-"""Match each case to the national baseline curve it is compared with (DESIGN.md, "Against a
-baseline").
+"""Match each case to the national baseline curve it is compared with (docs/design.md,
+"Against national baselines").
 
 A curve is every published horizon of one (series, country, region, sector, cohort). A case gets:
 - the series configured for its country (`BASELINE_SERIES`; default insee-sine for FR, else

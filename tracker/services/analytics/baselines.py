@@ -1,8 +1,8 @@
 """National business-survival baselines (published figures with their sources).
 
-The shipped file tracker/data/baselines.csv holds the figures collected in shared/data; admins can
-import more (same columns). Importing is an upsert on (series, country, region, sector,
-cohort_year, horizon_years) and is all-or-nothing.
+The shipped file tracker/data/baselines.csv holds the published figures with their sources
+(tracker/data/README.md); admins can import more (same columns). Importing is an upsert on
+(series, country, region, sector, cohort_year, horizon_years) and is all-or-nothing.
 """
 
 from __future__ import annotations

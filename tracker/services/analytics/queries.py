@@ -17,10 +17,12 @@ import numpy as np
 from flask import current_app
 
 from tracker.extensions import db
-from tracker.models import Role, TransferType, User
+from tracker.models import TransferType, User
 from tracker.services.analytics import data_version
 from tracker.services.analytics.baseline_matching import BaselineCatalogue, load_catalogue, match_coded
 from tracker.services.analytics.frame import CaseFrame, count_visible, load_case_frame, load_changes
+from tracker.services.errors import InvalidParameter
+from tracker.services.permissions import Scope
 from tracker.services.reference import is_country
 from tracker.survival import (
     DEFAULT_HORIZONS,
@@ -44,18 +46,10 @@ SIZE_CLASS_VALUES = ("0-9", "10-49", "50-249", "250+", "unknown")
 _YEAR_RANGE = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
 
 
-class InvalidParameter(ValueError):
-    """A survival parameter a user gave is wrong; `name` is the parameter."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}")
-        self.name = name
-        self.message = message
-
 
 @dataclass(frozen=True)
 class SurvivalQuery:
-    """What to compute. Years since transfer; see DESIGN.md "Survival definitions"."""
+    """What to compute. Years since transfer; see docs/design.md, "Survival definitions"."""
 
     as_of: date
     endpoint: str = "enterprise"
@@ -231,7 +225,7 @@ def _recall(store: OrderedDict, key: Any) -> Any:
 
 def scope_of(user: User | None) -> int | None:
     """The federation a user's figures are restricted to (staff), or None for all."""
-    return user.federation_id if user is not None and user.role == Role.STAFF else None
+    return Scope.of(user).federation_id
 
 
 @dataclass(frozen=True)
@@ -343,7 +337,7 @@ def compute(user: User | None, query: SurvivalQuery) -> Analysis:
 
 
 def survival_json(user: User | None, query: SurvivalQuery) -> dict[str, Any]:
-    """The DESIGN.md JSON for `query`, cached on (data version, caller's scope, query)."""
+    """The survival JSON (docs/design.md) for `query`, cached on (data version, caller's scope, query)."""
     key = (str(db.engine.url), data_version.identity(), scope_of(user), query)
     cached = _recall(_cache.results, key)
     if cached is not None:
@@ -374,5 +368,5 @@ def clear_cache() -> None:
         _cache.results.clear()
 
 
-__all__ = ["Analysis", "InvalidParameter", "SurvivalQuery", "compute", "competing_json", "parse_query",
+__all__ = ["GROUP_FIELDS", "Analysis", "InvalidParameter", "SurvivalQuery", "compute", "competing_json", "parse_query",
            "survival_json", "Mapping"]

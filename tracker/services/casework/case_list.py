@@ -1,6 +1,6 @@
 """The case list query: search, filters and sort, always narrowed by `scope_cases`.
 
-Shared by the web list and the export of "the current filtered list" (issue 6), so both show
+Shared by the web list and the export of "the current filtered list", so both show
 exactly the same rows in the same order.
 """
 

@@ -1,4 +1,4 @@
-"""Case use cases: validation of the DESIGN.md field rules (shared by forms, CSV/XLSX import and
+"""Case use cases: validation of the case field rules of docs/design.md (shared by forms, CSV/XLSX import and
 API), creation, editing with optimistic locking, follow-ups, soft deletion. Services flush; the
 caller commits once."""
 
@@ -20,7 +20,7 @@ from tracker.services.casework import audit
 from tracker.services.errors import DomainError, DuplicateRef, EditConflict, InvalidCase
 from tracker.services.reference import UnknownNace, is_country, normalise_nace
 
-# The import/export schema of DESIGN.md, in column order.
+# The import/export schema (docs/design.md), in column order.
 CASE_FIELDS: tuple[str, ...] = (
     "ref", "name", "national_id", "country", "region", "nace", "employees", "transfer_date",
     "transfer_type", "legal_form", "registered_on", "last_verified_on", "exit_date", "exit_reason",
@@ -111,7 +111,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
 
 def clean_case_values(raw: Mapping[str, Any], today: date | None = None,
                       fields: tuple[str, ...] = CASE_FIELDS) -> tuple[Values, Errors]:
-    """Parse and check the fields of one case by the DESIGN.md import schema.
+    """Parse and check the fields of one case by the import schema (docs/design.md).
 
     Accepts strings (CSV cells) or typed values (form data, XLSX dates). Returns the cleaned
     values (nace canonical, nace_section derived, registered_on defaulted to transfer_date) and

@@ -1,4 +1,4 @@
-"""Follow-up completeness (issue 6): which open cases need their annual status check.
+"""Follow-up completeness: which open cases need their annual status check.
 
 - An open case (no exit, not deleted) is *verified* when its last_verified_on is within the last
   12 months: on or after the same calendar day one year before `today` (29 February → 28
@@ -18,7 +18,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 
 from tracker.extensions import db
 from tracker.models import Case, Federation, User
-from tracker.services.permissions import scope_cases, visible_federation_ids
+from tracker.services.permissions import Scope, scope_cases
 
 STALE_AFTER_MONTHS = 12
 
@@ -60,7 +60,7 @@ def completeness_by_federation(user: User, today: date | None = None) -> list[Fe
             .select_from(Federation).outerjoin(Case, open_case)
             .group_by(Federation.id, Federation.code, Federation.name, Federation.active)
             .order_by(Federation.code))
-    allowed = visible_federation_ids(user)
+    allowed = Scope.of(user).federation_ids
     if allowed is not None:
         stmt = stmt.where(Federation.id.in_(allowed))
     return [FederationFollowUp(fed_id, code, name, int(open_cases), int(verified))

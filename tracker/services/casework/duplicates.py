@@ -1,4 +1,4 @@
-"""Possible duplicate cases (issue 6): on create, edit and import, and a report across federations.
+"""Possible duplicate cases: on create, edit and import, and a report across federations.
 
 Two cases are a possible duplicate when they are in the same country and
 
@@ -46,6 +46,7 @@ from sqlalchemy import extract, func, insert, or_, select, tuple_
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case, DistinctCasePair, Role, User
 from tracker.services.errors import DomainError, NotFound, PermissionDenied
+from tracker.services.permissions import Scope
 
 NAME_SIMILARITY = 0.9
 REASON_NATIONAL_ID = "same national id"
@@ -280,12 +281,13 @@ def all_duplicates(user: User, across_only: bool = False) -> list[PossibleDuplic
     if user.role not in (Role.ADMIN, Role.STAFF):
         return []
     cases = load_cases()
-    if user.role == Role.STAFF:
-        countries = {c.country for c in cases if c.federation_id == user.federation_id}
+    scope = Scope.of(user)
+    if not scope.everything:
+        countries = {c.country for c in cases if scope.may_see(c.federation_id)}
         cases = [c for c in cases if c.country in countries]
     pairs = find_duplicates(cases)
-    if user.role == Role.STAFF:
-        mine = user.federation_id
+    if not scope.everything:
+        mine = scope.federation_id
         pairs = [p if p.case.federation_id == mine else PossibleDuplicate(p.other, p.case, p.reasons, p.similarity)
                  for p in pairs if mine in (p.case.federation_id, p.other.federation_id)]
     if across_only:
@@ -299,7 +301,7 @@ def visible_to(user: User | None, identity: CaseIdentity) -> bool:
     """May `user` see this side of a pair? (None: an operator at the command line.)"""
     if user is None or user.role == Role.ADMIN:
         return True
-    return user.role == Role.STAFF and identity.federation_id == user.federation_id
+    return user.role == Role.STAFF and Scope.of(user).may_see(identity.federation_id)
 
 
 def needs_confirmation(user: User | None, pairs: Iterable[PossibleDuplicate]) -> list[PossibleDuplicate]:

@@ -1,4 +1,4 @@
-"""Export of cases in the import schema (DESIGN.md "Import CSV schema"), so that export → edit →
+"""Export of cases in the import schema (docs/design.md, "Import and export schema"), so that export → edit →
 re-import changes nothing.
 
 Rules:
@@ -38,7 +38,7 @@ from tracker.extensions import db
 from tracker.models import Case, Federation, User
 from tracker.services.casework.cases import CASE_FIELDS
 from tracker.services.errors import DomainError, PermissionDenied
-from tracker.services.permissions import scope_cases, visible_federation_ids
+from tracker.services.permissions import Scope, scope_cases
 
 FORMATS = ("csv", "xlsx")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -62,8 +62,7 @@ def export_statement(user: User | None, federation: Federation | None = None, st
     query = select(*columns) if stmt is None else stmt.with_only_columns(*columns)
     query = query.where(Case.deleted_at.is_(None))
     if federation is not None:
-        allowed = visible_federation_ids(user) if user is not None else None
-        if allowed is not None and federation.id not in allowed:
+        if not Scope.of(user).may_see(federation.id):
             raise PermissionDenied(f"You may not export the cases of federation {federation.code}.")
         query = query.where(Case.federation_id == federation.id)
     if user is not None:

@@ -1,4 +1,4 @@
-"""Import of cases from a CSV or XLSX file (DESIGN.md "Import CSV schema"), shared by
+"""Import of cases from a CSV or XLSX file (docs/design.md, "Import and export schema"), shared by
 `tracker cases import` and the web upload.
 
 Rules, in the order they are applied:

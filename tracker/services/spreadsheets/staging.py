@@ -1,4 +1,4 @@
-"""Uploaded spreadsheets kept between the validation step and the user's confirmation (issue 6).
+"""Uploaded spreadsheets kept between the validation step and the user's confirmation.
 
 An upload is validated, then kept on the server until the user confirms it (or it expires), so
 the confirmation imports exactly the file that was checked, and never a path or file sent by the

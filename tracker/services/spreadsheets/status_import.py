@@ -1,4 +1,4 @@
-"""The annual status check (issue 6): export the open cases whose last verification is older than
+"""The annual status check: export the open cases whose last verification is older than
 12 months (services.casework.completeness), let staff fill in each case's status in a spreadsheet, and
 import it back, recording one follow-up (`cases.record_follow_up`, a StatusCheck) per filled row.
 

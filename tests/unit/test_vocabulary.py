@@ -1,0 +1,29 @@
+"""Every stored value has one label, in one place (tracker.vocabulary), and people never read a code."""
+
+from __future__ import annotations
+
+from tracker import vocabulary
+from tracker.models import ExitReason, Role, TransferType
+from tracker.services.analytics.queries import SIZE_CLASS_VALUES
+from tracker.survival import EXCLUSION_REASONS, GROUP_FIELDS
+
+
+def test_every_enum_value_has_a_label_and_no_label_is_a_code() -> None:
+    for enum, labels in ((TransferType, vocabulary.TRANSFER_TYPES), (ExitReason, vocabulary.EXIT_REASONS),
+                         (Role, vocabulary.ROLES)):
+        assert set(labels) == {member.value for member in enum}, enum
+        assert all(label != code and label[0].isupper() for code, label in labels.items())
+
+
+def test_every_grouping_field_size_class_and_exclusion_reason_has_a_label() -> None:
+    assert set(GROUP_FIELDS) <= set(vocabulary.GROUP_FIELDS)
+    assert set(SIZE_CLASS_VALUES) == set(vocabulary.SIZE_CLASSES)
+    assert set(EXCLUSION_REASONS) == set(vocabulary.EXCLUSION_REASONS)
+    assert set(vocabulary.ENDPOINTS) == set(vocabulary.ENDPOINTS_SHORT) == {"enterprise", "cooperative"}
+
+
+def test_enum_members_find_their_label_and_missing_values_read_not_recorded() -> None:
+    assert vocabulary.TRANSFER_TYPES[TransferType.RESCUE] == vocabulary.TRANSFER_TYPES["rescue"]
+    assert vocabulary.label(vocabulary.TRANSFER_TYPES, None) == vocabulary.NOT_RECORDED
+    assert vocabulary.label(vocabulary.SIZE_CLASSES, "unknown") == vocabulary.NOT_RECORDED
+    assert vocabulary.label(vocabulary.EXIT_REASONS, "sold") == "Sold to non-members"
