@@ -388,7 +388,7 @@ def _build_explorer(user: User, query: analytics.SurvivalQuery) -> Explorer:
     return Explorer(
         query=query, report=report, groups=_group_rows(report),
         logrank=None if logrank is None else {"statistic": logrank.statistic, "df": logrank.df,
-                                              "p_value": logrank.p_value},
+                                              "p_value": logrank.p_value, "reason": logrank.reason},
         competing=[{"group": name, "n": r.n, "closures": r.closures, "losses": r.losses,
                     "horizons": [h.__dict__ for h in r.horizons]} for name, r in competing],
         competing_results=tuple(competing), published=published, baseline_sources=list(analysis.baseline_sources),

@@ -26,15 +26,20 @@ from tracker.services.permissions import Scope
 from tracker.services.reference import is_country
 from tracker.survival import (
     DEFAULT_HORIZONS,
+    DEFAULT_RMST_TAU,
     GROUP_FIELDS,
     AnalysisOptions,
     BaselineInput,
+    CoxCovariate,
+    CoxModelError,
     InvalidSurvivalOptions,
     SurvivalReport,
     analyse,
     analyse_competing,
     cohort_labels,
     competing_to_dict,
+    cox_to_dict,
+    fit_cox,
     parse_horizons,
     report_to_dict,
     size_class_labels,
@@ -43,6 +48,11 @@ from tracker.survival import (
 ENDPOINT_CHOICES = ("enterprise", "cooperative")
 FILTER_FIELDS = ("transfer_type", "country", "region", "nace_section", "cohort", "federation", "size_class")
 SIZE_CLASS_VALUES = ("0-9", "10-49", "50-249", "250+", "unknown")
+MODELS = ("cox",)
+#: Numeric Cox covariates (the grouping fields are the categorical ones).
+NUMERIC_COVARIATES = ("log_employees",)
+#: Grouping fields whose label "unknown" means no value (never a level of a Cox covariate).
+UNKNOWN_IS_MISSING = ("size_class", "nace_section", "age_band")
 _YEAR_RANGE = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
 
 
@@ -59,10 +69,18 @@ class SurvivalQuery:
     where: tuple[tuple[str, tuple[str, ...]], ...] = ()
     cohort_bands: tuple[tuple[int, int], ...] | None = None
     baselines: bool = True
+    rmst_tau: float = DEFAULT_RMST_TAU
+    model: str | None = None
+    covariates: tuple[str, ...] = ()
+
+    @property
+    def group_fields(self) -> tuple[str, ...]:
+        return tuple(self.group_by.split(",")) if self.group_by else ()
 
     def options(self, unstable_below: int) -> AnalysisOptions:
         return AnalysisOptions(as_of=self.as_of, endpoint=self.endpoint, delayed_entry=self.delayed_entry,
-                               group_by=self.group_by, horizons=self.horizons, unstable_below=unstable_below)
+                               group_by=self.group_by, horizons=self.horizons, unstable_below=unstable_below,
+                               rmst_tau=self.rmst_tau)
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -135,17 +153,16 @@ def parse_query(get: Callable[[str], str | None], get_list: Callable[[str], list
                 today: date | None = None) -> SurvivalQuery:
     """Build a SurvivalQuery from request-like accessors (query string or CLI options as text).
 
-    Parameters: as_of, endpoint, group_by, horizons, delayed_entry (or no_delayed_entry),
-    where (repeatable FIELD=VALUE), cohort_bands (e.g. 2000-2007,2008-2014), baselines.
+    Parameters: as_of, endpoint, group_by (one field or two joined by a comma), horizons,
+    delayed_entry (or no_delayed_entry), where (repeatable FIELD=VALUE), cohort_bands (e.g.
+    2000-2007,2008-2014), baselines, rmst_tau (years > 0), model (cox) with covariates (comma-separated).
     """
     raw_as_of = get("as_of")
     as_of = parse_date_param("as_of", raw_as_of) if raw_as_of else (today or date.today())
     endpoint = (get("endpoint") or "enterprise").strip()
     if endpoint not in ENDPOINT_CHOICES:
         raise InvalidParameter("endpoint", f"'{endpoint[:40]}' is not one of: {', '.join(ENDPOINT_CHOICES)}")
-    group_by = (get("group_by") or "").strip() or None
-    if group_by is not None and group_by not in GROUP_FIELDS:
-        raise InvalidParameter("group_by", f"unknown field '{group_by[:40]}' (use one of: {', '.join(GROUP_FIELDS)})")
+    group_by = parse_group_by(get("group_by"))
 
     def flag(name: str, default: bool) -> bool:
         text = get(name)
@@ -168,9 +185,69 @@ def parse_query(get: Callable[[str], str | None], get_list: Callable[[str], list
         except InvalidSurvivalOptions as exc:
             raise InvalidParameter("cohort_bands", str(exc)) from None
     baselines = flag("baselines", True)
+    where = parse_where(get_list("where"))
+    model, covariates = parse_model(get("model"), get("covariates"), where)
     return SurvivalQuery(as_of=as_of, endpoint=endpoint, group_by=group_by, horizons=horizons,
-                         delayed_entry=delayed_entry, where=parse_where(get_list("where")),
-                         cohort_bands=bands, baselines=baselines)
+                         delayed_entry=delayed_entry, where=where, cohort_bands=bands, baselines=baselines,
+                         rmst_tau=parse_rmst_tau(get("rmst_tau")), model=model, covariates=covariates)
+
+
+def parse_group_by(text: str | None) -> str | None:
+    """One grouping field, or two different ones joined by a comma (``transfer_type,country``)."""
+    group_by = (text or "").strip() or None
+    if group_by is None:
+        return None
+    fields = [f.strip() for f in group_by.split(",")]
+    for name in fields:
+        if name not in GROUP_FIELDS:
+            raise InvalidParameter("group_by", f"unknown field '{name[:40]}' (use one or two of: "
+                                               f"{', '.join(GROUP_FIELDS)}, joined by a comma)")
+    if len(fields) > 2:
+        raise InvalidParameter("group_by", f"at most two fields can be combined, not {len(fields)}")
+    if len(set(fields)) != len(fields):
+        raise InvalidParameter("group_by", f"'{fields[0]}' is given twice")
+    return ",".join(fields)
+
+
+def parse_rmst_tau(text: str | None) -> float:
+    """The restriction time of the RMST in years: a number greater than 0 (decimals allowed)."""
+    if text is None or not text.strip():
+        return DEFAULT_RMST_TAU
+    try:
+        tau = float(text.strip())
+    except ValueError:
+        raise InvalidParameter("rmst_tau", f"'{text[:40]}' is not a number of years") from None
+    if not np.isfinite(tau) or tau <= 0:
+        raise InvalidParameter("rmst_tau", f"must be a number of years greater than 0, not '{text[:40]}'")
+    return tau
+
+
+def parse_model(model_text: str | None, covariates_text: str | None,
+                where: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[str | None, tuple[str, ...]]:
+    """``model=cox`` with its ``covariates`` (grouping fields, log_employees): each known, none
+    repeated, none held to a single value by a filter; covariates without a model are an error."""
+    model = (model_text or "").strip() or None
+    if model is not None and model not in MODELS:
+        raise InvalidParameter("model", f"'{model[:40]}' is not a model this app fits (use: {', '.join(MODELS)})")
+    names = [c.strip() for c in (covariates_text or "").split(",") if c.strip()]
+    if model is None:
+        if names:
+            raise InvalidParameter("covariates", "covariates need a model: add model=cox")
+        return None, ()
+    if not names:
+        raise InvalidParameter("covariates", "the Cox model needs at least one covariate, e.g. transfer_type")
+    allowed = (*GROUP_FIELDS, *NUMERIC_COVARIATES)
+    for name in names:
+        if name not in allowed:
+            raise InvalidParameter("covariates", f"unknown covariate '{name[:40]}' (use any of: {', '.join(allowed)})")
+        if names.count(name) > 1:
+            raise InvalidParameter("covariates", f"covariate '{name}' is given more than once")
+    filters = dict(where)
+    for name in names:
+        if name in filters and len(filters[name]) == 1:
+            raise InvalidParameter("covariates", f"covariate '{name}' has only one level here: the filter "
+                                                 f"{name}={filters[name][0]} keeps that level alone")
+    return model, tuple(names)
 
 
 # --- computing ---------------------------------------------------------------------------------
@@ -182,6 +259,27 @@ def labels(frame: CaseFrame, name: str, bands: tuple[tuple[int, int], ...] | Non
     if name == "size_class":
         return size_class_labels(frame.employees)
     return getattr(frame, name)
+
+
+def group_labels(frame: CaseFrame, query: SurvivalQuery) -> np.ndarray | tuple[np.ndarray, ...] | None:
+    """The labels of the query's grouping: one array, a pair of arrays (two fields) or None."""
+    fields = query.group_fields
+    if not fields:
+        return None
+    arrays = tuple(labels(frame, name, query.cohort_bands) for name in fields)
+    return arrays if len(arrays) > 1 else arrays[0]
+
+
+def cox_covariates(frame: CaseFrame, query: SurvivalQuery) -> list[CoxCovariate]:
+    """The query's Cox covariates as arrays aligned with the frame's cases."""
+    out = []
+    for name in query.covariates:
+        if name == "log_employees":
+            out.append(CoxCovariate(name, np.log1p(np.asarray(frame.employees, dtype=float)), categorical=False))
+        else:
+            missing = ("unknown",) if name in UNKNOWN_IS_MISSING else ()
+            out.append(CoxCovariate(name, labels(frame, name, query.cohort_bands), True, missing))
+    return out
 
 
 def filter_mask(frame: CaseFrame, where: tuple[tuple[str, tuple[str, ...]], ...]) -> np.ndarray:
@@ -317,7 +415,7 @@ class Analysis:
     query: SurvivalQuery
     report: SurvivalReport
     frame: CaseFrame
-    groups: np.ndarray | None
+    groups: np.ndarray | tuple[np.ndarray, ...] | None
     baseline_sources: tuple[dict[str, Any], ...]
 
 
@@ -328,7 +426,7 @@ def compute(user: User | None, query: SurvivalQuery) -> Analysis:
     mask = filter_mask(frame, query.where) if query.where else None
     if mask is not None:
         frame = frame.subset(mask)
-    groups = labels(frame, query.group_by, query.cohort_bands) if query.group_by else None
+    groups = group_labels(frame, query)
     baseline: BaselineInput | None = None
     sources: tuple[dict[str, str | None], ...] = ()
     if query.baselines:
@@ -357,7 +455,22 @@ def survival_json(user: User | None, query: SurvivalQuery) -> dict[str, Any]:
         out["cohort_bands"] = [f"{a}-{b}" for a, b in query.cohort_bands]
     if query.baselines:
         out["baseline_sources"] = list(analysis.baseline_sources)
+    out["rmst_tau"] = query.rmst_tau
+    if query.model == "cox":
+        out["cox"] = cox_json(analysis, query)
     _remember(_cache.results, key, out, RESULT_CACHE_SIZE)
+    return out
+
+
+def cox_json(analysis: Analysis, query: SurvivalQuery) -> dict[str, Any]:
+    """The ``cox`` block of the query's model on the analysis's cases, or ``{"error": ...}``."""
+    options = query.options(current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))
+    try:
+        result = fit_cox(analysis.frame.cases, options, cox_covariates(analysis.frame, query))
+    except CoxModelError as exc:
+        return cox_to_dict(exc)
+    out = cox_to_dict(result)
+    out["covariates"] = list(query.covariates)
     return out
 
 
@@ -368,6 +481,12 @@ def competing_json(user: User | None, query: SurvivalQuery) -> list[dict[str, An
     return competing_to_dict(analyse_competing(analysis.frame.cases, analysis.groups, options))
 
 
+def competing_report(user: User | None, query: SurvivalQuery) -> dict[str, Any]:
+    """The JSON of `GET /api/v1/survival/competing` (and `tracker survival --competing`)."""
+    return {"as_of": query.as_of.isoformat(), "delayed_entry": query.delayed_entry, "group_by": query.group_by,
+            "groups": competing_json(user, query)}
+
+
 def clear_cache() -> None:
     with _cache.lock:
         _cache.frames.clear()
@@ -375,5 +494,6 @@ def clear_cache() -> None:
         _cache.results.clear()
 
 
-__all__ = ["GROUP_FIELDS", "Analysis", "InvalidParameter", "SurvivalQuery", "compute", "competing_json", "parse_query",
+__all__ = ["GROUP_FIELDS", "Analysis", "InvalidParameter", "SurvivalQuery", "compute", "competing_json",
+           "competing_report", "parse_query",
            "survival_json", "Mapping"]
