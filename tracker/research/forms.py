@@ -12,9 +12,8 @@ from wtforms import DateField, IntegerField, SelectChoice, SelectField, SelectMu
 from wtforms.validators import Length, Optional, ValidationError
 
 from tracker import vocabulary
-from tracker.services.analytics.queries import SIZE_CLASS_VALUES
+from tracker.services.analytics.queries import GROUP_FIELDS, SIZE_CLASS_VALUES
 from tracker.services.reference import countries, is_country, nace_sections
-from tracker.survival import GROUP_FIELDS
 
 YEAR_MIN, YEAR_MAX = 1900, 2100
 #: Form fields that become `where` filters of the analysis (the cohort range is handled apart).

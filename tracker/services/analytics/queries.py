@@ -368,5 +368,5 @@ def clear_cache() -> None:
         _cache.results.clear()
 
 
-__all__ = ["Analysis", "InvalidParameter", "SurvivalQuery", "compute", "competing_json", "parse_query",
+__all__ = ["GROUP_FIELDS", "Analysis", "InvalidParameter", "SurvivalQuery", "compute", "competing_json", "parse_query",
            "survival_json", "Mapping"]
