@@ -46,6 +46,8 @@ CACHE_SIZE = 32
 #: More groups than colours of the palette make a figure nobody can read: tables only, then.
 MAX_DRAWN_GROUPS = len(PALETTE)
 CASES_PER_PAGE = 100
+#: Parameters of the pages themselves, not of the analysis.
+PAGE_PARAMETERS = ("page", "group")
 #: Published figures about populations that are not cooperatives (conventional takeovers) are context
 #: for the annual report, not points to set beside cooperative curves.
 NOT_COOPERATIVE = frozenset({"takeovers", "takeover_by_employee"})
@@ -122,14 +124,8 @@ def _read(user: User) -> tuple[ExploreSurvivalForm, analytics.SurvivalQuery | No
         problems = [f"{form[name].label.text} ({name}): {message}"
                     for name, messages in form.errors.items() for message in messages]
         return form, None, problems
-    params = form.survival_params()
-    extra_where = request.args.getlist("where")
-
-    def get_list(name: str) -> list[str]:
-        return [*params.get(name, []), *extra_where] if name == "where" else []
-
     try:
-        query = analytics.parse_query(params.get, get_list)
+        query = analytics.SurvivalQuery.from_params(request.args, allow=PAGE_PARAMETERS)
     except analytics.InvalidParameter as exc:
         form.set_error(exc.name, exc.message)
         return form, None, [f"{exc.name}: {exc.message}"]
@@ -157,22 +153,6 @@ def _linker(args: Mapping[str, list[str]]) -> Callable[..., str]:
         return url_for(endpoint, **(path_args or {})) + ("?" + urlencode(query, doseq=True) if query else "")
 
     return link
-
-
-def api_params(query: analytics.SurvivalQuery) -> dict[str, Any]:
-    """The `GET /api/v1/survival` parameters of `query` (as_of made explicit)."""
-    params: dict[str, Any] = {"as_of": query.as_of.isoformat(), "endpoint": query.endpoint}
-    if query.group_by:
-        params["group_by"] = query.group_by
-    if tuple(query.horizons) != DEFAULT_HORIZONS:
-        params["horizons"] = ",".join(str(h) for h in query.horizons)
-    if not query.delayed_entry:
-        params["delayed_entry"] = "false"
-    if query.where:
-        params["where"] = [f"{name}={','.join(values)}" for name, values in query.where]
-    if query.cohort_bands:
-        params["cohort_bands"] = ",".join(f"{a}-{b}" for a, b in query.cohort_bands)
-    return params
 
 
 # --- published cooperative figures --------------------------------------------------------------
@@ -411,7 +391,7 @@ def index() -> Any:
     explorer = build_explorer(user, query)
     return render_template(
         "research/index.html", form=form, problems=[], explorer=explorer, link=_linker(args), query=query,
-        api_url=url_for("api.survival") + "?" + urlencode(api_params(query), doseq=True),
+        api_url=url_for("api.survival") + "?" + urlencode(query.to_params(), doseq=True),
         filters=[(name, ", ".join(values)) for name, values in query.where],
         group_label=vocabulary.GROUP_FIELDS.get(query.group_by or "", ""),
         exclusion_labels=vocabulary.EXCLUSION_REASONS,
@@ -616,4 +596,4 @@ def cases() -> Any:
         filters=[(name, ", ".join(values)) for name, values in query.where])
 
 
-__all__ = ["api_params", "build_explorer", "group_cases", "matching_published"]
+__all__ = ["build_explorer", "group_cases", "matching_published"]
