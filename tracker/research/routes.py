@@ -39,7 +39,7 @@ from tracker.services.analytics.baseline_matching import EUROSTAT_CODES
 from tracker.services.analytics.frame import CaseFrame
 from tracker.services.permissions import require, scope_cases
 from tracker.services.reference import published_comparisons
-from tracker.survival import DEFAULT_HORIZONS, SurvivalReport, analyse_competing, prepare_followup
+from tracker.survival import SurvivalReport, analyse_competing, prepare_followup
 from tracker.web import current_actor
 
 CACHE_SIZE = 32
