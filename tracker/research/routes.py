@@ -37,7 +37,7 @@ from tracker.services.analytics import data_version
 from tracker.services.analytics import queries as analytics
 from tracker.services.analytics.baseline_matching import EUROSTAT_CODES
 from tracker.services.analytics.frame import CaseFrame
-from tracker.services.permissions import require, scope_cases
+from tracker.services.permissions import Scope, require, scope_cases
 from tracker.services.reference import published_comparisons
 from tracker.survival import SurvivalReport, analyse_competing, prepare_followup
 from tracker.web import current_actor
@@ -126,6 +126,8 @@ def _read(user: User) -> tuple[ExploreSurvivalForm, analytics.SurvivalQuery | No
         return form, None, problems
     try:
         query = analytics.SurvivalQuery.from_params(request.args, allow=PAGE_PARAMETERS)
+        if not Scope.of(user).everything and set(query.filter_values("federation")) - {user.federation.code}:
+            raise analytics.InvalidParameter("federation", "you see your own federation's figures only")
     except analytics.InvalidParameter as exc:
         form.set_error(exc.name, exc.message)
         return form, None, [f"{exc.name}: {exc.message}"]
