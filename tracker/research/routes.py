@@ -126,12 +126,22 @@ def _read(user: User) -> tuple[ExploreSurvivalForm, analytics.SurvivalQuery | No
         return form, None, problems
     try:
         query = analytics.SurvivalQuery.from_params(request.args, allow=PAGE_PARAMETERS)
-        if not Scope.of(user).everything and set(query.filter_values("federation")) - {user.federation.code}:
-            raise analytics.InvalidParameter("federation", "you see your own federation's figures only")
     except analytics.InvalidParameter as exc:
         form.set_error(exc.name, exc.message)
         return form, None, [f"{exc.name}: {exc.message}"]
     return form, query, []
+
+
+def _filters_in_words(user: User, query: analytics.SurvivalQuery) -> list[tuple[str, str]]:
+    """The selection's filters as the page prints them. A staff user's filter on another federation
+    selects nothing they may see; its code is not repeated back."""
+    own = None if Scope.of(user).everything else user.federation.code
+    out = []
+    for name, values in query.where:
+        if own is not None and name == "federation":
+            values = tuple(v if v == own else "another federation" for v in values)
+        out.append((name, ", ".join(values)))
+    return out
 
 
 def _query_or_400(user: User) -> analytics.SurvivalQuery:
@@ -394,7 +404,7 @@ def index() -> Any:
     return render_template(
         "research/index.html", form=form, problems=[], explorer=explorer, link=_linker(args), query=query,
         api_url=url_for("api.survival") + "?" + urlencode(query.to_params(), doseq=True),
-        filters=[(name, ", ".join(values)) for name, values in query.where],
+        filters=_filters_in_words(user, query),
         group_label=vocabulary.GROUP_FIELDS.get(query.group_by or "", ""),
         exclusion_labels=vocabulary.EXCLUSION_REASONS,
         threshold=current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))
@@ -595,7 +605,7 @@ def cases() -> Any:
         query=query, total=len(ids), included=included, page=page, pages=pages, link=_linker(_view_args()),
         codes=codes, exclusion_labels=vocabulary.EXCLUSION_REASONS,
         group_label=vocabulary.GROUP_FIELDS.get(query.group_by or "", ""),
-        filters=[(name, ", ".join(values)) for name, values in query.where])
+        filters=_filters_in_words(user, query))
 
 
 __all__ = ["build_explorer", "group_cases", "matching_published"]
