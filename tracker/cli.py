@@ -391,11 +391,11 @@ def survival(as_of: str | None, endpoint: str, group_by: str | None, horizons: s
     from tracker.services.analytics import queries as analytics
 
     params = {"as_of": as_of, "endpoint": endpoint, "group_by": group_by, "horizons": horizons,
-              "no_delayed_entry": "true" if no_delayed_entry else None, "cohort_bands": cohort_bands,
-              "baselines": "false" if no_baselines else None, "rmst_tau": rmst_tau, "model": model,
-              "covariates": covariates}
+              "delayed_entry": "false" if no_delayed_entry else None, "cohort_bands": cohort_bands,
+              "baselines": "false" if no_baselines else None, "where": list(where), "rmst_tau": rmst_tau,
+              "model": model, "covariates": covariates}
     try:
-        query = analytics.parse_query(params.get, lambda name: list(where) if name == "where" else [])
+        query = analytics.SurvivalQuery.from_params(params)
         if competing:
             if model:
                 raise analytics.InvalidParameter("model", "the competing outcomes take no model")
