@@ -165,32 +165,33 @@ def _jackknife_se(
         return _jackknife_se_loop(lo, hi, cause, steps, last)
     before = np.r_[1.0, steps.survival[:-1]]  # S(u-)
     cif = np.stack([steps.closure, steps.loss], axis=1)
-    with np.errstate(divide="ignore"):  # l = 1 only after the last horizon here: unused there
+    # l = 1 can only occur after the last horizon here: the values computed there are never used.
+    with np.errstate(divide="ignore", invalid="ignore"):
         scale = 1.0 / (n * (1.0 - total))  # a_i(u) / (1 - l(u)) = (dN_i(u) - Y_i(u) l(u)) * scale
-    exits = cause > 0
-    for h, j in enumerate(last):
-        if j < 0:
-            continue  # before the first time: F = 0, no variance
-        top = np.minimum(hi, j)  # at-risk times up to the horizon
-        for k in range(2):
-            f_t = cif[j, k]
+        exits = cause > 0
+        for h, j in enumerate(last):
+            if j < 0:
+                continue  # before the first time: F = 0, no variance
+            top = np.minimum(hi, j)  # at-risk times up to the horizon
+            for k in range(2):
+                f_t = cif[j, k]
 
-            def span(values: np.ndarray, j: int = int(j), top: np.ndarray = top) -> np.ndarray:
-                """Sum of ``values`` over each case's at-risk times up to the horizon."""
-                cum = np.r_[0.0, np.cumsum(values[: j + 1])]
-                return np.where(top >= lo, cum[np.clip(top + 1, 0, j + 1)] - cum[np.clip(lo, 0, j + 1)], 0.0)
+                def span(values: np.ndarray, j: int = int(j), top: np.ndarray = top) -> np.ndarray:
+                    """Sum of ``values`` over each case's at-risk times up to the horizon."""
+                    cum = np.r_[0.0, np.cumsum(values[: j + 1])]
+                    return np.where(top >= lo, cum[np.clip(top + 1, 0, j + 1)] - cum[np.clip(lo, 0, j + 1)], 0.0)
 
-            # sum_{u<=t} S(u-) a_ik(u): own exit of cause k, minus the at-risk part.
-            own = np.where((cause == k + 1) & (hi <= j), before[np.minimum(hi, len(time) - 1)]
-                           / n[np.minimum(hi, len(time) - 1)], 0.0)
-            direct = own - span(before * hazard[:, k] / n)
-            # sum_{u<=t} a_i(u) / (1 - l(u)) * (F_k(t) - F_k(u)): own exit, minus the at-risk part.
-            gap = f_t - cif[:, k]
-            safe_hi = np.minimum(hi, len(time) - 1)
-            own_total = np.where(exits & (hi <= j), scale[safe_hi] * gap[safe_hi], 0.0)
-            indirect = own_total - span(total * scale * gap)
-            influence = direct - indirect
-            out[h, k] = float(np.sqrt(np.sum(influence**2)))
+                # sum_{u<=t} S(u-) a_ik(u): own exit of cause k, minus the at-risk part.
+                own = np.where((cause == k + 1) & (hi <= j), before[np.minimum(hi, len(time) - 1)]
+                               / n[np.minimum(hi, len(time) - 1)], 0.0)
+                direct = own - span(before * hazard[:, k] / n)
+                # sum_{u<=t} a_i(u) / (1 - l(u)) * (F_k(t) - F_k(u)): own exit, minus the at-risk part.
+                gap = f_t - cif[:, k]
+                safe_hi = np.minimum(hi, len(time) - 1)
+                own_total = np.where(exits & (hi <= j), scale[safe_hi] * gap[safe_hi], 0.0)
+                indirect = own_total - span(total * scale * gap)
+                influence = direct - indirect
+                out[h, k] = float(np.sqrt(np.sum(influence**2)))
     return out
 
 
