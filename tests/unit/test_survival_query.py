@@ -42,6 +42,8 @@ def test_api_form_and_cli_spellings_give_one_query():
     SurvivalQuery(as_of=TODAY, endpoint="cooperative", group_by="cohort", horizons=(1, 3, 10), delayed_entry=False,
                   where=(("country", ("FR", "IT")), ("size_class", ("0-9",))), cohort_bands=((2000, 2007),),
                   baselines=False),
+    SurvivalQuery(as_of=TODAY, group_by="transfer_type,country", rmst_tau=2.5, model="cox",
+                  covariates=("log_employees", "transfer_type")),
 ])
 def test_to_params_round_trips(query):
     assert parse(query.to_params()) == query
@@ -62,7 +64,17 @@ def test_to_params_round_trips(query):
     ({"cohort_from": "2015", "cohort_to": "2010"}, "cohort_to"),
     ({"cohort_bands": "2000-2010,2005-2015"}, "cohort_bands"),
     ({"baselines": "perhaps"}, "baselines"),
-    ({"model": "cox"}, "model"),
+    ({"model": "aft", "covariates": "transfer_type"}, "model"),
+    ({"model": "cox"}, "covariates"),
+    ({"covariates": "transfer_type"}, "covariates"),
+    ({"model": "cox", "covariates": "transfer_type,transfer_type"}, "covariates"),
+    ({"model": "cox", "covariates": "colour"}, "covariates"),
+    ({"model": "cox", "covariates": "country", "country": "FR"}, "covariates"),
+    ({"rmst_tau": "0"}, "rmst_tau"),
+    ({"rmst_tau": "five"}, "rmst_tau"),
+    ({"rmst_tau": "nan"}, "rmst_tau"),
+    ({"group_by": "transfer_type,country,size_class"}, "group_by"),
+    ({"group_by": "country,country"}, "group_by"),
     ({"endpoint": ["enterprise", "cooperative"]}, "endpoint"),
 ])
 def test_a_bad_or_unknown_parameter_is_named(params, parameter):

@@ -55,7 +55,7 @@ def login():
         return redirect(url_for("auth.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = users.authenticate(form.email.data, form.password.data)
+        user = users.authenticate(form.email.data or "", form.password.data or "")
         if user is None:
             flash(LOGIN_FAILED, "danger")
             return render_template("auth/login.html", form=form, demo=_demo_logins()), 200
@@ -116,10 +116,11 @@ def api_tokens():
     new_token = None
     if form.validate_on_submit():
         try:
-            _token, new_token = tokens.create_token(user, form.name.data, form.expires_on.data)
+            _token, new_token = tokens.create_token(user, form.name.data or "", form.expires_on.data)
         except DomainError as exc:
             db.session.rollback()
-            getattr(form, exc.field or "name", form.name).errors.append(exc.message)
+            field = getattr(form, exc.field or "name", form.name)
+            field.errors = [*field.errors, exc.message]
         else:
             db.session.commit()
             form = CreateTokenForm(formdata=None, data={"expires_on": tokens.default_expiry()})

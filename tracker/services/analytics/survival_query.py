@@ -371,5 +371,6 @@ PARAMETERS: tuple[str, ...] = ("as_of", "endpoint", "group_by", "horizons", "del
                                "rmst_tau", "model", "covariates")
 
 
-__all__ = ["ENDPOINT_CHOICES", "FILTER_FIELDS", "MODELS", "NUMERIC_COVARIATES", "PARAMETERS", "SIZE_CLASS_VALUES", "SurvivalQuery",
+__all__ = ["ENDPOINT_CHOICES", "FILTER_FIELDS", "MODELS", "NUMERIC_COVARIATES", "PARAMETERS", "SIZE_CLASS_VALUES",
+           "SurvivalQuery",
            "check_filter_value", "parse_bool_param", "parse_date_param", "parse_where", "parse_year_range"]

@@ -167,6 +167,10 @@ def _check_codes(values: Values, errors: Errors, err: Callable[[str, str], None]
                 err("nace", str(exc))
             else:
                 values["nace"], values["nace_section"] = entry.code, entry.section
+    _check_employees(values, err)
+
+
+def _check_employees(values: Values, err: Callable[[str, str], None]) -> None:
     if values.get("employees") is not None and values["employees"] < 0:
         err("employees", "must be 0 or more")
     elif values.get("employees") is not None and values["employees"] > MAX_EMPLOYEES:
