@@ -3,9 +3,10 @@ each prints a summary and exits non-zero on failure."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from flask import Flask
@@ -25,13 +26,36 @@ def _create_app() -> Flask:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True,
+class TrackerGroup(FlaskGroup):
+    """The `tracker` command. A database that is down, read-only, full or locked, or a refused
+    configuration, ends any command with one line on stderr and exit 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+        from config import ConfigError
+        from tracker.services.ops import availability
+
+        try:
+            return super().invoke(ctx)
+        except (DBAPIError, PoolTimeout) as exc:
+            message = availability.describe(exc)
+            if message is None:
+                raise
+        except ConfigError as exc:
+            message = str(exc)
+        click.secho(f"Error: {message}", fg="red", err=True)
+        ctx.exit(1)
+
+
+@click.group(cls=TrackerGroup, create_app=_create_app, add_default_commands=True,
              add_version_option=False)
 def main() -> None:
     """Transfer Tracker: case logging and survival analysis of enterprises transferred to employees."""
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     db.session.rollback()
     click.secho(f"Error: {message}", fg="red", err=True)
     sys.exit(1)
@@ -187,8 +211,8 @@ def quickstart(cases_per_federation: int, serve: bool, port: int) -> None:
 
         click.echo(f"\nServing on http://127.0.0.1:{port}/  (Ctrl+C to stop)")
         # Not app.run(): Flask ignores it inside a `flask`/`tracker` CLI command (FLASK_RUN_FROM_CLI).
-        run_simple("127.0.0.1", port, current_app._get_current_object(), use_reloader=False, use_debugger=False,
-                   threaded=True)
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy, typed as the Flask it stands for
+        run_simple("127.0.0.1", port, app, use_reloader=False, use_debugger=False, threaded=True)
 
 
 # --- cases -------------------------------------------------------------------------------------
@@ -367,11 +391,11 @@ def survival(as_of: str | None, endpoint: str, group_by: str | None, horizons: s
     from tracker.services.analytics import queries as analytics
 
     params = {"as_of": as_of, "endpoint": endpoint, "group_by": group_by, "horizons": horizons,
-              "no_delayed_entry": "true" if no_delayed_entry else None, "cohort_bands": cohort_bands,
-              "baselines": "false" if no_baselines else None, "rmst_tau": rmst_tau, "model": model,
-              "covariates": covariates}
+              "delayed_entry": "false" if no_delayed_entry else None, "cohort_bands": cohort_bands,
+              "baselines": "false" if no_baselines else None, "where": list(where), "rmst_tau": rmst_tau,
+              "model": model, "covariates": covariates}
     try:
-        query = analytics.parse_query(params.get, lambda name: list(where) if name == "where" else [])
+        query = analytics.SurvivalQuery.from_params(params)
         if competing:
             if model:
                 raise analytics.InvalidParameter("model", "the competing outcomes take no model")
@@ -534,14 +558,17 @@ def db_backup(path: str) -> None:
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
 @with_appcontext
 def db_restore(path: str, yes: bool) -> None:
-    """Replace the database with the backup in PATH. Stop the application first."""
+    """Replace the database with the backup in PATH. Stop the application first. The restore is
+    recorded in the restored database's audit trail."""
     from pathlib import Path
 
     from tracker.services.analytics import data_version
+    from tracker.services.casework import audit
     from tracker.services.ops import backup
 
     if not yes:
         click.confirm(f"Replace {db.engine.url.render_as_string(hide_password=True)} with {path}?", abort=True)
+    described = backup.describe(Path(path))
     db.session.remove()
     db.engine.dispose()
     try:
@@ -549,7 +576,19 @@ def db_restore(path: str, yes: bool) -> None:
     except backup.BackupError as exc:
         fail(exc.message)
     data_version.new_epoch()
-    click.echo(f"Database restored from {path}.")
+    audit.record_event("restore", {key: [None, value] for key, value in described.items()},
+                       context=f"tracker db restore by {_os_user()}")
+    db.session.commit()
+    click.echo(f"Database restored from {path}; the restore is recorded in its audit trail.")
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid {os.getuid()}"
 
 
 def register_commands(app: Flask) -> None:

@@ -12,7 +12,7 @@ from tracker.models import User
 
 def current_actor() -> User:
     """The logged-in user as the ORM object (not the proxy): what services receive."""
-    return current_user._get_current_object()  # type: ignore[no-any-return]
+    return current_user._get_current_object()
 
 
 def safe_next(target: str | None, fallback: str) -> str:

@@ -103,19 +103,27 @@ def _readable(value: Any, field: str, federation_codes: dict[int, str]) -> str:
     return str(value)
 
 
+def _audit_link(table: str, row_id: int) -> str | None:
+    """The edit page of an audited row, for the tables that have one."""
+    if table not in AUDIT_LINKS:
+        return None
+    endpoint, argument = AUDIT_LINKS[table]
+    values: dict[str, Any] = {argument: row_id}
+    return url_for(endpoint, **values)
+
+
 def _audit_lines(limit: int) -> list[AuditLine]:
     entries = audit_service.recent_entries(limit)
     codes = {fed.id: fed.code for fed in federation_service.list_federations()}
     lines = []
     for entry in entries:
-        link = AUDIT_LINKS.get(entry.table_name)
         lines.append(AuditLine(
             at=utc(entry.at),
             who=entry.user.email if entry.user else "system (command line)",
             action=entry.action,
             table=entry.table_name,
             row_id=entry.row_id,
-            link=url_for(link[0], **{link[1]: entry.row_id}) if link else None,
+            link=_audit_link(entry.table_name, entry.row_id),
             changes=[(name.removesuffix("_id"), _readable(before, name, codes), _readable(after, name, codes))
                      for name, (before, after) in sorted((entry.changes or {}).items())],
         ))
@@ -149,7 +157,7 @@ def create_federation() -> str | Response:
     form = CreateFederationForm(country_choices=country_choices())
     if form.validate_on_submit():
         try:
-            fed = federation_service.create_federation(_actor(), code=form.code.data, name=form.name.data,
+            fed = federation_service.create_federation(_actor(), code=form.code.data or "", name=form.name.data or "",
                                                        country=form.country.data)
         except DomainError as exc:
             _show_error(form, exc)
@@ -167,7 +175,7 @@ def edit_federation(federation_id: int) -> str | Response:
     form = EditFederationForm(obj=fed, country_choices=country_choices())
     if form.validate_on_submit():
         try:
-            federation_service.update_federation(_actor(), fed, name=form.name.data, country=form.country.data,
+            federation_service.update_federation(_actor(), fed, name=form.name.data or "", country=form.country.data,
                                                  active=fed.active)
         except DomainError as exc:
             _show_error(form, exc)
@@ -219,7 +227,7 @@ def create_user() -> str | Response:
     form = CreateUserForm(federation_choices=_federation_choices())
     if form.validate_on_submit():
         try:
-            user = user_service.create_user(_actor(), form.email.data, form.password.data, form.role.data,
+            user = user_service.create_user(_actor(), form.email.data or "", form.password.data or "", form.role.data,
                                             federation=_federation_or_none(form.federation.data))
         except DomainError as exc:
             _show_error(form, exc)
@@ -283,7 +291,7 @@ def reset_password(user_id: int) -> str | Response:
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            user_service.change_password(_actor(), user, form.password.data)
+            user_service.change_password(_actor(), user, form.password.data or "")
         except DomainError as exc:
             _show_error(form, exc)
         else:

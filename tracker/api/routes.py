@@ -27,7 +27,7 @@ def require_login() -> tuple[Response, int] | None:
 
 
 def _query() -> analytics.SurvivalQuery:
-    return analytics.parse_query(request.args.get, request.args.getlist)
+    return analytics.SurvivalQuery.from_params(request.args)
 
 
 @bp.get("/survival")

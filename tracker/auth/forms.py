@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import DateField, EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 
 class LoginForm(FlaskForm):
@@ -26,6 +26,9 @@ class ChangePasswordForm(FlaskForm):
 class CreateTokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired(), Length(max=100)],
                        description="What will use it, e.g. 'survival notebook'")
+    expires_on = DateField("Expires on", validators=[Optional()],
+                           description="The token stops working on this day (UTC). Default: in a year; "
+                                       "empty: never.")
     submit = SubmitField("Create token")
 
 

@@ -13,12 +13,12 @@ from wtforms import (
     BooleanField,
     DateField,
     IntegerField,
-    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in types-WTForms 3.2
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
@@ -185,9 +185,11 @@ class CaseFormBase(FlaskForm):
         return {name: self[name].data for name in ("notes", *CONTACT_FIELDS) if name in self}
 
 
-class _ChooseFederation:
+class _ChooseFederation(FlaskForm):
     """A form whose `federation` select lists the federations given, or is removed for staff
     (always their own federation, whatever is posted)."""
+
+    federation: SelectField  # declared by each form that uses this
 
     def __init__(self, *args: Any, federations: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -10,7 +10,7 @@ once and redirects (PRG). Permissions come from tracker.services.permissions onl
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -81,6 +81,11 @@ def _show_errors(form: Form, exc: DomainError) -> None:
             field.errors = [*field.errors, *messages]
         else:
             form.form_errors.extend(f"{name}: {m}" if name else m for m in messages)
+
+
+def _query_args() -> dict[str, Any]:
+    """This request's query string (first value of each name), to redirect back to the same view."""
+    return request.args.to_dict()
 
 
 def _federations(active_only: bool = False) -> list[tuple[int, str]]:
@@ -324,6 +329,7 @@ def follow_up(case_id: int) -> Any:
     _refuse_if_deleted(case)
     form = RecordFollowUpForm(prefix="followup")
     if form.validate_on_submit():
+        assert form.checked_on.data is not None  # InputRequired
         check = case_service.FollowUp(checked_on=form.checked_on.data, outcome=form.outcome.data,
                                       source=form.source.data, note=form.note.data)
         try:
@@ -435,7 +441,7 @@ def export(fmt: str) -> Response:
         content = exports.export_cases(user, fmt=fmt, stmt=stmt)
     except DomainError as exc:
         flash(exc.message, "warning")
-        return redirect(url_for("cases.index", **request.args))
+        return redirect(url_for("cases.index", **_query_args()))
     return _download(content, fmt, filename)
 
 
@@ -452,7 +458,7 @@ def _streamed(query: Select) -> Iterator[bytes]:
     return generate()
 
 
-def _value_labels() -> dict[str, dict[Any, str]]:
+def _value_labels() -> dict[str, Mapping[Any, str]]:
     return {"transfer_type": vocabulary.TRANSFER_TYPES, "exit_reason": vocabulary.EXIT_REASONS}
 
 
@@ -733,7 +739,7 @@ def status_check_export(fmt: str) -> Response:
         status_import.write_status_check(buffer, user, fmt, federation_id)
     except DomainError as exc:  # more rows than an XLSX sheet holds
         flash(exc.message, "warning")
-        return redirect(url_for("cases.completeness_page", **request.args))
+        return redirect(url_for("cases.completeness_page", **_query_args()))
     scope = _federation_codes().get(federation_id, "all") if federation_id else "all"
     return _download(buffer.getvalue(), fmt, f"status-check-{scope}-{date.today().isoformat()}.{fmt}")
 
@@ -845,6 +851,7 @@ def confirm_distinct() -> Response:
     form = ConfirmDistinctForm()
     if not form.validate_on_submit():
         abort(400)
+    assert form.case_id.data is not None and form.other_id.data is not None  # InputRequired
     try:
         stored = duplicates.confirm_pair(_user(), form.case_id.data, form.other_id.data)
     except NotFound:

@@ -261,10 +261,12 @@ def km_figure(
         handles.append(_draw_curve(ax, curve, colour_of[curve.group], unstable_below, xmax,
                                    max(30, CENSOR_RESOLUTION * 4 // max(len(curves), 4))))
         any_unstable |= bool((curve.at_risk < unstable_below).any())
-    with_expected = [c for c in curves if c.expected is not None and np.isfinite(c.expected[1:]).any()]
-    for curve in with_expected:
-        ok = np.isfinite(curve.expected)
-        ax.plot(curve.expected_time[ok], curve.expected[ok], color=colour_of[curve.group], lw=1.3,
+    # (expected_time and expected are set together)
+    with_expected = [(c, c.expected_time, c.expected) for c in curves
+                     if c.expected_time is not None and c.expected is not None and np.isfinite(c.expected[1:]).any()]
+    for curve, expected_time, expected in with_expected:
+        ok = np.isfinite(expected)
+        ax.plot(expected_time[ok], expected[ok], color=colour_of[curve.group], lw=1.3,
                 ls=(0, (5, 3)), gid=f"expected-{_id(curve.group)}")
     handles.append(Patch(facecolor="0.6", alpha=0.35, label="95 % confidence interval"))
     handles.append(Line2D([], [], color="0.2", marker="|", ls="none", ms=7, label="censored"))

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectChoice, SelectField, SubmitField
+from wtforms import DateField, IntegerField, SelectField, SubmitField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in types-WTForms 3.2
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from tracker.reports.editions import FORMATS

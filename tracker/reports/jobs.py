@@ -45,7 +45,7 @@ def submit(user: User, year: int, fmt: str, as_of: date | None) -> ReportJob:
 
 def start(job_id: int) -> None:
     """Generate the job's edition: in a background thread, or here with REPORT_JOBS_INLINE."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy, typed as the Flask it stands for
     if app.config.get("REPORT_JOBS_INLINE"):
         _execute(job_id, record_stage=False)
         return
@@ -71,7 +71,7 @@ def _run(app: Flask, job_id: int) -> None:
 
 
 def _execute(job_id: int, record_stage: bool) -> None:
-    job = db.session.get(ReportJob, job_id)
+    job = db.session.get_one(ReportJob, job_id)
     job.status, job.stage = RUNNING, "Starting"
     db.session.commit()
 
@@ -103,7 +103,7 @@ def _record_stage(job_id: int, stage: str) -> None:
 
 
 def _finish(job_id: int, status: str, error: str | None = None, edition_id: int | None = None) -> None:
-    job = db.session.get(ReportJob, job_id)
+    job = db.session.get_one(ReportJob, job_id)
     job.status, job.stage, job.error, job.edition_id, job.finished_at = status, None, error, edition_id, utcnow()
     db.session.commit()
 

@@ -46,6 +46,7 @@ def generate() -> Response | tuple[str, int]:
     form = GenerateReportForm()
     if not form.validate_on_submit():
         return _page(form, 400)
+    assert form.year.data is not None  # InputRequired
     try:
         job = jobs.submit(_user(), form.year.data, form.format.data, form.as_of.data)
     except InvalidReportRequest as exc:

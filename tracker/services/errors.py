@@ -58,5 +58,7 @@ class InvalidParameter(DomainError):
 class InvalidReportRequest(DomainError):
     """The year or reference date cannot give a report; `field` names the input at fault."""
 
+    field: str
+
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message, field=field)

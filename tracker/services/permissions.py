@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from flask import abort
 from flask_login import current_user
@@ -23,7 +23,8 @@ from sqlalchemy import Select
 
 from tracker.models import Case, Federation, Role, User
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # action -> roles allowed before any object check
 ROLE_ACTIONS: dict[str, frozenset[Role]] = {
@@ -75,13 +76,13 @@ def can(user: User | Any, action: str, obj: object | None = None) -> bool:
     return True
 
 
-def require_role(*roles: Role) -> Callable[[F], F]:
+def require_role(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """View decorator: 401 → login for anonymous users (via Flask-Login), 403 for other roles."""
     allowed = frozenset(roles)
 
-    def decorator(view: F) -> F:
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
             if not current_user.is_authenticated:
                 from tracker.extensions import login_manager
 
@@ -90,7 +91,7 @@ def require_role(*roles: Role) -> Callable[[F], F]:
                 abort(403)
             return view(*args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return wrapped
 
     return decorator
 

@@ -45,12 +45,14 @@ def _check_horizons(horizons: Iterable[object]) -> tuple[int, ...]:
     values = tuple(horizons)
     if not values:
         raise InvalidSurvivalOptions("give at least one horizon")
+    checked: list[int] = []
     for h in values:
         if isinstance(h, bool) or not isinstance(h, int | np.integer) or not 1 <= h <= MAX_HORIZON:
             raise InvalidSurvivalOptions(f"horizons must be whole numbers of years from 1 to {MAX_HORIZON}, not {h!r}")
+        checked.append(int(h))
     if len(set(values)) != len(values):
         raise InvalidSurvivalOptions("horizons must not repeat")
-    return tuple(sorted(int(h) for h in values))
+    return tuple(sorted(checked))
 
 
 def parse_horizons(text: str) -> tuple[int, ...]:

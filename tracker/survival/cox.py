@@ -240,9 +240,9 @@ class _RiskSets:
 
 
 def _fitter_class() -> type:
-    from lifelines import CoxPHFitter  # type: ignore[import-untyped]
+    from lifelines import CoxPHFitter
 
-    class _DelayedEntryCox(CoxPHFitter):  # type: ignore[misc]
+    class _DelayedEntryCox(CoxPHFitter):
         """lifelines' fitter with the risk-set sums above for the delayed-entry likelihood."""
 
         def _choose_gradient_calculator(self, T: Any, X: Any, entries: Any) -> Any:
@@ -287,7 +287,7 @@ def cox_model(
     frame = pd.DataFrame(x, columns=columns)
     frame["entry"], frame["stop"], frame["event"] = entry[keep], stop[keep], event[keep].astype(int)
     fitter = _fitter_class()()
-    from lifelines.exceptions import ConvergenceError, ConvergenceWarning  # type: ignore[import-untyped]
+    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
@@ -324,7 +324,7 @@ def cox_model(
 
 def _ph_test(fitter: Any, frame: pd.DataFrame, columns: list[str], coef: np.ndarray,
              labels: list[tuple[str, str | None, str | None]]) -> tuple[PHTestTerm, ...]:
-    from lifelines.statistics import proportional_hazard_test  # type: ignore[import-untyped]
+    from lifelines.statistics import proportional_hazard_test
 
     x = frame[columns].to_numpy(dtype=float)
     risk = _RiskSets(frame["entry"].to_numpy(float), frame["stop"].to_numpy(float), frame["event"].to_numpy(bool))

@@ -91,7 +91,8 @@ class CaseArrays:
         def get(row: Any, name: str) -> Any:
             return row[name] if isinstance(row, dict) else getattr(row, name)
 
-        return cls(**{name: [get(row, name) for row in rows] for name in names})
+        columns: dict[str, Any] = {name: [get(row, name) for row in rows] for name in names}  # converted on init
+        return cls(**columns)
 
 
 @dataclass(frozen=True, eq=False)

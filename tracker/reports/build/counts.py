@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from tracker.reports.content import CONFIDENTIAL, Column, Figure, Paragraph, Sec
 from tracker.reports.render.formatting import long_date, pct, thousands
 from tracker.survival import CLOSURE_REASONS, EXCLUSION_REASONS, LOSS_REASONS
 
+Row = list[Any]  # a table row: its label, then counts (CONFIDENTIAL where suppressed)
 KINDS = (("open", "Still operating or followed"), ("closure", "Closed"), ("loss", "Cooperative form lost"))
 
 
@@ -43,7 +45,7 @@ def case_counts(inputs: ReportInputs) -> CaseCounts:
     cases = frame.cases
     transferred = ~np.isnat(cases.transfer_date) & (cases.transfer_date <= as_of)
     exited = ~np.isnat(cases.exit_date) & (cases.exit_date <= as_of)
-    reason = np.where(exited, cases.exit_reason, None)
+    reason = np.where(exited, cases.exit_reason, np.array(None, dtype=object))
     kind = np.full(len(frame), "open", dtype=object)
     kind[np.isin(reason, CLOSURE_REASONS)] = "closure"
     kind[np.isin(reason, LOSS_REASONS)] = "loss"
@@ -115,7 +117,7 @@ def transfers_per_year(inputs: ReportInputs, counts: CaseCounts) -> Table:
     columns = [Column("year", "Year of transfer", "year"),
                *(Column(k, group_label("transfer_type", k), "count") for k in types),
                Column("total", "Total", "count")]
-    rows = [[int(y), *(int(v) for v in pivot.loc[y]), int(pivot.loc[y].sum())] for y in pivot.index]
+    rows: list[Row] = [[int(y), *(int(v) for v in pivot.loc[y]), int(pivot.loc[y].sum())] for y in pivot.index]
     rows.append(["Total", *(int(v) for v in pivot.sum()), int(pivot.to_numpy().sum())])
     year_row = next((r for r in rows if r[0] == inputs.year), rows[-1])
     return count_table(
@@ -125,7 +127,7 @@ def transfers_per_year(inputs: ReportInputs, counts: CaseCounts) -> Table:
         components=types, total_column="total", column_totals=())
 
 
-def _count_words(value: object) -> str:
+def _count_words(value: int | Any) -> str:  # a count, or CONFIDENTIAL
     return "fewer than 5" if value is CONFIDENTIAL else thousands(int(value))
 
 
@@ -150,7 +152,7 @@ def transfers_by(inputs: ReportInputs, counts: CaseCounts, field: str, number: s
                Column("in_year", f"of which in {inputs.year}", "count"),
                *(Column(k, label, "count") for k, label in KINDS)]
     rows = [[group_label(field, n, inputs), int(kinds.loc[n].sum()), int(in_year[n]),
-             *(int(v) for v in kinds.loc[n])] for n in names]
+             *(int(v) for v in kinds.loc[n].to_numpy())] for n in names]
     rows.append(["All transfers", len(t), int(t["transferred_in_year"].sum()),
                  *(int((t["kind"] == k).sum()) for k, _ in KINDS)])
     top = first_published(rows[:-1], 1, key=lambda r: -(r[1] if isinstance(r[1], int) else 0))
@@ -175,7 +177,7 @@ def year_activity(inputs: ReportInputs, counts: CaseCounts) -> Table:
     columns = [Column("group", "Federation"), Column("transferred", f"Transfers in {inputs.year}", "count"),
                Column("opened", "Cases opened", "count"), Column("closures", "Exits: closures", "count"),
                Column("losses", "Exits: cooperative form lost", "count"), Column("exits", "Exits: total", "count")]
-    rows = []
+    rows: list[Row] = []
     for n in names:
         c, lo = int(closures.get(n, 0)), int(losses.get(n, 0))
         rows.append([group_label("federation", n, inputs), int(grouped["transferred_in_year"].sum().get(n, 0)),
@@ -246,7 +248,7 @@ def verification_table(inputs: ReportInputs, counts: CaseCounts) -> Table:
 def exclusions_table(inputs: ReportInputs) -> Table:
     excluded = inputs.overall.report.exclusions
     columns = [Column("reason", "Why the case is left out"), Column("code", "Code"), Column("cases", "Cases", "count")]
-    rows = [[EXCLUSION_TEXT[r], r, int(excluded.get(r, 0))] for r in EXCLUSION_REASONS]
+    rows: list[Row] = [[EXCLUSION_TEXT[r], r, int(excluded.get(r, 0))] for r in EXCLUSION_REASONS]
     rows.append(["All cases left out", "", sum(excluded.values())])
     total = len(inputs.frame)
     left_out = rows[-1][2]

@@ -79,7 +79,7 @@ def gather(user: User | None, year: int, as_of: date, progress: Progress) -> Rep
     progress(STAGES[0])
     _version, frame = analytics.case_frame(scope_id)
     federations = {code: name for code, name in db.session.execute(select(Federation.code, Federation.name))}
-    scope = SCOPE_ALL if scope_id is None else user.federation.code
+    scope = SCOPE_ALL if scope_id is None else db.session.get_one(Federation, scope_id).code
     scope_label = "All member federations" if scope_id is None else f"{federations[scope]} ({scope})"
 
     progress(STAGES[1])

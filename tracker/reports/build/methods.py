@@ -6,7 +6,7 @@ from tracker import vocabulary
 from tracker.reports.build import confidentiality as conf
 from tracker.reports.build.common import count_table, note, scope_note, source_note
 from tracker.reports.build.inputs import ReportInputs
-from tracker.reports.content import Column, Paragraph, Section, Table
+from tracker.reports.content import Block, Column, Paragraph, Section, Table
 from tracker.reports.render.formatting import country_label, long_date
 from tracker.services.reference import NACE_SOURCE
 
@@ -58,7 +58,7 @@ def definitions(inputs: ReportInputs) -> tuple[str, ...]:
 
 
 def methods_section(inputs: ReportInputs) -> Section:
-    blocks = [
+    blocks: list[Block] = [
         Paragraph(title="6.1 Definitions", kind="definitions", items=definitions(inputs)),
         Paragraph(title="6.2 A transfer is not an enterprise birth", kind="caveat", text=CAVEAT),
         Paragraph(title="6.3 National baselines", text=_matching_words()),

@@ -433,7 +433,7 @@ def _incidence_at(results: tuple[tuple[str, CompetingResult], ...], years: int) 
     if not results:
         return None
     h = results[0][1].horizons[HORIZONS.index(years)]
-    if h.closure is None or h.at_risk < conf.THRESHOLD:
+    if h.closure is None or h.loss is None or h.at_risk < conf.THRESHOLD:  # (both None beyond the follow-up)
         return None
     return h.closure, h.loss
 

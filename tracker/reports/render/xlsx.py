@@ -26,6 +26,7 @@ RULE = Border(bottom=Side(style="thin"))
 def render_xlsx(report: AnnualReport) -> bytes:
     book = Workbook()
     about = book.active
+    assert isinstance(about, Worksheet)  # a new workbook's one sheet
     about.title = "About"
     _about(about, report)
     for table in report.tables:
@@ -86,7 +87,7 @@ def _table(sheet: Worksheet, table: Table) -> None:
         total = r > HEADER_ROW + len(rows) - table.total_rows
         for c, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
             _write(sheet, r, c, column, value, total)
-    sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 2)
+    sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 2).coordinate
     sheet.row_dimensions[HEADER_ROW].height = 45
     notes = [("Reading", table.note.reading), ("Scope", table.note.scope), ("Source", table.note.source),
              *(("Note", f) for f in table.footnotes)]
@@ -100,7 +101,7 @@ def _table(sheet: Worksheet, table: Table) -> None:
         row += 1
 
 
-def _write(sheet: Worksheet, r: int, c: int, column: FlatColumn, value: object, total: bool) -> None:
+def _write(sheet: Worksheet, r: int, c: int, column: FlatColumn, value: str | float | None, total: bool) -> None:
     cell = sheet.cell(r, c, value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         cell.number_format = FORMATS.get(column.kind, "General")

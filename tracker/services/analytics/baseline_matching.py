@@ -135,5 +135,5 @@ def match_coded(catalogue: BaselineCatalogue, country: Coded, region: Coded, sec
         c, r, s = (None if part.codes[row] < 0 else part.categories[part.codes[row]]
                    for part in (country, region, section))
         series = catalogue.series_for(c, settings) if c else None
-        picks[i] = _pick(catalogue, series, c, r, s, int(years[year_codes[row]])) if series else -1
+        picks[i] = _pick(catalogue, series, c, r, s, int(years[year_codes[row]])) if series and c else -1
     return BaselineInput(curves=catalogue.curves, curve_index=picks[codes])

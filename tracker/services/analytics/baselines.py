@@ -43,15 +43,16 @@ def _parse_row(row: dict[str, str], line: int, problems: list[str]) -> dict[str,
         if not values[column]:
             problems.append(f"row {line}, column {column}: is required")
     try:
-        values["cohort_year"] = int(str(values["cohort_year"]))
-        values["horizon_years"] = int(str(values["horizon_years"]))
-        values["survival_pct"] = float(str(values["survival_pct"]))
+        cohort_year = int(str(values["cohort_year"]))
+        horizon_years = int(str(values["horizon_years"]))
+        survival_pct = float(str(values["survival_pct"]))
     except ValueError:
         problems.append(f"row {line}: cohort_year and horizon_years must be whole numbers, survival_pct a number")
         return None
-    if not 1800 <= values["cohort_year"] <= 2100 or not 1 <= values["horizon_years"] <= 50:
+    values.update(cohort_year=cohort_year, horizon_years=horizon_years, survival_pct=survival_pct)
+    if not 1800 <= cohort_year <= 2100 or not 1 <= horizon_years <= 50:
         problems.append(f"row {line}: cohort_year or horizon_years out of range")
-    if not 0 < values["survival_pct"] <= 100:
+    if not 0 < survival_pct <= 100:
         problems.append(f"row {line}, column survival_pct: must be in (0, 100]")
     values["country"] = str(values["country"]).upper()
     values["region"] = str(values["region"]).upper()
@@ -64,18 +65,26 @@ def _parse_row(row: dict[str, str], line: int, problems: list[str]) -> dict[str,
 def import_baselines(actor: User | None, data: bytes, source: str = "file") -> BaselineImport:
     """Upsert baseline figures from CSV bytes (UTF-8, header row with COLUMNS). Flushes only
     when the whole file is valid."""
+    rows, problems = _read_baselines(data)
+    if problems:
+        return BaselineImport(0, 0, 0, tuple(problems))
+    return _upsert_baselines(actor, rows, source)
+
+
+def _read_baselines(data: bytes) -> tuple[list[dict[str, object]], list[str]]:
+    """The file's rows, parsed; or the problems that stop the import (then nothing is written)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return BaselineImport(0, 0, 0, ("the file is not UTF-8",))
+        return [], ["the file is not UTF-8"]
     if "\x00" in text:
-        return BaselineImport(0, 0, 0, ("the file holds NUL characters: it is not a text CSV file",))
+        return [], ["the file holds NUL characters: it is not a text CSV file"]
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     unknown = sorted(set(header) - set(COLUMNS))
     missing = sorted(set(REQUIRED) - set(header))
     if unknown or missing:
-        return BaselineImport(0, 0, 0, (f"header: unknown columns {unknown}, missing columns {missing}",))
+        return [], [f"header: unknown columns {unknown}, missing columns {missing}"]
     problems: list[str] = []
     parsed = [(_parse_row(row, i, problems), i) for i, row in enumerate(reader, start=2)]
     seen: dict[tuple, int] = {}
@@ -86,12 +95,13 @@ def import_baselines(actor: User | None, data: bytes, source: str = "file") -> B
         if key in seen:
             problems.append(f"row {line}: same series/country/region/sector/cohort/horizon as row {seen[key]}")
         seen[key] = line
-    if problems:
-        return BaselineImport(0, 0, 0, tuple(problems))
+    return [values for values, _line in parsed if values is not None], problems
+
+
+def _upsert_baselines(actor: User | None, rows: list[dict[str, object]], source: str) -> BaselineImport:
     existing = {tuple(getattr(b, k) for k in KEY): b for b in db.session.scalars(select(Baseline))}
     created = updated = unchanged = 0
-    for values, _line in parsed:
-        assert values is not None
+    for values in rows:
         current = existing.get(tuple(values[k] for k in KEY))
         if current is None:
             db.session.add(Baseline(**values))

@@ -90,4 +90,4 @@ def transaction_version() -> int:
     """The version of the current transaction, bumping the counter if this transaction has not yet:
     for bulk writes done with Core statements, which the ORM listener does not see. Stamp the
     rows written with it (`changed_in`)."""
-    return _version_of(db.session)
+    return _version_of(db.session())  # the session this scope stands for

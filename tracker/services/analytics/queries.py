@@ -1,38 +1,31 @@
 """Survival analyses as users ask for them (CLI `tracker survival`, `GET /api/v1/survival`, the
-explorer): parameter parsing and validation, the caller's permissions, filters, grouping,
-baseline matching, and a cache keyed on the data version (never a stale figure after a write).
+explorer): the caller's permissions, filters, grouping, baseline matching, and a cache keyed on the
+data version (never a stale figure after a write). The parameters are read by
+`SurvivalQuery.from_params` (`survival_query.py`).
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import numpy as np
 from flask import current_app
 
 from tracker.extensions import db
-from tracker.models import TransferType, User
+from tracker.models import User
 from tracker.services.analytics import data_version
 from tracker.services.analytics.baseline_matching import BaselineCatalogue, load_catalogue, match_coded
 from tracker.services.analytics.frame import CaseFrame, count_visible, load_case_frame, load_changes
+from tracker.services.analytics.survival_query import GROUP_FIELDS, SurvivalQuery
 from tracker.services.errors import InvalidParameter
 from tracker.services.permissions import Scope
-from tracker.services.reference import is_country
 from tracker.survival import (
-    DEFAULT_HORIZONS,
-    DEFAULT_RMST_TAU,
-    GROUP_FIELDS,
-    AnalysisOptions,
     BaselineInput,
     CoxCovariate,
     CoxModelError,
-    InvalidSurvivalOptions,
     SurvivalReport,
     analyse,
     analyse_competing,
@@ -40,208 +33,12 @@ from tracker.survival import (
     competing_to_dict,
     cox_to_dict,
     fit_cox,
-    parse_horizons,
     report_to_dict,
     size_class_labels,
 )
 
-ENDPOINT_CHOICES = ("enterprise", "cooperative")
-FILTER_FIELDS = ("transfer_type", "country", "region", "nace_section", "cohort", "federation", "size_class")
-SIZE_CLASS_VALUES = ("0-9", "10-49", "50-249", "250+", "unknown")
-MODELS = ("cox",)
-#: Numeric Cox covariates (the grouping fields are the categorical ones).
-NUMERIC_COVARIATES = ("log_employees",)
 #: Grouping fields whose label "unknown" means no value (never a level of a Cox covariate).
 UNKNOWN_IS_MISSING = ("size_class", "nace_section", "age_band")
-_YEAR_RANGE = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
-
-
-
-@dataclass(frozen=True)
-class SurvivalQuery:
-    """What to compute. Years since transfer; see docs/design.md, "Survival definitions"."""
-
-    as_of: date
-    endpoint: str = "enterprise"
-    group_by: str | None = None
-    horizons: tuple[int, ...] = DEFAULT_HORIZONS
-    delayed_entry: bool = True
-    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    cohort_bands: tuple[tuple[int, int], ...] | None = None
-    baselines: bool = True
-    rmst_tau: float = DEFAULT_RMST_TAU
-    model: str | None = None
-    covariates: tuple[str, ...] = ()
-
-    @property
-    def group_fields(self) -> tuple[str, ...]:
-        return tuple(self.group_by.split(",")) if self.group_by else ()
-
-    def options(self, unstable_below: int) -> AnalysisOptions:
-        return AnalysisOptions(as_of=self.as_of, endpoint=self.endpoint, delayed_entry=self.delayed_entry,
-                               group_by=self.group_by, horizons=self.horizons, unstable_below=unstable_below,
-                               rmst_tau=self.rmst_tau)
-
-
-# --- parsing -----------------------------------------------------------------------------------
-
-def parse_date_param(name: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidParameter(name, f"'{text[:40]}' is not a date in the form YYYY-MM-DD") from None
-
-
-def parse_bool_param(name: str, text: str) -> bool:
-    value = text.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise InvalidParameter(name, f"'{text[:40]}' is not true or false")
-
-
-def parse_year_range(name: str, text: str) -> tuple[int, int]:
-    match = _YEAR_RANGE.match(text.strip())
-    if not match:
-        raise InvalidParameter(name, f"'{text[:40]}' is not a year (2012) or a range of years (2008-2014)")
-    start = int(match.group(1))
-    end = int(match.group(2) or start)
-    if end < start:
-        raise InvalidParameter(name, f"'{text}' ends before it starts")
-    return start, end
-
-
-def parse_where(items: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """`FIELD=VALUE[,VALUE...]` items (alternatives are OR-ed; fields are AND-ed)."""
-    merged: dict[str, list[str]] = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        name = name.strip()
-        if not sep or not raw.strip():
-            raise InvalidParameter("where", f"'{item[:60]}' is not FIELD=VALUE")
-        if name not in FILTER_FIELDS:
-            raise InvalidParameter("where", f"unknown field '{name[:40]}' (use one of: {', '.join(FILTER_FIELDS)})")
-        values = [v.strip() for v in raw.split(",") if v.strip()]
-        merged.setdefault(name, []).extend(_check_filter_value(name, v) for v in values)
-    return tuple((name, tuple(values)) for name, values in sorted(merged.items()))
-
-
-def _check_filter_value(name: str, value: str) -> str:
-    if name == "transfer_type" and value not in {t.value for t in TransferType}:
-        raise InvalidParameter("where", f"transfer_type '{value[:40]}' is not one of: "
-                                        f"{', '.join(t.value for t in TransferType)}")
-    if name == "country":
-        value = value.upper()
-        if not is_country(value):
-            raise InvalidParameter("where", f"country '{value[:40]}' is not an ISO 3166-1 alpha-2 code")
-    if name == "nace_section":
-        value = value.upper()
-        if not re.fullmatch(r"[A-U]", value):
-            raise InvalidParameter("where", f"nace_section '{value[:40]}' is not a NACE section letter A-U")
-    if name == "size_class" and value not in SIZE_CLASS_VALUES:
-        raise InvalidParameter("where", f"size_class '{value[:40]}' is not one of: {', '.join(SIZE_CLASS_VALUES)}")
-    if name == "cohort":
-        start, end = parse_year_range("where", value)
-        value = f"{start}-{end}"
-    if name in ("federation", "region"):
-        value = value.upper()
-    return value
-
-
-def parse_query(get: Callable[[str], str | None], get_list: Callable[[str], list[str]],
-                today: date | None = None) -> SurvivalQuery:
-    """Build a SurvivalQuery from request-like accessors (query string or CLI options as text).
-
-    Parameters: as_of, endpoint, group_by (one field or two joined by a comma), horizons,
-    delayed_entry (or no_delayed_entry), where (repeatable FIELD=VALUE), cohort_bands (e.g.
-    2000-2007,2008-2014), baselines, rmst_tau (years > 0), model (cox) with covariates (comma-separated).
-    """
-    raw_as_of = get("as_of")
-    as_of = parse_date_param("as_of", raw_as_of) if raw_as_of else (today or date.today())
-    endpoint = (get("endpoint") or "enterprise").strip()
-    if endpoint not in ENDPOINT_CHOICES:
-        raise InvalidParameter("endpoint", f"'{endpoint[:40]}' is not one of: {', '.join(ENDPOINT_CHOICES)}")
-    group_by = parse_group_by(get("group_by"))
-    try:
-        horizons = parse_horizons(get("horizons")) if get("horizons") else DEFAULT_HORIZONS
-    except InvalidSurvivalOptions as exc:
-        raise InvalidParameter("horizons", str(exc)) from None
-    delayed_entry = parse_bool_param("delayed_entry", get("delayed_entry")) if get("delayed_entry") else True
-    if get("no_delayed_entry") and parse_bool_param("no_delayed_entry", get("no_delayed_entry")):
-        delayed_entry = False
-    bands_text = get("cohort_bands")
-    bands = None
-    if bands_text:
-        bands = tuple(parse_year_range("cohort_bands", part) for part in bands_text.split(",") if part.strip())
-        try:
-            cohort_labels(np.empty(0, dtype="datetime64[D]"), bands)
-        except InvalidSurvivalOptions as exc:
-            raise InvalidParameter("cohort_bands", str(exc)) from None
-    baselines = parse_bool_param("baselines", get("baselines")) if get("baselines") else True
-    where = parse_where(get_list("where"))
-    model, covariates = parse_model(get("model"), get("covariates"), where)
-    return SurvivalQuery(as_of=as_of, endpoint=endpoint, group_by=group_by, horizons=horizons,
-                         delayed_entry=delayed_entry, where=where, cohort_bands=bands, baselines=baselines,
-                         rmst_tau=parse_rmst_tau(get("rmst_tau")), model=model, covariates=covariates)
-
-
-def parse_group_by(text: str | None) -> str | None:
-    """One grouping field, or two different ones joined by a comma (``transfer_type,country``)."""
-    group_by = (text or "").strip() or None
-    if group_by is None:
-        return None
-    fields = [f.strip() for f in group_by.split(",")]
-    for name in fields:
-        if name not in GROUP_FIELDS:
-            raise InvalidParameter("group_by", f"unknown field '{name[:40]}' (use one or two of: "
-                                               f"{', '.join(GROUP_FIELDS)}, joined by a comma)")
-    if len(fields) > 2:
-        raise InvalidParameter("group_by", f"at most two fields can be combined, not {len(fields)}")
-    if len(set(fields)) != len(fields):
-        raise InvalidParameter("group_by", f"'{fields[0]}' is given twice")
-    return ",".join(fields)
-
-
-def parse_rmst_tau(text: str | None) -> float:
-    """The restriction time of the RMST in years: a number greater than 0 (decimals allowed)."""
-    if text is None or not text.strip():
-        return DEFAULT_RMST_TAU
-    try:
-        tau = float(text.strip())
-    except ValueError:
-        raise InvalidParameter("rmst_tau", f"'{text[:40]}' is not a number of years") from None
-    if not np.isfinite(tau) or tau <= 0:
-        raise InvalidParameter("rmst_tau", f"must be a number of years greater than 0, not '{text[:40]}'")
-    return tau
-
-
-def parse_model(model_text: str | None, covariates_text: str | None,
-                where: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[str | None, tuple[str, ...]]:
-    """``model=cox`` with its ``covariates`` (grouping fields, log_employees): each known, none
-    repeated, none held to a single value by a filter; covariates without a model are an error."""
-    model = (model_text or "").strip() or None
-    if model is not None and model not in MODELS:
-        raise InvalidParameter("model", f"'{model[:40]}' is not a model this app fits (use: {', '.join(MODELS)})")
-    names = [c.strip() for c in (covariates_text or "").split(",") if c.strip()]
-    if model is None:
-        if names:
-            raise InvalidParameter("covariates", "covariates need a model: add model=cox")
-        return None, ()
-    if not names:
-        raise InvalidParameter("covariates", "the Cox model needs at least one covariate, e.g. transfer_type")
-    allowed = (*GROUP_FIELDS, *NUMERIC_COVARIATES)
-    for name in names:
-        if name not in allowed:
-            raise InvalidParameter("covariates", f"unknown covariate '{name[:40]}' (use any of: {', '.join(allowed)})")
-        if names.count(name) > 1:
-            raise InvalidParameter("covariates", f"covariate '{name}' is given more than once")
-    filters = dict(where)
-    for name in names:
-        if name in filters and len(filters[name]) == 1:
-            raise InvalidParameter("covariates", f"covariate '{name}' has only one level here: the filter "
-                                                 f"{name}={filters[name][0]} keeps that level alone")
-    return model, tuple(names)
 
 
 # --- computing ---------------------------------------------------------------------------------
@@ -358,7 +155,7 @@ def _refreshed(url: tuple[str, str], version: int) -> CaseFrame | None:
         earlier = [key[1] for key in _cache.frames if key[0] == url and key[1] < version]
         base_version = max(earlier, default=None)
         base = _cache.frames.get((url, base_version)) if base_version is not None else None
-    if base is None:
+    if base_version is None or base is None:
         return None
     changed, deleted_ids = load_changes(base_version)
     frame, kept = base.updated(changed, deleted_ids)
@@ -421,7 +218,8 @@ def compute(user: User | None, query: SurvivalQuery) -> Analysis:
     if mask is not None:
         frame = frame.subset(mask)
     groups = group_labels(frame, query)
-    baseline, sources = None, ()
+    baseline: BaselineInput | None = None
+    sources: tuple[dict[str, str | None], ...] = ()
     if query.baselines:
         catalogue, curve_index = matched_baselines(scope)
         curve_index = curve_index[mask] if mask is not None else curve_index
@@ -488,5 +286,4 @@ def clear_cache() -> None:
 
 
 __all__ = ["GROUP_FIELDS", "Analysis", "InvalidParameter", "SurvivalQuery", "compute", "competing_json",
-           "competing_report", "parse_query",
-           "survival_json", "Mapping"]
+           "competing_report", "survival_json"]

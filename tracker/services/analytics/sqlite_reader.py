@@ -49,6 +49,7 @@ class _Helper:
         with self.lock:
             for attempt in (1, 2):  # a helper that died (killed, out of memory) is started again once
                 process = self._running()
+                assert process.stdin is not None and process.stdout is not None  # opened with PIPE
                 try:
                     _send(process.stdin, message)
                     return _receive(process.stdout)
@@ -68,7 +69,8 @@ class _Helper:
     def _stop(self) -> None:
         if self.process is not None and self.pid == os.getpid():
             for stream in (self.process.stdin, self.process.stdout):
-                stream.close()
+                if stream is not None:  # always set: opened with PIPE
+                    stream.close()
             try:
                 self.process.wait(5)
             except subprocess.TimeoutExpired:
@@ -107,14 +109,14 @@ def shutdown() -> None:
     _helper.stop()
 
 
-def _send(stream: IO[bytes] | None, message: Any) -> None:
+def _send(stream: IO[bytes], message: Any) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_HEADER.pack(len(data)))
     stream.write(data)
     stream.flush()
 
 
-def _receive(stream: IO[bytes] | None) -> Any:
+def _receive(stream: IO[bytes]) -> Any:
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
         raise EOFError

@@ -51,12 +51,21 @@ def record(user: User | None, obj: object, action: str, changes: dict[str, list[
         db.session.flush()
     entry = AuditEntry(
         user_id=user.id if user is not None else None,
-        table_name=obj.__table__.name,  # type: ignore[attr-defined]
-        row_id=obj.id,  # type: ignore[attr-defined]
+        table_name=obj.__table__.name,  # type: ignore[attr-defined]  # any mapped model: its table
+        row_id=obj.id,  # type: ignore[attr-defined]  # and its integer id
         action=action,
         changes=changes or {},
         context=context,
     )
+    db.session.add(entry)
+    return entry
+
+
+def record_event(action: str, changes: dict[str, list[Any]], context: str | None = None,
+                 table_name: str = "database", row_id: int = 0) -> AuditEntry:
+    """An entry about the database as a whole (e.g. a restore), not one row of it."""
+    entry = AuditEntry(user_id=None, table_name=table_name, row_id=row_id, action=action, changes=changes,
+                       context=context)
     db.session.add(entry)
     return entry
 

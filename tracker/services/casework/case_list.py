@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, UnaryExpression, func, or_, select
 
 from tracker.models import Case, TransferType, User
 from tracker.services.permissions import can, scope_cases
@@ -76,28 +76,39 @@ def build_case_query(user: User, filters: CaseFilters) -> Select:
         raise ValueError(f"unknown sort {filters.sort!r} {filters.direction!r}")
     include_deleted = filters.show_deleted and can(user, "case.view_deleted")
     stmt = scope_cases(select(Case), user, include_deleted=include_deleted)
+    for condition in _conditions(filters):
+        stmt = stmt.where(condition)
+    return stmt.order_by(*_ordering(filters))
+
+
+def _conditions(filters: CaseFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     if filters.q and filters.q.strip():
-        stmt = stmt.where(_search(filters.q.strip()))
+        conditions.append(_search(filters.q.strip()))
     if filters.country:
-        stmt = stmt.where(Case.country == filters.country.upper())
+        conditions.append(Case.country == filters.country.upper())
     if filters.transfer_type:
-        stmt = stmt.where(Case.transfer_type == TransferType(filters.transfer_type))
+        conditions.append(Case.transfer_type == TransferType(filters.transfer_type))
     if filters.status == "open":
-        stmt = stmt.where(Case.exit_date.is_(None))
+        conditions.append(Case.exit_date.is_(None))
     elif filters.status == "closed":
-        stmt = stmt.where(Case.exit_date.is_not(None))
+        conditions.append(Case.exit_date.is_not(None))
     # Year bounds as date ranges, so the transfer_date index is used and no dialect-specific
     # year extraction is needed.
     if filters.year_from is not None:
-        stmt = stmt.where(Case.transfer_date >= date(filters.year_from, 1, 1))
+        conditions.append(Case.transfer_date >= date(filters.year_from, 1, 1))
     if filters.year_to is not None:
-        stmt = stmt.where(Case.transfer_date <= date(filters.year_to, 12, 31))
+        conditions.append(Case.transfer_date <= date(filters.year_to, 12, 31))
     if filters.federation_id is not None:
-        stmt = stmt.where(Case.federation_id == filters.federation_id)
+        conditions.append(Case.federation_id == filters.federation_id)
+    return conditions
+
+
+def _ordering(filters: CaseFilters) -> tuple[UnaryExpression[Any], UnaryExpression[Any]]:
     column = SORT_KEYS[filters.sort]
     order = column.asc() if filters.direction == "asc" else column.desc()
     if filters.sort in NULLABLE_SORT_KEYS:
         # NULLS LAST on both dialects (SQLite ≥ 3.30 and PostgreSQL), which otherwise disagree.
         order = order.nulls_last()
     # (Non-null keys keep a plain ORDER BY, so the ref, name and date indexes can serve the page.)
-    return stmt.order_by(order, Case.id.asc() if filters.direction == "asc" else Case.id.desc())
+    return order, Case.id.asc() if filters.direction == "asc" else Case.id.desc()

@@ -35,6 +35,10 @@ _REGION_RE = re.compile(r"^[A-Z]{2}(-?[A-Z0-9]{1,10})?$")
 # NUTS uses EL for Greece and UK for the United Kingdom where ISO 3166 has GR and GB.
 _NUTS_PREFIX = {"GR": "EL", "GB": "UK"}
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The largest employers have a few million employees; the column holds up to 2^31 - 1.
+MAX_EMPLOYEES = 10_000_000
+# Transfers to employees are a 20th-century institution; an earlier date is a typing error.
+EARLIEST_DATE = date(1900, 1, 1)
 
 Values = dict[str, Any]
 Errors = dict[str, list[str]]
@@ -163,8 +167,14 @@ def _check_codes(values: Values, errors: Errors, err: Callable[[str, str], None]
                 err("nace", str(exc))
             else:
                 values["nace"], values["nace_section"] = entry.code, entry.section
+    _check_employees(values, err)
+
+
+def _check_employees(values: Values, err: Callable[[str, str], None]) -> None:
     if values.get("employees") is not None and values["employees"] < 0:
         err("employees", "must be 0 or more")
+    elif values.get("employees") is not None and values["employees"] > MAX_EMPLOYEES:
+        err("employees", f"{values['employees']:,} is more than {MAX_EMPLOYEES:,}")
 
 
 def _check_dates(values: Values, errors: Errors, err: Callable[[str, str], None], today: date) -> None:
@@ -173,15 +183,24 @@ def _check_dates(values: Values, errors: Errors, err: Callable[[str, str], None]
         value = values.get(field)
         if value is not None and value > today:
             err(field, f"{value.isoformat()} is in the future")
+        elif value is not None and value < EARLIEST_DATE:
+            err(field, f"{value.isoformat()} is before {EARLIEST_DATE.year}")
     if "registered_on" in values and values["registered_on"] is None and transfer is not None:
         values["registered_on"] = transfer
-    exit_date, reason, verified = (values.get("exit_date"), values.get("exit_reason"),
-                                   values.get("last_verified_on"))
+    exit_date, verified = values.get("exit_date"), values.get("last_verified_on")
     if transfer is not None:
         if exit_date is not None and exit_date < transfer:
             err("exit_date", f"exit {exit_date.isoformat()} is before the transfer ({transfer.isoformat()})")
         if verified is not None and verified < transfer:
             err("last_verified_on", f"{verified.isoformat()} is before the transfer ({transfer.isoformat()})")
+    _check_exit(values, errors, err)
+
+
+def _check_exit(values: Values, errors: Errors, err: Callable[[str, str], None]) -> None:
+    """An exit date needs its reason and the reverse; an open case needs its latest verification,
+    and a closed one cannot have been verified after its exit."""
+    exit_date, reason, verified = (values.get("exit_date"), values.get("exit_reason"),
+                                   values.get("last_verified_on"))
     if "exit_date" in values and "exit_reason" in values:
         if exit_date is not None and reason is None and "exit_reason" not in errors:
             err("exit_reason", "is required when there is an exit date")
@@ -279,13 +298,13 @@ def _timeline_exit_change(actor: User | None, case: Case, before: Values) -> Non
     if old == new:
         return
     recorder = actor.id if actor is not None else None
-    if case.exit_date is None:
+    if case.exit_date is not None and case.exit_reason is not None:  # recorded or changed
+        db.session.add(StatusCheck(case=case, checked_on=case.exit_date, outcome=case.exit_reason.value,
+                                   source="case edit", recorded_by_id=recorder))
+    elif old[0] is not None:  # cleared
         db.session.add(StatusCheck(case=case, checked_on=date.fromisoformat(old[0]), outcome="exit_withdrawn",
                                    source="case edit", note="exit cleared by editing the case",
                                    recorded_by_id=recorder))
-    else:
-        db.session.add(StatusCheck(case=case, checked_on=case.exit_date, outcome=case.exit_reason.value,
-                                   source="case edit", recorded_by_id=recorder))
 
 
 def _flush_versioned(case: Case) -> None:
@@ -350,7 +369,7 @@ def record_follow_up(actor: User | None, case: Case, follow_up: FollowUp, expect
     return check
 
 
-def withdraw_exit(actor: User | None, case: Case, note: str, expected_version: int | None = None) -> StatusCheck:
+def withdraw_exit(actor: User | None, case: Case, note: str | None, expected_version: int | None = None) -> StatusCheck:
     """Correct a wrongly recorded exit: the case is open again, followed until its last
     verification. The withdrawal is kept in the timeline and audited."""
     if expected_version is not None and expected_version != case.version:

@@ -71,7 +71,7 @@ def generate_cases(n: int, federation: DemoFederation, seed: int = 2026, today: 
         kind = _weighted(rng, _TYPES)
         _share, scale, shape = _TYPES[kind]
         lifetime_days = int(rng.weibullvariate(scale, shape) * 365.25) + 1
-        exit_date = transfer + timedelta(days=lifetime_days)
+        end = transfer + timedelta(days=lifetime_days)
         roll = rng.random()
         if roll < 0.18:  # back-filled: logged years later, sometimes after the exit
             registered = min(today, transfer + timedelta(days=rng.randrange(180, 8 * 365)))
@@ -79,19 +79,19 @@ def generate_cases(n: int, federation: DemoFederation, seed: int = 2026, today: 
             registered = transfer - timedelta(days=rng.randrange(30, 365))
         else:
             registered = transfer
-        closed = exit_date <= today
+        closed = end <= today
         last_verified = None
         if not closed:
             # most federations check yearly; some cases are stale
             lag = rng.randrange(0, 200) if rng.random() < 0.85 else rng.randrange(365, 3 * 365)
             # a case logged recently was confirmed operating when it was logged
             last_verified = max(transfer, registered, today - timedelta(days=lag))
-            exit_date = None
         elif rng.random() < 0.6:
-            last_verified = max(transfer, exit_date - timedelta(days=rng.randrange(30, 400)))
+            last_verified = max(transfer, end - timedelta(days=rng.randrange(30, 400)))
         section = _weighted(rng, _SECTIONS)
         nace = rng.choice(classes_by_section[section])
         employees = max(0, int(rng.lognormvariate(2.8, 0.9)))
+        exit_date = end if closed else None
         yield {
             "ref": f"{federation.code.split('-')[0]}-{transfer.year}-{i:05d}",
             "name": f"{rng.choice(_TRADES)} {rng.choice(_PLACES)} {i}",

@@ -65,11 +65,11 @@ from enum import Enum
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
 
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case, Federation, StatusCheck, User
-from tracker.models.base import utcnow
+from tracker.models.base import Base, utcnow
 from tracker.services import permissions
 from tracker.services.analytics import data_version
 from tracker.services.casework import audit, duplicates
@@ -384,6 +384,11 @@ def _ref_of(value: Any) -> str | None:
     return str(value).strip() or None
 
 
+def _table(model: type[Base]) -> Table:
+    """The model's table, for the Core statements of the bulk writes (typed as a Table, which it is)."""
+    return model.metadata.tables[model.__tablename__]
+
+
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
@@ -594,11 +599,11 @@ class _Writer:
                 "changed_in": self.changed_in}
 
     def insert(self, batch: list[dict[str, Any]]) -> None:
-        table = Case.__table__
+        table = _table(Case)
         # RETURNING (ref, id) rather than relying on row order: with sort_by_parameter_order
         # SQLAlchemy falls back to one INSERT per row on SQLite.
         statement = insert(table).returning(table.c.ref, table.c.id)
-        ids = dict(db.session.execute(statement, [self._new_case(values) for values in batch]).all())
+        ids: dict[str, int] = dict(db.session.execute(statement, [self._new_case(values) for values in batch]).all())
         self.created.update(ids)
         self._audit_creates(batch, ids)
 
@@ -628,7 +633,7 @@ class _Writer:
             names = tuple(changes)
             groups.setdefault(names, []).append(
                 {"b_id": current.id, "b_version": current.version, **{f"b_{name}": values[name] for name in names}})
-        table = Case.__table__
+        table = _table(Case)
         check_rowcount = db.session.get_bind().dialect.supports_sane_multi_rowcount
         for names, params in groups.items():
             statement = (update(table)
@@ -639,6 +644,7 @@ class _Writer:
                                   "updated_at": self.now,
                                   "updated_by_id": self.actor_id}))
             result = db.session.execute(statement, params)
+            assert isinstance(result, CursorResult)  # a Core UPDATE's result, which counts rows
             if check_rowcount and result.rowcount != len(params):
                 raise EditConflict("Cases were changed by someone else during the import; nothing was imported, "
                                    "import the file again.")
@@ -660,7 +666,7 @@ class _Writer:
                 "outcome": "exit_withdrawn" if cleared else values["exit_reason"].value,
                 "note": "exit cleared by an import" if cleared else None})
         if checks:
-            db.session.execute(insert(StatusCheck.__table__), checks)
+            db.session.execute(insert(_table(StatusCheck)), checks)
 
     def _audit(self, action: str, entries: list[tuple[int, dict[str, list[Any]]]]) -> None:
         rows = [{"at": self.now, "user_id": self.actor_id, "table_name": "cases", "row_id": row_id, "action": action,
@@ -668,7 +674,7 @@ class _Writer:
         if self.copy_into is not None:
             _copy(self.copy_into, AuditEntry.__tablename__, rows)
         else:
-            db.session.execute(insert(AuditEntry.__table__), rows)
+            db.session.execute(insert(_table(AuditEntry)), rows)
         self.done += len(entries)
         if self.progress is not None:
             self.progress("writing", self.done, self.total)
