@@ -7,6 +7,8 @@ never at import time, so tests and the CLI can change the environment before bui
 from __future__ import annotations
 
 import os
+import secrets
+import stat
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -39,6 +41,12 @@ class Config:
     LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis gone for a moment: throttle per process rather than refuse every login.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # Strict-Transport-Security max-age in seconds (0: no header); production sets a year.
+    HSTS_SECONDS = 0
+    # The login page lists the logins `tracker quickstart` created (development only).
+    SHOW_DEMO_LOGINS = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # The annual report page generates editions in a background thread (tracker/reports/jobs.py);
@@ -47,8 +55,11 @@ class Config:
     REPORT_JOB_STALE_MINUTES = 30
 
     def __init__(self) -> None:
-        self.SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-insecure-secret-key"
+        # No key in the environment: create_app uses instance_secret_key() (never a public default).
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or None
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", self.RATELIMIT_STORAGE_URI)
+        # Keys in a shared Redis start with this (several installations, or CI runs, on one server).
+        self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "tracker")
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("DATABASE_URL"))
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
@@ -63,9 +74,40 @@ def normalise_database_url(url: str | None) -> str | None:
     return url
 
 
+SECRET_KEY_FILE = "secret_key"
+
+
+def instance_secret_key(instance_path: str | Path) -> str:
+    """The signing key kept in the instance folder, created at first use: random, readable by its
+    owner only (0600). Used when SECRET_KEY is not set, so no two installations share a key and
+    none is published in the source. A key file others may read is refused."""
+    folder = Path(instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SECRET_KEY_FILE
+    if not path.exists():
+        # Written aside and linked into place: two processes starting together agree on one key.
+        draft = folder / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        raise ConfigError(f"{path} may be read by other users; delete it (a new key is made) or chmod 600 it.")
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise ConfigError(f"{path} holds no usable key; delete it and a new one is made.")
+    return key
+
+
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEBUG = False  # the debugger is opt-in via `flask run --debug`
+    SHOW_DEMO_LOGINS = True
 
 
 class TestingConfig(Config):
@@ -80,7 +122,7 @@ class TestingConfig(Config):
 
     def __init__(self) -> None:
         super().__init__()
-        self.SECRET_KEY = "testing-secret-key"
+        self.SECRET_KEY = secrets.token_urlsafe(32)  # per app: no key worth knowing
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
             os.environ.get("TEST_DATABASE_URL")) or "sqlite://"
 
@@ -90,6 +132,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True
+    HSTS_SECONDS = 365 * 24 * 3600
 
     def __init__(self) -> None:
         super().__init__()
@@ -97,6 +140,11 @@ class ProductionConfig(Config):
         if missing:
             raise ConfigError(
                 f"ProductionConfig needs {' and '.join(missing)} in the environment; refusing to start.")
+        # Login throttling counted in one worker's memory lets each worker allow its own quota.
+        if self.RATELIMIT_STORAGE_URI.startswith("memory://") and os.environ.get("TRACKER_SINGLE_WORKER") != "1":
+            raise ConfigError(
+                "ProductionConfig needs RATELIMIT_STORAGE_URI (e.g. redis://127.0.0.1:6379/0) so that login "
+                "throttling is shared by every worker; set TRACKER_SINGLE_WORKER=1 if only one process serves.")
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -8,8 +8,9 @@ from pathlib import Path
 from flask import Flask, render_template
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter, Map
 
-from config import Config, config_from_env
+from config import Config, config_from_env, instance_secret_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = ("auth", "cases", "research", "reports", "admin", "api")
@@ -26,10 +27,13 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     if isinstance(config, type):
         config = config()
     app.config.from_object(config or config_from_env())
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'tracker.sqlite3'}"
     register_extensions(app)
+    app.url_map.converters["int"] = DatabaseIntConverter  # before any route is added
     register_i18n(app)
     register_blueprints(app)
     register_cli(app)
@@ -55,11 +59,19 @@ CONTENT_SECURITY_POLICY = "; ".join((
 
 
 def register_security_headers(app: Flask) -> None:
-    from flask import Response
+    from flask import Response, g
+
+    hsts = app.config.get("HSTS_SECONDS") or 0
 
     @app.after_request
     def security_headers(response: Response) -> Response:
         headers = response.headers
+        user = g.get("_login_user")  # set once Flask-Login looked at this request
+        if (user is not None and user.is_authenticated) or "Content-Disposition" in headers:
+            # A shared or back-button cache must not keep a page or file meant for one account.
+            headers["Cache-Control"] = "no-store"
+        if hsts:
+            headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -91,6 +103,20 @@ def register_sqlite_reader(app: Flask) -> None:
     request_started.connect(start_reader, app, weak=False)
 
 
+MAX_PAGE = 10_000_000
+MAX_DATABASE_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """`<int:...>` in URLs: a number beyond what an id column holds matches no page (404) instead
+    of reaching the database (PostgreSQL: "integer out of range"; SQLite's driver cannot even
+    send a number beyond 64 bits): a 500 either way."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None,  # noqa: A002
+                 max: int | None = MAX_DATABASE_ID, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def register_input_guards(app: Flask) -> None:
     """No URL parameter or form field may hold a NUL character: no text has a use for one, and
     PostgreSQL refuses it in text values (a query would fail with a 500). Refused here, before
@@ -99,6 +125,13 @@ def register_input_guards(app: Flask) -> None:
     from werkzeug.datastructures import MultiDict
 
     from tracker.services.errors import InvalidParameter
+
+    @app.before_request
+    def refuse_impossible_page_numbers() -> None:
+        # A list page's offset (page x per page) must fit the database's 64-bit integers.
+        page = request.args.get("page", "")
+        if page.isdigit() and (len(page) > 9 or int(page) > MAX_PAGE):
+            abort(404, description=f"There is no page {page[:20]}{'…' if len(page) > 20 else ''}.")
 
     @app.before_request
     def refuse_nul_characters() -> None:
@@ -142,19 +175,25 @@ def register_extensions(app: Flask) -> None:
     from tracker.services.casework import audit
 
     login_manager.user_loader(users.load_user)
-    login_manager.request_loader(_user_from_api_token)
+    app.before_request(_user_from_api_token)
     audit.install_guards()
     data_version.install_listener()
 
 
-def _user_from_api_token(request):  # noqa: ANN001, ANN202
-    """`Authorization: Bearer <token>` authenticates the JSON API (and nothing else)."""
+def _user_from_api_token() -> None:
+    """`Authorization: Bearer <token>` authenticates the JSON API (and nothing else). The token
+    decides, before Flask-Login looks at the session: a session cookie sent along (anonymous,
+    stale, or another user's) neither hides a valid token nor rescues an invalid one."""
+    from flask import request
+
     header = request.headers.get("Authorization", "")
     if not request.path.startswith("/api/") or not header.startswith("Bearer "):
-        return None
+        return
+    from tracker.extensions import login_manager
     from tracker.services.accounts import tokens
 
-    return tokens.user_for_token(header.removeprefix("Bearer ").strip())
+    user = tokens.user_for_token(header.removeprefix("Bearer ").strip())
+    login_manager._update_request_context_with_user(user)  # None: the anonymous user
 
 
 @event.listens_for(Engine, "connect")
@@ -198,6 +237,43 @@ def register_error_handlers(app: Flask) -> None:
                                          "(missing or invalid CSRF token). Reload the page and try again.")), 400
 
     app.register_error_handler(CSRFError, csrf_error)
+    register_unavailable_handler(app)
+
+
+def register_unavailable_handler(app: Flask) -> None:
+    """The database down, read-only, full or locked: a 503 that says so (JSON under /api/), never
+    a 500 or a traceback. Other database errors are bugs and stay 500s."""
+    from flask import jsonify, request
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from tracker.extensions import db, login_manager
+    from tracker.services.ops import availability
+
+    def unavailable(error: Exception):  # noqa: ANN202
+        message = availability.describe(error)
+        if message is None:
+            raise error
+        app.logger.error("database unavailable: %s (%s)", message, type(error.__cause__ or error).__name__)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection may be gone; the session is discarded anyway
+            db.session.remove()
+        # The page is drawn for an anonymous visitor: loading the account needs the database.
+        login_manager._update_request_context_with_user(None)
+        if request.path.startswith("/api/"):
+            response = jsonify(error=f"service unavailable: {message}")
+        else:
+            response = app.make_response((render_template(
+                "errors.html", error=error, code=503,
+                message=f"{message} Nothing was changed by this request. Please try again later; "
+                        f"if it lasts, tell the secretariat."), 503))
+        response.status_code = 503
+        response.headers["Retry-After"] = "60"
+        return response
+
+    app.register_error_handler(DBAPIError, unavailable)
+    app.register_error_handler(PoolTimeout, unavailable)
 
 
 def _error_description(error: object) -> str:

@@ -3,6 +3,7 @@ each prints a summary and exits non-zero on failure."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -25,7 +26,30 @@ def _create_app() -> Flask:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True,
+class TrackerGroup(FlaskGroup):
+    """The `tracker` command. A database that is down, read-only, full or locked, or a refused
+    configuration, ends any command with one line on stderr and exit 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+        from config import ConfigError
+        from tracker.services.ops import availability
+
+        try:
+            return super().invoke(ctx)
+        except (DBAPIError, PoolTimeout) as exc:
+            message = availability.describe(exc)
+            if message is None:
+                raise
+        except ConfigError as exc:
+            message = str(exc)
+        click.secho(f"Error: {message}", fg="red", err=True)
+        ctx.exit(1)
+
+
+@click.group(cls=TrackerGroup, create_app=_create_app, add_default_commands=True,
              add_version_option=False)
 def main() -> None:
     """Transfer Tracker: case logging and survival analysis of enterprises transferred to employees."""
@@ -341,33 +365,85 @@ def cases_export(file: Path, federation_code: str | None) -> None:
 @click.command("survival")
 @click.option("--as-of", "as_of", help="analysis date YYYY-MM-DD (default: today)")
 @click.option("--endpoint", type=click.Choice(["enterprise", "cooperative"]), default="enterprise", show_default=True)
-@click.option("--group-by", "group_by", help="transfer_type, country, nace_section, cohort, federation or size_class")
+@click.option("--group-by", "group_by", metavar="FIELD[,FIELD]",
+              help="transfer_type, country, nace_section, cohort, federation or size_class; two joined by a comma")
 @click.option("--horizons", default="1,2,3,4,5", show_default=True, help="whole years, comma-separated")
 @click.option("--no-delayed-entry", is_flag=True, help="enter every case at its transfer (no left truncation)")
 @click.option("--where", "where", multiple=True, metavar="FIELD=VALUE", help="filter; repeat to combine")
 @click.option("--cohort-bands", help="group cohorts in bands, e.g. 2000-2007,2008-2014")
 @click.option("--no-baselines", is_flag=True, help="leave out expected and relative survival")
+@click.option("--rmst-tau", "rmst_tau", metavar="YEARS", help="restriction time of the restricted mean survival "
+              "time (years > 0, default 5)")
+@click.option("--model", metavar="cox", help="fit a model on the selection: cox (proportional hazards)")
+@click.option("--covariates", metavar="F1[,F2...]", help="the model's covariates: grouping fields, log_employees")
+@click.option("--competing", is_flag=True, help="print the competing outcomes (closure, loss of the cooperative "
+              "form) instead, as GET /api/v1/survival/competing")
 @click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)
 @with_appcontext
 def survival(as_of: str | None, endpoint: str, group_by: str | None, horizons: str, no_delayed_entry: bool,
-             where: tuple[str, ...], cohort_bands: str | None, no_baselines: bool, fmt: str) -> None:
-    """Kaplan-Meier survival of the transferred enterprises (docs/design.md, "Survival definitions")."""
+             where: tuple[str, ...], cohort_bands: str | None, no_baselines: bool, rmst_tau: str | None,
+             model: str | None, covariates: str | None, competing: bool, fmt: str) -> None:
+    """Kaplan-Meier survival of the transferred enterprises (docs/design.md, "Survival definitions"),
+    with the median's CI, the restricted mean, the annual hazard, pairwise tests and, on request,
+    a Cox model or the competing outcomes. A bad option exits 2 with its message."""
     import json
 
     from tracker.services.analytics import queries as analytics
 
     params = {"as_of": as_of, "endpoint": endpoint, "group_by": group_by, "horizons": horizons,
-              "no_delayed_entry": "true" if no_delayed_entry else None, "cohort_bands": cohort_bands,
-              "baselines": "false" if no_baselines else None}
+              "delayed_entry": "false" if no_delayed_entry else None, "cohort_bands": cohort_bands,
+              "baselines": "false" if no_baselines else None, "where": list(where), "rmst_tau": rmst_tau,
+              "model": model, "covariates": covariates}
     try:
-        query = analytics.parse_query(params.get, lambda name: list(where) if name == "where" else [])
-        result = analytics.survival_json(None, query)
+        query = analytics.SurvivalQuery.from_params(params)
+        if competing:
+            if model:
+                raise analytics.InvalidParameter("model", "the competing outcomes take no model")
+            result = analytics.competing_report(None, query)
+        else:
+            result = analytics.survival_json(None, query)
     except analytics.InvalidParameter as exc:
-        fail(f"--{exc.name.replace('_', '-')}: {exc.message}")
+        db.session.rollback()
+        click.secho(f"Error: --{exc.name.replace('_', '-')}: {exc.message}", fg="red", err=True)
+        sys.exit(2)
     if fmt == "json":
         click.echo(json.dumps(result, indent=1))
+    elif competing:
+        click.echo(competing_table(result))
     else:
         click.echo(analytics_table(result))
+
+
+def competing_table(result: dict) -> str:
+    """The competing-outcomes JSON as text: cumulative incidence (%) with 95 % CI per horizon."""
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.1f}"
+
+    by = f", by {result['group_by']}" if result["group_by"] else ""
+    lines = [f"Competing outcomes as of {result['as_of']}{by}",
+             f"{'group':<24}{'years':>6}{'closure % (95% CI)':>26}{'loss % (95% CI)':>26}{'at risk':>9}"]
+    for g in result["groups"]:
+        for h in g["horizons"]:
+            closure = f"{pct(h['closure'])} ({pct(h['closure_ci']['lower'])}-{pct(h['closure_ci']['upper'])})"
+            loss = f"{pct(h['loss'])} ({pct(h['loss_ci']['lower'])}-{pct(h['loss_ci']['upper'])})"
+            lines.append(f"{g['group'][:23]:<24}{h['years']:>6}{closure:>26}{loss:>26}{h['at_risk']:>9}")
+    return "\n".join(lines)
+
+
+def _cox_lines(cox: dict) -> list[str]:
+    if "error" in cox:
+        return [f"Cox model: not fitted: {cox['error']}"]
+    lines = [f"Cox model (Efron ties): n = {cox['n']}, events = {cox['events']}, "
+             f"left out for a missing covariate: {cox['excluded']['missing_covariate']}",
+             f"{'term':<36}{'HR':>8}{'95% CI':>18}{'p':>10}"]
+    for t in cox["terms"]:
+        name = t["covariate"] if t["level"] is None else f"{t['covariate']}={t['level']} vs {t['reference']}"
+        lines.append(f"{name[:35]:<36}{t['hazard_ratio']:>8.3f}{t['ci_lower']:>9.3f}-{t['ci_upper']:<8.3f}"
+                     f"{t['p_value']:>10.3g}")
+    lr = cox["lr_test"]
+    lines.append(f"likelihood-ratio test: chi2 = {lr['statistic']:.3f}, df = {lr['df']}, p = {lr['p_value']:.3g}")
+    return lines
 
 
 def analytics_table(result: dict) -> str:
@@ -390,9 +466,19 @@ def analytics_table(result: dict) -> str:
             cell = f"{pct(h['survival'])} ({pct(h['ci_lower'])}-{pct(h['ci_upper'])}) {h['at_risk']}"
             row += f"{cell + ('*' if h.get('unstable') else ''):>30}"
         lines.append(row)
+    for g in result["groups"]:
+        if g.get("rmst"):
+            r = g["rmst"]
+            lines.append(f"{g['group']}: restricted mean survival to {r['tau']:g} years {r['years']:.2f} "
+                         f"({r['ci_lower']:.2f}-{r['ci_upper']:.2f})")
+    if result.get("cox"):
+        lines.extend(_cox_lines(result["cox"]))
     if result.get("logrank"):
         lr = result["logrank"]
-        lines.append(f"log-rank: chi2 = {lr['statistic']:.3f}, df = {lr['df']}, p = {lr['p_value']:.3g}")
+        if lr["statistic"] is None:
+            lines.append(f"log-rank: not defined ({lr.get('reason')})")
+        else:
+            lines.append(f"log-rank: chi2 = {lr['statistic']:.3f}, df = {lr['df']}, p = {lr['p_value']:.3g}")
     lines.append("* fewer cases at risk than the stability threshold")
     return "\n".join(lines)
 
@@ -472,14 +558,17 @@ def db_backup(path: str) -> None:
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
 @with_appcontext
 def db_restore(path: str, yes: bool) -> None:
-    """Replace the database with the backup in PATH. Stop the application first."""
+    """Replace the database with the backup in PATH. Stop the application first. The restore is
+    recorded in the restored database's audit trail."""
     from pathlib import Path
 
     from tracker.services.analytics import data_version
+    from tracker.services.casework import audit
     from tracker.services.ops import backup
 
     if not yes:
         click.confirm(f"Replace {db.engine.url.render_as_string(hide_password=True)} with {path}?", abort=True)
+    described = backup.describe(Path(path))
     db.session.remove()
     db.engine.dispose()
     try:
@@ -487,7 +576,19 @@ def db_restore(path: str, yes: bool) -> None:
     except backup.BackupError as exc:
         fail(exc.message)
     data_version.new_epoch()
-    click.echo(f"Database restored from {path}.")
+    audit.record_event("restore", {key: [None, value] for key, value in described.items()},
+                       context=f"tracker db restore by {_os_user()}")
+    db.session.commit()
+    click.echo(f"Database restored from {path}; the restore is recorded in its audit trail.")
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid {os.getuid()}"
 
 
 def register_commands(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """users.language: the interface language a user chose (en, fr, it, es); empty follows the browser
 
 Revision ID: c4a1e8f2b7d3
-Revises: 9937343a168e
+Revises: c3a9d0e5f7b2
 Create Date: 2026-12-03 08:50:00
 
 No CHECK constraint: the languages offered are the catalogues shipped (tracker.i18n.LANGUAGES),
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4a1e8f2b7d3'
-down_revision = '9937343a168e'
+down_revision = 'c3a9d0e5f7b2'
 branch_labels = None
 depends_on = None
 

@@ -84,7 +84,66 @@ def test_competing_outcomes(client, login, oracle):
     assert five["loss"] == 0
 
 
-def test_cli_bad_option_exits_1(runner):
+def test_cli_bad_option_exits_2(runner):
     result = runner.invoke(args=["survival", "--group-by", "colour"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "group-by" in result.output
+
+
+BAD_FURTHER = [
+    ("model=weibull&covariates=transfer_type", "model"),
+    ("model=cox", "covariates"),
+    ("model=cox&covariates=colour", "covariates"),
+    ("model=cox&covariates=transfer_type,transfer_type", "covariates"),
+    ("model=cox&covariates=transfer_type&where=transfer_type=rescue", "covariates"),
+    ("covariates=transfer_type", "covariates"),
+    ("rmst_tau=0", "rmst_tau"), ("rmst_tau=-2", "rmst_tau"), ("rmst_tau=five", "rmst_tau"),
+    ("rmst_tau=nan", "rmst_tau"), ("rmst_tau=inf", "rmst_tau"),
+    ("group_by=transfer_type,country,cohort", "group_by"), ("group_by=country,country", "group_by"),
+    ("group_by=country,colour", "group_by"),
+]
+
+
+@pytest.mark.parametrize("query, parameter", BAD_FURTHER)
+def test_bad_further_parameters_give_400_never_a_silent_200(client, login, query, parameter):
+    login(Role.RESEARCHER)
+    for path in ("/api/v1/survival", "/api/v1/survival/competing"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 400, (path, response.get_data(as_text=True))
+        body = response.get_json()
+        assert body["parameter"] == parameter and body["error"]
+
+
+@pytest.mark.parametrize("query, parameter", BAD_FURTHER)
+def test_cli_bad_further_options_exit_2_with_the_message(runner, query, parameter):
+    args = ["survival", "--format", "json"]
+    for item in query.split("&"):
+        name, _, value = item.partition("=")
+        args += [f"--{name.replace('_', '-')}", value] if name != "where" else ["--where", value]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 2, result.output
+    assert f"--{parameter.replace('_', '-')}" in result.output
+
+
+def test_api_returns_the_further_estimates_and_a_cox_model(client, login, oracle):
+    login(Role.RESEARCHER)
+    got = client.get("/api/v1/survival?as_of=2025-12-31&group_by=transfer_type,country&rmst_tau=2.5"
+                     "&model=cox&covariates=transfer_type,log_employees").get_json()
+    group = got["groups"][0]
+    assert group["group"] == "conversion / BE" and group["levels"] == {"transfer_type": "conversion", "country": "BE"}
+    assert group["rmst"]["tau"] == 2.5 and set(group["median_ci"]) == {"lower", "upper"}
+    assert len(group["hazard"]) == 5
+    assert len(got["logrank"]["pairwise"]) == len(got["groups"]) * (len(got["groups"]) - 1) // 2
+    cox = got["cox"]
+    assert [(t["covariate"], t["level"]) for t in cox["terms"]] == [
+        ("transfer_type", "conversion"), ("transfer_type", "rescue"), ("log_employees", None)]
+    assert cox["ph_test"]["method"] and len(cox["ph_test"]["terms"]) == 3
+
+
+def test_a_model_that_cannot_be_fitted_says_why_in_the_json(client, login, oracle):
+    login(Role.RESEARCHER)
+    # Every case in France: country has one level in the model (the data's doing, not the query's).
+    got = client.get("/api/v1/survival?as_of=2025-12-31&where=country=FR&model=cox&covariates=transfer_type,"
+                     "federation")
+    assert got.status_code == 200
+    assert "one level" in got.get_json()["cox"]["error"]

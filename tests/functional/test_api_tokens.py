@@ -78,3 +78,61 @@ def test_token_needs_a_name(client, login):
     page = client.post("/account/tokens", data={"name": "  "}).get_data(as_text=True)
     assert "This field is required" in page or "Give the token a name" in page
     assert db.session.scalars(select(ApiToken)).first() is None
+
+
+def test_a_valid_token_works_alongside_an_anonymous_session_cookie(app, client, login):
+    """A browser that once opened the login page sends its (anonymous) session cookie with every
+    request; a script reusing that cookie jar must still be let in by its token."""
+    login(Role.RESEARCHER)
+    token = create_token(client)
+    api = app.test_client()
+    with api.session_transaction() as session:  # what the login page leaves: a CSRF token, no user
+        session["csrf_token"] = "0" * 40
+    headers = {"Authorization": f"Bearer {token}"}
+    assert api.get("/api/v1/survival", headers=headers).status_code == 200
+    with api.session_transaction() as session:  # a stale login of someone else in the cookie
+        session["_user_id"], session["_id"] = "999:0", "not this client"
+    assert api.get("/api/v1/survival", headers=headers).status_code == 200
+    # and a cookie does not rescue a wrong token
+    assert client.get("/api/v1/survival", headers={"Authorization": "Bearer tt_wrong"}).status_code == 401
+
+
+def test_tokens_expire_a_year_after_creation_by_default(app, client, login):
+    from tracker.services.accounts import tokens
+
+    login(Role.RESEARCHER)
+    page = client.get("/account/tokens").get_data(as_text=True)
+    assert f'value="{tokens.default_expiry().isoformat()}"' in page  # the form proposes a year
+    token = create_token(client)
+    stored = db.session.scalars(select(ApiToken)).one()
+    assert stored.expires_on == tokens.default_expiry()
+    assert stored.expires_on.isoformat() in client.get("/account/tokens").get_data(as_text=True)
+    headers = {"Authorization": f"Bearer {token}"}
+    api = app.test_client()
+    assert api.get("/api/v1/survival", headers=headers).status_code == 200
+    stored.expires_on = tokens.today_utc()  # the expiry day has come
+    db.session.commit()
+    assert api.get("/api/v1/survival", headers=headers).status_code == 401
+    row = client.get("/account/tokens").get_data(as_text=True).split("<tbody>")[1]
+    assert "expired" in row and "Revoke" not in row
+
+
+def test_a_token_may_be_made_without_expiry_or_with_a_chosen_one(client, login):
+    from datetime import timedelta
+
+    from tracker.services.accounts import tokens
+
+    login(Role.RESEARCHER)
+    client.post("/account/tokens", data={"name": "forever", "expires_on": ""})
+    chosen = tokens.today_utc() + timedelta(days=30)
+    client.post("/account/tokens", data={"name": "a month", "expires_on": chosen.isoformat()})
+    stored = {t.name: t.expires_on for t in db.session.scalars(select(ApiToken))}
+    assert stored == {"forever": None, "a month": chosen}
+    assert "never" in client.get("/account/tokens").get_data(as_text=True).split("<tbody>")[1]
+
+
+def test_an_expiry_date_in_the_past_is_refused_next_to_the_field(client, login):
+    login(Role.RESEARCHER)
+    page = client.post("/account/tokens", data={"name": "old", "expires_on": "2001-01-01"}).get_data(as_text=True)
+    assert "The expiry date must be after today" in page
+    assert db.session.scalars(select(ApiToken)).first() is None

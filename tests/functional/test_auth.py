@@ -79,3 +79,33 @@ def test_staff_of_a_deactivated_federation_lose_access(client, make_user, app):
     assert client.get("/account/password").status_code == 302  # session no longer valid
     response = client.post("/login", data={"email": user.email, "password": "correct horse battery"})
     assert b"Unknown email or wrong password." in response.data
+
+
+def _with_demo_users(make_user):
+    from tracker.services.ops.quickstart import demo_logins
+
+    for login in demo_logins()[:2]:
+        make_user(login.role, email=login.email)
+
+
+def test_development_login_page_offers_the_demo_logins(app, client, make_user):
+    from tracker.services.ops.demo import DEMO_PASSWORD
+
+    app.config["SHOW_DEMO_LOGINS"] = True  # as DevelopmentConfig
+    assert 'data-testid="demo-logins"' not in client.get("/login").get_data(as_text=True)  # no demo users yet
+    _with_demo_users(make_user)
+    page = client.get("/login").get_data(as_text=True)
+    assert 'data-testid="demo-logins"' in page
+    assert "admin@demo.coop" in page and "researcher@demo.coop" in page and DEMO_PASSWORD in page
+    assert "staff.fr@demo.coop" not in page  # only accounts that exist
+
+
+def test_demo_logins_are_never_shown_outside_development(app, client, make_user):
+    from config import DevelopmentConfig, ProductionConfig, TestingConfig
+
+    assert DevelopmentConfig.SHOW_DEMO_LOGINS and not TestingConfig.SHOW_DEMO_LOGINS
+    assert not ProductionConfig.SHOW_DEMO_LOGINS
+    _with_demo_users(make_user)
+    assert "admin@demo.coop" not in client.get("/login").get_data(as_text=True)
+    app.config.update(SHOW_DEMO_LOGINS=True, ENV_NAME="production")  # even if someone switches it on
+    assert "admin@demo.coop" not in client.get("/login").get_data(as_text=True)

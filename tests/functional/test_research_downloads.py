@@ -124,5 +124,4 @@ def test_page_links_to_every_download_with_the_same_selection(researcher):
     for path in ("figure/km.svg", "figure/km.png", "figure/competing.svg", "figure/competing.png", "steps.csv",
                  "horizons.csv", "horizons.xlsx", "competing.csv"):
         assert f"/research/{path}?{selection}" in html, path
-    assert "/api/v1/survival?as_of=2025-12-31&amp;endpoint=enterprise&amp;group_by=transfer_type" \
-           "&amp;where=country%3DFR" in html
+    assert "/api/v1/survival?as_of=2025-12-31&amp;group_by=transfer_type&amp;country=FR" in html

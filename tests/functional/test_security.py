@@ -32,14 +32,23 @@ def attempt(client, email, password, address="198.51.100.7"):
                        environ_base={"REMOTE_ADDR": address})
 
 
-def test_repeated_failures_on_one_account_are_throttled_from_any_address(throttled, make_user):
+def test_repeated_failures_on_one_account_from_one_address_are_throttled(throttled, make_user):
     user = make_user(Role.STAFF)
     client = throttled.test_client()
-    for i in range(3):
-        assert attempt(client, user.email, "wrong password!", f"198.51.100.{i}").status_code == 200
-    blocked = attempt(client, user.email, PASSWORD, "198.51.100.99")
+    for _ in range(3):
+        assert attempt(client, user.email, "wrong password!").status_code == 200
+    blocked = attempt(client, user.email, PASSWORD)
     assert blocked.status_code == 429
     assert b"Too many attempts" in blocked.data
+
+
+def test_an_attacker_cannot_lock_the_owner_out_from_another_address(throttled, make_user):
+    user = make_user(Role.STAFF)
+    attacker, owner = throttled.test_client(), throttled.test_client()
+    for _ in range(5):
+        attempt(attacker, user.email, "wrong password!", "198.51.100.66")
+    assert attempt(attacker, user.email, PASSWORD, "198.51.100.66").status_code == 429
+    assert attempt(owner, user.email, PASSWORD, "203.0.113.10").status_code == 302
 
 
 def test_repeated_failures_from_one_address_are_throttled_across_accounts(throttled, make_user):
@@ -103,6 +112,102 @@ def test_production_cookies_are_secure():
 
     assert ProductionConfig.SESSION_COOKIE_SECURE and ProductionConfig.REMEMBER_COOKIE_SECURE
     assert TestingConfig.SESSION_COOKIE_HTTPONLY and TestingConfig.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def test_a_cookie_captured_before_logout_no_longer_works(app, client, login):
+    login(Role.ADMIN)
+    assert client.get("/account/password").status_code == 200
+    captured = client.get_cookie("session").value
+    assert client.post("/logout").status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", captured)
+    assert replay.get("/account/password").status_code == 302  # to the login page
+    assert replay.get("/admin/").status_code == 302
+
+
+def test_login_hashes_a_password_whether_or_not_the_account_exists(client, make_user, monkeypatch):
+    """Answering an unknown e-mail without hashing would tell, by its speed, which e-mails have an
+    account; every attempt must cost one hash of the configured method."""
+    import werkzeug.security
+
+    from tracker.services.accounts import users
+
+    methods = []
+    real = werkzeug.security.check_password_hash
+
+    def spy(pwhash, password):
+        methods.append(pwhash.split("$")[0])
+        return real(pwhash, password)
+
+    monkeypatch.setattr(users, "check_password_hash", spy)
+    monkeypatch.setattr("tracker.models.user.check_password_hash", spy)
+    user = make_user(Role.STAFF)
+    user.active = False
+    db.session.commit()
+    for email in ("ghost@example.org", user.email):
+        methods.clear()
+        response = client.post("/login", data={"email": email, "password": PASSWORD})
+        assert b"Unknown email or wrong password." in response.data
+        assert methods == [TestingConfig.PASSWORD_HASH_METHOD], email
+
+
+def test_authenticated_pages_and_downloads_are_not_stored_by_caches(client, login):
+    assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")
+    login(Role.ADMIN)
+    for url in ("/cases/", "/account/password", "/cases/export.csv"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == "no-store", url
+
+
+def test_production_sends_hsts_and_other_configs_do_not(app, client, monkeypatch):
+    from config import ProductionConfig
+    from tracker import create_app
+
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("TRACKER_SINGLE_WORKER", "1")
+    production = create_app(ProductionConfig)
+    hsts = production.test_client().get("/login", base_url="https://tracker.example").headers
+    assert hsts["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_production_refuses_per_process_login_throttling(monkeypatch):
+    from config import ConfigError, ProductionConfig
+
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    monkeypatch.delenv("TRACKER_SINGLE_WORKER", raising=False)
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI"):
+        ProductionConfig()
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
+    with pytest.raises(ConfigError, match="TRACKER_SINGLE_WORKER=1"):
+        ProductionConfig()
+    monkeypatch.setenv("TRACKER_SINGLE_WORKER", "1")
+    assert ProductionConfig().RATELIMIT_STORAGE_URI == "memory://"
+    monkeypatch.delenv("TRACKER_SINGLE_WORKER")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+    assert ProductionConfig().RATELIMIT_STORAGE_URI.startswith("redis://")
+
+
+def test_without_secret_key_a_private_random_key_is_kept_in_the_instance_folder(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from config import ConfigError, DevelopmentConfig, instance_secret_key
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    assert not DevelopmentConfig().SECRET_KEY  # no fallback key in the source
+    key = instance_secret_key(tmp_path)
+    path = tmp_path / "secret_key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(key) >= 32
+    assert instance_secret_key(tmp_path) == key  # kept: sessions survive a restart
+    assert instance_secret_key(tmp_path / "other") != key  # not shared between installations
+    os.chmod(path, 0o644)
+    with pytest.raises(ConfigError, match="read by other users"):
+        instance_secret_key(tmp_path)
 
 
 def test_deactivated_user_session_ends(client, login):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import uuid
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy.engine import make_url
 import config
 from tracker import create_app
 from tracker.extensions import db
-from tracker.models import Case
+from tracker.models import AuditEntry, Case
 from tracker.services.accounts import federations
 from tracker.services.casework.cases import create_case
 
@@ -28,8 +29,12 @@ def round_trip(app, tmp_path):
         fed = federations.create_federation(None, code="FR-B", name="Backup test", country="FR")
         create_case(None, fed, CASE)
         db.session.commit()
+    (tmp_path / "backup.dump").write_text("an older file, readable by all")
+    os.chmod(tmp_path / "backup.dump", 0o644)
     result = runner.invoke(args=["db", "backup", str(tmp_path / "backup.dump")])
     assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((tmp_path / "backup.dump").stat().st_mode) == 0o600  # owner only
+    assert sorted(p.name for p in tmp_path.iterdir() if "backup" in p.name) == ["backup.dump"]
     with app.app_context():
         create_case(None, federations.get_by_code("FR-B"), {**CASE, "ref": "B-2"})
         db.session.commit()
@@ -39,6 +44,9 @@ def round_trip(app, tmp_path):
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert db.session.scalars(select(Case.ref)).all() == ["B-1"]
+        restore = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+        assert restore.action == "restore" and restore.changes["file"] == [None, "backup.dump"]
+        assert len(restore.changes["sha256"][1]) == 64 and restore.context.startswith("tracker db restore by ")
         db.session.remove()
         db.engine.dispose()
 

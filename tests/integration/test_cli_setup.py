@@ -20,6 +20,7 @@ def test_production_refuses_to_start_without_secret_and_database(monkeypatch):
     with pytest.raises(config.ConfigError, match="DATABASE_URL"):
         create_app(config.ProductionConfig)
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@h/db")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
     app = create_app(config.ProductionConfig)
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -140,7 +140,7 @@ def test_small_groups_are_flagged_unstable(oracle_federation):
 ])
 def test_bad_parameters_name_the_parameter(params, parameter):
     with pytest.raises(analytics.InvalidParameter) as info:
-        analytics.parse_query(params.get, lambda name: [])
+        analytics.SurvivalQuery.from_params(params)
     assert info.value.name == parameter
 
 
@@ -148,7 +148,7 @@ def test_bad_parameters_name_the_parameter(params, parameter):
                                    "nace_section=Z", "size_class=huge"])
 def test_bad_filters_are_refused(where):
     with pytest.raises(analytics.InvalidParameter) as info:
-        analytics.parse_query({}.get, lambda name: [where] if name == "where" else [])
+        analytics.SurvivalQuery.from_params({"where": [where]})
     assert info.value.name == "where"
 
 

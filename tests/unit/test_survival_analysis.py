@@ -59,7 +59,9 @@ def test_report_dict_has_the_design_shape_without_steps() -> None:
         "years", "survival", "ci_lower", "ci_upper", "at_risk", "unstable",
     }  # fmt: skip
     assert [h["years"] for h in group["horizons"]] == [1, 3]
-    assert set(out["logrank"]) == {"statistic", "df", "p_value"}
+    assert set(out["logrank"]) == {"statistic", "df", "p_value", "pairwise"}
+    assert [(p["a"], p["b"]) for p in out["logrank"]["pairwise"]] == [
+        ("conversion", "rescue"), ("conversion", "succession"), ("rescue", "succession")]
     assert out["logrank"]["df"] == 2
 
 

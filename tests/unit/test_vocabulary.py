@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tracker import vocabulary
 from tracker.models import ExitReason, Role, TransferType
-from tracker.services.analytics.queries import SIZE_CLASS_VALUES
+from tracker.services.analytics.survival_query import SIZE_CLASS_VALUES
 from tracker.survival import EXCLUSION_REASONS, GROUP_FIELDS
 
 

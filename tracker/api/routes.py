@@ -27,19 +27,22 @@ def require_login() -> tuple[Response, int] | None:
 
 
 def _query() -> analytics.SurvivalQuery:
-    return analytics.parse_query(request.args.get, request.args.getlist)
+    return analytics.SurvivalQuery.from_params(request.args)
 
 
 @bp.get("/survival")
 def survival() -> Response:
     """Kaplan-Meier survival by group with horizons, log-rank and baselines (the JSON of docs/design.md).
-    Staff get their own federation's figures only."""
+    Staff get their own federation's figures only.
+
+    Parameters (docs/design.md, "JSON API"): as_of, endpoint, group_by (one field or two joined by a
+    comma), horizons, delayed_entry, where, cohort_bands, baselines, rmst_tau (years > 0, default
+    5), model (cox) and covariates (grouping fields, log_employees). A bad one answers 400
+    {"error", "parameter"}."""
     return jsonify(analytics.survival_json(current_user, _query()))
 
 
 @bp.get("/survival/competing")
 def competing() -> Response:
     """Cumulative incidence of closure and of loss of the cooperative form, per group."""
-    query = _query()
-    return jsonify({"as_of": query.as_of.isoformat(), "group_by": query.group_by,
-                    "groups": analytics.competing_json(current_user, query)})
+    return jsonify(analytics.competing_report(current_user, _query()))

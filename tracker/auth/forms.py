@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import DateField, EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in types-WTForms 3.2
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from tracker.i18n import LANGUAGE_CHOICES, LANGUAGES
 
@@ -45,6 +45,9 @@ class SwitchLanguageForm(FlaskForm):
 class CreateTokenForm(FlaskForm):
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)],
                        description=_l("What will use it, e.g. 'survival notebook'"))
+    expires_on = DateField(_l("Expires on"), validators=[Optional()],
+                           description=_l("The token stops working on this day (UTC). Default: in a year; "
+                                          "empty: never."))
     submit = SubmitField(_l("Create token"))
 
 

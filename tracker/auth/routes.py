@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import text
 
@@ -46,8 +47,11 @@ def healthz():
     return {"status": "ok", "database": "ok"}
 
 
-def _account_key() -> str:
-    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
+def _account_address_key() -> str:
+    """Failures count per account *and* client address: an attacker's wrong passwords cannot lock
+    the owner out from another address; the per-address limit bounds guessing across accounts."""
+    email = (request.form.get("email") or "").strip().lower()[:254]
+    return f"account:{email}|{get_remote_address()}"
 
 
 def _failed(response) -> bool:  # noqa: ANN001 - only failed attempts count towards the limits
@@ -56,28 +60,39 @@ def _failed(response) -> bool:  # noqa: ANN001 - only failed attempts count towa
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"], deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_account_key,
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_account_address_key,
                deduct_when=_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("auth.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = users.find_by_email(form.email.data or "")
-        if user is None or not users.may_log_in(user) or not user.check_password(form.password.data or ""):
+        user = users.authenticate(form.email.data or "", form.password.data or "")
+        if user is None:
             flash(LOGIN_FAILED, "danger")
-            return render_template("auth/login.html", form=form), 200
+            return render_template("auth/login.html", form=form, demo=_demo_logins()), 200
         user.last_login_at = utcnow()
         db.session.commit()
         session.clear()  # a fresh session at login: nothing set before authentication survives it
         login_user(user)
         return redirect(safe_next(request.args.get("next"), url_for("auth.index")))
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, demo=_demo_logins())
+
+
+def _demo_logins():  # noqa: ANN202
+    """The quickstart's demo logins, on a development server only (SHOW_DEMO_LOGINS)."""
+    if not current_app.config.get("SHOW_DEMO_LOGINS") or current_app.config.get("ENV_NAME") == "production":
+        return None
+    from tracker.services.ops import quickstart
+
+    return quickstart.existing_demo_logins()
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     if LogoutForm().validate_on_submit() and current_user.is_authenticated:
+        users.end_sessions(current_actor())  # a copy of the cookie is worthless now
+        db.session.commit()
         logout_user()
         flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
@@ -145,19 +160,20 @@ def switch_language():
 def api_tokens():
     """Personal tokens for the read-only JSON API (`Authorization: Bearer <token>`)."""
     user = current_actor()
-    form = CreateTokenForm()
+    form = CreateTokenForm(data={"expires_on": tokens.default_expiry()})
     new_token = None
     if form.validate_on_submit():
         try:
-            _token, new_token = tokens.create_token(user, form.name.data or "")
+            _token, new_token = tokens.create_token(user, form.name.data or "", form.expires_on.data)
         except DomainError as exc:
             db.session.rollback()
-            form.name.errors = [*form.name.errors, exc.message]
+            field = getattr(form, exc.field or "name", form.name)
+            field.errors = [*field.errors, exc.message]
         else:
             db.session.commit()
-            form = CreateTokenForm(formdata=None)
+            form = CreateTokenForm(formdata=None, data={"expires_on": tokens.default_expiry()})
     return render_template("auth/tokens.html", form=form, new_token=new_token, tokens=tokens.list_tokens(user),
-                           revoke_form=RevokeTokenForm())
+                           revoke_form=RevokeTokenForm(), today=tokens.today_utc())
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -23,8 +23,13 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # The first day (UTC) on which the token no longer works; None: it never expires.
+    expires_on: Mapped[date | None]
 
     user: Mapped[User] = relationship()
+
+    def expired(self, today: date) -> bool:
+        return self.expires_on is not None and today >= self.expires_on
 
     @property
     def active(self) -> bool:

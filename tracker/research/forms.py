@@ -4,7 +4,6 @@ view can be bookmarked and shared. They check shape; tracker.services.analytics.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -13,7 +12,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import Length, Optional, ValidationError
 
 from tracker import vocabulary
-from tracker.services.analytics.queries import GROUP_FIELDS, SIZE_CLASS_VALUES
+from tracker.services.analytics.survival_query import GROUP_FIELDS, SIZE_CLASS_VALUES
 from tracker.services.reference import countries, is_country, nace_sections
 
 YEAR_MIN, YEAR_MAX = 1900, 2100
@@ -105,26 +104,6 @@ class ExploreSurvivalForm(FlaskForm):
     def validate_cohort_to(self, field: IntegerField) -> None:
         if field.data is not None and self.cohort_from.data is not None and field.data < self.cohort_from.data:
             raise ValidationError("must not be before the 'from' year")
-
-    def survival_params(self) -> dict[str, Any]:
-        """The analysis parameters in the form of `GET /api/v1/survival` (call after validate())."""
-        where = []
-        for name in FILTER_FIELDS:
-            field = self._fields.get(name)
-            if field is not None and field.data:
-                where.append(f"{name}={','.join(field.data)}")
-        start, end = self.cohort_from.data, self.cohort_to.data
-        if start is not None or end is not None:
-            where.append(f"cohort={start or YEAR_MIN}-{end or YEAR_MAX}")
-        params: dict[str, Any] = {
-            "endpoint": self.endpoint.data, "group_by": self.group_by.data or None,
-            "delayed_entry": "false" if self.delayed_entry.data == "off" else None,
-            "as_of": self.as_of.data.isoformat() if isinstance(self.as_of.data, date) else None,
-            "horizons": (self.horizons.data or "").strip() or None,
-            "cohort_bands": (self.cohort_bands.data or "").strip() or None,
-            "where": where,
-        }
-        return {k: v for k, v in params.items() if v not in (None, [])}
 
     def set_error(self, name: str, message: str) -> bool:
         """Show an analysis parameter's error next to its field; False if no field has that name."""

@@ -37,15 +37,17 @@ from tracker.services.analytics import data_version
 from tracker.services.analytics import queries as analytics
 from tracker.services.analytics.baseline_matching import EUROSTAT_CODES
 from tracker.services.analytics.frame import CaseFrame
-from tracker.services.permissions import require, scope_cases
+from tracker.services.permissions import Scope, require, scope_cases
 from tracker.services.reference import published_comparisons
-from tracker.survival import DEFAULT_HORIZONS, SurvivalReport, analyse_competing, prepare_followup
+from tracker.survival import SurvivalReport, analyse_competing, prepare_followup
 from tracker.web import current_actor
 
 CACHE_SIZE = 32
 #: More groups than colours of the palette make a figure nobody can read: tables only, then.
 MAX_DRAWN_GROUPS = len(PALETTE)
 CASES_PER_PAGE = 100
+#: Parameters of the pages themselves, not of the analysis.
+PAGE_PARAMETERS = ("page", "group")
 #: Published figures about populations that are not cooperatives (conventional takeovers) are context
 #: for the annual report, not points to set beside cooperative curves.
 NOT_COOPERATIVE = frozenset({"takeovers", "takeover_by_employee"})
@@ -122,18 +124,24 @@ def _read(user: User) -> tuple[ExploreSurvivalForm, analytics.SurvivalQuery | No
         problems = [f"{form[name].label.text} ({name}): {message}"
                     for name, messages in form.errors.items() for message in messages]
         return form, None, problems
-    params = form.survival_params()
-    extra_where = request.args.getlist("where")
-
-    def get_list(name: str) -> list[str]:
-        return [*params.get(name, []), *extra_where] if name == "where" else []
-
     try:
-        query = analytics.parse_query(params.get, get_list)
+        query = analytics.SurvivalQuery.from_params(request.args, allow=PAGE_PARAMETERS)
     except analytics.InvalidParameter as exc:
         form.set_error(exc.name, exc.message)
         return form, None, [f"{exc.name}: {exc.message}"]
     return form, query, []
+
+
+def _filters_in_words(user: User, query: analytics.SurvivalQuery) -> list[tuple[str, str]]:
+    """The selection's filters as the page prints them. A staff user's filter on another federation
+    selects nothing they may see; its code is not repeated back."""
+    own = None if Scope.of(user).everything or user.federation is None else user.federation.code
+    out = []
+    for name, values in query.where:
+        if own is not None and name == "federation":
+            values = tuple(v if v == own else "another federation" for v in values)
+        out.append((name, ", ".join(values)))
+    return out
 
 
 def _query_or_400(user: User) -> analytics.SurvivalQuery:
@@ -157,22 +165,6 @@ def _linker(args: Mapping[str, list[str]]) -> Callable[..., str]:
         return url_for(endpoint, **(path_args or {})) + ("?" + urlencode(query, doseq=True) if query else "")
 
     return link
-
-
-def api_params(query: analytics.SurvivalQuery) -> dict[str, Any]:
-    """The `GET /api/v1/survival` parameters of `query` (as_of made explicit)."""
-    params: dict[str, Any] = {"as_of": query.as_of.isoformat(), "endpoint": query.endpoint}
-    if query.group_by:
-        params["group_by"] = query.group_by
-    if tuple(query.horizons) != DEFAULT_HORIZONS:
-        params["horizons"] = ",".join(str(h) for h in query.horizons)
-    if not query.delayed_entry:
-        params["delayed_entry"] = "false"
-    if query.where:
-        params["where"] = [f"{name}={','.join(values)}" for name, values in query.where]
-    if query.cohort_bands:
-        params["cohort_bands"] = ",".join(f"{a}-{b}" for a, b in query.cohort_bands)
-    return params
 
 
 # --- published cooperative figures --------------------------------------------------------------
@@ -263,10 +255,13 @@ def _group_names(labels: np.ndarray | None, size: int) -> np.ndarray:
     return np.asarray(names, dtype=object)[codes] if size else np.empty(0, dtype=object)
 
 
-def _group_codes(labels: np.ndarray | None, size: int) -> tuple[np.ndarray, list[str]]:
-    """Integer code of each case's group and the group names (hash-based: fast on 100,000 cases)."""
+def _group_codes(labels: np.ndarray | tuple[np.ndarray, ...] | None, size: int) -> tuple[np.ndarray, list[str]]:
+    """Integer code of each case's group and the group names (hash-based: fast on 100,000 cases).
+    Two grouping fields name a group as the engine does: "rescue / FR"."""
     if labels is None:
         return np.zeros(size, dtype=np.int64), ["all"]
+    if isinstance(labels, tuple):
+        labels = np.array([" / ".join(map(str, parts)) for parts in zip(*labels, strict=True)], dtype=object)
     codes, uniques = pd.factorize(np.asarray(labels, dtype=object), use_na_sentinel=True)
     names = [str(u) for u in uniques]
     if (codes < 0).any():
@@ -388,7 +383,7 @@ def _build_explorer(user: User, query: analytics.SurvivalQuery) -> Explorer:
     return Explorer(
         query=query, report=report, groups=_group_rows(report),
         logrank=None if logrank is None else {"statistic": logrank.statistic, "df": logrank.df,
-                                              "p_value": logrank.p_value},
+                                              "p_value": logrank.p_value, "reason": logrank.reason},
         competing=[{"group": name, "n": r.n, "closures": r.closures, "losses": r.losses,
                     "horizons": [h.__dict__ for h in r.horizons]} for name, r in competing],
         competing_results=tuple(competing), published=published, baseline_sources=list(analysis.baseline_sources),
@@ -412,8 +407,8 @@ def index() -> Any:
     explorer = build_explorer(user, query)
     return render_template(
         "research/index.html", form=form, problems=[], explorer=explorer, link=_linker(args), query=query,
-        api_url=url_for("api.survival") + "?" + urlencode(api_params(query), doseq=True),
-        filters=[(name, ", ".join(values)) for name, values in query.where],
+        api_url=url_for("api.survival") + "?" + urlencode(query.to_params(), doseq=True),
+        filters=_filters_in_words(user, query),
         group_label=vocabulary.GROUP_FIELDS.get(query.group_by or "", ""),
         exclusion_labels=vocabulary.EXCLUSION_REASONS,
         threshold=current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))
@@ -616,7 +611,7 @@ def cases() -> Any:
         query=query, total=len(ids), included=included, page=page, pages=pages, link=_linker(_view_args()),
         codes=codes, exclusion_labels=vocabulary.EXCLUSION_REASONS,
         group_label=vocabulary.GROUP_FIELDS.get(query.group_by or "", ""),
-        filters=[(name, ", ".join(values)) for name, values in query.where])
+        filters=_filters_in_words(user, query))
 
 
-__all__ = ["api_params", "build_explorer", "group_cases", "matching_published"]
+__all__ = ["build_explorer", "group_cases", "matching_published"]

@@ -7,6 +7,8 @@ years since the transfer date (days / 365.25). See docs/design.md, "Survival def
 
 from .analysis import (
     DEFAULT_HORIZONS,
+    DEFAULT_RMST_TAU,
+    LEVEL_SEPARATOR,
     MAX_HORIZON,
     AnalysisOptions,
     BaselineInput,
@@ -16,11 +18,15 @@ from .analysis import (
     analyse_competing,
     baseline_to_dict,
     competing_to_dict,
+    cox_to_dict,
+    fit_cox,
+    logrank_to_dict,
     parse_horizons,
     report_to_dict,
     steps_to_dict,
 )
 from .competing import CompetingHorizon, CompetingResult, CompetingSteps, cumulative_incidence
+from .cox import PH_TEST_METHOD, CoxCovariate, CoxModelError, CoxResult, CoxTerm, PHTestTerm, cox_model
 from .errors import InvalidSurvivalOptions
 from .followup import (
     CLOSURE_REASONS,
@@ -32,7 +38,10 @@ from .followup import (
     prepare_followup,
 )
 from .groups import (
+    AGE_BAND_VALUES,
     GROUP_FIELDS,
+    age_at_transfer,
+    age_band_labels,
     category_labels,
     cohort_labels,
     label_mask,
@@ -40,8 +49,9 @@ from .groups import (
     nace_section_labels,
     size_class_labels,
 )
-from .km import HorizonEstimate, KMResult, KMSteps, kaplan_meier
-from .logrank import LogRankResult, logrank_test
+from .hazard import HazardYear, annual_hazard
+from .km import HorizonEstimate, KMResult, KMSteps, MedianInterval, RestrictedMean, kaplan_meier
+from .logrank import LogRankResult, PairwiseLogRank, holm, logrank_test, pairwise_logrank
 from .relative import (
     BaselineCurve,
     BaselineMatch,
@@ -53,6 +63,28 @@ from .relative import (
 )
 
 __all__ = [
+    "AGE_BAND_VALUES",
+    "DEFAULT_RMST_TAU",
+    "LEVEL_SEPARATOR",
+    "PH_TEST_METHOD",
+    "CoxCovariate",
+    "CoxModelError",
+    "CoxResult",
+    "CoxTerm",
+    "HazardYear",
+    "MedianInterval",
+    "PHTestTerm",
+    "PairwiseLogRank",
+    "RestrictedMean",
+    "age_at_transfer",
+    "age_band_labels",
+    "annual_hazard",
+    "cox_model",
+    "cox_to_dict",
+    "fit_cox",
+    "holm",
+    "logrank_to_dict",
+    "pairwise_logrank",
     "CLOSURE_REASONS",
     "DEFAULT_HORIZONS",
     "ENDPOINTS",

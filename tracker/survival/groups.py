@@ -19,6 +19,9 @@ UNKNOWN = "unknown"
 #: Fields accepted by ``tracker survival --group-by``.
 GROUP_FIELDS = ("transfer_type", "country", "nace_section", "cohort", "federation", "size_class")
 SIZE_CLASSES = ((0, 9, "0-9"), (10, 49, "10-49"), (50, 249, "50-249"), (250, None, "250+"))
+#: Age of the enterprise at its transfer (years since it was founded): [low, high) bands.
+AGE_BANDS = ((0.0, 5.0, "<5"), (5.0, 20.0, "5-19"), (20.0, None, "20+"))
+AGE_BAND_VALUES = ("<5", "5-19", "20+", UNKNOWN)
 
 # NACE Rev. 2 sections by first and last division (Regulation (EC) No 1893/2006, Annex I).
 _NACE_DIVISIONS = (
@@ -104,3 +107,22 @@ def size_class_labels(employees: Sequence[object] | np.ndarray) -> np.ndarray:
 def label_mask(labels: np.ndarray, value: str) -> np.ndarray:
     """Boolean mask of the cases whose label equals ``value`` (for ``--where FIELD=VALUE``)."""
     return np.asarray(labels, dtype=object) == value
+
+
+def age_at_transfer(founded_on: np.ndarray, transfer_date: np.ndarray) -> np.ndarray:
+    """Years (days / 365.25) from the founding to the transfer; NaN where either date is missing."""
+    founded = np.asarray(founded_on, dtype="datetime64[D]")
+    transfer = np.asarray(transfer_date, dtype="datetime64[D]")
+    missing = np.isnat(founded) | np.isnat(transfer)
+    days = np.where(missing, 0, (transfer - founded).astype(np.int64))
+    return np.where(missing, np.nan, days / 365.25)
+
+
+def age_band_labels(age_years: np.ndarray) -> np.ndarray:
+    """Age at transfer in bands ``<5``, ``5-19``, ``20+`` (whole years at the transfer: 5-19 is
+    5 to under 20); missing → ``"unknown"``."""
+    age = np.asarray(age_years, dtype=float)
+    labels = np.full(len(age), UNKNOWN, dtype=object)
+    for low, high, name in AGE_BANDS:
+        labels[(age >= low) & ((age < high) if high is not None else True)] = name
+    return labels

@@ -11,8 +11,10 @@ estimate and its Greenwood variance are computed directly with numpy, reproducin
   once for both the curve and the log-rank test. The unit tests check this module against
   lifelines where the two conventions agree.
 - CI: ``exp(-exp(log(-log S) -/+ z * se / log S))`` with ``se`` the Greenwood standard error of
-  the cumulative hazard. Where ``S == 1`` (``se == 0``) the interval is (1, 1); once ``S == 0``
-  it is undefined (None / NaN), as in R.
+  the cumulative hazard. At an end-of-follow-up time where ``S == 1`` (censorings before any
+  event) and once ``S == 0`` the interval is undefined (None / NaN), as R's ``fit$lower`` is NA
+  there; before the first end of follow-up the curve is S = 1 with the interval (1, 1), as R's
+  ``summary(fit, times = ...)`` reports it.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ class KMResult:
 def loglog_interval(
     survival: np.ndarray, var_cumhaz: np.ndarray, conf_level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
-    """R's log(-log) pointwise interval; (1, 1) where S == 1, NaN where S == 0."""
+    """R's log(-log) pointwise interval; NaN where S == 1 or S == 0 (undefined, R: NA)."""
     z = ndtri(0.5 + conf_level / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_s = np.log(survival)
@@ -86,11 +88,8 @@ def loglog_interval(
         centre = np.log(-log_s)
         lower = np.exp(-np.exp(centre - shift))
         upper = np.exp(-np.exp(centre + shift))
-    defined = (survival > 0) & np.isfinite(var_cumhaz)
-    flat = var_cumhaz == 0  # no event yet: S == 1
-    lower = np.where(flat, survival, np.where(defined, lower, np.nan))
-    upper = np.where(flat, survival, np.where(defined, upper, np.nan))
-    return lower, upper
+    defined = (survival > 0) & (survival < 1) & np.isfinite(var_cumhaz)
+    return np.where(defined, lower, np.nan), np.where(defined, upper, np.nan)
 
 
 def _steps(sorted_entry: np.ndarray, sorted_stop: np.ndarray, event: np.ndarray, conf_level: float) -> KMSteps:
@@ -192,3 +191,64 @@ def kaplan_meier_sorted(
         horizons=_horizons(steps, cases.entry, cases.stop, horizons, unstable_below),
         steps=steps,
     )
+
+
+@dataclass(frozen=True)
+class MedianInterval:
+    """95 % interval of the median (years), read off the log(-log) band; None where not reached."""
+
+    lower: float | None
+    upper: float | None
+
+
+def median_interval(steps: KMSteps) -> MedianInterval:
+    """R ``quantile(fit, 0.5, conf.int = TRUE)``: the first end-of-follow-up time at which the lower
+    band is at or below 0.5 (lower limit), and the same for the upper band (upper limit). A time at
+    which the band is undefined (S = 0 or S = 1) does not count."""
+
+    def first(band: np.ndarray) -> float | None:
+        below = np.flatnonzero(band <= 0.5 + MEDIAN_TOLERANCE)  # NaN compares false
+        return float(steps.time[below[0]]) if len(below) else None
+
+    return MedianInterval(lower=first(steps.ci_lower), upper=first(steps.ci_upper))
+
+
+@dataclass(frozen=True)
+class RestrictedMean:
+    """Restricted mean survival time up to ``tau`` years: ``years`` = area under S on [0, tau],
+    its standard error (R ``survmean``) and the 95 % interval years -/+ z * se."""
+
+    tau: float
+    years: float
+    se: float
+    ci_lower: float
+    ci_upper: float
+
+
+#: qnorm(0.975), to full precision (a rounded 1.96 differs from R beyond 1e-9).
+Z95 = float(ndtri(0.975))
+
+
+def restricted_mean(steps: KMSteps, tau: float, max_follow_up: float | None) -> RestrictedMean | None:
+    """RMST up to ``tau`` with R's ``survmean`` standard error; None when ``tau`` is beyond the
+    group's longest follow-up (never extrapolated).
+
+    se^2 = sum over end-of-follow-up times t_j <= tau of A_j^2 d_j / (n_j (n_j - d_j)), with
+    A_j = integral of S from t_j to tau; the term is 0 where n_j == d_j.
+    """
+    if max_follow_up is None or tau > max_follow_up:
+        return None
+    inside = steps.time <= tau
+    time, surv = steps.time[inside], steps.survival[inside]
+    n, d = steps.at_risk[inside].astype(float), steps.events[inside].astype(float)
+    # S is 1 on [0, t_1), surv[j] on [t_j, t_{j+1}) and surv[-1] until tau.
+    edges = np.r_[0.0, time, tau]
+    heights = np.r_[1.0, surv]
+    pieces = heights * np.diff(edges)
+    years = float(pieces.sum())
+    # A_j = area from t_j to tau = the pieces from j+1 on (pieces[0] is [0, t_1)).
+    tail = np.cumsum(pieces[::-1])[::-1][1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where((d > 0) & (n > d), tail**2 * d / (n * (n - d)), 0.0)
+    se = float(np.sqrt(terms.sum()))
+    return RestrictedMean(tau=tau, years=years, se=se, ci_lower=years - Z95 * se, ci_upper=years + Z95 * se)

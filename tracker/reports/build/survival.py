@@ -335,6 +335,8 @@ def survival_table(inputs: ReportInputs, field: str, number: str) -> Table:
 
 
 def _logrank_words(result: LogRankResult) -> str:
+    if result.statistic is None or result.p_value is None:
+        return f"Log-rank test of equal survival across the groups: not defined ({result.reason})."
     p = "< 0.001" if result.p_value < 0.001 else f"= {result.p_value:.3f}"
     return (f"Log-rank test of equal survival across the groups: chi-square {result.statistic:.1f} on {result.df} "
             f"degrees of freedom, p {p}.")

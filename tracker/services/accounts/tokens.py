@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -16,32 +17,51 @@ from tracker.services.errors import DomainError, NotFound
 
 PREFIX = "tt_"
 MAX_ACTIVE_TOKENS = 10
+DEFAULT_LIFETIME = timedelta(days=365)
+MAX_LIFETIME = timedelta(days=5 * 366)
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+def default_expiry(today: date | None = None) -> date:
+    return (today or today_utc()) + DEFAULT_LIFETIME
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(user: User, name: str) -> tuple[ApiToken, str]:
-    """A new token for `user`; returns the row and the token text (shown once, never stored)."""
+def create_token(user: User, name: str, expires_on: date | None = None,
+                 today: date | None = None) -> tuple[ApiToken, str]:
+    """A new token for `user`, working until the day before `expires_on` (UTC; None: no expiry);
+    returns the row and the token text (shown once, never stored)."""
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise DomainError("Give the token a name (at most 100 characters), e.g. the script that uses it.",
                           field="name")
+    today = today or today_utc()
+    if expires_on is not None and not today < expires_on <= today + MAX_LIFETIME:
+        raise DomainError(f"The expiry date must be after today and at most five years ahead "
+                          f"({(today + MAX_LIFETIME).isoformat()}); leave it empty for a token that never expires.",
+                          field="expires_on")
     if len(list_tokens(user, active_only=True)) >= MAX_ACTIVE_TOKENS:
         raise DomainError(f"You already have {MAX_ACTIVE_TOKENS} active tokens; revoke one first.", field="name")
     text = PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, token_hash=_digest(text), prefix=text[:10])
+    token = ApiToken(user_id=user.id, name=name, token_hash=_digest(text), prefix=text[:10], expires_on=expires_on)
     db.session.add(token)
     db.session.flush()
-    audit.record(user, token, "create", {"name": [None, name], "prefix": [None, token.prefix]})
+    audit.record(user, token, "create", {"name": [None, name], "prefix": [None, token.prefix],
+                                         "expires_on": [None, audit.jsonable(expires_on)]})
     return token, text
 
 
 def list_tokens(user: User, active_only: bool = False) -> list[ApiToken]:
     stmt = select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
     if active_only:
-        stmt = stmt.where(ApiToken.revoked_at.is_(None))
+        stmt = stmt.where(ApiToken.revoked_at.is_(None),
+                          ApiToken.expires_on.is_(None) | (ApiToken.expires_on > today_utc()))
     return list(db.session.scalars(stmt))
 
 
@@ -61,7 +81,7 @@ def user_for_token(text: str) -> User | None:
     if not text.startswith(PREFIX) or len(text) > 100:
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(text)))
-    if token is None or token.revoked_at is not None:
+    if token is None or token.revoked_at is not None or token.expired(today_utc()):
         return None
     from tracker.services.accounts.users import may_log_in
 

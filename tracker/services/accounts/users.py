@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import current_app
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.extensions import db
 from tracker.models import Federation, Role, User
@@ -37,6 +40,29 @@ def may_log_in(user: User) -> bool:
 
 def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == User.normalise_email(email)))
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash("no account has this password", method=method)
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user who may log in with this e-mail and password, or None. A password hash is checked
+    whether or not the account exists or may log in, so the answer takes as long either way (the
+    time would otherwise tell which e-mails have an account)."""
+    user = find_by_email(email)
+    if user is None:
+        check_password_hash(_dummy_hash(_hash_method()), password)
+        return None
+    password_ok = user.check_password(password)
+    return user if password_ok and may_log_in(user) else None
+
+
+def end_sessions(user: User) -> None:
+    """Log the user out everywhere: every login cookie issued so far carries the old nonce."""
+    user.session_nonce += 1
+    db.session.flush()
 
 
 def check_password_policy(password: str) -> None:

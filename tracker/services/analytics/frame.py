@@ -37,6 +37,9 @@ COLUMNS = (*DATE_COLUMNS, *TEXT_COLUMNS, *INT_COLUMNS)
 # Below this many cases one reader is as fast as several.
 PARALLEL_FROM = 50_000
 _MIN_ID, _MAX_ID = -(2**62), 2**62  # an id range that holds every id
+# The Arrow type each column is read as, whatever a range's rows hold.
+ARROW_TYPES = {**dict.fromkeys(DATE_COLUMNS, pa.date32()), **dict.fromkeys(TEXT_COLUMNS, pa.string()),
+               **dict.fromkeys(INT_COLUMNS, pa.int64())}
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,8 +231,8 @@ def _read_adbc(stmt: Select, parallel: bool) -> dict[str, Any]:
     else:
         with ThreadPoolExecutor(max_workers=len(queries)) as pool:
             tables = list(pool.map(read_postgresql, queries))
-    tables = [t for t in tables if t.num_rows] or tables[:1]
-    table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+    tables = [_declared(t) for t in tables if t.num_rows] or [_declared(tables[0])]
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     columns: dict[str, Any] = {}
     for name in COLUMNS:
         column = table.column(name)
@@ -240,6 +243,20 @@ def _read_adbc(stmt: Select, parallel: bool) -> dict[str, Any]:
         else:
             columns[name] = column.to_numpy().astype(float)
     return columns
+
+
+def _declared(table: pa.Table) -> pa.Table:
+    """The analysis columns of one range's result, each as its declared type (ARROW_TYPES). A
+    driver types a column by the values it sees, so one that is NULL on every row of the range
+    (open cases with no exit, cases without region) comes back as int64 or null."""
+    columns = []
+    for name in COLUMNS:
+        column, wanted = table.column(name), ARROW_TYPES[name]
+        if column.type != wanted:
+            column = (pa.chunked_array([pa.nulls(len(column), wanted)]) if column.null_count == len(column)
+                      else pc.cast(column, wanted))
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=list(COLUMNS))
 
 
 def _arrow_dates(column: Any) -> np.ndarray:

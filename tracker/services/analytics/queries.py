@@ -1,176 +1,44 @@
 """Survival analyses as users ask for them (CLI `tracker survival`, `GET /api/v1/survival`, the
-explorer): parameter parsing and validation, the caller's permissions, filters, grouping,
-baseline matching, and a cache keyed on the data version (never a stale figure after a write).
+explorer): the caller's permissions, filters, grouping, baseline matching, and a cache keyed on the
+data version (never a stale figure after a write). The parameters are read by
+`SurvivalQuery.from_params` (`survival_query.py`).
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import numpy as np
 from flask import current_app
 
 from tracker.extensions import db
-from tracker.models import TransferType, User
+from tracker.models import User
 from tracker.services.analytics import data_version
 from tracker.services.analytics.baseline_matching import BaselineCatalogue, load_catalogue, match_coded
 from tracker.services.analytics.frame import CaseFrame, count_visible, load_case_frame, load_changes
+from tracker.services.analytics.survival_query import GROUP_FIELDS, SurvivalQuery
 from tracker.services.errors import InvalidParameter
 from tracker.services.permissions import Scope
-from tracker.services.reference import is_country
 from tracker.survival import (
-    DEFAULT_HORIZONS,
-    GROUP_FIELDS,
-    AnalysisOptions,
     BaselineInput,
-    InvalidSurvivalOptions,
+    CoxCovariate,
+    CoxModelError,
     SurvivalReport,
     analyse,
     analyse_competing,
     cohort_labels,
     competing_to_dict,
-    parse_horizons,
+    cox_to_dict,
+    fit_cox,
     report_to_dict,
     size_class_labels,
 )
 
-ENDPOINT_CHOICES = ("enterprise", "cooperative")
-FILTER_FIELDS = ("transfer_type", "country", "region", "nace_section", "cohort", "federation", "size_class")
-SIZE_CLASS_VALUES = ("0-9", "10-49", "50-249", "250+", "unknown")
-_YEAR_RANGE = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
-
-
-
-@dataclass(frozen=True)
-class SurvivalQuery:
-    """What to compute. Years since transfer; see docs/design.md, "Survival definitions"."""
-
-    as_of: date
-    endpoint: str = "enterprise"
-    group_by: str | None = None
-    horizons: tuple[int, ...] = DEFAULT_HORIZONS
-    delayed_entry: bool = True
-    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    cohort_bands: tuple[tuple[int, int], ...] | None = None
-    baselines: bool = True
-
-    def options(self, unstable_below: int) -> AnalysisOptions:
-        return AnalysisOptions(as_of=self.as_of, endpoint=self.endpoint, delayed_entry=self.delayed_entry,
-                               group_by=self.group_by, horizons=self.horizons, unstable_below=unstable_below)
-
-
-# --- parsing -----------------------------------------------------------------------------------
-
-def parse_date_param(name: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidParameter(name, f"'{text[:40]}' is not a date in the form YYYY-MM-DD") from None
-
-
-def parse_bool_param(name: str, text: str) -> bool:
-    value = text.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise InvalidParameter(name, f"'{text[:40]}' is not true or false")
-
-
-def parse_year_range(name: str, text: str) -> tuple[int, int]:
-    match = _YEAR_RANGE.match(text.strip())
-    if not match:
-        raise InvalidParameter(name, f"'{text[:40]}' is not a year (2012) or a range of years (2008-2014)")
-    start = int(match.group(1))
-    end = int(match.group(2) or start)
-    if end < start:
-        raise InvalidParameter(name, f"'{text}' ends before it starts")
-    return start, end
-
-
-def parse_where(items: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """`FIELD=VALUE[,VALUE...]` items (alternatives are OR-ed; fields are AND-ed)."""
-    merged: dict[str, list[str]] = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        name = name.strip()
-        if not sep or not raw.strip():
-            raise InvalidParameter("where", f"'{item[:60]}' is not FIELD=VALUE")
-        if name not in FILTER_FIELDS:
-            raise InvalidParameter("where", f"unknown field '{name[:40]}' (use one of: {', '.join(FILTER_FIELDS)})")
-        values = [v.strip() for v in raw.split(",") if v.strip()]
-        merged.setdefault(name, []).extend(_check_filter_value(name, v) for v in values)
-    return tuple((name, tuple(values)) for name, values in sorted(merged.items()))
-
-
-def _check_filter_value(name: str, value: str) -> str:
-    if name == "transfer_type" and value not in {t.value for t in TransferType}:
-        raise InvalidParameter("where", f"transfer_type '{value[:40]}' is not one of: "
-                                        f"{', '.join(t.value for t in TransferType)}")
-    if name == "country":
-        value = value.upper()
-        if not is_country(value):
-            raise InvalidParameter("where", f"country '{value[:40]}' is not an ISO 3166-1 alpha-2 code")
-    if name == "nace_section":
-        value = value.upper()
-        if not re.fullmatch(r"[A-U]", value):
-            raise InvalidParameter("where", f"nace_section '{value[:40]}' is not a NACE section letter A-U")
-    if name == "size_class" and value not in SIZE_CLASS_VALUES:
-        raise InvalidParameter("where", f"size_class '{value[:40]}' is not one of: {', '.join(SIZE_CLASS_VALUES)}")
-    if name == "cohort":
-        start, end = parse_year_range("where", value)
-        value = f"{start}-{end}"
-    if name in ("federation", "region"):
-        value = value.upper()
-    return value
-
-
-def parse_query(get: Callable[[str], str | None], get_list: Callable[[str], list[str]],
-                today: date | None = None) -> SurvivalQuery:
-    """Build a SurvivalQuery from request-like accessors (query string or CLI options as text).
-
-    Parameters: as_of, endpoint, group_by, horizons, delayed_entry (or no_delayed_entry),
-    where (repeatable FIELD=VALUE), cohort_bands (e.g. 2000-2007,2008-2014), baselines.
-    """
-    raw_as_of = get("as_of")
-    as_of = parse_date_param("as_of", raw_as_of) if raw_as_of else (today or date.today())
-    endpoint = (get("endpoint") or "enterprise").strip()
-    if endpoint not in ENDPOINT_CHOICES:
-        raise InvalidParameter("endpoint", f"'{endpoint[:40]}' is not one of: {', '.join(ENDPOINT_CHOICES)}")
-    group_by = (get("group_by") or "").strip() or None
-    if group_by is not None and group_by not in GROUP_FIELDS:
-        raise InvalidParameter("group_by", f"unknown field '{group_by[:40]}' (use one of: {', '.join(GROUP_FIELDS)})")
-
-    def flag(name: str, default: bool) -> bool:
-        text = get(name)
-        return parse_bool_param(name, text) if text else default
-
-    raw_horizons = get("horizons")
-    try:
-        horizons = parse_horizons(raw_horizons) if raw_horizons else DEFAULT_HORIZONS
-    except InvalidSurvivalOptions as exc:
-        raise InvalidParameter("horizons", str(exc)) from None
-    delayed_entry = flag("delayed_entry", True)
-    if flag("no_delayed_entry", False):
-        delayed_entry = False
-    bands_text = get("cohort_bands")
-    bands = None
-    if bands_text:
-        bands = tuple(parse_year_range("cohort_bands", part) for part in bands_text.split(",") if part.strip())
-        try:
-            cohort_labels(np.empty(0, dtype="datetime64[D]"), bands)
-        except InvalidSurvivalOptions as exc:
-            raise InvalidParameter("cohort_bands", str(exc)) from None
-    baselines = flag("baselines", True)
-    return SurvivalQuery(as_of=as_of, endpoint=endpoint, group_by=group_by, horizons=horizons,
-                         delayed_entry=delayed_entry, where=parse_where(get_list("where")),
-                         cohort_bands=bands, baselines=baselines)
+#: Grouping fields whose label "unknown" means no value (never a level of a Cox covariate).
+UNKNOWN_IS_MISSING = ("size_class", "nace_section", "age_band")
 
 
 # --- computing ---------------------------------------------------------------------------------
@@ -182,6 +50,27 @@ def labels(frame: CaseFrame, name: str, bands: tuple[tuple[int, int], ...] | Non
     if name == "size_class":
         return size_class_labels(frame.employees)
     return getattr(frame, name)
+
+
+def group_labels(frame: CaseFrame, query: SurvivalQuery) -> np.ndarray | tuple[np.ndarray, ...] | None:
+    """The labels of the query's grouping: one array, a pair of arrays (two fields) or None."""
+    fields = query.group_fields
+    if not fields:
+        return None
+    arrays = tuple(labels(frame, name, query.cohort_bands) for name in fields)
+    return arrays if len(arrays) > 1 else arrays[0]
+
+
+def cox_covariates(frame: CaseFrame, query: SurvivalQuery) -> list[CoxCovariate]:
+    """The query's Cox covariates as arrays aligned with the frame's cases."""
+    out = []
+    for name in query.covariates:
+        if name == "log_employees":
+            out.append(CoxCovariate(name, np.log1p(np.asarray(frame.employees, dtype=float)), categorical=False))
+        else:
+            missing = ("unknown",) if name in UNKNOWN_IS_MISSING else ()
+            out.append(CoxCovariate(name, labels(frame, name, query.cohort_bands), True, missing))
+    return out
 
 
 def filter_mask(frame: CaseFrame, where: tuple[tuple[str, tuple[str, ...]], ...]) -> np.ndarray:
@@ -317,7 +206,7 @@ class Analysis:
     query: SurvivalQuery
     report: SurvivalReport
     frame: CaseFrame
-    groups: np.ndarray | None
+    groups: np.ndarray | tuple[np.ndarray, ...] | None
     baseline_sources: tuple[dict[str, Any], ...]
 
 
@@ -328,7 +217,7 @@ def compute(user: User | None, query: SurvivalQuery) -> Analysis:
     mask = filter_mask(frame, query.where) if query.where else None
     if mask is not None:
         frame = frame.subset(mask)
-    groups = labels(frame, query.group_by, query.cohort_bands) if query.group_by else None
+    groups = group_labels(frame, query)
     baseline: BaselineInput | None = None
     sources: tuple[dict[str, str | None], ...] = ()
     if query.baselines:
@@ -357,7 +246,22 @@ def survival_json(user: User | None, query: SurvivalQuery) -> dict[str, Any]:
         out["cohort_bands"] = [f"{a}-{b}" for a, b in query.cohort_bands]
     if query.baselines:
         out["baseline_sources"] = list(analysis.baseline_sources)
+    out["rmst_tau"] = query.rmst_tau
+    if query.model == "cox":
+        out["cox"] = cox_json(analysis, query)
     _remember(_cache.results, key, out, RESULT_CACHE_SIZE)
+    return out
+
+
+def cox_json(analysis: Analysis, query: SurvivalQuery) -> dict[str, Any]:
+    """The ``cox`` block of the query's model on the analysis's cases, or ``{"error": ...}``."""
+    options = query.options(current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))
+    try:
+        result = fit_cox(analysis.frame.cases, options, cox_covariates(analysis.frame, query))
+    except CoxModelError as exc:
+        return cox_to_dict(exc)
+    out = cox_to_dict(result)
+    out["covariates"] = list(query.covariates)
     return out
 
 
@@ -368,6 +272,12 @@ def competing_json(user: User | None, query: SurvivalQuery) -> list[dict[str, An
     return competing_to_dict(analyse_competing(analysis.frame.cases, analysis.groups, options))
 
 
+def competing_report(user: User | None, query: SurvivalQuery) -> dict[str, Any]:
+    """The JSON of `GET /api/v1/survival/competing` (and `tracker survival --competing`)."""
+    return {"as_of": query.as_of.isoformat(), "delayed_entry": query.delayed_entry, "group_by": query.group_by,
+            "groups": competing_json(user, query)}
+
+
 def clear_cache() -> None:
     with _cache.lock:
         _cache.frames.clear()
@@ -375,5 +285,5 @@ def clear_cache() -> None:
         _cache.results.clear()
 
 
-__all__ = ["GROUP_FIELDS", "Analysis", "InvalidParameter", "SurvivalQuery", "compute", "competing_json", "parse_query",
-           "survival_json", "Mapping"]
+__all__ = ["GROUP_FIELDS", "Analysis", "InvalidParameter", "SurvivalQuery", "compute", "competing_json",
+           "competing_report", "survival_json"]

@@ -61,6 +61,15 @@ def record(user: User | None, obj: object, action: str, changes: dict[str, list[
     return entry
 
 
+def record_event(action: str, changes: dict[str, list[Any]], context: str | None = None,
+                 table_name: str = "database", row_id: int = 0) -> AuditEntry:
+    """An entry about the database as a whole (e.g. a restore), not one row of it."""
+    entry = AuditEntry(user_id=None, table_name=table_name, row_id=row_id, action=action, changes=changes,
+                       context=context)
+    db.session.add(entry)
+    return entry
+
+
 def recent_entries(limit: int) -> list[AuditEntry]:
     """The latest audit entries, newest first, with their authors loaded in one query."""
     return list(db.session.scalars(select(AuditEntry).options(selectinload(AuditEntry.user))

@@ -35,6 +35,10 @@ _REGION_RE = re.compile(r"^[A-Z]{2}(-?[A-Z0-9]{1,10})?$")
 # NUTS uses EL for Greece and UK for the United Kingdom where ISO 3166 has GR and GB.
 _NUTS_PREFIX = {"GR": "EL", "GB": "UK"}
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The largest employers have a few million employees; the column holds up to 2^31 - 1.
+MAX_EMPLOYEES = 10_000_000
+# Transfers to employees are a 20th-century institution; an earlier date is a typing error.
+EARLIEST_DATE = date(1900, 1, 1)
 
 Values = dict[str, Any]
 Errors = dict[str, list[str]]
@@ -163,8 +167,14 @@ def _check_codes(values: Values, errors: Errors, err: Callable[[str, str], None]
                 err("nace", str(exc))
             else:
                 values["nace"], values["nace_section"] = entry.code, entry.section
+    _check_employees(values, err)
+
+
+def _check_employees(values: Values, err: Callable[[str, str], None]) -> None:
     if values.get("employees") is not None and values["employees"] < 0:
         err("employees", "must be 0 or more")
+    elif values.get("employees") is not None and values["employees"] > MAX_EMPLOYEES:
+        err("employees", f"{values['employees']:,} is more than {MAX_EMPLOYEES:,}")
 
 
 def _check_dates(values: Values, errors: Errors, err: Callable[[str, str], None], today: date) -> None:
@@ -173,6 +183,8 @@ def _check_dates(values: Values, errors: Errors, err: Callable[[str, str], None]
         value = values.get(field)
         if value is not None and value > today:
             err(field, f"{value.isoformat()} is in the future")
+        elif value is not None and value < EARLIEST_DATE:
+            err(field, f"{value.isoformat()} is before {EARLIEST_DATE.year}")
     if "registered_on" in values and values["registered_on"] is None and transfer is not None:
         values["registered_on"] = transfer
     exit_date, verified = values.get("exit_date"), values.get("last_verified_on")

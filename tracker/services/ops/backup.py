@@ -4,10 +4,15 @@
   the app writes (a plain file copy could catch a half-written transaction).
 - PostgreSQL: `pg_dump --format=custom` (a consistent snapshot, taken in one transaction) and
   `pg_restore --clean --if-exists` to restore; both must be on PATH (Debian: postgresql-client).
+
+A backup holds every case and account: it is written readable by its owner only (0600), into a
+new file that replaces the target once complete (an interrupted backup leaves no half file).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -40,24 +45,44 @@ def _tool(name: str) -> str:
 
 
 def backup(url: URL, target: Path) -> Path:
-    """Write a backup of the database at `url` to `target` (overwritten)."""
+    """Write a backup of the database at `url` to `target` (replaced), mode 0600."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     backend = url.get_backend_name()
-    if backend == "sqlite":
-        source = sqlite3.connect(f"file:{_sqlite_path(url)}?mode=ro", uri=True)
-        destination = sqlite3.connect(target)
-        try:
-            with destination:
-                source.backup(destination)
-        finally:
-            source.close()
-            destination.close()
-        return target
-    if backend == "postgresql":
-        _run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={target}", _pg_url(url)])
-        return target
-    raise BackupError(f"backups of {backend} databases are not supported")
+    if backend not in ("sqlite", "postgresql"):
+        raise BackupError(f"backups of {backend} databases are not supported")
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    os.chmod(partial, 0o600)  # it may have existed with other rights
+    try:
+        if backend == "sqlite":
+            _sqlite_backup(url, partial)
+        else:
+            _run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={partial}", _pg_url(url)])
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def _sqlite_backup(url: URL, target: Path) -> None:
+    source = sqlite3.connect(f"file:{_sqlite_path(url)}?mode=ro", uri=True)
+    destination = sqlite3.connect(target)
+    try:
+        with destination:
+            source.backup(destination)
+    finally:
+        source.close()
+        destination.close()
+
+
+def describe(source: Path) -> dict[str, object]:
+    """What the audit trail records of a restored backup: its name, size and SHA-256."""
+    digest = hashlib.sha256()
+    with open(source, "rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    return {"file": Path(source).name, "bytes": Path(source).stat().st_size, "sha256": digest.hexdigest()}
 
 
 def restore(url: URL, source: Path) -> None:
@@ -88,6 +113,6 @@ def restore(url: URL, source: Path) -> None:
 
 
 def _run(command: list[str]) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, umask=0o077)
     if result.returncode != 0:
         raise BackupError(f"{Path(command[0]).name} failed: {result.stderr.strip()[-500:]}")

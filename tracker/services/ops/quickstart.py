@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from tracker.extensions import db
-from tracker.models import Federation, Role
+from tracker.models import Federation, Role, User
 from tracker.services.accounts import federations, users
 from tracker.services.analytics import baselines
 from tracker.services.casework.cases import create_case
@@ -26,6 +26,22 @@ def demo_logins() -> list[DemoLogin]:
     logins = [DemoLogin("admin@demo.coop", "admin", None), DemoLogin("researcher@demo.coop", "researcher", None)]
     logins += [DemoLogin(f"staff.{f.country.lower()}@demo.coop", "staff", f.code) for f in DEMO_FEDERATIONS]
     return logins
+
+
+@dataclass(frozen=True)
+class DemoLogins:
+    password: str
+    logins: list[DemoLogin]
+
+
+def existing_demo_logins() -> DemoLogins | None:
+    """The demo logins whose accounts exist and may log in (None when there are none), with
+    the demo password: what a development login page may offer."""
+    wanted = {login.email: login for login in demo_logins()}
+    found = db.session.scalars(select(User).where(User.email.in_(wanted))).all()
+    usable = {user.email for user in found if users.may_log_in(user)}
+    logins = [login for email, login in wanted.items() if email in usable]
+    return DemoLogins(DEMO_PASSWORD, logins) if logins else None
 
 
 def seed_demo(cases_per_federation: int = 100, seed: int = 2026, today: date | None = None) -> bool:

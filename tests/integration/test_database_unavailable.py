@@ -1,0 +1,143 @@
+"""A database that is gone, read-only or full: the web answers a 503 page that says so, the CLI one
+line and exit 1 — never a 500 or a traceback. Tried with real failing databases, not mocks."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import event
+
+from config import TestingConfig
+from tracker import create_app
+from tracker.cli import main
+from tracker.extensions import db
+from tracker.models import Role, User
+
+PASSWORD = "correct horse battery"
+UNREACHABLE = "postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=2"
+
+
+def config_for(url: str) -> type[TestingConfig]:
+    class Config(TestingConfig):
+        def __init__(self) -> None:
+            super().__init__()
+            self.SQLALCHEMY_DATABASE_URI = url
+
+    return Config
+
+
+@pytest.fixture
+def sqlite_file(tmp_path: Path) -> Path:
+    """A SQLite database with the schema and one admin."""
+    path = tmp_path / "tracker.sqlite3"
+    app = create_app(config_for(f"sqlite:///{path}"))
+    with app.app_context():
+        db.create_all()
+        user = User(email="admin@example.org", role=Role.ADMIN, active=True)
+        user.set_password(PASSWORD, TestingConfig.PASSWORD_HASH_METHOD)
+        db.session.add(user)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return path
+
+
+def login(app, email="admin@example.org"):
+    return app.test_client().post("/login", data={"email": email, "password": PASSWORD})
+
+
+def assert_friendly_503(response, reason: str) -> None:
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503, body[:500]
+    assert "The service is unavailable" in body and reason in body
+    assert "Traceback" not in body and "sqlite3." not in body and "SELECT" not in body
+    assert response.headers["Retry-After"]
+
+
+def test_a_read_only_database_gets_a_503_page_on_write(sqlite_file):
+    app = create_app(config_for(f"sqlite:///file:{sqlite_file}?mode=ro&uri=true"))
+    assert_friendly_503(login(app), "read-only")  # logging in records last_login_at
+
+
+def test_a_full_database_gets_a_503_page(sqlite_file):
+    from tracker.models import Federation
+
+    app = create_app(config_for(f"sqlite:///{sqlite_file}"))
+    with app.app_context():
+        federation = Federation(code="FR-F", name="Full", country="FR")
+        db.session.add(federation)
+        db.session.commit()
+        federation_id = federation.id
+        pages = db.session.execute(db.text("PRAGMA page_count")).scalar()
+
+        @event.listens_for(db.engine, "connect")
+        def no_more_pages(dbapi_connection, record):  # as a disk with no space left
+            dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+        db.session.remove()
+        db.engine.dispose()
+    client = app.test_client()
+    assert client.post("/login", data={"email": "admin@example.org", "password": PASSWORD}).status_code == 302
+    for n in range(30):  # cases with long notes, until no page is left
+        response = client.post("/cases/new", data={
+            "federation": federation_id, "ref": f"F-{n}", "name": f"Full {n}", "country": "FR",
+            "transfer_date": "2015-03-01", "transfer_type": "rescue", "last_verified_on": "2024-12-31",
+            "notes": "n" * 9000})
+        if response.status_code != 302:
+            break
+    assert_friendly_503(response, "full")
+
+
+def test_a_database_file_that_went_away_gets_a_503_page(sqlite_file):
+    app = create_app(config_for(f"sqlite:///{sqlite_file}"))
+    sqlite_file.unlink()  # SQLite opens a new, empty file in its place
+    assert_friendly_503(login(app), "no schema")
+
+
+def test_an_unreachable_database_server_gets_a_503_page_and_json_on_the_api():
+    app = create_app(config_for(UNREACHABLE))
+    assert_friendly_503(login(app), "cannot be reached")
+    api = app.test_client().get("/api/v1/survival", headers={"Authorization": "Bearer tt_" + "x" * 40})
+    assert api.status_code == 503 and "cannot be reached" in api.get_json()["error"]
+
+
+def test_other_database_errors_stay_errors(sqlite_file):
+    """A bug (here: bad SQL) is not disguised as an outage."""
+    from sqlalchemy.exc import OperationalError
+
+    from tracker.services.ops.availability import unavailable_reason
+
+    connection = sqlite3.connect(sqlite_file)
+    try:
+        connection.execute("SELEC 1")
+    except sqlite3.OperationalError as exc:
+        assert unavailable_reason(OperationalError("SELEC 1", {}, exc)) is None
+    finally:
+        connection.close()
+
+
+def run_cli(url: str, *args: str):
+    result = CliRunner().invoke(main, list(args), env={"TRACKER_CONFIG": "testing", "TEST_DATABASE_URL": url})
+    return result.exit_code, result.output.strip()
+
+
+@pytest.mark.parametrize("args", [
+    ("federations", "add", "FR-X", "Federation X", "--country", "FR"),
+    ("users", "list"),
+    ("survival", "--format", "json"),
+    ("db", "upgrade"),
+])
+def test_cli_with_an_unreachable_database_prints_one_line(args):
+    code, output = run_cli(UNREACHABLE, *args)
+    assert code == 1
+    assert output == "Error: The database server cannot be reached.", output
+
+
+def test_cli_writing_to_a_read_only_database_prints_one_line(sqlite_file):
+    url = f"sqlite:///file:{sqlite_file}?mode=ro&uri=true"
+    assert run_cli(url, "users", "list")[0] == 0  # reading works
+    code, output = run_cli(url, "federations", "add", "FR-X", "Federation X", "--country", "FR")
+    assert (code, output) == (1, "Error: The database is read-only.")
