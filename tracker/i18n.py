@@ -140,6 +140,8 @@ def register_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
     babel.init_app(app, locale_selector=select_locale)
+    # {% trans %} blocks are extracted trimmed (pyproject.toml); render them trimmed too, or they miss.
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["percent"] = format_percent
     app.jinja_env.filters["date"] = format_date
