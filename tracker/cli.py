@@ -366,7 +366,8 @@ def cases_export(file: Path, federation_code: str | None) -> None:
 @click.option("--as-of", "as_of", help="analysis date YYYY-MM-DD (default: today)")
 @click.option("--endpoint", type=click.Choice(["enterprise", "cooperative"]), default="enterprise", show_default=True)
 @click.option("--group-by", "group_by", metavar="FIELD[,FIELD]",
-              help="transfer_type, country, nace_section, cohort, federation or size_class; two joined by a comma")
+              help="transfer_type, country, nace_section, cohort, federation, size_class or age_band; "
+                   "two joined by a comma")
 @click.option("--horizons", default="1,2,3,4,5", show_default=True, help="whole years, comma-separated")
 @click.option("--no-delayed-entry", is_flag=True, help="enter every case at its transfer (no left truncation)")
 @click.option("--where", "where", multiple=True, metavar="FIELD=VALUE", help="filter; repeat to combine")
@@ -375,7 +376,8 @@ def cases_export(file: Path, federation_code: str | None) -> None:
 @click.option("--rmst-tau", "rmst_tau", metavar="YEARS", help="restriction time of the restricted mean survival "
               "time (years > 0, default 5)")
 @click.option("--model", metavar="cox", help="fit a model on the selection: cox (proportional hazards)")
-@click.option("--covariates", metavar="F1[,F2...]", help="the model's covariates: grouping fields, log_employees")
+@click.option("--covariates", metavar="F1[,F2...]",
+              help="the model's covariates: grouping fields, log_employees, age_at_transfer")
 @click.option("--competing", is_flag=True, help="print the competing outcomes (closure, loss of the cooperative "
               "form) instead, as GET /api/v1/survival/competing")
 @click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)

@@ -89,6 +89,7 @@ GROUP_FIELDS: Labels = Labels({
     "cohort": _l("Cohort (transfer year)"),
     "federation": _l("Federation"),
     "size_class": _l("Size class"),
+    "age_band": _l("Age at transfer"),
 })
 
 SIZE_CLASSES: Labels = Labels({
@@ -96,6 +97,14 @@ SIZE_CLASSES: Labels = Labels({
     "10-49": _l("10–49 employees"),
     "50-249": _l("50–249 employees"),
     "250+": _l("250 or more employees"),
+    "unknown": NOT_RECORDED,
+})
+
+#: Age of the enterprise at its transfer (years since `founded_on`): `age_band` grouping.
+AGE_BANDS: Labels = Labels({
+    "<5": _l("Under 5 years old"),
+    "5-19": _l("5 to 19 years old"),
+    "20+": _l("20 years old or more"),
     "unknown": NOT_RECORDED,
 })
 

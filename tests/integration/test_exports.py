@@ -66,7 +66,8 @@ def test_csv_has_the_schema_header_iso_dates_and_empty_cells(make_federation, ma
     assert dict(zip(rows[0], rows[1], strict=True)) == {
         "ref": "A", "name": rows[1][1], "national_id": "", "country": "FR", "region": "", "nace": "25.62",
         "employees": "", "transfer_date": "2015-03-01", "transfer_type": "succession", "legal_form": "",
-        "registered_on": "2015-03-01", "last_verified_on": "", "exit_date": "2020-05-04", "exit_reason": "merged"}
+        "registered_on": "2015-03-01", "last_verified_on": "", "exit_date": "2020-05-04", "exit_reason": "merged",
+        "founded_on": ""}
     text = export_cases(None, fed).decode("utf-8-sig")
     assert "Jeanne" not in text and "example.org" not in text and "private note" not in text
 

@@ -29,7 +29,7 @@ def case_row(**fields: str) -> dict[str, str]:
     row = {"ref": "R-1", "name": "Coopérative Alpha", "national_id": "", "country": "FR", "region": "",
            "nace": "25.62", "employees": "12", "transfer_date": "2015-03-01", "transfer_type": "succession",
            "legal_form": "SCOP", "registered_on": "", "last_verified_on": "2024-12-31", "exit_date": "",
-           "exit_reason": ""}
+           "exit_reason": "", "founded_on": ""}
     row.update(fields)
     return row
 
@@ -206,7 +206,7 @@ def test_header_names_are_trimmed_case_insensitive_in_any_order(fed):
 
 def test_blank_rows_are_skipped_and_still_counted_in_row_numbers(fed):
     data = csv_bytes([case_row(ref="A"), {}, case_row(ref="B", country="XX")])
-    data = data.replace(b"\r\n,,,,,,,,,,,,,\r\n", b"\r\n,,,,,,,,,,,,,\r\n\r\n")
+    data = data.replace(b"\r\n,,,,,,,,,,,,,,\r\n", b"\r\n,,,,,,,,,,,,,,\r\n\r\n")
     result = rejected(fed, data, {(5, "country")}, "'XX' is not an ISO 3166-1 alpha-2 country code")
     assert result.rows == 2
 
@@ -326,7 +326,7 @@ def test_an_invalid_row_rolls_back_updates_too(fed, make_case):
 def test_value_under_a_column_without_header_is_rejected(fed):
     lines = csv_bytes([case_row(ref="A"), case_row(ref="B")]).decode().splitlines()
     lines[2] += ",surprise"
-    rejected(fed, "\n".join(lines).encode(), {(3, "column O")}, "has a value but no column name")
+    rejected(fed, "\n".join(lines).encode(), {(3, "column P")}, "has a value but no column name")
 
 
 # --- bad files ------------------------------------------------------------------------------------
@@ -354,7 +354,7 @@ def test_extra_column_is_named(fed):
 
 def test_duplicate_column_is_named(fed):
     rejected(fed, csv_bytes([case_row()], columns=[*CASE_FIELDS, "Name"]), {(1, "name")},
-             "appears twice in the header (columns B and O)")
+             "appears twice in the header (columns B and P)")
 
 
 def test_file_without_a_header_row_is_rejected(fed):

@@ -37,7 +37,7 @@ def survival() -> Response:
 
     Parameters (docs/design.md, "JSON API"): as_of, endpoint, group_by (one field or two joined by a
     comma), horizons, delayed_entry, where, cohort_bands, baselines, rmst_tau (years > 0, default
-    5), model (cox) and covariates (grouping fields, log_employees). A bad one answers 400
+    5), model (cox) and covariates (grouping fields, log_employees, age_at_transfer). A bad one answers 400
     {"error", "parameter"}."""
     return jsonify(analytics.survival_json(current_user, _query()))
 

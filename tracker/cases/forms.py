@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -156,6 +157,8 @@ class CaseFormBase(FlaskForm):
                                  description="Latest date the enterprise was confirmed operating "
                                              "(required for an open case)")
     exit_date = DateField("Exit date", validators=[Optional()])
+    founded_on = DateField(_l("Founded on"), validators=[Optional()],
+                           description=_l("When the enterprise was created (optional); on or before the transfer"))
     exit_reason = SelectField("Exit reason", validate_choice=False,
                               choices=choices(vocabulary.EXIT_REASONS.choices(),
                                               "— (still operating)"))

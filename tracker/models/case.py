@@ -51,6 +51,8 @@ class Case(Base):
     exit_date: Mapped[date | None]
     exit_reason: Mapped[ExitReason | None] = mapped_column(str_enum(ExitReason, "exit_reason"))
     notes: Mapped[str | None] = mapped_column(Text)
+    # When the enterprise was created (optional; on or before the transfer): its age at transfer.
+    founded_on: Mapped[date | None]
 
     # Personal data: shown to the case's federation staff and admins only, never exported to researchers.
     contact_name: Mapped[str | None] = mapped_column(String(200))

@@ -17,7 +17,7 @@ from .errors import InvalidSurvivalOptions
 
 UNKNOWN = "unknown"
 #: Fields accepted by ``tracker survival --group-by``.
-GROUP_FIELDS = ("transfer_type", "country", "nace_section", "cohort", "federation", "size_class")
+GROUP_FIELDS = ("transfer_type", "country", "nace_section", "cohort", "federation", "size_class", "age_band")
 SIZE_CLASSES = ((0, 9, "0-9"), (10, 49, "10-49"), (50, 249, "50-249"), (250, None, "250+"))
 #: Age of the enterprise at its transfer (years since it was founded): [low, high) bands.
 AGE_BANDS = ((0.0, 5.0, "<5"), (5.0, 20.0, "5-19"), (20.0, None, "20+"))

@@ -30,7 +30,8 @@ from tracker.models import Case, Federation
 from tracker.services.analytics import sqlite_reader
 from tracker.survival import CaseArrays
 
-DATE_COLUMNS = ("transfer_date", "registered_on", "last_verified_on", "exit_date")
+CASE_DATE_COLUMNS = ("transfer_date", "registered_on", "last_verified_on", "exit_date")  # CaseArrays' dates
+DATE_COLUMNS = (*CASE_DATE_COLUMNS, "founded_on")
 TEXT_COLUMNS = ("exit_reason", "transfer_type", "country", "region", "nace_section")
 INT_COLUMNS = ("id", "federation_id", "employees")
 COLUMNS = (*DATE_COLUMNS, *TEXT_COLUMNS, *INT_COLUMNS)
@@ -78,7 +79,7 @@ class CaseFrame:
     """One entry per visible (non-deleted) case: the survival inputs and the fields used to group,
     filter and match baselines. Text fields are kept coded (`coded`) and shown as object arrays
     (None for missing) only when asked for, so cutting or updating a frame copies integers;
-    `employees` is float with NaN for missing."""
+    `employees` is float with NaN for missing; `founded_on` datetime64[D] with NaT for missing."""
 
     cases: CaseArrays
     ids: np.ndarray  # case id of each entry
@@ -86,6 +87,7 @@ class CaseFrame:
     employees: np.ndarray
     coded: Mapping[str, Coded]
     federation_codes: Mapping[int, str]  # federation id -> code
+    founded_on: np.ndarray
 
     def __len__(self) -> int:
         return len(self.cases)
@@ -110,7 +112,7 @@ class CaseFrame:
     def subset(self, mask: np.ndarray) -> CaseFrame:
         return CaseFrame(cases=self.cases.subset(mask), ids=self.ids[mask], federation_id=self.federation_id[mask],
                          employees=self.employees[mask], coded={name: c.subset(mask) for name, c in self.coded.items()},
-                         federation_codes=self.federation_codes)
+                         federation_codes=self.federation_codes, founded_on=self.founded_on[mask])
 
     def updated(self, changed: CaseFrame, deleted_ids: np.ndarray) -> tuple[CaseFrame, np.ndarray]:
         """This frame with the entries of `changed` (written since) replacing or joining its own, and
@@ -119,9 +121,9 @@ class CaseFrame:
         keep = ~np.isin(self.ids, np.concatenate([changed.ids, np.asarray(deleted_ids, dtype=np.int64)]))
         old = self if keep.all() else self.subset(keep)
         both = CaseArrays(**{name: np.concatenate([getattr(old.cases, name), getattr(changed.cases, name)])
-                             for name in (*DATE_COLUMNS, "exit_reason")})
+                             for name in (*CASE_DATE_COLUMNS, "exit_reason")})
         joined = {name: np.concatenate([getattr(old, name), getattr(changed, name)])
-                  for name in ("ids", "federation_id", "employees")}
+                  for name in ("ids", "federation_id", "employees", "founded_on")}
         return CaseFrame(cases=both, **joined,
                          coded={name: old.coded[name].concat(changed.coded[name]) for name in TEXT_COLUMNS},
                          federation_codes=changed.federation_codes), keep
@@ -172,11 +174,12 @@ def _load(stmt: Select, parallel: bool) -> CaseFrame:
 def _frame(columns: dict[str, Any]) -> CaseFrame:
     fed_ids = np.nan_to_num(np.asarray(columns["federation_id"], dtype=float), nan=-1).astype(np.int64)
     return CaseFrame(
-        cases=CaseArrays(**{c: columns[c] for c in DATE_COLUMNS}, exit_reason=columns["exit_reason"].values()),
+        cases=CaseArrays(**{c: columns[c] for c in CASE_DATE_COLUMNS}, exit_reason=columns["exit_reason"].values()),
         ids=np.asarray(columns["id"], dtype=np.int64), federation_id=fed_ids,
         employees=np.asarray(columns["employees"], dtype=float),
         coded={c: columns[c] for c in TEXT_COLUMNS},
-        federation_codes={fid: code for fid, code in db.session.execute(select(Federation.id, Federation.code))})
+        federation_codes={fid: code for fid, code in db.session.execute(select(Federation.id, Federation.code))},
+        founded_on=np.asarray(columns["founded_on"], dtype="datetime64[D]"))
 
 
 def _coded_objects(values: np.ndarray) -> Coded:

@@ -27,6 +27,8 @@ from tracker.survival import (
     CoxCovariate,
     CoxModelError,
     SurvivalReport,
+    age_at_transfer,
+    age_band_labels,
     analyse,
     analyse_competing,
     cohort_labels,
@@ -49,6 +51,8 @@ def labels(frame: CaseFrame, name: str, bands: tuple[tuple[int, int], ...] | Non
         return cohort_labels(frame.cases.transfer_date, bands)
     if name == "size_class":
         return size_class_labels(frame.employees)
+    if name == "age_band":
+        return age_band_labels(age_at_transfer(frame.founded_on, frame.cases.transfer_date))
     return getattr(frame, name)
 
 
@@ -67,6 +71,9 @@ def cox_covariates(frame: CaseFrame, query: SurvivalQuery) -> list[CoxCovariate]
     for name in query.covariates:
         if name == "log_employees":
             out.append(CoxCovariate(name, np.log1p(np.asarray(frame.employees, dtype=float)), categorical=False))
+        elif name == "age_at_transfer":
+            out.append(CoxCovariate(name, age_at_transfer(frame.founded_on, frame.cases.transfer_date),
+                                    categorical=False))
         else:
             missing = ("unknown",) if name in UNKNOWN_IS_MISSING else ()
             out.append(CoxCovariate(name, labels(frame, name, query.cohort_bands), True, missing))

@@ -26,6 +26,7 @@ from tracker.models import TransferType
 from tracker.services.errors import InvalidParameter
 from tracker.services.reference import is_country
 from tracker.survival import (
+    AGE_BAND_VALUES,
     DEFAULT_HORIZONS,
     DEFAULT_RMST_TAU,
     GROUP_FIELDS,
@@ -36,11 +37,12 @@ from tracker.survival import (
 )
 
 ENDPOINT_CHOICES = ("enterprise", "cooperative")
-FILTER_FIELDS = ("transfer_type", "country", "region", "nace_section", "cohort", "federation", "size_class")
+FILTER_FIELDS = ("transfer_type", "country", "region", "nace_section", "cohort", "federation", "size_class",
+                 "age_band")
 SIZE_CLASS_VALUES = ("0-9", "10-49", "50-249", "250+", "unknown")
 MODELS = ("cox",)
 #: Numeric Cox covariates (the grouping fields are the categorical ones).
-NUMERIC_COVARIATES = ("log_employees",)
+NUMERIC_COVARIATES = ("log_employees", "age_at_transfer")
 YEAR_MIN, YEAR_MAX = 1900, 2100
 _YEAR_RANGE = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -101,6 +103,8 @@ def check_filter_value(parameter: str, name: str, value: str) -> str:
     if name == "size_class" and value not in SIZE_CLASS_VALUES:
         raise InvalidParameter(parameter, f"size_class '{value[:40]}' is not one of: "
                                           f"{', '.join(SIZE_CLASS_VALUES)}")
+    if name == "age_band" and value not in AGE_BAND_VALUES:
+        raise InvalidParameter(parameter, f"age_band '{value[:40]}' is not one of: {', '.join(AGE_BAND_VALUES)}")
     if name == "cohort":
         start, end = parse_year_range(parameter, value)
         value = f"{start}-{end}"
@@ -333,7 +337,7 @@ def _model(read: _Reader) -> str | None:
 
 
 def _covariates(read: _Reader) -> tuple[str, ...]:
-    """The Cox model's covariates (grouping fields, log_employees): each known, none repeated."""
+    """The Cox model's covariates (grouping fields, log_employees, age_at_transfer): each known, none repeated."""
     if read.one("model") is None:
         return ()
     names = [c.strip() for c in (read.one("covariates") or "").split(",") if c.strip()]

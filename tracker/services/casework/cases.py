@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -24,6 +25,7 @@ from tracker.services.reference import UnknownNace, is_country, normalise_nace
 CASE_FIELDS: tuple[str, ...] = (
     "ref", "name", "national_id", "country", "region", "nace", "employees", "transfer_date",
     "transfer_type", "legal_form", "registered_on", "last_verified_on", "exit_date", "exit_reason",
+    "founded_on",
 )
 REQUIRED_FIELDS = frozenset({"ref", "name", "country", "transfer_date", "transfer_type"})
 CONTACT_FIELDS: tuple[str, ...] = ("contact_name", "contact_email", "contact_phone")
@@ -104,6 +106,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "registered_on": parse_date,
     "last_verified_on": parse_date,
     "exit_date": parse_date,
+    "founded_on": parse_date,
     "transfer_type": _choice(TransferType),
     "exit_reason": _choice(ExitReason),
 }
@@ -193,7 +196,20 @@ def _check_dates(values: Values, errors: Errors, err: Callable[[str, str], None]
             err("exit_date", f"exit {exit_date.isoformat()} is before the transfer ({transfer.isoformat()})")
         if verified is not None and verified < transfer:
             err("last_verified_on", f"{verified.isoformat()} is before the transfer ({transfer.isoformat()})")
+    _check_founded(values, err, today)
     _check_exit(values, errors, err)
+
+
+def _check_founded(values: Values, err: Callable[[str, str], None], today: date) -> None:
+    """The founding date (optional): not in the future, and on or before the transfer."""
+    founded, transfer = values.get("founded_on"), values.get("transfer_date")
+    if founded is None:
+        return
+    if founded > today:
+        err("founded_on", _("founding date (founded_on) %(date)s is in the future", date=founded.isoformat()))
+    elif transfer is not None and founded > transfer:
+        err("founded_on", _("founding date (founded_on) %(date)s is after the transfer (%(transfer)s)",
+                            date=founded.isoformat(), transfer=transfer.isoformat()))
 
 
 def _check_exit(values: Values, errors: Errors, err: Callable[[str, str], None]) -> None:

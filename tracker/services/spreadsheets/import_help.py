@@ -45,6 +45,8 @@ DESCRIPTIONS: dict[str, str] = {
     "exit_date": "Date the cooperative ended (liquidation, sale, ...): on or after the transfer, not in the future. "
                  "Empty while the case is open.",
     "exit_reason": "Why the case ended; required with exit_date, empty without it.",
+    "founded_on": "Date the enterprise was created (optional): on or before the transfer, not in the future. "
+                  "Gives its age at the transfer (the age_band grouping and the age_at_transfer covariate).",
 }
 
 # The example row of the blank template: a case that passes every rule.
@@ -53,6 +55,7 @@ TEMPLATE_EXAMPLE: dict[str, Any] = {
     "region": "FR-HDF", "nace": "25.62", "employees": 14, "transfer_date": date(2016, 5, 2),
     "transfer_type": TransferType.SUCCESSION.value, "legal_form": "SCOP SA", "registered_on": date(2016, 5, 2),
     "last_verified_on": date(2024, 6, 30), "exit_date": None, "exit_reason": None,
+    "founded_on": date(1987, 3, 1),
 }
 
 
