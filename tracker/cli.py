@@ -380,11 +380,15 @@ def cases_export(file: Path, federation_code: str | None) -> None:
               help="the model's covariates: grouping fields, log_employees, age_at_transfer")
 @click.option("--competing", is_flag=True, help="print the competing outcomes (closure, loss of the cooperative "
               "form) instead, as GET /api/v1/survival/competing")
+@click.option("--microdata", "microdata_path", metavar="FILE.zip", type=click.Path(dir_okay=False, writable=True),
+              help="write the selection's anonymised microdata (CSV, Stata .dta, codebook, README) to this "
+                   "zip instead, as GET /api/v1/microdata")
 @click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)
 @with_appcontext
 def survival(as_of: str | None, endpoint: str, group_by: str | None, horizons: str, no_delayed_entry: bool,
              where: tuple[str, ...], cohort_bands: str | None, no_baselines: bool, rmst_tau: str | None,
-             model: str | None, covariates: str | None, competing: bool, fmt: str) -> None:
+             model: str | None, covariates: str | None, competing: bool, microdata_path: str | None,
+             fmt: str) -> None:
     """Kaplan-Meier survival of the transferred enterprises (docs/design.md, "Survival definitions"),
     with the median's CI, the restricted mean, the annual hazard, pairwise tests and, on request,
     a Cox model or the competing outcomes. A bad option exits 2 with its message."""
@@ -398,6 +402,17 @@ def survival(as_of: str | None, endpoint: str, group_by: str | None, horizons: s
               "model": model, "covariates": covariates}
     try:
         query = analytics.SurvivalQuery.from_params(params)
+        if microdata_path:
+            if competing or model:
+                raise analytics.InvalidParameter("competing" if competing else "model",
+                                                 "the microdata are the selection's cases: no model or "
+                                                 "competing outcomes with --microdata")
+            from tracker.services.analytics.microdata import microdata
+
+            written = microdata(None, query)
+            Path(microdata_path).write_bytes(written.content)
+            click.echo(f"{written.rows} cases written to {microdata_path} (edition {written.edition})")
+            return
         if competing:
             if model:
                 raise analytics.InvalidParameter("model", "the competing outcomes take no model")

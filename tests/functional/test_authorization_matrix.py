@@ -43,6 +43,7 @@ ROUTES: dict[str, Route] = {
     "auth.revoke_api_token": Route("/account/tokens/999999/revoke", ("POST",), ALL),
     "api.survival": Route("/api/v1/survival", ("GET",), ALL),
     "api.competing": Route("/api/v1/survival/competing", ("GET",), ALL),
+    "api.microdata": Route("/api/v1/microdata", ("GET",), ALL),
     "cases.index": Route("/cases/", ("GET",), ALL),
     "cases.new": Route("/cases/new", ("GET", "POST"), WRITERS),
     "cases.detail": Route("/cases/{case}", ("GET",), ALL, owned=True),

@@ -158,7 +158,7 @@ def test_problem_messages_that_look_like_formulas_are_neutralised_in_the_downloa
     rows = read_csv(client.get(f"/cases/import/{token}/problems.csv").data)
     assert ["1", "'=cmd()", "unknown column (the columns are: ref, name, national_id, country, region, nace, "
             "employees, transfer_date, transfer_type, legal_form, registered_on, last_verified_on, exit_date, "
-            "exit_reason)"] in rows
+            "exit_reason, founded_on)"] in rows
 
 
 def review_problems(client, data: bytes, filename: str = "cases.csv") -> list[tuple[str, str, str]]:
@@ -217,7 +217,7 @@ def test_plain_text_that_is_not_a_table_names_the_expected_columns(client, login
     assert problems == [("1", "—", "no known column name in the header row; the first row must name the columns: "
                                    "ref, name, national_id, country, region, nace, employees, transfer_date, "
                                    "transfer_type, legal_form, registered_on, last_verified_on, exit_date, "
-                                   "exit_reason")]
+                                   "exit_reason, founded_on")]
 
 
 def test_a_renamed_column_is_named(client, login, fed):
@@ -226,7 +226,7 @@ def test_a_renamed_column_is_named(client, login, fed):
     problems = review_problems(client, csv_bytes([case_row(nom="Alpha")], columns=columns))
     assert ("1", "nom", "unknown column (the columns are: ref, name, national_id, country, region, nace, employees, "
                         "transfer_date, transfer_type, legal_form, registered_on, last_verified_on, exit_date, "
-                        "exit_reason)") in problems
+                        "exit_reason, founded_on)") in problems
     assert ("1", "name", "required column is missing") in problems
     assert written() == (0, 0, 0, 0)
 

@@ -6,6 +6,7 @@ from flask import Response, jsonify, request
 from flask_login import current_user
 
 from tracker.api import bp
+from tracker.services.analytics import microdata as microdata_service
 from tracker.services.analytics import queries as analytics
 from tracker.services.errors import DomainError
 from tracker.services.permissions import can
@@ -46,3 +47,16 @@ def survival() -> Response:
 def competing() -> Response:
     """Cumulative incidence of closure and of loss of the cooperative form, per group."""
     return jsonify(analytics.competing_report(current_user, _query()))
+
+
+@bp.get("/microdata")
+def microdata() -> Response:
+    """The anonymised analysis data set of a selection, for R and Stata: a zip of microdata.csv,
+    microdata.dta, codebook.csv and README.txt (services.analytics.microdata). Takes the
+    parameters of /survival; the cases are those its figures use (as_of, delayed_entry, filters,
+    cohort_bands; staff: their own federation's). A bad parameter answers 400 {"error", "parameter"}."""
+    result = microdata_service.microdata(current_user, _query())
+    response = Response(result.content, mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    response.headers["X-Microdata-Rows"] = str(result.rows)
+    return response
