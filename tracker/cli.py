@@ -463,6 +463,41 @@ def _cox_lines(cox: dict) -> list[str]:
     return lines
 
 
+MATCHES_SHOWN = 6
+
+
+def _baseline_lines(result: dict) -> list[str]:
+    """Expected and relative survival per group, which curves the cases were compared with and
+    why, where the curves stop, and the sources."""
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.1f}"
+
+    lines: list[str] = []
+    for g in result["groups"]:
+        b = g.get("baseline")
+        if not b or not b["matches"]:
+            continue
+        cells = ", ".join(f"{e['years']} y {pct(e['survival'])} / {pct(r['survival'])}"
+                          for e, r in zip(b["expected"], b["relative"], strict=True))
+        lines.append(f"{g['group']}: expected / relative survival (%): {cells}")
+        reasons = {e["reason"] for e in b["expected"] if e.get("reason")}
+        lines.extend(f"  {reason}" for reason in sorted(reasons))
+        for m in b["matches"][:MATCHES_SHOWN]:
+            place = f"{m['country']}/{m['region']}" if m.get("region") else m["country"]
+            lines.append(f"  {m['n']} cases vs {m['series']} {place} {m['sector']} cohort {m['cohort']}"
+                         + (f" ({m['basis']}: {m['basis_note']})" if m.get("basis") else ""))
+        if len(b["matches"]) > MATCHES_SHOWN:
+            lines.append(f"  ... and {len(b['matches']) - MATCHES_SHOWN} more curves")
+        if b.get("unmatched"):
+            lines.append(f"  {b['unmatched']} cases without a baseline curve")
+    if lines and result.get("baseline_sources"):
+        lines.append("Baseline sources:")
+        lines.extend(f"  {s['series']}: {s['publisher']}, {s['source_title']}"
+                     + (f" <{s['url']}>" if s.get("url") else "") for s in result["baseline_sources"])
+    return lines
+
+
 def analytics_table(result: dict) -> str:
     """The survival JSON as a plain-text table (survival % and 95 % CI per horizon)."""
     lines = [f"Survival as of {result['as_of']}, endpoint {result['endpoint']}, "
@@ -488,6 +523,7 @@ def analytics_table(result: dict) -> str:
             r = g["rmst"]
             lines.append(f"{g['group']}: restricted mean survival to {r['tau']:g} years {r['years']:.2f} "
                          f"({r['ci_lower']:.2f}-{r['ci_upper']:.2f})")
+    lines.extend(_baseline_lines(result))
     if result.get("cox"):
         lines.extend(_cox_lines(result["cox"]))
     if result.get("logrank"):

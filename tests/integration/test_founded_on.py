@@ -127,7 +127,7 @@ def test_age_band_and_age_at_transfer_are_known_parameters(app):
 
 
 def test_the_case_form_records_and_checks_the_founding_date(client, login, make_federation):
-    from tests.functional.test_cases_helpers import valid_case_form
+    from tests.functional.support_cases import valid_case_form
 
     fed = make_federation(code="FORMFED")
     login("staff", federation=fed)

@@ -31,7 +31,7 @@ from .km import (
     restricted_mean,
 )
 from .logrank import LogRankResult, PairwiseLogRank, logrank_sorted, pairwise_logrank
-from .relative import BaselineCurve, RelativeResult, relative_survival
+from .relative import BaselineCurve, RelativeHorizon, RelativeResult, relative_survival
 
 DEFAULT_HORIZONS = (1, 2, 3, 4, 5)
 MAX_HORIZON = 50
@@ -336,17 +336,36 @@ def steps_to_dict(steps: KMSteps) -> dict[str, list[Any]]:
     }
 
 
+def not_extrapolated(result: RelativeResult, horizon: RelativeHorizon) -> str | None:
+    """Why the expected survival at a horizon is null although the observed one is not: the
+    group's baseline curves stop before it (they are never extrapolated). None otherwise."""
+    reach = result.reach_years
+    if horizon.expected is not None or horizon.observed is None or reach is None or horizon.years <= reach:
+        return None
+    return (f"the baseline curves of this group stop at {reach:g} years (the last horizon published): "
+            f"expected and relative survival are not extrapolated beyond it")
+
+
 def baseline_to_dict(result: RelativeResult) -> dict[str, Any]:
-    """The per-group ``baseline`` block: series, expected, relative (with CI), matches."""
+    """The per-group ``baseline`` block: series, expected, relative (with CI), matches, and where
+    the curves stop (``reach_years``; a null figure beyond it carries the ``reason``)."""
+
+    def why(h: RelativeHorizon) -> dict[str, str]:
+        reason = not_extrapolated(result, h)
+        return {"reason": reason} if reason else {}
+
     return {
         "series": list(result.series),
-        "expected": [{"years": h.years, "survival": h.expected, "at_risk": h.at_risk} for h in result.horizons],
+        "reach_years": result.reach_years,
+        "expected": [{"years": h.years, "survival": h.expected, "at_risk": h.at_risk, **why(h)}
+                     for h in result.horizons],
         "relative": [
             {
                 "years": h.years,
                 "survival": h.relative,
                 "ci_lower": h.ci_lower,
                 "ci_upper": h.ci_upper,
+                **why(h),
             }
             for h in result.horizons
         ],

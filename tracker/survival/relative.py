@@ -113,6 +113,9 @@ class RelativeResult:
     matches: tuple[BaselineMatch, ...]
     unmatched: int
     steps: RelativeSteps
+    #: The shortest last published horizon among the group's curves (years): expected survival is
+    #: not defined beyond it (curves are never extrapolated). None when no case has a curve.
+    reach_years: float | None = None
 
 
 def ederer2_expected(
@@ -210,4 +213,5 @@ def relative_survival(
             expected=readonly(at_steps),
             relative=readonly(observed.steps.survival / at_steps),
         ),
+        reach_years=min((curves[c].horizons_years[-1] for c in np.unique(curve_index[matched])), default=None),
     )

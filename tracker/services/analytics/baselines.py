@@ -2,7 +2,8 @@
 
 The shipped file tracker/data/baselines.csv holds the published figures with their sources
 (tracker/data/README.md); admins can import more (same columns). Importing is an upsert on
-(series, country, region, sector, cohort_year, horizon_years) and is all-or-nothing.
+(series, country, region, sector, cohort_year, horizon_years) and is all-or-nothing. Countries
+are stored as ISO codes: Eurostat's EL and UK are read as GR and GB.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import Baseline, User
+from tracker.services.analytics.baseline_matching import EUROSTAT_CODES
 from tracker.services.casework import audit
 
 COLUMNS = ("series", "country", "region", "sector", "sector_label", "cohort_year", "horizon_years",
@@ -54,7 +56,8 @@ def _parse_row(row: dict[str, str], line: int, problems: list[str]) -> dict[str,
         problems.append(f"row {line}: cohort_year or horizon_years out of range")
     if not 0 < survival_pct <= 100:
         problems.append(f"row {line}, column survival_pct: must be in (0, 100]")
-    values["country"] = str(values["country"]).upper()
+    country = str(values["country"]).upper()
+    values["country"] = EUROSTAT_CODES.get(country, country)  # ISO codes, as on cases (GB, GR)
     values["region"] = str(values["region"]).upper()
     values["sector"] = str(values["sector"]).upper()
     for column in ("sector_label", "published", "url", "notes"):

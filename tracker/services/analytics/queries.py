@@ -17,7 +17,7 @@ from flask import current_app
 from tracker.extensions import db
 from tracker.models import User
 from tracker.services.analytics import data_version
-from tracker.services.analytics.baseline_matching import BaselineCatalogue, load_catalogue, match_coded
+from tracker.services.analytics.baseline_matching import BaselineCatalogue, basis_of, load_catalogue, match_coded
 from tracker.services.analytics.frame import CaseFrame, count_visible, load_case_frame, load_changes
 from tracker.services.analytics.survival_query import GROUP_FIELDS, SurvivalQuery
 from tracker.services.errors import InvalidParameter
@@ -215,6 +215,7 @@ class Analysis:
     frame: CaseFrame
     groups: np.ndarray | tuple[np.ndarray, ...] | None
     baseline_sources: tuple[dict[str, Any], ...]
+    catalogue: BaselineCatalogue | None = None
 
 
 def compute(user: User | None, query: SurvivalQuery) -> Analysis:
@@ -227,6 +228,7 @@ def compute(user: User | None, query: SurvivalQuery) -> Analysis:
     groups = group_labels(frame, query)
     baseline: BaselineInput | None = None
     sources: tuple[dict[str, str | None], ...] = ()
+    catalogue: BaselineCatalogue | None = None
     if query.baselines:
         catalogue, curve_index = matched_baselines(scope)
         curve_index = curve_index[mask] if mask is not None else curve_index
@@ -236,7 +238,7 @@ def compute(user: User | None, query: SurvivalQuery) -> Analysis:
                         for series in sorted(used) for s in catalogue.sources.get(series, ()))
     options = query.options(current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))
     report = analyse(frame.cases, groups, options, baseline=baseline)
-    return Analysis(query, report, frame, groups, sources)
+    return Analysis(query, report, frame, groups, sources, catalogue)
 
 
 def survival_json(user: User | None, query: SurvivalQuery) -> dict[str, Any]:
@@ -253,11 +255,42 @@ def survival_json(user: User | None, query: SurvivalQuery) -> dict[str, Any]:
         out["cohort_bands"] = [f"{a}-{b}" for a, b in query.cohort_bands]
     if query.baselines:
         out["baseline_sources"] = list(analysis.baseline_sources)
+        if analysis.catalogue is not None:
+            describe_matches(out, analysis.catalogue)
     out["rmst_tau"] = query.rmst_tau
     if query.model == "cox":
         out["cox"] = cox_json(analysis, query)
     _remember(_cache.results, key, out, RESULT_CACHE_SIZE)
     return out
+
+
+#: What each basis of a baseline match means (`matches[].basis`, services.analytics.baseline_matching).
+BASIS_NOTES = {
+    "configured": "the series set for this country (BASELINE_SERIES)",
+    "eurostat": "this country's Eurostat business-demography series",
+    "national": "this country's national series (Eurostat publishes no figure for it)",
+    "eu27": "no series of this country's own: the EU27 figures of Eurostat",
+}
+
+
+def describe_matches(out: dict[str, Any], catalogue: BaselineCatalogue) -> None:
+    """Each baseline match of the survival JSON gains why it was chosen (`basis`, `basis_note`),
+    the curve's published horizons and its source (publisher, title, address)."""
+    settings = dict(current_app.config.get("BASELINE_SERIES", {}))
+    position = {(c.series, c.country, c.region or None, c.sector, c.cohort_year): i
+                for i, c in enumerate(catalogue.curves)}
+    for group in out["groups"]:
+        for match in (group.get("baseline") or {}).get("matches", []):
+            i = position.get((match["series"], match["country"], match["region"], match["sector"], match["cohort"]))
+            if i is None:
+                continue
+            curve = catalogue.curves[i]
+            basis = basis_of(catalogue, curve, settings)
+            match.update(basis=basis, basis_note=BASIS_NOTES[basis], horizons_years=list(curve.horizons_years))
+            if i < len(catalogue.curve_sources):
+                source = catalogue.curve_sources[i]
+                match["source"] = {"publisher": source.publisher, "source_title": source.source_title,
+                                   "url": source.url}
 
 
 def cox_json(analysis: Analysis, query: SurvivalQuery) -> dict[str, Any]:
