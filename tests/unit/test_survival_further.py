@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import pytest
 from lifelines import CoxTimeVaryingFitter
 
@@ -140,6 +141,29 @@ def test_cox_likelihood_by_cumulative_sums_equals_lifelines_time_varying() -> No
     np.testing.assert_allclose(h2, h, rtol=1e-12, atol=1e-10)
     np.testing.assert_allclose(g2, g, rtol=1e-12, atol=1e-10)
     assert ll2 == pytest.approx(ll, rel=1e-13)
+
+
+def test_the_fitter_uses_the_cumulative_sums_and_finds_lifelines_own_optimum(monkeypatch) -> None:
+    from lifelines import CoxPHFitter
+
+    entry, stop, event = _random(400, seed=3)
+    labels = np.random.default_rng(4).choice(np.array(["a", "b", "c"], dtype=object), 400)
+    # "b" has the most cases: the reference level.
+    frame = pd.DataFrame({"entry": entry, "stop": stop, "event": event.astype(int),
+                          "a": (labels == "a").astype(float), "c": (labels == "c").astype(float)})
+    reference = CoxPHFitter().fit(frame, "stop", "event", entry_col="entry",
+                                  fit_options={"precision": 1e-16, "r_precision": 1e-16})
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("lifelines' per-event-time likelihood was used")
+
+    monkeypatch.setattr(CoxTimeVaryingFitter, "_get_gradients", staticmethod(refuse))
+    result = cox_model(entry, stop, event, [CoxCovariate("t", labels, True)])
+    assert [(t.level, t.reference) for t in result.terms] == [("a", "b"), ("c", "b")]
+    for term in result.terms:
+        assert term.coef == pytest.approx(reference.params_[term.level], rel=1e-9)
+        assert term.se == pytest.approx(reference.standard_errors_[term.level], rel=1e-9)
+    assert result.loglik == pytest.approx(reference.log_likelihood_, rel=1e-12)
 
 
 def test_cox_refuses_models_it_cannot_fit() -> None:

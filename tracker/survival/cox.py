@@ -241,20 +241,36 @@ class _RiskSets:
 
 def _fitter_class() -> type:
     from lifelines import CoxPHFitter
+    from lifelines.fitters.coxph_fitter import SemiParametricPHFitter
 
-    class _DelayedEntryCox(CoxPHFitter):
-        """lifelines' fitter with the risk-set sums above for the delayed-entry likelihood."""
+    class _DelayedEntryModel(SemiParametricPHFitter):
+        """The semi-parametric model lifelines fits inside ``CoxPHFitter`` (Breslow baseline), with
+        the risk-set sums above for the delayed-entry likelihood. The sums are built on the first
+        call, from the arrays lifelines passes (sorted by duration; the same at every iteration)."""
 
         def _choose_gradient_calculator(self, T: Any, X: Any, entries: Any) -> Any:
             if entries is None:
                 return super()._choose_gradient_calculator(T, X, entries)
-            risk = _RiskSets(np.asarray(entries, dtype=float), np.asarray(T, dtype=float),
-                             np.asarray(self.event_observed, dtype=bool))
+            built: dict[str, _RiskSets] = {}
 
             def gradients(X: Any, T: Any, E: Any, weights: Any, entries: Any, beta: np.ndarray) -> Any:
-                return risk.gradients(X.values, beta)
+                if "risk" not in built:
+                    if not np.all(np.asarray(weights, dtype=float) == 1.0):
+                        raise ValueError("the risk-set sums assume unit case weights")
+                    built["risk"] = _RiskSets(np.asarray(entries, dtype=float), np.asarray(T, dtype=float),
+                                              np.asarray(E, dtype=bool))
+                return built["risk"].gradients(np.asarray(X, dtype=float), beta)
 
             return gradients
+
+    class _DelayedEntryCox(CoxPHFitter):
+        """lifelines' ``CoxPHFitter`` whose Breslow model is ``_DelayedEntryModel``."""
+
+        def _fit_model_breslow(self, *args: Any, **kwargs: Any) -> Any:
+            model = _DelayedEntryModel(penalizer=self.penalizer, l1_ratio=self.l1_ratio, strata=self.strata,
+                                       alpha=self.alpha, label=self._label)
+            model.fit(*args, **kwargs)
+            return model
 
     return _DelayedEntryCox
 
