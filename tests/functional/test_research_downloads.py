@@ -4,9 +4,9 @@ XLSX) and competing outcomes (CSV) hold what the engine computed, as numbers."""
 from __future__ import annotations
 
 import csv
-import zipfile
 import io
 import xml.etree.ElementTree as ET
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
