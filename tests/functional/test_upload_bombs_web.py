@@ -4,9 +4,9 @@ bounds are tested in tests/integration/test_upload_bombs.py)."""
 from __future__ import annotations
 
 import pytest
-from test_import_web_helpers import upload, written
+from support_import import upload, written
 
-from tests.integration.test_upload_bombs import header_and_case, workbook
+from tests.integration.support_workbooks import header_and_case, workbook
 from tracker.models import Role
 
 
