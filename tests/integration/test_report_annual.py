@@ -26,7 +26,6 @@ from tracker.reports.content import CONFIDENTIAL, Estimate
 from tracker.reports.editions import generate_edition
 from tracker.services.analytics import queries as analytics
 from tracker.services.analytics.baselines import import_baselines, shipped_baselines
-from tracker.services.casework.cases import FollowUp, record_follow_up
 from tracker.services.spreadsheets.imports import import_cases
 
 AS_OF = date(2025, 12, 31)
