@@ -30,7 +30,7 @@ from .km import (
     median_interval,
     restricted_mean,
 )
-from .logrank import LogRankResult, PairwiseLogRank, logrank_sorted, pairwise_logrank
+from .logrank import LogRankResult, PairwiseLogRank, logrank_with_pairs
 from .relative import BaselineCurve, RelativeHorizon, RelativeResult, relative_survival
 
 DEFAULT_HORIZONS = (1, 2, 3, 4, 5)
@@ -253,8 +253,7 @@ def analyse(
     pairwise: tuple[PairwiseLogRank, ...] = ()
     if groups is not None and len(results) > 1:
         parts, group_names = [c for _, c in results], [g.group for g, _ in results]
-        logrank = logrank_sorted(parts, group_names)
-        pairwise = pairwise_logrank(parts, group_names)
+        logrank, pairwise = logrank_with_pairs(parts, group_names)
     return SurvivalReport(
         as_of=options.as_of,
         endpoint=options.endpoint,

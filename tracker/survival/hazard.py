@@ -34,6 +34,24 @@ class HazardYear:
     ci_upper: float | None
 
 
+def _person_years(entry: np.ndarray, stop: np.ndarray, years: int) -> np.ndarray:
+    """Years at risk inside each year k..k+1 (k < years): sum over cases of
+    max(0, min(stop, k+1) - max(entry, k)), in one pass. A case covers the part of its first
+    year after its entry, every whole year between, and the part of its last year up to its stop;
+    the whole years are added as +1/-1 steps of a running total."""
+    first, last = np.floor(entry), np.floor(stop)
+    top = years  # one more bin collects everything from `years` on
+    ka, kb = np.minimum(first, top).astype(np.int64), np.minimum(last, top).astype(np.int64)
+    same = ka == kb
+    out = np.zeros(top + 1)
+    out += np.bincount(ka[same], weights=(stop - entry)[same], minlength=top + 1)
+    apart = ~same
+    out += np.bincount(ka[apart], weights=np.minimum(first + 1, top + 1)[apart] - entry[apart], minlength=top + 1)
+    out += np.bincount(kb[apart], weights=(stop - last)[apart], minlength=top + 1)
+    steps = np.bincount(ka[apart] + 1, minlength=top + 2)[: top + 1] - np.bincount(kb[apart], minlength=top + 1)
+    return (out + np.cumsum(steps))[:years]
+
+
 def annual_hazard(entry: np.ndarray, stop: np.ndarray, event: np.ndarray, years: int) -> tuple[HazardYear, ...]:
     """The life table for the years 0-1, 1-2, ..., (years-1)-years after transfer."""
     entry = np.asarray(entry, dtype=float)
@@ -43,16 +61,15 @@ def annual_hazard(entry: np.ndarray, stop: np.ndarray, event: np.ndarray, years:
     # Events with k < stop <= k + 1: the year of an event is ceil(stop) - 1.
     event_year = np.ceil(event_stops).astype(np.int64) - 1
     counts = np.bincount(event_year[(event_year >= 0) & (event_year < years)], minlength=years)
+    person_years = _person_years(entry, stop, years)
     rows = []
     for k in range(years):
-        exposure = np.minimum(stop, k + 1) - np.maximum(entry, k)
-        person_years = float(exposure[exposure > 0].sum())
-        d = int(counts[k])
-        if person_years > 0:
-            lower = float(gammaincinv(d, 0.025)) / person_years if d > 0 else 0.0
-            upper = float(gammaincinv(d + 1, 0.975)) / person_years
-            rate: float | None = d / person_years
+        py, d = float(person_years[k]), int(counts[k])
+        if py > 0:
+            lower = float(gammaincinv(d, 0.025)) / py if d > 0 else 0.0
+            upper = float(gammaincinv(d + 1, 0.975)) / py
+            rate: float | None = d / py
         else:
             rate = lower = upper = None  # type: ignore[assignment]
-        rows.append(HazardYear(k, k + 1, person_years, d, rate, lower, upper))
+        rows.append(HazardYear(k, k + 1, py, d, rate, lower, upper))
     return tuple(rows)

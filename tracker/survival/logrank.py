@@ -158,12 +158,21 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return out.tolist()
 
 
-def pairwise_logrank(parts: Sequence[SortedCases], names: Sequence[str]) -> tuple[PairwiseLogRank, ...]:
+def logrank_with_pairs(parts: Sequence[SortedCases], names: Sequence[str]
+                       ) -> tuple[LogRankResult, tuple[PairwiseLogRank, ...]]:
+    """``logrank_sorted`` and ``pairwise_logrank`` from one risk table (at least two groups)."""
+    table = _risk_table(parts)
+    return _test(*table, names), pairwise_logrank(parts, names, table)
+
+
+def pairwise_logrank(parts: Sequence[SortedCases], names: Sequence[str],
+                     table: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[PairwiseLogRank, ...]:
     """The log-rank test of every pair of groups (a before b in ``names`` order: (1,2), (1,3), ...,
-    (2,3), ...) on the same risk sets, with Holm-adjusted p-values over the defined tests."""
+    (2,3), ...) on the same risk sets, with Holm-adjusted p-values over the defined tests.
+    ``table``: the groups' risk table when already computed."""
     if len(parts) < 2:
         return ()
-    n_g, d_g = _risk_table(parts)
+    n_g, d_g = table if table is not None else _risk_table(parts)
     tests = []
     for i in range(len(parts)):
         for j in range(i + 1, len(parts)):
