@@ -146,22 +146,26 @@ def _columns(
             columns.append(inside.astype(float))
             labels.append((c.name, None, None))
             continue
-        levels, counts = np.unique(inside, return_counts=True)
+        # Levels by name; counted and split by hashing (pandas), not by comparing strings.
+        codes, uniques = pd.factorize(inside, sort=True)
+        levels = np.asarray(uniques, dtype=object)
+        counts = np.bincount(codes, minlength=len(levels))
         if len(levels) < 2:
             only = f" ({levels[0]})" if len(levels) else ""
             raise CoxModelError(f"covariate {c.name} has only one level in the model{only}: nothing to compare")
-        events_per_level = {str(lv): int(event[keep][inside == lv].sum()) for lv in levels}
-        without = [lv for lv, d in events_per_level.items() if d == 0]
+        events = np.bincount(codes, weights=event[keep], minlength=len(levels))
+        without = [str(lv) for lv, d in zip(levels, events, strict=True) if d == 0]
         if without:
             raise CoxModelError(
                 f"covariate {c.name}: level {', '.join(without)} has no event, so its hazard ratio "
                 "cannot be estimated (leave the covariate out, or filter that level out)"
             )
-        # Reference: the most cases, ties broken by name (np.unique sorts by name).
-        reference = str(levels[int(np.argmax(counts))])
-        for level in levels:
-            if level != reference:
-                columns.append((inside == level).astype(float))
+        # Reference: the most cases, ties broken by name (the levels are sorted by name).
+        reference_code = int(np.argmax(counts))
+        reference = str(levels[reference_code])
+        for code, level in enumerate(levels):
+            if code != reference_code:
+                columns.append((codes == code).astype(float))
                 labels.append((c.name, str(level), reference))
     return np.column_stack(columns), labels
 
@@ -246,6 +250,12 @@ def _fitter_class() -> type:
         """The semi-parametric model lifelines fits inside ``CoxPHFitter`` (Breslow baseline), with
         the risk-set sums above for the delayed-entry likelihood. The sums are built on the first
         call, from the arrays lifelines passes (sorted by duration; the same at every iteration)."""
+
+        def _compute_central_values_of_raw_training_data(self, df: Any, strata: Any = None,
+                                                         name: str = "baseline") -> Any:
+            # lifelines describes every column of the training data here (for its plots and
+            # "typical case" predictions, which the app does not use): seconds on a million cases.
+            return None
 
         def _choose_gradient_calculator(self, T: Any, X: Any, entries: Any) -> Any:
             if entries is None:
