@@ -53,7 +53,7 @@ def test_a_users_own_setting_wins_over_the_browser(client, login, make_user):
     db.session.commit()
     login(user=user)
     page = client.get("/account/profile", headers={"Accept-Language": "fr"}).get_data(as_text=True)
-    assert '<html lang="es">' in page and "Tu configuración" in page
+    assert '<html lang="es">' in page and "Su configuración" in page
 
 
 def test_the_profile_page_changes_the_users_language(client, login):
