@@ -35,7 +35,7 @@ from tracker.services.accounts import users as user_service
 from tracker.services.casework import audit as audit_service
 from tracker.services.errors import DomainError
 from tracker.services.permissions import require_role
-from tracker.services.reference import countries, country_choices
+from tracker.services.reference import country_choices, country_name
 from tracker.web import current_actor
 
 RECENT_AUDIT_ENTRIES = 25
@@ -99,14 +99,9 @@ def utc(value: datetime | None) -> str:
     return format_datetime(value)
 
 
-def country_name(code: str | None) -> str:
-    """A country's name in the current language (the code itself if unknown)."""
-    return countries().get(code, code) if code else "—"
-
-
 @bp.context_processor
 def admin_helpers() -> dict[str, Any]:
-    return {"utc": utc, "country_name": country_name}
+    return {"utc": utc}
 
 
 # --- overview and audit trail ------------------------------------------------------------------

@@ -122,6 +122,11 @@ def _countries(language: str) -> dict[str, str]:
     return dict(sorted(names.items(), key=lambda item: _sort_key(item[1])))
 
 
+def country_name(code: str | None) -> str:
+    """A country's name in the current language; an unknown code as it is, none as "—"."""
+    return countries().get(code, code) if code else "—"
+
+
 def is_country(code: str | None) -> bool:
     return bool(code) and code in _countries("en")
 
