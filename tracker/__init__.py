@@ -166,7 +166,10 @@ def register_i18n(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from flask_babel import gettext
+
     from tracker.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+    from tracker.i18n import N_
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
@@ -177,6 +180,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "warning"
+    # Flask-Login flashes this msgid through gettext, in the language of the request.
+    login_manager.login_message = N_("Please log in to access this page.")
+    login_manager.localize_callback = gettext
     login_manager.session_protection = "strong"
 
     from tracker.services.accounts import users

@@ -21,16 +21,11 @@ from flask_babel import ngettext
 from sqlalchemy import select
 
 from tracker.extensions import db
-from tracker.i18n import cli_language, format_number
+from tracker.i18n import N_, cli_language, format_date, format_number
 from tracker.models import Federation, Role
 from tracker.services.accounts import federations as federation_service
 from tracker.services.accounts import users as user_service
 from tracker.services.errors import DomainError
-
-
-def N_(text: str) -> str:  # noqa: N802  (gettext's name for a marker)
-    """Marks a help text for the catalogues; `translate_help` translates it when the app starts."""
-    return text
 
 
 def _create_app() -> Flask:
@@ -537,29 +532,29 @@ def analytics_table(result: dict) -> str:
 
 # --- report ------------------------------------------------------------------------------------
 
-@click.group("report")
+@click.group("report", help=N_("The annual survival report (PDF, XLSX, CSV or HTML); every edition is kept."))
 def report_group() -> None:
-    """The annual survival report (PDF, XLSX, CSV or HTML); every edition is kept."""
+    pass
 
 
 REPORT_SUFFIXES = {".pdf": "pdf", ".xlsx": "xlsx", ".zip": "csv", ".csv": "csv", ".html": "html", ".htm": "html"}
 
 
-@report_group.command("annual")
+@report_group.command("annual", help=N_(
+    "Publish the annual survival report for YEAR (all federations) as an official edition in every format, and "
+    "write one of them to --output. With data unchanged since the latest edition, that edition is offered instead "
+    "of a new number; a new edition lists what changed."))
 @click.argument("year", type=int)
 @click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx", "csv", "html"]),
-              help="the file to write: pdf, xlsx, csv (a .zip of one CSV per table) or html; default: from --output, "
-                   "else pdf (every format is kept with the edition)")
+              help=N_("the file to write: pdf, xlsx, csv (a .zip of one CSV per table) or html; default: from "
+                      "--output, else pdf (every format is kept with the edition)"))
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="file to write (default: the edition's file name in the current folder)")
-@click.option("--as-of", "as_of", help="reference date YYYY-MM-DD (default: YEAR-12-31)")
+              help=N_("file to write (default: the edition's file name in the current folder)"))
+@click.option("--as-of", "as_of", help=N_("reference date YYYY-MM-DD (default: YEAR-12-31)"))
 @click.option("--lang", "language", type=click.Choice(["en", "fr", "it", "es"]), default="en", show_default=True,
-              help="language of the report (an edition may exist in several languages, with the same figures)")
+              help=N_("language of the report (an edition may exist in several languages, with the same figures)"))
 @with_appcontext
 def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | None, language: str) -> None:
-    """Publish the annual survival report for YEAR (all federations) as an official edition in
-    every format, and write one of them to --output. With data unchanged since the latest
-    edition, that edition is offered instead of a new number; a new edition lists what changed."""
     from datetime import date
 
     from tracker.reports.build.inputs import STAGES, InvalidReportRequest
@@ -570,9 +565,9 @@ def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | 
     try:
         reference = date.fromisoformat(as_of) if as_of else None
     except ValueError:
-        fail(f"--as-of: '{as_of}' is not a date in the form YYYY-MM-DD")
+        fail(_("--as-of: '%(value)s' is not a date in the form YYYY-MM-DD", value=as_of))
     try:
-        with click.progressbar(length=len(STAGES) + len(FORMATS), label="Annual report", file=sys.stderr,
+        with click.progressbar(length=len(STAGES) + len(FORMATS), label=_("Annual report"), file=sys.stderr,
                                item_show_func=lambda stage: stage) as bar:
             generated = generate_edition(None, year, fmt, reference, language=language,
                                          progress=lambda stage: bar.update(1, stage))
@@ -588,12 +583,14 @@ def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | 
         raise
     db.session.commit()
     if generated.reused:
-        click.echo(f"No change since edition {edition.number} of {year} (same data, application version and "
-                   "reference date): that edition is offered, no new number was taken.")
-    click.echo(f"Annual report {year}, edition {edition.number} (all federations, reference date "
-               f"{edition.as_of.isoformat()}, {language}): {FORMATS[fmt].label}, {file.file_size:,} bytes, "
-               f"written to {target}.")
-    click.echo(f"Application {edition.app_version}; data fingerprint {edition.fingerprint}.")
+        click.echo(_("No change since edition %(number)s of %(year)s (same data, application version and reference "
+                     "date): that edition is offered, no new number was taken.", number=edition.number, year=year))
+    click.echo(_("Annual report %(year)s, edition %(number)s (all federations, reference date %(as_of)s, "
+                 "%(language)s): %(format)s, %(size)s bytes, written to %(target)s.", year=year,
+                 number=edition.number, as_of=format_date(edition.as_of), language=language,
+                 format=FORMATS[fmt].label, size=format_number(file.file_size), target=str(target)))
+    click.echo(_("Application %(version)s; data fingerprint %(fingerprint)s.", version=edition.app_version,
+                 fingerprint=edition.fingerprint))
     if not generated.reused:
         for change in edition.changes:
             click.echo(f"  - {change_text(change, (edition.number or 1) - 1)}")

@@ -56,6 +56,12 @@ _NUMERIC_DATE = {"en": "yyyy-MM-dd", "fr": "dd/MM/yyyy", "it": "dd/MM/yyyy", "es
 babel = Babel()
 
 
+def N_(text: str) -> str:  # noqa: N802  (gettext's name for a marker)
+    """Marks a message for the catalogues where it must stay a plain str until shown, translated
+    there with `gettext` (the CLI's help texts: `tracker.cli.translate_help`; Flask-Login's notice)."""
+    return text
+
+
 def is_language(code: str | None) -> bool:
     return bool(code) and code in LANGUAGES
 

@@ -206,3 +206,8 @@ def test_import_messages_and_labels_are_in_the_language_of_the_moment(app):
         assert csv_dialect.DELIMITER_LABELS[";"] == "punto e virgola (;)"
     with app.test_request_context(), force_locale("fr"):
         assert csv_dialect.ENCODING_LABELS["utf-8-sig"] == "UTF-8 (avec BOM)"
+
+
+def test_the_log_in_notice_is_translated(client):
+    page = client.get("/admin/", headers={"Accept-Language": "it"}, follow_redirects=True).get_data(as_text=True)
+    assert "Accedi per visualizzare questa pagina." in page
