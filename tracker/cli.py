@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 
+from tracker import vocabulary
 from tracker.extensions import db
 from tracker.i18n import N_, cli_language, format_date, format_number
 from tracker.models import Federation, Role
@@ -461,72 +462,96 @@ def survival(as_of: str | None, endpoint: str, group_by: str | None, horizons: s
         click.echo(analytics_table(result))
 
 
+def _decimal(text: str) -> str:
+    """A number written by a format spec, with the decimal sign of the CLI's language."""
+    from babel.numbers import get_decimal_symbol
+    from flask_babel import get_locale
+
+    return text.replace(".", get_decimal_symbol(get_locale() or "en"))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else _decimal(f"{100 * value:.1f}")
+
+
+def _columns(*columns: tuple[str, int]) -> str:
+    """Column headings, right-aligned to their width (left-aligned for a negative width)."""
+    return "".join(f"{text:<{-width}}" if width < 0 else f"{text:>{width}}" for text, width in columns)
+
+
+def _heading(result: dict, title: str) -> str:
+    parts = [title]
+    if "endpoint" in result:
+        parts.append(_("endpoint: %(endpoint)s", endpoint=vocabulary.label(vocabulary.ENDPOINTS_SHORT,
+                                                                             result["endpoint"])))
+    if "delayed_entry" in result:
+        parts.append(_("with delayed entry") if result["delayed_entry"] else _("without delayed entry"))
+    if result.get("group_by"):
+        parts.append(_("by %(field)s", field=result["group_by"]))
+    return ", ".join(parts)
+
+
 def competing_table(result: dict) -> str:
-    """The competing-outcomes JSON as text: cumulative incidence (%) with 95 % CI per horizon."""
-
-    def pct(value: float | None) -> str:
-        return "-" if value is None else f"{100 * value:.1f}"
-
-    by = f", by {result['group_by']}" if result["group_by"] else ""
-    lines = [f"Competing outcomes as of {result['as_of']}{by}",
-             f"{'group':<24}{'years':>6}{'closure % (95% CI)':>26}{'loss % (95% CI)':>26}{'at risk':>9}"]
+    """The competing-outcomes JSON as text: cumulative incidence (%) with 95 % CI per horizon, in
+    the CLI's language (group names and fields are the JSON's codes)."""
+    lines = [_heading(result, _("Competing outcomes as of %(date)s", date=format_date(result["as_of"]))),
+             _columns((_("group"), -24), (_("years"), 6), (_("closure % (95% CI)"), 26),
+                      (_("loss % (95% CI)"), 26), (_("at risk"), 9))]
     for g in result["groups"]:
         for h in g["horizons"]:
-            closure = f"{pct(h['closure'])} ({pct(h['closure_ci']['lower'])}-{pct(h['closure_ci']['upper'])})"
-            loss = f"{pct(h['loss'])} ({pct(h['loss_ci']['lower'])}-{pct(h['loss_ci']['upper'])})"
+            closure = f"{_pct(h['closure'])} ({_pct(h['closure_ci']['lower'])}-{_pct(h['closure_ci']['upper'])})"
+            loss = f"{_pct(h['loss'])} ({_pct(h['loss_ci']['lower'])}-{_pct(h['loss_ci']['upper'])})"
             lines.append(f"{g['group'][:23]:<24}{h['years']:>6}{closure:>26}{loss:>26}{h['at_risk']:>9}")
     return "\n".join(lines)
 
 
 def _cox_lines(cox: dict) -> list[str]:
     if "error" in cox:
-        return [f"Cox model: not fitted: {cox['error']}"]
-    lines = [f"Cox model (Efron ties): n = {cox['n']}, events = {cox['events']}, "
-             f"left out for a missing covariate: {cox['excluded']['missing_covariate']}",
-             f"{'term':<36}{'HR':>8}{'95% CI':>18}{'p':>10}"]
+        return [_("Cox model: not fitted: %(reason)s", reason=cox["error"])]
+    lines = [_("Cox model (Efron ties): n = %(n)s, events = %(events)s, left out for a missing covariate: "
+               "%(missing)s", n=cox["n"], events=cox["events"], missing=cox["excluded"]["missing_covariate"]),
+             _columns((_("term"), -36), (_("HR"), 8), (_("95% CI"), 18), ("p", 10))]
     for t in cox["terms"]:
         name = t["covariate"] if t["level"] is None else f"{t['covariate']}={t['level']} vs {t['reference']}"
-        lines.append(f"{name[:35]:<36}{t['hazard_ratio']:>8.3f}{t['ci_lower']:>9.3f}-{t['ci_upper']:<8.3f}"
-                     f"{t['p_value']:>10.3g}")
+        numbers = _decimal(f"{t['hazard_ratio']:>8.3f}{t['ci_lower']:>9.3f}-{t['ci_upper']:<8.3f}{t['p_value']:>10.3g}")
+        lines.append(f"{name[:35]:<36}{numbers}")
     lr = cox["lr_test"]
-    lines.append(f"likelihood-ratio test: chi2 = {lr['statistic']:.3f}, df = {lr['df']}, p = {lr['p_value']:.3g}")
+    lines.append(_("likelihood-ratio test: chi2 = %(chi2)s, df = %(df)s, p = %(p)s",
+                   chi2=_decimal(f"{lr['statistic']:.3f}"), df=lr["df"], p=_decimal(f"{lr['p_value']:.3g}")))
     return lines
 
 
 def analytics_table(result: dict) -> str:
-    """The survival JSON as a plain-text table (survival % and 95 % CI per horizon)."""
-    lines = [f"Survival as of {result['as_of']}, endpoint {result['endpoint']}, "
-             f"delayed entry {'on' if result['delayed_entry'] else 'off'}"
-             + (f", by {result['group_by']}" if result["group_by"] else "")]
-    header = f"{'group':<16}{'n':>7}{'events':>8}{'median':>8}"
+    """The survival JSON as a plain-text table (survival % and 95 % CI per horizon), in the CLI's
+    language (group names and fields are the JSON's codes)."""
+    lines = [_heading(result, _("Survival as of %(date)s", date=format_date(result["as_of"])))]
     years = result.get("horizons_years") or [h["years"] for h in result["groups"][0]["horizons"]]
-    header += "".join(f"{str(y) + ' y (95% CI) at risk':>30}" for y in years)
+    header = _columns((_("group"), -16), ("n", 7), (_("events"), 8), (_("median"), 8),
+                      *((_("%(years)s y (95%% CI) at risk", years=y), 30) for y in years))
     lines.append(header)
-
-    def pct(value: float | None) -> str:
-        return "-" if value is None else f"{100 * value:.1f}"
-
     for g in result["groups"]:
-        median = "-" if g["median_years"] is None else f"{g['median_years']:.2f}"
+        median = "-" if g["median_years"] is None else _decimal(f"{g['median_years']:.2f}")
         row = f"{g['group'][:15]:<16}{g['n']:>7}{g['events']:>8}{median:>8}"
         for h in g["horizons"]:
-            cell = f"{pct(h['survival'])} ({pct(h['ci_lower'])}-{pct(h['ci_upper'])}) {h['at_risk']}"
+            cell = f"{_pct(h['survival'])} ({_pct(h['ci_lower'])}-{_pct(h['ci_upper'])}) {h['at_risk']}"
             row += f"{cell + ('*' if h.get('unstable') else ''):>30}"
         lines.append(row)
     for g in result["groups"]:
         if g.get("rmst"):
             r = g["rmst"]
-            lines.append(f"{g['group']}: restricted mean survival to {r['tau']:g} years {r['years']:.2f} "
-                         f"({r['ci_lower']:.2f}-{r['ci_upper']:.2f})")
+            lines.append(_("%(group)s: restricted mean survival to %(tau)s years %(years)s (%(lower)s-%(upper)s)",
+                           group=g["group"], tau=_decimal(f"{r['tau']:g}"), years=_decimal(f"{r['years']:.2f}"),
+                           lower=_decimal(f"{r['ci_lower']:.2f}"), upper=_decimal(f"{r['ci_upper']:.2f}")))
     if result.get("cox"):
         lines.extend(_cox_lines(result["cox"]))
     if result.get("logrank"):
         lr = result["logrank"]
         if lr["statistic"] is None:
-            lines.append(f"log-rank: not defined ({lr.get('reason')})")
+            lines.append(_("log-rank: not defined (%(reason)s)", reason=lr.get("reason")))
         else:
-            lines.append(f"log-rank: chi2 = {lr['statistic']:.3f}, df = {lr['df']}, p = {lr['p_value']:.3g}")
-    lines.append("* fewer cases at risk than the stability threshold")
+            lines.append(_("log-rank: chi2 = %(chi2)s, df = %(df)s, p = %(p)s", chi2=_decimal(f"{lr['statistic']:.3f}"),
+                           df=lr["df"], p=_decimal(f"{lr['p_value']:.3g}")))
+    lines.append(_("* fewer cases at risk than the stability threshold"))
     return "\n".join(lines)
 
 

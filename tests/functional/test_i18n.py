@@ -218,3 +218,17 @@ def test_the_language_parameter_is_not_a_survival_parameter(client, login):
     page = client.get("/research/?lang=fr").get_data(as_text=True)
     assert "unknown parameter" not in page and '<html lang="fr">' in page
     assert client.get("/api/v1/survival?lang=fr").status_code == 200
+
+
+def test_the_cli_survival_table_is_written_in_tracker_lang(runner, make_federation, monkeypatch):
+    from tests.functional.support_research import load_oracle
+
+    load_oracle(make_federation)
+    monkeypatch.setenv("TRACKER_LANG", "fr")
+    refresh()
+    table = runner.invoke(args=["survival", "--as-of", "2025-12-31", "--group-by", "transfer_type"])
+    assert table.exit_code == 0, table.output
+    assert "Pérennité au 31/12/2025, critère\u00a0: Pérennité de l’entreprise, avec entrée différée" in table.output
+    assert "médiane" in table.output and "log-rank\u00a0: khi2 = " in table.output
+    as_json = runner.invoke(args=["survival", "--as-of", "2025-12-31", "--format", "json"])
+    assert '"as_of": "2025-12-31"' in as_json.output and "Pérennité" not in as_json.output
