@@ -229,6 +229,7 @@ TEXT: dict[str, str] = {
     "ci": "95 % confidence interval",
     "censored": "censored",
     "expected": "expected survival (national baselines)",
+    "expected_source": "expected survival (national baselines: %(source)s)",
     "few_at_risk": "fewer than %(n)s at risk",
     "group": "%(group)s (n = %(n)s)",
     "group_median": "%(group)s (n = %(n)s; median %(median)s y)",
@@ -238,6 +239,11 @@ TEXT: dict[str, str] = {
     "closure": "Closure (liquidation, dissolution, other)",
     "loss": "Loss of the cooperative form (sold, merged, demutualised)",
     "incidence": "Cumulative incidence",
+    "ci_horizons": "95 % confidence interval at the horizons",
+    "hazard": "Events per 100 enterprise-years",
+    "hazard_year": "Year since transfer",
+    "published_x": "Surviving",
+    "this_selection": "this selection",
 }
 
 
@@ -281,8 +287,8 @@ def km_figure(
     table under the x axis; without it the table shows the report's horizons that are whole years.
     When fewer are at risk at 0 than a group's n (delayed entry), a note says why.
     ``unstable_below``: segments with fewer cases at risk are drawn dashed (and their CI band lighter).
-    ``baseline_sources``: dicts with ``series`` and ``publisher`` (kept for callers; the sources
-    belong in the caption or the ``footer``).
+    ``baseline_sources``: dicts with ``series`` and ``publisher`` named in the legend entry of the
+    dashed expected-survival curves (drawn for groups that have a ``baseline``).
     ``published``: dicts with ``years``, ``survival`` (fraction), ``label`` and optionally
     ``group``: numbered diamonds on the curve (the report's use; the explorer draws them apart,
     ``published_figure``).
@@ -342,8 +348,10 @@ def km_figure(
         handles.append(Patch(facecolor="0.55", alpha=0.35, label=words["ci"]))
     handles.append(Line2D([], [], color="0.2", marker="|", ls="none", ms=7, label=words["censored"]))
     if with_expected:
+        source = _source_text(baseline_sources)
+        label = _fmt(words["expected_source"], source=source) if source else words["expected"]
         handles.append(Line2D([], [], color="0.2", lw=style.EXPECTED_WIDTH, ls=style.EXPECTED,
-                              label=words["expected"]))
+                              label=_wrap(label, 60)))
     if any_unstable:
         handles.append(Line2D([], [], color="0.2", lw=style.CURVE_WIDTH, ls=style.TAIL,
                               label=_fmt(words["few_at_risk"], n=unstable_below)))
@@ -515,50 +523,211 @@ def _competing_series(entry: Any) -> tuple[str, int, np.ndarray, np.ndarray, np.
             np.r_[0.0, steps.loss], True)
 
 
+def _standalone(width: float, body_h: float, header: tuple[str, str] | None,
+                footer: str | None) -> tuple[float, float, list[str], list[str]]:
+    """(total height, height above the body, header lines, footer lines) in inches."""
+    line = (FONT_SIZE - 0.5) * 1.45 / 72
+    chars = int((width - 0.4) * 72 / (FONT_SIZE * 0.52))
+    header_lines = textwrap.wrap(header[1], chars) if header is not None else []
+    footer_lines = textwrap.wrap(footer, chars) if footer else []
+    header_h = (0.12 + 0.25 + line * len(header_lines) + 0.1) if header is not None else 0.0
+    footer_h = (line * len(footer_lines) + 0.15) if footer_lines else 0.0
+    return header_h + body_h + footer_h, header_h, header_lines, footer_lines
+
+
+def _header_footer(fig: Figure, header: tuple[str, str] | None, header_lines: Sequence[str],
+                   footer_lines: Sequence[str]) -> None:
+    width, height = fig.get_figwidth(), fig.get_figheight()
+    if header is not None:
+        fig.text(0.2 / width, 1 - 0.12 / height, header[0], ha="left", va="top", fontsize=FONT_SIZE + 2.5,
+                 fontweight="bold", color=style.TEXT, gid="title")
+        fig.text(0.2 / width, 1 - 0.45 / height, "\n".join(header_lines), ha="left", va="top",
+                 fontsize=FONT_SIZE - 0.5, color=style.TEXT, linespacing=1.35, gid="selection")
+    if footer_lines:
+        line = (FONT_SIZE - 0.5) * 1.45 / 72
+        fig.text(0.2 / width, (0.08 + line * len(footer_lines)) / height, "\n".join(footer_lines), ha="left",
+                 va="top", fontsize=FONT_SIZE - 1, color=style.MUTED_TEXT, linespacing=1.35, gid="source")
+
+
+def _style_axes(ax: Any) -> None:
+    ax.grid(True, color=style.GRID, lw=0.6)
+    ax.set_axisbelow(True)
+    ax.tick_params(labelsize=FONT_SIZE, colors=style.TEXT)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
 def competing_figure(results: Sequence[Any], *, max_years: float | None = None, width: float = 10.0,
-                     group_field: str | None = None, colours: Mapping[str, str] | None = None) -> Figure:
+                     group_field: str | None = None, colours: Mapping[str, str] | None = None,
+                     labels: Mapping[str, str] | None = None, text: Mapping[str, str] | None = None,
+                     header: tuple[str, str] | None = None, footer: str | None = None) -> Figure:
     """Cumulative incidence (Aalen-Johansen) of closure and of loss of the cooperative form per group,
-    side by side. ``results``: ``analyse_competing(...)`` (step curves) or ``competing_to_dict(...)``
-    (points at the horizons, joined by lines)."""
+    side by side, with the 95 % intervals at the horizons as a band (for one or two groups).
+    ``results``: ``analyse_competing(...)`` (step curves) or ``competing_to_dict(...)`` (points at
+    the horizons, joined by lines)."""
+    words = _words(text)
     series = [_competing_series(r) for r in results]
+    intervals = [_competing_intervals(r) for r in results]
     colour_of = dict(colours) if colours is not None else style.group_colours(group_field, [s[0] for s in series])
     longest = max((float(s[2][-1]) for s in series), default=1.0)
     xmax = float(max_years) if max_years else float(max(1, math.ceil(longest)))
-    legend_rows = math.ceil(len(series) / 4) if series else 0
-    left, gap, right, top, plot_h, axis_h = 0.85, 0.3, 0.2, 0.35, 2.8, 0.55
-    height = top + plot_h + axis_h + 0.22 * legend_rows + 0.1
+    legend_rows = math.ceil(len(series) / 3) if series else 0
+    left, gap, right, top, plot_h, axis_h = 0.85, 0.3, 0.2, 0.45, 2.8, 0.55
+    body_h = top + plot_h + axis_h + 0.24 * legend_rows + 0.15
+    height, header_h, header_lines, footer_lines = _standalone(width, body_h, header, footer)
     fig = Figure(figsize=(width, height))
     panel_w = (width - left - gap - right) / 2
-    bottom = (height - top - plot_h) / height
+    bottom = (height - header_h - top - plot_h) / height
     first = fig.add_axes((left / width, bottom, panel_w / width, plot_h / height))
     second = fig.add_axes(((left + panel_w + gap) / width, bottom, panel_w / width, plot_h / height), sharey=first)
     second.tick_params(labelleft=False)
     axes = (first, second)
-    titles = ("Closure (liquidation, dissolution, other)", "Loss of the cooperative form (sold, merged, demutualised)")
-    top = 0.0
-    for group, n, time, closure, loss, is_step in series:
+    titles = (words["closure"], words["loss"])
+    peak = 0.0
+    bands = len(series) <= 2
+    for (group, n, time, closure, loss, is_step), ci in zip(series, intervals, strict=True):
         keep = _thin(time, xmax, _resolution(len(series))) if is_step else np.arange(len(time))
+        line = style.stroke(colour_of[group])
+        name = (labels or {}).get(group, group)
         for ax, values, kind in zip(axes, (closure, loss), ("closure", "loss"), strict=True):
-            ax.plot(time[keep], values[keep], color=style.stroke(colour_of[group]), lw=1.7,
+            ax.plot(time[keep], values[keep], color=line, lw=style.CURVE_WIDTH,
                     drawstyle="steps-post" if is_step else "default", marker=None if is_step else "o", ms=3.5,
                     gid=f"{kind}-{_id(group)}",
-                    label=f"{group} (n = {n:,})" if kind == "closure" else None)
-            top = max(top, float(np.nanmax(values)) if len(values) else 0.0)
+                    label=_fmt(words["group"], group=name, n=f"{n:,}") if kind == "closure" else None)
+            peak = max(peak, float(np.nanmax(values)) if len(values) else 0.0)
+            points = ci[kind]
+            if bands and points:
+                xs = np.r_[0.0, [p[0] for p in points]]
+                ax.fill_between(xs, np.r_[0.0, [p[1] for p in points]], np.r_[0.0, [p[2] for p in points]],
+                                color=colour_of[group], alpha=style.BAND_ALPHA, lw=0, gid=f"{kind}-ci-{_id(group)}")
+                peak = max(peak, max(p[2] for p in points))
     for ax, title in zip(axes, titles, strict=True):
-        ax.set_title(title, fontsize=FONT_SIZE, loc="left")
+        ax.set_title(title, fontsize=FONT_SIZE, loc="left", color=style.TEXT)
         ax.set_xlim(0, xmax)
         ax.xaxis.set_major_locator(MultipleLocator(_year_step(xmax)))
-        ax.set_xlabel("Years since transfer", fontsize=FONT_SIZE)
-        ax.grid(True, color="0.9", lw=0.6)
-        ax.set_axisbelow(True)
-        ax.tick_params(labelsize=FONT_SIZE)
-    axes[0].set_ylim(0, min(1.0, max(0.05, top * 1.1)))
+        ax.set_xlabel(words["x_label"], fontsize=FONT_SIZE, color=style.TEXT)
+        _style_axes(ax)
+    axes[0].set_ylim(0, min(1.0, max(0.05, peak * 1.1)))
     axes[0].yaxis.set_major_formatter(FuncFormatter(_percent))
-    axes[0].set_ylabel("Cumulative incidence", fontsize=FONT_SIZE)
+    axes[0].set_ylabel(words["incidence"], fontsize=FONT_SIZE, color=style.TEXT)
     if series:
-        fig.legend(loc="lower center", bbox_to_anchor=(0.5, 0.05 / height), ncols=min(len(series), 4),
-                   fontsize=FONT_SIZE - 0.5, frameon=False, borderaxespad=0)
+        handles, names = axes[0].get_legend_handles_labels()
+        if bands:
+            handles.append(Patch(facecolor="0.55", alpha=0.35))
+            names.append(words["ci_horizons"])
+        fig.legend(handles, names, loc="upper left",
+                   bbox_to_anchor=(left / width, (bottom * height - axis_h - 0.02) / height),
+                   ncols=min(len(handles), 3), fontsize=FONT_SIZE - 0.5, frameon=False, borderaxespad=0,
+                   labelcolor=style.TEXT)
+    _header_footer(fig, header, header_lines, footer_lines)
     return fig
+
+
+def _competing_intervals(entry: Any) -> dict[str, list[tuple[float, float, float]]]:
+    """Per outcome, (years, lower, upper) at the horizons where both bounds are known."""
+    horizons = entry.get("horizons", ()) if isinstance(entry, Mapping) else entry[1].horizons
+    out: dict[str, list[tuple[float, float, float]]] = {"closure": [], "loss": []}
+    for h in horizons:
+        for kind in ("closure", "loss"):
+            lower, upper = _get(h, f"{kind}_ci", (None, None)) or (None, None)
+            if lower is not None and upper is not None:
+                out[kind].append((float(_get(h, "years")), float(lower), float(upper)))
+    return out
+
+
+def hazard_figure(report: Any, *, colours: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
+                  text: Mapping[str, str] | None = None, width: float = 10.0,
+                  header: tuple[str, str] | None = None, footer: str | None = None) -> Figure:
+    """The annual hazard (events per 100 enterprise-years in each year since the transfer) per group,
+    with its 95 % interval as a band (for one or two groups, as the survival figure)."""
+    words = _words(text)
+    groups = [g for g in _get(report, "groups", ()) if _get(g, "hazard")]
+    names = [str(_get(g, "group")) for g in groups]
+    colour_of = dict(colours) if colours is not None else style.group_colours(_group_field(report), names)
+    left, right, top, plot_h, axis_h = 0.85, 0.25, 0.15, 2.8, 0.55
+    legend_rows = math.ceil(len(groups) / 3) if len(groups) > 1 else 0
+    body_h = top + plot_h + axis_h + 0.24 * legend_rows + 0.15
+    height, header_h, header_lines, footer_lines = _standalone(width, body_h, header, footer)
+    fig = Figure(figsize=(width, height))
+    bottom = (height - header_h - top - plot_h) / height
+    ax = fig.add_axes((left / width, bottom, (width - left - right) / width, plot_h / height))
+    bands = len(groups) <= 2
+    xmax = 1
+    for group, name in zip(groups, names, strict=True):
+        rows = [h for h in _get(group, "hazard") if _get(h, "rate") is not None]
+        if not rows:
+            continue
+        mid = np.array([(_get(h, "start") + _get(h, "end")) / 2 for h in rows], dtype=float)
+        rate = np.array([_get(h, "rate") for h in rows], dtype=float) * 100
+        line = style.stroke(colour_of[name])
+        ax.plot(mid, rate, color=line, lw=style.CURVE_WIDTH, marker="o", ms=4, gid=f"hazard-{_id(name)}",
+                label=(labels or {}).get(name, name))
+        lower = np.array([np.nan if _get(h, "ci_lower") is None else _get(h, "ci_lower") for h in rows]) * 100
+        upper = np.array([np.nan if _get(h, "ci_upper") is None else _get(h, "ci_upper") for h in rows]) * 100
+        if bands:
+            ax.fill_between(mid, lower, upper, color=colour_of[name], alpha=style.BAND_ALPHA, lw=0,
+                            gid=f"hazard-ci-{_id(name)}")
+        xmax = max(xmax, max(int(_get(h, "end")) for h in rows))
+    ax.set_xlim(0, xmax)
+    ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_locator(MultipleLocator(_year_step(xmax)))
+    ax.set_xlabel(words["hazard_year"], fontsize=FONT_SIZE, color=style.TEXT)
+    ax.set_ylabel(words["hazard"], fontsize=FONT_SIZE, color=style.TEXT)
+    _style_axes(ax)
+    if len(groups) > 1:
+        fig.legend(loc="upper left", bbox_to_anchor=(left / width, (bottom * height - axis_h - 0.02) / height),
+                   ncols=min(len(groups), 3), fontsize=FONT_SIZE - 0.5, frameon=False, borderaxespad=0,
+                   labelcolor=style.TEXT)
+    _header_footer(fig, header, header_lines, footer_lines)
+    return fig
+
+
+def published_figure(published: Sequence[Mapping[str, Any]], *, own: Sequence[Mapping[str, Any]] = (),
+                     text: Mapping[str, str] | None = None, width: float = 6.0,
+                     header: tuple[str, str] | None = None, footer: str | None = None) -> Figure:
+    """Published cooperative survival figures as a dot chart, one row each (sorted by horizon, then
+    value), with this selection's own estimate and its 95 % interval at the same horizon above them:
+    context beside the horizon table, not points piled on the curves."""
+    words = _words(text)
+    rows: list[tuple[str, float, float | None, float | None, bool]] = []
+    horizons = sorted({float(p["years"]) for p in published})
+    mine = {float(o["years"]): o for o in own}
+    for years in horizons:
+        if years in mine:
+            o = mine[years]
+            rows.append((f"{words['this_selection']} · {years:g} y", float(o["survival"]), o.get("ci_lower"),
+                         o.get("ci_upper"), True))
+        for p in sorted((p for p in published if float(p["years"]) == years), key=lambda p: -float(p["survival"])):
+            rows.append((_short_label(f"{years:g} y · {p['label']}"), float(p["survival"]), None, None, False))
+    row_h, top, axis_h = 0.26, 0.15, 0.55
+    body_h = top + row_h * max(len(rows), 1) + axis_h + 0.1
+    height, header_h, header_lines, footer_lines = _standalone(width, body_h, header, footer)
+    fig = Figure(figsize=(width, height))
+    left = min(width * 0.6, 0.2 + 0.058 * max((len(r[0]) for r in rows), default=10))
+    plot_h = row_h * max(len(rows), 1)
+    ax = fig.add_axes((left / width, (height - header_h - top - plot_h) / height,
+                       (width - left - 0.25) / width, plot_h / height))
+    for i, (_label, value, lower, upper, is_own) in enumerate(rows):
+        if is_own and lower is not None and upper is not None:
+            ax.plot([lower, upper], [i, i], color=style.TEXT, lw=1.4, gid=f"published-ci-{i}")
+        ax.plot([value], [i], ls="none", marker="o" if is_own else "D", ms=6 if is_own else 5,
+                mfc=style.TEXT if is_own else "white", mec=style.TEXT, mew=1.1, gid=f"published-{i}")
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=FONT_SIZE - 0.5)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    values = [r[1] for r in rows] + [r[2] for r in rows if r[2] is not None] + [r[3] for r in rows if r[3] is not None]
+    low = max(0.0, math.floor((min(values, default=0.5) - 0.05) * 10) / 10)
+    ax.set_xlim(low, 1.0)
+    ax.xaxis.set_major_formatter(FuncFormatter(_percent))
+    ax.set_xlabel(words["published_x"], fontsize=FONT_SIZE, color=style.TEXT)
+    _style_axes(ax)
+    ax.grid(True, axis="x", color=style.GRID, lw=0.6)
+    ax.grid(False, axis="y")
+    _header_footer(fig, header, header_lines, footer_lines)
+    return fig
+
+
+def _short_label(text: str, limit: int = 58) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 # --- output -----------------------------------------------------------------------------------------
@@ -577,6 +746,15 @@ def figure_svg(fig: Figure, *, id_prefix: str = "fig") -> str:
             .replace('xlink:href="#', f'xlink:href="#{id_prefix}-'))
 
 
+def figure_pdf(fig: Figure) -> bytes:
+    """The figure as a vector PDF (text as text, no creation date: the same figure, the same bytes)."""
+    buffer = io.BytesIO()
+    with _SVG_LOCK, rc_context({"pdf.fonttype": 42}):
+        fig.savefig(buffer, format="pdf", metadata={"CreationDate": None, "Creator": "Transfer Tracker",
+                                                    "Producer": "Transfer Tracker"})
+    return buffer.getvalue()
+
+
 def figure_png(fig: Figure, *, dpi: int = 150) -> bytes:
     """The figure as PNG bytes (white background)."""
     buffer = io.BytesIO()
@@ -584,4 +762,5 @@ def figure_png(fig: Figure, *, dpi: int = 150) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["PALETTE", "colour", "style", "competing_figure", "figure_png", "figure_svg", "km_figure"]
+__all__ = ["PALETTE", "TEXT", "colour", "competing_figure", "figure_pdf", "figure_png", "figure_svg", "hazard_figure",
+           "km_figure", "p_text", "published_figure", "style"]
