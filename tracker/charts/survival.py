@@ -629,7 +629,8 @@ def _competing_intervals(entry: Any) -> dict[str, list[tuple[float, float, float
     out: dict[str, list[tuple[float, float, float]]] = {"closure": [], "loss": []}
     for h in horizons:
         for kind in ("closure", "loss"):
-            lower, upper = _get(h, f"{kind}_ci", (None, None)) or (None, None)
+            bounds = _get(h, f"{kind}_ci", (None, None)) or (None, None)
+            lower, upper = (bounds.get("lower"), bounds.get("upper")) if isinstance(bounds, Mapping) else bounds
             if lower is not None and upper is not None:
                 out[kind].append((float(_get(h, "years")), float(lower), float(upper)))
     return out

@@ -26,10 +26,11 @@ from tracker.services.analytics.survival_query import InvalidParameter, Survival
 from tracker.services.permissions import require
 from tracker.web import current_actor
 
-#: Parameters of the pages themselves, not of the analysis (`bands`: the CI bands on or off).
-PAGE_PARAMETERS = ("page", "group", "bands")
+#: Parameters of the pages themselves, not of the analysis (`bands`: the CI bands on or off; `lang`:
+#: the language switch every page takes).
+PAGE_PARAMETERS = ("page", "group", "bands", "lang")
 #: Parameters a link to another view of the same selection leaves out.
-LOCAL_PARAMETERS = ("page", "group")
+LOCAL_PARAMETERS = ("page", "group", "lang")
 
 _user = current_actor
 
