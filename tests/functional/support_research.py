@@ -79,11 +79,12 @@ class _PageNumbers(HTMLParser):
         if tag == "tr" and "data-group" in a:
             self.group = a["data-group"]
             self.groups[self.group] = {"horizons": defaultdict(dict)}
-        if self.group is None:
-            return
-        field = a.get("data-field")
-        if field is None:
-            return
+        if self.group is not None and a.get("data-field") is not None:
+            self._cell(a)
+
+    def _cell(self, a: dict[str, str | None]) -> None:
+        assert self.group is not None
+        field = a["data-field"]
         if "data-years" not in a:
             self.groups[self.group][field] = a.get("data-value")
             return
@@ -92,6 +93,8 @@ class _PageNumbers(HTMLParser):
             cell["ci_lower"], cell["ci_upper"] = a.get("data-lower"), a.get("data-upper")
         else:
             cell[field] = a.get("data-value")
+        if "data-expected" in a:
+            cell["expected"] = a["data-expected"]
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "p":

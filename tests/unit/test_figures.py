@@ -198,7 +198,7 @@ def test_bands_by_default_for_two_groups_at_most_with_a_switch(report):
 
 def test_human_labels_medians_and_the_log_rank_p_on_the_plot(report):
     labels = {g.group: g.group.title() + " label" for g in report.groups}
-    fig = km_figure(report, labels=labels, logrank_p=0.0004, text={"logrank": "Log-rank : p = %(p)s"})
+    fig = km_figure(report, labels=labels, logrank_p=0.0004, text={"logrank_below": "Log-rank : p < 0,001"})
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     for group in report.groups:
         assert any(text.startswith(labels[group.group] + " (n = ") for text in legend)
@@ -206,7 +206,8 @@ def test_human_labels_medians_and_the_log_rank_p_on_the_plot(report):
             assert any(f"median {group.median_years:.1f} y" in text for text in legend)
             x, y = artist(fig, f"median-{group.group}").get_data()
             assert list(y) == [0.5, 0.5, 0] and x[1] == group.median_years
-    assert artist(fig, "logrank").get_text() == "Log-rank : p = < 0.001"
+    assert artist(fig, "logrank").get_text() == "Log-rank : p < 0,001"
+    assert artist(km_figure(report, logrank_p=0.0234), "logrank").get_text() == "Log-rank p = 0.023"
     assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == [labels[g.group] for g in report.groups]
 
 

@@ -210,10 +210,8 @@ def _at_risk_rows(curves: Sequence[_Curve], at_risk: Mapping[str, Sequence[int]]
 
 
 def _source_text(sources: Sequence[Mapping[str, Any]]) -> str:
-    by_series: dict[str, str] = {}
-    for s in sources:
-        by_series.setdefault(str(s.get("series", "")), str(s.get("publisher") or s.get("series")))
-    return "; ".join(f"{publisher} ({series})" for series, publisher in sorted(by_series.items()))
+    """The publishers of the baselines, once each (their series codes are for the downloads)."""
+    return "; ".join(sorted({str(s.get("publisher") or s.get("series", "")) for s in sources}))
 
 
 def _wrap(text: str, width: int = 44) -> str:
@@ -234,6 +232,7 @@ TEXT: dict[str, str] = {
     "group": "%(group)s (n = %(n)s)",
     "group_median": "%(group)s (n = %(n)s; median %(median)s y)",
     "logrank": "Log-rank p = %(p)s",
+    "logrank_below": "Log-rank p < 0.001",
     "delayed": "At 0: the cases observed from their transfer; the others enter at their registration "
                "(delayed entry), so fewer are at risk at 0 than the n of the legend.",
     "closure": "Closure (liquidation, dissolution, other)",
@@ -357,7 +356,8 @@ def km_figure(
                               label=_fmt(words["few_at_risk"], n=unstable_below)))
     handles.extend(_draw_published(ax, published, colour_of, xmax))
     if logrank_p is not None and len(curves) > 1:
-        ax.text(0.985, 0.975, _fmt(words["logrank"], p=p_text(logrank_p)), transform=ax.transAxes, ha="right",
+        shown = words["logrank_below"] if logrank_p < 0.001 else _fmt(words["logrank"], p=p_text(logrank_p))
+        ax.text(0.985, 0.975, shown, transform=ax.transAxes, ha="right",
                 va="top", fontsize=FONT_SIZE, color=style.TEXT, gid="logrank",
                 bbox={"boxstyle": "square,pad=0.25", "facecolor": "white", "edgecolor": "none", "alpha": 0.9})
 
@@ -394,7 +394,7 @@ def _place_km_axes(fig: Figure, ax: Any, table: Any, left: float, rows: int, han
     """Size the figure: header, legend above the plot, plot, at-risk table, note, footer; returns
     the height (inches)."""
     width = fig.get_figwidth()
-    right, plot_h, axis_h, title_h, row_h, bottom = 0.25, 3.5, 0.55, 0.3, 0.21, 0.12
+    right, plot_h, axis_h, title_h, row_h, bottom = 0.25, 3.1, 0.55, 0.3, 0.21, 0.12
     line = (FONT_SIZE - 0.5) * 1.45 / 72
     chars = int((width - 0.4) * 72 / (FONT_SIZE * 0.52))
     header_lines = []

@@ -196,8 +196,16 @@ def group_labels(query: SurvivalQuery, names: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _short(text: str, limit: int = 38) -> str:
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+def figure_label(text: str, limit: int = 30) -> str:
+    """A group's label as a figure shows it: without its explanation in brackets ("Rescue
+    (difficulty or insolvency)" → "Rescue"), cut to `limit` characters."""
+    parts = [part.split(" (")[0].strip() or part for part in text.split(LEVEL_SEPARATOR)]
+    short = LEVEL_SEPARATOR.join(parts)
+    return short if len(short) <= limit else short[:limit - 1].rstrip() + "…"
+
+
+def figure_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    return {code: figure_label(text) for code, text in labels.items()}
 
 
 def chart_words() -> dict[str, str]:
@@ -214,11 +222,13 @@ def chart_words() -> dict[str, str]:
         "group": _("%(group)s (n = %(n)s)"),
         "group_median": _("%(group)s (n = %(n)s; median %(median)s y)"),
         "logrank": _("Log-rank p = %(p)s"),
+        "logrank_below": _("Log-rank p < 0.001"),
         "delayed": _("At 0: the cases observed from their transfer; the others enter at their registration "
                      "(delayed entry), so fewer are at risk at 0 than the n of the legend."),
         "closure": _("Closure (liquidation, dissolution, other)"),
         "loss": _("Loss of the cooperative form (sold, merged, demutualised)"),
         "incidence": _("Cumulative incidence"),
+        "ci_horizons": _("95 % confidence interval at the horizons"),
         "hazard": _("Events per 100 enterprise-years"),
         "hazard_year": _("Year since transfer"),
         "published_x": _("Surviving"),
@@ -352,11 +362,12 @@ class Explorer:
             if not self.competing_results or self.km is None:
                 return None
             return competing_figure(self.competing_results, max_years=self.max_years, colours=self.colours,
-                                    labels=self.labels, text=chart_words(), **extra)
+                                    labels=figure_labels(self.labels), text=chart_words(), **extra)
         if kind == "hazard":
             if not self.hazard or self.km is None:
                 return None
-            return hazard_figure(self.report, colours=self.colours, labels=self.labels, text=chart_words(), **extra)
+            return hazard_figure(self.report, colours=self.colours, labels=figure_labels(self.labels),
+                                 text=chart_words(), **extra)
         if kind == "published":
             if not self.published:
                 return None
@@ -413,7 +424,7 @@ def _km(explorer: Explorer, threshold: int, **extra: Any) -> Figure:
     report = explorer.report
     return km_figure(report, at_risk=explorer.at_risk, unstable_below=threshold,
                      baseline_sources=[{**s, "publisher": s.get("publisher")} for s in explorer.baseline_sources],
-                     colours=explorer.colours, labels={k: _short(v) for k, v in explorer.labels.items()},
+                     colours=explorer.colours, labels=figure_labels(explorer.labels),
                      bands=explorer.view.bands, logrank_p=(explorer.logrank or {}).get("p_value"),
                      text=chart_words(), number=format_number, **extra)
 
