@@ -111,11 +111,13 @@ def test_published_cooperative_figures_match_the_country_filter(client, login, o
     login(Role.RESEARCHER)
     french = client.get("/research/?as_of=2025-12-31&country=FR").get_data(as_text=True)
     # in their own dot chart beside the table, not piled on the curve
-    assert "CG Scop" in french and 'id="published-published-1"' in french
+    assert "CG Scop" in french and 'id="published-figure"' in french
     assert 'published-' not in inline_svg(french)
+    dots = client.get("/research/figure/published.svg?as_of=2025-12-31&country=FR&bare=1")
+    assert dots.status_code == 200 and 'id="published-published-1"' in dots.get_data(as_text=True)
     assert "les-scop-bfc.coop" in french  # with its source
     mixed = client.get("/research/?as_of=2025-12-31").get_data(as_text=True)
-    assert 'id="published-published-1"' not in mixed
+    assert 'id="published-figure"' not in mixed
     italian = client.get("/research/?as_of=2025-12-31&country=IT").get_data(as_text=True)
     assert "CICOPA" in italian and "CG Scop" not in italian
 

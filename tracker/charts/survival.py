@@ -301,6 +301,7 @@ def km_figure(
     """
     words = _words(text)
     count = number or (lambda v: f"{v:,}")
+    decimal = (lambda v: number(v, 1)) if number else (lambda v: f"{v:.1f}")
     groups = list(_get(report, "groups", ()))
     drawn = [g for g in groups if int(_get(g, "n", 0)) > 0]
     curves = [_curve(g) for g in drawn]
@@ -327,7 +328,7 @@ def km_figure(
     any_unstable = False
     for curve in curves:
         median = medians.get(curve.group)
-        label = (_fmt(words["group_median"], group=name_of[curve.group], n=count(curve.n), median=f"{median:.1f}")
+        label = (_fmt(words["group_median"], group=name_of[curve.group], n=count(curve.n), median=decimal(median))
                  if median is not None else _fmt(words["group"], group=name_of[curve.group], n=count(curve.n)))
         handles.append(_draw_curve(ax, curve, colour_of[curve.group], unstable_below, xmax,
                                    max(30, CENSOR_RESOLUTION * 4 // max(len(curves), 4)), show_bands, label))
@@ -376,7 +377,10 @@ def km_figure(
     delayed = any(row and row[0] is not None and row[0] < c.n for c, row in zip(curves, at_risk_rows, strict=True))
     _draw_at_risk_table(table, curves, [name_of[c.group] for c in curves], at_risk_rows, years, words["at_risk"],
                         count)
-    ncols = min(len(handles), 3 if width >= 8 else 2)
+    # as many legend columns as the longest entry allows across the plot
+    longest_label = max((max(len(line) for line in h.get_label().split("\n")) for h in handles), default=10)
+    column_in = (longest_label * (FONT_SIZE - 0.5) * 0.55 + 40) / 72
+    ncols = max(1, min(len(handles), 3, int((width - left) // column_in)))
     _place_km_axes(fig, ax, table, left, rows, handles, ncols, words["delayed"] if delayed else None,
                    header, footer)
     return fig

@@ -28,9 +28,9 @@ from tracker.web import current_actor
 
 #: Parameters of the pages themselves, not of the analysis (`bands`: the CI bands on or off; `lang`:
 #: the language switch every page takes).
-PAGE_PARAMETERS = ("page", "group", "bands", "lang")
+PAGE_PARAMETERS = ("page", "group", "bands", "lang", "bare")
 #: Parameters a link to another view of the same selection leaves out.
-LOCAL_PARAMETERS = ("page", "group", "lang")
+LOCAL_PARAMETERS = ("page", "group", "lang", "bare")
 
 _user = current_actor
 
@@ -90,15 +90,17 @@ def index() -> Any:
         return render_template("research/index.html", form=form, problems=problems, explorer=None,
                                link=_linker(args), chips=_chips(form, args)), 400
     explorer = service.build_explorer(user, query, service.View.from_params(request.args))
-    return render_template(
-        "research/index.html", form=form, problems=[], explorer=explorer, link=_linker(args), query=query,
-        api_url=url_for("api.survival") + "?" + urlencode(query.to_params(), doseq=True),
-        filters=service.filters_in_words(user, query), chips=_chips(form, args),
-        filter_labels=service.FILTER_LABELS, baseline_labels=vocabulary.BASELINE_SERIES,
-        microdata_url=_microdata_url(query),
-        group_label=vocabulary.GROUP_FIELDS.get(query.group_by or "", ""),
-        exclusion_labels=vocabulary.EXCLUSION_REASONS,
-        threshold=current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))
+    context = {
+        "explorer": explorer, "link": _linker(args), "query": query,
+        "api_url": url_for("api.survival") + "?" + urlencode(query.to_params(), doseq=True),
+        "group_label": vocabulary.GROUP_FIELDS.get(query.group_by or "", ""),
+        "exclusion_labels": vocabulary.EXCLUSION_REASONS, "baseline_labels": vocabulary.BASELINE_SERIES,
+        "microdata_url": _microdata_url(query), "threshold": current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10),
+    }
+    result = explorer.page(sorted((k, tuple(v)) for k, v in args.items()),
+                           lambda: render_template("research/_result.html", **context))
+    return render_template("research/index.html", form=form, problems=[], chips=_chips(form, args), result=result,
+                           **context)
 
 
 # --- downloads ----------------------------------------------------------------------------------
@@ -159,9 +161,9 @@ MIMETYPES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf
 def figure(kind: str, fmt: str) -> Response:
     """A figure of the explorer as SVG, PNG or (vector) PDF, with its title, the selection in
     words, the date of the data, n and the source, so that it stands on its own."""
-    query, explorer = _requested_explorer(need_figure=True)
+    query, explorer = _requested_explorer(need_figure=kind != "published")
     try:
-        body = explorer.drawing(kind, fmt)
+        body = explorer.drawing(kind, fmt, standalone=request.args.get("bare") != "1")
     except LookupError:
         abort(404, description="Nothing to draw for this selection.")
     return _download(body, MIMETYPES[fmt], tables.filename(query, FIGURE_STEMS[kind], fmt))

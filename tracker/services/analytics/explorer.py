@@ -307,23 +307,24 @@ class Explorer:
     at_risk: dict[str, list[int]]
     drawn: dict[tuple[str, str], Any] = field(default_factory=dict)
 
-    def drawing(self, kind: str, fmt: str) -> str | bytes:
+    def drawing(self, kind: str, fmt: str, standalone: bool = True) -> str | bytes:
         """A figure (`km`, `competing`, `hazard`, `published`) as an SVG document, PNG or PDF bytes
-        that stands on its own: title, the selection in words, as_of, n and the source (drawn once)."""
+        that stands on its own: title, the selection in words, as_of, n and the source (drawn once).
+        Not `standalone`: the bare figure, for the page that has its caption around it."""
         with _draw_lock:
-            if (kind, fmt) not in self.drawn:
-                fig = self._download_figure(kind)
-                self.drawn[(kind, fmt)] = (figure_svg(fig, id_prefix=kind) if fmt == "svg"
-                                           else figure_pdf(fig) if fmt == "pdf" else figure_png(fig))
-            return self.drawn[(kind, fmt)]
+            key = (kind, fmt if standalone else f"{fmt}-bare")
+            if key not in self.drawn:
+                fig = self._figure(kind, standalone=standalone)
+                if fig is None:
+                    raise LookupError(kind)
+                self.drawn[key] = (figure_svg(fig, id_prefix=kind) if fmt == "svg"
+                                   else figure_pdf(fig) if fmt == "pdf" else figure_png(fig))
+            return self.drawn[key]
 
-    def inline(self, kind: str) -> str | None:
-        """A figure other than the Kaplan-Meier one, as SVG fit for the page (drawn once)."""
-        with _draw_lock:
-            if (kind, "inline") not in self.drawn:
-                fig = self._figure(kind, standalone=False)
-                self.drawn[(kind, "inline")] = None if fig is None else _inline(figure_svg(fig, id_prefix=kind))
-            return self.drawn[(kind, "inline")]
+    def page(self, key: Any, render: Callable[[], str]) -> str:
+        """The page's rendered result for this explorer (one per address): rendering a large table
+        in the reader's number format costs more than the cached analysis."""
+        return self.memo(f"page:{key!r}", render)
 
     def memo(self, key: str, build: Callable[[], Any]) -> Any:
         """A download built once per cached explorer."""
@@ -344,12 +345,6 @@ class Explorer:
         titles = {"km": self.title, "competing": _("Closure versus loss of the cooperative form"),
                   "hazard": _("Hazard by year since transfer"), "published": _("Published cooperative figures")}
         return titles[kind], self.selection
-
-    def _download_figure(self, kind: str) -> Figure:
-        fig = self._figure(kind, standalone=True)
-        if fig is None:
-            raise LookupError(kind)
-        return fig
 
     def _figure(self, kind: str, standalone: bool) -> Figure | None:
         extra: dict[str, Any] = {"header": self._header(kind), "footer": self.footer()} if standalone else {}
