@@ -74,6 +74,8 @@ ROUTES: dict[str, Route] = {
     "research.horizons": Route("/research/horizons.csv", ("GET",), ALL),
     "research.competing_csv": Route("/research/competing.csv", ("GET",), ALL),
     "research.cases": Route("/research/cases", ("GET",), ALL),
+    "research.cases_download": Route("/research/cases.csv", ("GET",), ALL),
+    "research.methods": Route("/research/methods", ("GET",), ALL),
     "reports.index": Route("/reports/", ("GET",), ALL),
     "reports.generate": Route("/reports/annual", ("POST",), ALL, data={"year": "not a year"}),
     "reports.download": Route("/reports/editions/{edition}/download", ("GET",), ALL, owned=True),

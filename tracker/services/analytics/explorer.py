@@ -244,7 +244,7 @@ def selection_in_words(user: User, query: SurvivalQuery) -> str:
         parts.append(_("by %(field)s", field=" × ".join(vocabulary.GROUP_FIELDS.get(f, f).lower()
                                                        for f in query.group_fields)))
     for name, values in filters_in_words(user, query):
-        parts.append(f"{FILTER_LABELS.get(name, name)}: {values}")
+        parts.append(_("%(field)s: %(values)s", field=FILTER_LABELS.get(name, name), values=values))
     return " · ".join(parts)
 
 
@@ -299,6 +299,7 @@ class Explorer:
     headline: dict[str, Any]
     bands_shown: bool
     heatmap: bool
+    heat_range: tuple[float, float]
     null_ci: bool
     pairwise: list[dict[str, Any]]
     hazard: list[dict[str, Any]]
@@ -497,6 +498,11 @@ def _inline(svg: str) -> str:
                                 'stroke-linejoin="round" stroke-linecap="butt" ', 1)
 
 
+def _range(values: Sequence[float | None]) -> tuple[float, float]:
+    known = [v for v in values if v is not None]
+    return (min(known), max(known)) if known else (0.0, 1.0)
+
+
 def headline_horizon(query: SurvivalQuery) -> int:
     """The horizon of the headline numbers: 5 years when asked for, else the longest asked."""
     return 5 if 5 in query.horizons else max(query.horizons)
@@ -571,6 +577,7 @@ def _build_explorer(user: User, query: SurvivalQuery, view: View) -> Explorer:
         headline=_headline(user, query, report) if n else {},
         bands_shown=(len(drawn_groups) <= 2) if view.bands is None else view.bands,
         heatmap=len(drawn_groups) > MAX_DRAWN_GROUPS,
+        heat_range=_range([h["survival"] for g in rows for h in g["horizons"]]),
         null_ci=any(h["survival"] is not None and h["ci_lower"] is None for g in rows for h in g["horizons"]),
         pairwise=[{"a": p.a, "b": p.b, "a_label": labels.get(p.a, p.a), "b_label": labels.get(p.b, p.b),
                    "statistic": p.statistic, "p_value": p.p_value, "p_holm": p.p_holm} for p in report.pairwise],
