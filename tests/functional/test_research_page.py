@@ -238,3 +238,19 @@ def test_an_api_query_string_works_on_the_page(client, login, oracle):
         for h in g["horizons"]:
             assert close(number(groups[g["group"]]["horizons"][h["years"]]["survival"]), h["survival"])
     assert close(logrank[0], api["logrank"]["statistic"])
+
+
+def test_the_cox_model_shows_its_hazard_ratios_and_forest_plot(client, login, oracle):
+    login(Role.RESEARCHER)
+    url = "/research/?as_of=2025-12-31&model=cox&covariates=transfer_type"
+    html = client.get(url).get_data(as_text=True)
+    query = analytics.SurvivalQuery(as_of=date(2025, 12, 31), model="cox", covariates=("transfer_type",))
+    engine = analytics.survival_json(None, query)["cox"]
+    shown = {(m.group(1), m.group(2)): float(m.group(3)) for m in re.finditer(
+        r'data-covariate="([^"]+)" data-level="([^"]*)">.*?data-field="hazard_ratio" data-value="([^"]+)"', html, re.S)}
+    assert shown and len(shown) == len(engine["terms"])
+    for term in engine["terms"]:
+        assert close(shown[(term["covariate"], term["level"] or "")], term["hazard_ratio"])
+    assert 'id="forest-figure"' in html
+    forest = client.get("/research/figure/forest.svg?as_of=2025-12-31&model=cox&covariates=transfer_type")
+    assert forest.status_code == 200 and "forest-forest-0" in forest.get_data(as_text=True)

@@ -243,6 +243,7 @@ TEXT: dict[str, str] = {
     "hazard_year": "Year since transfer",
     "published_x": "Surviving",
     "this_selection": "this selection",
+    "hazard_ratio": "Hazard ratio (95 % CI, log scale)",
 }
 
 
@@ -731,6 +732,44 @@ def published_figure(published: Sequence[Mapping[str, Any]], *, own: Sequence[Ma
     return fig
 
 
+def forest_figure(terms: Sequence[Mapping[str, Any]], *, text: Mapping[str, str] | None = None, width: float = 8.0,
+                  header: tuple[str, str] | None = None, footer: str | None = None) -> Figure:
+    """A Cox model's hazard ratios with their 95 % intervals as a forest plot (log scale, a line at
+    1): one row per term, labelled ``label`` (else covariate and level)."""
+    words = _words(text)
+    rows = [t for t in terms if t.get("hazard_ratio") is not None]
+    names = [_short_label(str(t.get("label") or f"{t['covariate']} {t.get('level') or ''}".strip()), 50)
+             for t in rows]
+    row_h, top, axis_h = 0.3, 0.15, 0.6
+    body_h = top + row_h * max(len(rows), 1) + axis_h + 0.1
+    height, header_h, header_lines, footer_lines = _standalone(width, body_h, header, footer)
+    fig = Figure(figsize=(width, height))
+    left = min(width * 0.55, 0.25 + 0.062 * max((len(n) for n in names), default=10))
+    plot_h = row_h * max(len(rows), 1)
+    ax = fig.add_axes((left / width, (height - header_h - top - plot_h) / height,
+                       (width - left - 0.3) / width, plot_h / height))
+    values = []
+    for i, term in enumerate(rows):
+        hr, lower, upper = float(term["hazard_ratio"]), term.get("ci_lower"), term.get("ci_upper")
+        if lower is not None and upper is not None:
+            ax.plot([float(lower), float(upper)], [i, i], color=style.TEXT, lw=1.4, gid=f"forest-ci-{i}")
+            values += [float(lower), float(upper)]
+        ax.plot([hr], [i], ls="none", marker="s", ms=6, color=style.PALETTE[0], gid=f"forest-{i}")
+        values.append(hr)
+    ax.axvline(1.0, color=style.MUTED_TEXT, lw=0.9, ls=(0, (4, 2)))
+    ax.set_xscale("log")
+    positive = [v for v in values if v > 0] or [1.0]
+    ax.set_xlim(min(min(positive), 1.0) / 1.25, max(max(positive), 1.0) * 1.25)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+    ax.set_yticks(range(len(rows)), names, fontsize=FONT_SIZE - 0.5)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlabel(words["hazard_ratio"], fontsize=FONT_SIZE, color=style.TEXT)
+    _style_axes(ax)
+    ax.grid(False, axis="y")
+    _header_footer(fig, header, header_lines, footer_lines)
+    return fig
+
+
 def _short_label(text: str, limit: int = 58) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
@@ -768,4 +807,4 @@ def figure_png(fig: Figure, *, dpi: int = 150) -> bytes:
 
 
 __all__ = ["PALETTE", "TEXT", "colour", "competing_figure", "figure_pdf", "figure_png", "figure_svg", "hazard_figure",
-           "km_figure", "p_text", "published_figure", "style"]
+           "forest_figure", "km_figure", "p_text", "published_figure", "style"]

@@ -93,6 +93,11 @@ class ExploreSurvivalForm(FlaskForm):
                                               "a year."))
     horizons = StringField(_l("Horizons (years)"), validators=[Optional(), Length(max=100)],
                            description=_l("Whole years, e.g. 1,2,3,4,5 (the default)."))
+    model = SelectField(_l("Model"), default="",
+                        choices=_choices([("", _l("None")), ("cox", _l("Cox proportional hazards"))]))
+    covariates = StringField(_l("Covariates of the Cox model"), validators=[Optional(), Length(max=200)],
+                             description=_l("Comma-separated, among transfer_type, country, nace_section, cohort, "
+                                            "federation, size_class and log_employees."))
 
     def __init__(self, *args: Any, federations: Sequence[tuple[str, str]] | None = None,
                  present_countries: Iterable[str] = (), **kwargs: Any) -> None:

@@ -152,16 +152,16 @@ def _requested_explorer(need_figure: bool = False) -> tuple[SurvivalQuery, servi
 
 
 FIGURE_STEMS = {"km": "survival", "competing": "competing-outcomes", "hazard": "hazard-by-year",
-                "published": "published-figures"}
+                "published": "published-figures", "forest": "cox-hazard-ratios"}
 MIMETYPES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
 
 
-@bp.get("/figure/<any(km, competing, hazard, published):kind>.<any(svg, png, pdf):fmt>")
+@bp.get("/figure/<any(km, competing, hazard, published, forest):kind>.<any(svg, png, pdf):fmt>")
 @login_required
 def figure(kind: str, fmt: str) -> Response:
     """A figure of the explorer as SVG, PNG or (vector) PDF, with its title, the selection in
     words, the date of the data, n and the source, so that it stands on its own."""
-    query, explorer = _requested_explorer(need_figure=kind != "published")
+    query, explorer = _requested_explorer(need_figure=kind not in ("published", "forest"))
     try:
         body = explorer.drawing(kind, fmt, standalone=request.args.get("bare") != "1")
     except LookupError:

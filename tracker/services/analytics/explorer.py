@@ -34,6 +34,7 @@ from tracker.charts.survival import (
     figure_pdf,
     figure_png,
     figure_svg,
+    forest_figure,
     hazard_figure,
     km_figure,
     published_figure,
@@ -52,6 +53,7 @@ from tracker.survival import LEVEL_SEPARATOR, SurvivalReport, analyse_competing,
 from tracker.survival._arrays import at_risk, factorize_labels
 
 CACHE_SIZE = 32
+FIGURE_KINDS = ("km", "competing", "hazard", "forest", "published")
 CASES_PER_PAGE = 100
 #: More groups than colours of the palette make a figure nobody can read: tables only, then.
 MAX_DRAWN_GROUPS = len(PALETTE)
@@ -233,6 +235,7 @@ def chart_words() -> dict[str, str]:
         "hazard_year": _("Year since transfer"),
         "published_x": _("Surviving"),
         "this_selection": _("this selection"),
+        "hazard_ratio": _("Hazard ratio (95 % CI, log scale)"),
     }
 
 
@@ -306,6 +309,7 @@ class Explorer:
     selection: str
     title: str
     at_risk: dict[str, list[int]]
+    cox: dict[str, Any] | None = None
     drawn: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def drawing(self, kind: str, fmt: str, standalone: bool = True) -> str | bytes:
@@ -343,32 +347,37 @@ class Explorer:
         return text
 
     def _header(self, kind: str) -> tuple[str, str]:
-        titles = {"km": self.title, "competing": _("Closure versus loss of the cooperative form"),
+        titles = {"km": self.title, "forest": _("Cox model: hazard ratios"),
+                  "competing": _("Closure versus loss of the cooperative form"),
                   "hazard": _("Hazard by year since transfer"), "published": _("Published cooperative figures")}
         return titles[kind], self.selection
 
+    def _can_draw(self, kind: str) -> bool:
+        return {"km": self.km is not None, "competing": bool(self.competing_results) and self.km is not None,
+                "hazard": bool(self.hazard) and self.km is not None,
+                "forest": bool(self.cox and self.cox.get("terms")), "published": bool(self.published)}[kind]
+
     def _figure(self, kind: str, standalone: bool) -> Figure | None:
+        if kind not in FIGURE_KINDS:
+            raise LookupError(kind)
+        if not self._can_draw(kind):
+            return None
+        if kind == "km" and not standalone:
+            return self.km
         extra: dict[str, Any] = {"header": self._header(kind), "footer": self.footer()} if standalone else {}
-        threshold = int(current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))
+        words = chart_words()
         if kind == "km":
-            if self.km is None:
-                return None
-            return _km(self, threshold, **extra) if standalone else self.km
+            return _km(self, int(current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10)), **extra)
         if kind == "competing":
-            if not self.competing_results or self.km is None:
-                return None
             return competing_figure(self.competing_results, max_years=self.max_years, colours=self.colours,
-                                    labels=figure_labels(self.labels), text=chart_words(), **extra)
+                                    labels=figure_labels(self.labels), text=words, **extra)
         if kind == "hazard":
-            if not self.hazard or self.km is None:
-                return None
-            return hazard_figure(self.report, colours=self.colours, labels=figure_labels(self.labels),
-                                 text=chart_words(), **extra)
-        if kind == "published":
-            if not self.published:
-                return None
-            return published_figure(self.published, own=self.headline_points(), text=chart_words(), **extra)
-        raise LookupError(kind)
+            return hazard_figure(self.report, colours=self.colours, labels=figure_labels(self.labels), text=words,
+                                 **extra)
+        if kind == "forest":
+            assert self.cox is not None
+            return forest_figure(self.cox["terms"], text=words, **extra)
+        return published_figure(self.published, own=self.headline_points(), text=words, **extra)
 
     def headline_points(self) -> list[dict[str, Any]]:
         """This selection's own survival at the published figures' horizons (for the dot chart)."""
@@ -503,6 +512,26 @@ def _range(values: Sequence[float | None]) -> tuple[float, float]:
     return (min(known), max(known)) if known else (0.0, 1.0)
 
 
+def covariate_label(name: str) -> str:
+    if name == "log_employees":
+        return _("Employees (log)")
+    return vocabulary.GROUP_FIELDS.get(name, name)
+
+
+def _cox(analysis: analytics.Analysis, query: SurvivalQuery) -> dict[str, Any]:
+    """The Cox model of the query, its terms labelled for a reader (or its error)."""
+    out = analytics.cox_json(analysis, query)
+    for term in out.get("terms", ()):
+        name = covariate_label(term["covariate"])
+        if term["level"] is None:
+            term["label"] = name
+        else:
+            term["label"] = _("%(covariate)s: %(level)s vs %(reference)s", covariate=name,
+                              level=figure_label(group_label_of(term["covariate"], term["level"])),
+                              reference=figure_label(group_label_of(term["covariate"], term["reference"])))
+    return out
+
+
 def headline_horizon(query: SurvivalQuery) -> int:
     """The horizon of the headline numbers: 5 years when asked for, else the longest asked."""
     return 5 if 5 in query.horizons else max(query.horizons)
@@ -585,7 +614,7 @@ def _build_explorer(user: User, query: SurvivalQuery, view: View) -> Explorer:
                  "years": [h.__dict__ for h in g.hazard]} for g in report.groups if g.hazard],
         selection=selection_in_words(user, query),
         title=_("%(endpoint)s by years since the transfer", endpoint=vocabulary.ENDPOINTS_SHORT[query.endpoint]),
-        at_risk=at_risk_rows)
+        at_risk=at_risk_rows, cox=_cox(analysis, query) if query.model == "cox" and n else None)
     if at_risk_rows:
         km = _km(explorer, threshold)
         with _draw_lock:
