@@ -76,6 +76,7 @@ ROUTES: dict[str, Route] = {
     "research.cases": Route("/research/cases", ("GET",), ALL),
     "research.cases_download": Route("/research/cases.csv", ("GET",), ALL),
     "research.methods": Route("/research/methods", ("GET",), ALL),
+    "research.further_table": Route("/research/table/hazard.csv", ("GET",), ALL),
     "reports.index": Route("/reports/", ("GET",), ALL),
     "reports.generate": Route("/reports/annual", ("POST",), ALL, data={"year": "not a year"}),
     "reports.download": Route("/reports/editions/{edition}/download", ("GET",), ALL, owned=True),

@@ -177,3 +177,13 @@ def test_a_downloaded_figure_stands_on_its_own(researcher, fmt):
     for kind in ("competing", "hazard"):
         other = researcher.get(f"/research/figure/{kind}.{fmt}?as_of=2025-12-31&group_by=transfer_type")
         assert other.status_code == 200
+
+
+def test_the_further_tables_download(researcher):
+    query = "as_of=2025-12-31&group_by=transfer_type"
+    hazard = rows_of(researcher.get(f"/research/table/hazard.csv?{query}"))
+    assert hazard and {"group", "start_years", "rate", "ci_lower"} <= set(hazard[0])
+    pairwise = rows_of(researcher.get(f"/research/table/pairwise.csv?{query}"))
+    assert len(pairwise) == 3 and all(0 <= float(r["p_holm"]) <= 1 for r in pairwise)  # three groups, three pairs
+    cox = rows_of(researcher.get("/research/table/cox.csv?as_of=2025-12-31&model=cox&covariates=transfer_type"))
+    assert cox and all(float(r["hazard_ratio"]) > 0 for r in cox)

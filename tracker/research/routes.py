@@ -196,6 +196,14 @@ def competing_csv() -> Response:
     return _download(tables.competing_csv(explorer), "text/csv", tables.filename(query, "competing-outcomes", "csv"))
 
 
+@bp.get("/table/<any(hazard, pairwise, cox):name>.csv")
+@login_required
+def further_table(name: str) -> Response:
+    """The yearly hazard, the pairwise log-rank tests or the Cox model's terms, as CSV."""
+    query, explorer = _requested_explorer()
+    return _download(tables.further_csv(explorer, name), "text/csv", tables.filename(query, name, "csv"))
+
+
 @bp.get("/cases.<any(csv, xlsx):fmt>")
 @login_required
 def cases_download(fmt: str) -> Response:

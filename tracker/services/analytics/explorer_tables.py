@@ -77,6 +77,38 @@ def competing_rows(explorer: Explorer) -> Iterable[tuple[Any, ...]]:
             yield (g["group"], g["n"], g["closures"], g["losses"], h["years"], h["closure"], h["loss"], h["at_risk"])
 
 
+HAZARD_COLUMNS = ("group", "start_years", "end_years", "person_years", "events", "rate", "ci_lower", "ci_upper")
+PAIRWISE_COLUMNS = ("group_a", "group_b", "statistic", "p_value", "p_holm")
+COX_COLUMNS = ("covariate", "level", "reference", "coef", "se", "hazard_ratio", "ci_lower", "ci_upper", "z", "p_value")
+
+
+def hazard_rows(explorer: Explorer) -> Iterable[tuple[Any, ...]]:
+    for g in explorer.hazard:
+        for h in g["years"]:
+            yield (g["group"], h["start"], h["end"], h["person_years"], h["events"], h["rate"], h["ci_lower"],
+                   h["ci_upper"])
+
+
+def pairwise_rows(explorer: Explorer) -> Iterable[tuple[Any, ...]]:
+    for p in explorer.pairwise:
+        yield (p["a"], p["b"], p["statistic"], p["p_value"], p["p_holm"])
+
+
+def cox_rows(explorer: Explorer) -> Iterable[tuple[Any, ...]]:
+    for t in (explorer.cox or {}).get("terms", ()):
+        yield tuple(t[c] for c in COX_COLUMNS)
+
+
+#: The further tables of the page, by name: columns and rows.
+FURTHER_TABLES = {"hazard": (HAZARD_COLUMNS, hazard_rows), "pairwise": (PAIRWISE_COLUMNS, pairwise_rows),
+                  "cox": (COX_COLUMNS, cox_rows)}
+
+
+def further_csv(explorer: Explorer, name: str) -> bytes:
+    columns, rows = FURTHER_TABLES[name]
+    return explorer.memo(f"{name}.csv", lambda: table("csv", columns, rows(explorer)))
+
+
 def table(fmt: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], **options: Any) -> bytes:
     """A table as CSV or XLSX bytes (the exports' writer: BOM, formula guard)."""
     return table_bytes(fmt, columns, rows, **options)
@@ -199,6 +231,7 @@ def cases_table(fmt: str, user: User, query: SurvivalQuery, group: str | None) -
                         ["event", "1: follow-up ended with the endpoint's event; 0: censored"]])
 
 
-__all__ = ["CASE_COLUMNS", "COMPETING_COLUMNS", "HORIZON_COLUMNS", "STEP_COLUMNS", "XLSX_MIMETYPE", "about_rows",
-           "case_rows", "cases_table", "competing_csv", "filename", "horizons_csv", "horizons_xlsx", "step_rows",
-           "steps_csv", "table"]
+__all__ = ["CASE_COLUMNS", "COMPETING_COLUMNS", "COX_COLUMNS", "FURTHER_TABLES", "HAZARD_COLUMNS", "HORIZON_COLUMNS",
+           "PAIRWISE_COLUMNS", "STEP_COLUMNS", "XLSX_MIMETYPE", "about_rows", "case_rows", "cases_table",
+           "competing_csv", "filename", "further_csv", "horizons_csv", "horizons_xlsx", "step_rows", "steps_csv",
+           "table"]
