@@ -33,9 +33,9 @@ def test_researcher_filters_the_explorer_and_downloads_the_curve(page, researche
     with page.expect_navigation():
         page.get_by_label("Group by").select_option("transfer_type")
     with page.expect_navigation():
-        page.get_by_label("France (FR)").check()
+        page.get_by_role("checkbox", name="France (FR)").check()
     with page.expect_navigation():
-        page.get_by_label("Italy (IT)").check()
+        page.get_by_role("checkbox", name="Italy (IT)").check()
     with page.expect_navigation():
         page.get_by_label("Analysis date (as of)").fill("2025-12-31")
         page.get_by_label("Analysis date (as of)").dispatch_event("change")
