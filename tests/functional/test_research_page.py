@@ -78,7 +78,7 @@ def test_expected_and_relative_survival_equal_the_engine(client, login, oracle_w
             assert close(number(cell.get("relative")), r["survival"])
     # the figure's legend names the baselines' sources, and the page lists them with their addresses
     svg = inline_svg(html)
-    assert "expected survival" in svg and "Insee" in svg
+    assert "expected survival" in svg and "Insee, SINE survey (France)" in svg
     for source in engine["baseline_sources"]:
         assert source["source_title"] in html.replace("&#39;", "'").replace("&amp;", "&")
 

@@ -428,7 +428,10 @@ def at_risk_by_year(analysis: analytics.Analysis, years: int) -> dict[str, list[
 def _km(explorer: Explorer, threshold: int, **extra: Any) -> Figure:
     report = explorer.report
     return km_figure(report, at_risk=explorer.at_risk, unstable_below=threshold,
-                     baseline_sources=[{**s, "publisher": s.get("publisher")} for s in explorer.baseline_sources],
+                     # the legend names the series in the reader's language; the footer cites the publishers
+                     baseline_sources=[{"series": s["series"],
+                                        "publisher": vocabulary.BASELINE_SERIES.get(s["series"], s["series"])}
+                                       for s in explorer.baseline_sources],
                      colours=explorer.colours, labels=figure_labels(explorer.labels),
                      bands=explorer.view.bands, logrank_p=(explorer.logrank or {}).get("p_value"),
                      text=chart_words(), number=format_number, **extra)
