@@ -498,6 +498,7 @@ def _inline(svg: str) -> str:
     prologue, no <style> element, and style="..." turned into presentation attributes."""
     svg = svg[svg.index("<svg"):]
     svg = re.sub(r"\s*<defs>\s*<style[^>]*>.*?</style>\s*</defs>", "", svg, count=1, flags=re.S)
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)  # RDF: no use on a page
 
     def attributes(match: re.Match[str]) -> str:
         pairs = (part.split(":", 1) for part in match.group(1).split(";") if ":" in part)
