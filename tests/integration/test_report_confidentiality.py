@@ -121,7 +121,7 @@ def test_transfers_cases_followed_at_risk_and_data_quality_are_never_withheld(ap
                       ("survival_by_nace_section", "n"), ("survival_by_cohort", "n"), ("activity_in_year", "opened"),
                       ("survival_by_year", "at_risk")):
         assert not any(hidden(v) for v in _cells(report, slug, key)), (slug, key)
-    assert not any("c" == v for row in report.figures[1].svg.split("Number at risk")[1:2] for v in row.split())
+    assert not any(v == "c" for row in report.figures[1].svg.split("Number at risk")[1:2] for v in row.split())
 
 
 def test_a_federations_own_edition_withholds_none_of_its_figures(app, small_cells, make_user):

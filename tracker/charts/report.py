@@ -229,9 +229,9 @@ def comparison_figure(points: Sequence[Comparison], *, observed_label: str, expe
 
 def hazard_figure(bars: Sequence[HazardBar], *, ylabel: str, xlabel: str, salt: str = "hazard") -> str:
     """The annual closure rate per 100 enterprise-years, with its interval, per year since transfer."""
-    fig = _figure(2.6)
+    fig = _figure(3.0)
     ax = fig.add_subplot()
-    fig.subplots_adjust(left=0.12, right=0.97, top=0.95, bottom=0.2)
+    fig.subplots_adjust(left=0.12, right=0.97, top=0.95, bottom=0.3 if len(bars) > 10 else 0.2)
     x = np.arange(len(bars))
     rates = np.array([100 * b.rate for b in bars])
     ax.bar(x, rates, width=0.7, color=PALETTE[0], alpha=0.85)
@@ -241,7 +241,7 @@ def hazard_figure(bars: Sequence[HazardBar], *, ylabel: str, xlabel: str, salt: 
         ax.errorbar(x, rates, yerr=[low, high], fmt="none", ecolor=style.MUTED_TEXT, elinewidth=0.8, capsize=2)
     _style(ax)
     ax.set_xticks(x)
-    ax.set_xticklabels([b.label for b in bars], fontsize=7.5)
+    ax.set_xticklabels([b.label for b in bars], fontsize=7.5, rotation=90 if len(bars) > 10 else 0)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: format_number(v, 0)))
     ax.set_ylabel(ylabel, fontsize=8)

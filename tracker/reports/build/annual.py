@@ -43,7 +43,7 @@ from tracker.reports.build.survival import (
     survival_table,
     type_figure,
 )
-from tracker.reports.content import AnnualReport, Paragraph, Section
+from tracker.reports.content import AnnualReport, Block, Paragraph, Section
 
 __all__ = ["STAGES", "InvalidReportRequest", "build_annual", "inputs_summary"]
 
@@ -88,7 +88,7 @@ def body(inputs: ReportInputs) -> tuple[Section, ...]:
 
 
 def annex(inputs: ReportInputs, counts: Any) -> Section:
-    blocks = [
+    blocks: list[Block] = [
         transfers_per_year(inputs, counts),
         transfers_by(inputs, counts, "country", "A.2", "transfers_by_country"),
         transfers_by(inputs, counts, "transfer_type", "A.3", "transfers_by_type"),

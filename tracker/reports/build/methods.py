@@ -27,7 +27,7 @@ def caveat() -> str:
 
 def methods_box(inputs: ReportInputs) -> Paragraph:
     """The short 'Sources and methods' box of the body."""
-    items = (
+    items: tuple[str, ...] = (
         _("Source: the case registers that the member federations keep in Transfer Tracker: every enterprise "
           "transferred to its employees that they follow, with its transfer, registration, verification and exit "
           "dates, as of %(date)s.", date=long_date(inputs.as_of)),
@@ -120,7 +120,7 @@ def matched_baselines(inputs: ReportInputs) -> Table:
 def comparisons_table(inputs: ReportInputs) -> Table:
     """Published figures for cooperatives, primary sources first; secondary reports marked."""
     columns = (Column("country", _("Country"), width=0.9), Column("population", _("Population"), width=1.5),
-               Column("period", _("Period"), width=1.6), Column("horizon", _("Years"), "year", width=0.6),
+               Column("period", _("Period"), width=1.6), Column("horizon", _("Years"), "year", width=0.8),
                Column("survival", _("Survival (%)"), "pct", width=0.9),
                Column("comparator", _("Comparator"), width=1.6),
                Column("comparator_pct", _("Comparator (%)"), width=1.0),

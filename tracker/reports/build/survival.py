@@ -35,7 +35,7 @@ from tracker.reports.build.common import (
 )
 from tracker.reports.build.inputs import ReportInputs
 from tracker.reports.content import CONFIDENTIAL, Column, Estimate, Figure, Table
-from tracker.reports.render.formatting import pct, pct_ci, pct_sign, ratio, thousands
+from tracker.reports.render.formatting import number, pct, pct_ci, pct_sign, ratio, thousands
 from tracker.survival import CompetingResult, GroupSurvival, LogRankResult
 
 HORIZONS = (1, 2, 3, 4, 5)
@@ -83,7 +83,7 @@ def relative_at(inputs: ReportInputs, group: GroupSurvival, observed: list[Any])
     """Relative survival (a ratio) at 1..5 years, withheld with the observed survival."""
     if group.baseline is None:
         return [None for _h in HORIZONS]
-    out = []
+    out: list[Any] = []
     for rel, obs in zip(group.baseline.horizons, observed, strict=True):
         if rel.relative is None or obs is None:
             out.append(None)
@@ -300,7 +300,7 @@ def logrank_words(result: LogRankResult) -> str:
         return _("The log-rank test rejects equal survival across the groups (chi-square %(stat)s on %(df)s degrees "
                  "of freedom, p < 0.001).", stat=ratio(result.statistic), df=result.df)
     return _("Log-rank test of equal survival across the groups: chi-square %(stat)s on %(df)s degrees of freedom, "
-             "p = %(p)s.", stat=ratio(result.statistic), df=result.df, p=f"{result.p_value:.3f}")
+             "p = %(p)s.", stat=ratio(result.statistic), df=result.df, p=number(result.p_value, 3))
 
 
 def survival_table(inputs: ReportInputs, field: str, number: str, short: str) -> Table:

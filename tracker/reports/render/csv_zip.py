@@ -56,10 +56,11 @@ def _value(value: object, kind: str) -> object:
 def _readme(report: AnnualReport) -> str:
     lines = [report.title, "=" * len(report.title), ""]
     lines += [f"{label}: {value}" if label else f"  {value}" for label, value in about_lines(report)]
-    lines += ["", _("Percentages are written in %% (61.23 means 61.23 %%), with two decimals and a point as the "
+    lines += ["", _("Percentages are written in % (61.23 means 61.23 %), with two decimals and a point as the "
                     "decimal mark; ratios with four."), ""]
     for table in report.tables:
-        lines += [f"{file_name(table)}", "  " + _("Table %(number)s. %(title)s", number=table.number, title=table.title),
+        lines += [f"{file_name(table)}",
+                  "  " + _("Table %(number)s. %(title)s", number=table.number, title=table.title),
                   "  " + _("Reading: %(text)s", text=table.note.reading),
                   "  " + _("Scope: %(text)s", text=table.note.scope),
                   "  " + _("Source: %(text)s", text=table.note.source),

@@ -72,7 +72,8 @@ def flat_rows(table: Table) -> Iterator[list[Any]]:
             else:
                 out.append(value)
             if flag:
-                out.append(CONFIDENTIAL_MARK if value is CONFIDENTIAL else NOT_AVAILABLE_MARK if value is None else None)
+                mark = CONFIDENTIAL_MARK if value is CONFIDENTIAL else NOT_AVAILABLE_MARK if value is None else None
+                out.append(mark)
         yield out
 
 
@@ -103,7 +104,7 @@ def about_lines(report: AnnualReport) -> list[tuple[str, str]]:
         e = report.edition
         lines += [(_("Edition"), _("%(number)s for %(year)s", number=e.number, year=report.year)
                    if e.official else draft_words()),
-                  (_("Generated"), _("%(when)s UTC by %(who)s", when=f"{_utc(e.generated_at):%Y-%m-%d %H:%M}",
+                  (_("Generated"), _("%(when)s UTC by %(who)s", when=_utc(e.generated_at).strftime("%Y-%m-%d %H:%M"),
                                      who=e.generated_by))]
         if e.official:
             lines += [(_("Change since the previous edition") if i == 0 else "", change_text(c, e.previous_number))

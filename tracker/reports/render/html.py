@@ -37,7 +37,8 @@ def cell(value: Any, kind: str) -> Markup | str:
         return NOT_AVAILABLE_MARK
     if isinstance(value, Estimate):
         show = pct if kind == "est_pct" else ratio
-        return Markup(f'{escape(show(value.value))}<span class="ci">{escape(interval(value, kind == "est_pct"))}</span>')
+        ci = escape(interval(value, kind == "est_pct"))
+        return Markup(f'{escape(show(value.value))}<span class="ci">{ci}</span>')
     if kind == "pct" and isinstance(value, float):
         return pct(value)
     if kind == "ratio" and isinstance(value, float):

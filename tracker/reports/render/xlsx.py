@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tracker.reports.content import AnnualReport, Paragraph, Table
@@ -69,7 +70,7 @@ def _about(sheet: Worksheet, report: AnnualReport) -> None:
     row += 1
     for table in report.tables:
         link = put(sheet, row, 1, sheet_name(table))
-        link.hyperlink = f"#'{sheet_name(table)}'!A1"
+        link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{sheet_name(table)}'!A1")
         link.style = "Hyperlink"
         put(sheet, row, 2, _("Table %(number)s. %(title)s", number=table.number, title=table.title))
         row += 1
