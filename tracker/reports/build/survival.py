@@ -40,6 +40,7 @@ from tracker.survival import CompetingResult, GroupSurvival, LogRankResult
 
 HORIZONS = (1, 2, 3, 4, 5)
 FIVE = HORIZONS.index(5)
+STEADY_CLOSURES = 20
 
 
 def years_label(h: int) -> str:
@@ -393,11 +394,14 @@ def hazard_rows(inputs: ReportInputs) -> list[tuple[int, float, Any, Any, Any, A
 
 def hazard_figure_block(inputs: ReportInputs) -> Figure:
     rows = hazard_rows(inputs)
-    bars = [HazardBar(f"{start}–{start + 1}", rate, lower, upper) for start, _py, _d, rate, lower, upper in rows
-            if isinstance(rate, float) and isinstance(lower, float) and isinstance(upper, float)]
+    published = [r for r in rows if isinstance(r[3], float) and isinstance(r[4], float) and isinstance(r[5], float)]
+    bars = [HazardBar(f"{start}–{start + 1}", rate, lower, upper) for start, _py, _d, rate, lower, upper in published]
+    # The reading names the peak among the years with enough closures for a stable rate.
+    steady = [HazardBar(f"{r[0]}–{r[0] + 1}", r[3], r[4], r[5]) for r in published
+              if isinstance(r[2], int) and r[2] >= STEADY_CLOSURES]
     svg = hazard_figure(bars, ylabel=_("Closures per 100 enterprise-years"), xlabel=_("Years since the transfer"),
                         salt="fig-4")
-    peak = max(bars, key=lambda b: b.rate) if bars else None
+    peak = max(steady or bars, key=lambda b: b.rate) if bars else None
     reading = (_("The risk of closure is highest %(years)s years after the transfer: %(rate)s closures per 100 "
                  "enterprises followed for a year.", years=peak.label, rate=pct(peak.rate)) if peak else
                _("Too few closures to draw the risk by year."))
