@@ -145,13 +145,14 @@ def test_admin_pages_have_no_english_left(client, login, make_user, make_federat
 
 EXPLORER_PAGES = ["/research/?as_of=2025-12-31", "/research/?as_of=2025-12-31&group_by=transfer_type&country=FR",
                   "/research/?as_of=2025-12-31&group_by=cohort", "/research/?as_of=1990-01-01",
-                  "/research/?as_of=2025-99-99", "/research/cases?as_of=2025-12-31&group_by=transfer_type&group=rescue"]
+                  "/research/?as_of=2025-99-99", "/research/cases?as_of=2025-12-31&group_by=transfer_type&group=rescue",
+                  "/research/methods"]
 
 
 @pytest.mark.parametrize("language", ["fr", "it", "es"])
 def test_the_survival_explorer_has_no_english_left(client, login, make_user, make_federation, language):
     """The explorer's page (its figures' SVG text included), an empty and an invalid selection, the
-    heat map, and a group's case list. (The methods page shows the report's text: its own test.)"""
+    heat map, a group's case list, and the methods page (the report's own text)."""
     from support_research import load_oracle
 
     load_oracle(make_federation, baselines=True)

@@ -665,10 +665,10 @@ def methods_text(as_of: date | None = None) -> dict[str, Any]:
     """The methods the explorer follows, as the annual report states them (its own text, reused)."""
     from types import SimpleNamespace
 
-    from tracker.reports.build.methods import CAVEAT, definitions
+    from tracker.reports.build.methods import caveat, definitions
 
     return {"definitions": definitions(SimpleNamespace(as_of=as_of or date.today())),  # type: ignore[arg-type]
-            "caveat": CAVEAT}
+            "caveat": caveat()}
 
 
 @dataclass(frozen=True)
