@@ -109,5 +109,5 @@ def checkbox_errors(html: str, control_id: str) -> list[str]:
     """The messages under a checkbox (Bootstrap-Flask puts its label between the box and them)."""
     match = re.search(rf'<input\b[^>]*\bid="{re.escape(control_id)}"[^>]*>(.*?)</div>\s*</div>', html, re.S)
     assert match, f"no checkbox with id {control_id!r} on the page"
-    found = re.findall(r'<div class="invalid-feedback d-block">(.*?)</div>', match.group(0) + "</div>", re.S)
+    found = re.findall(r'<div class="invalid-feedback d-block"[^>]*>(.*?)</div>', match.group(0) + "</div>", re.S)
     return [unescape(message).strip() for message in found]

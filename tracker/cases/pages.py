@@ -41,13 +41,19 @@ def refuse_if_deleted(case: Case) -> None:
         abort(409, description=f"Case {case.ref} is deleted; restore it before changing it.")
 
 
-def show_errors(form: Form, exc: DomainError) -> None:
-    """Put each message of a domain error next to the field it names (form-level otherwise)."""
-    errors = exc.errors if isinstance(exc, InvalidCase) else {exc.field or "": [exc.message]}
+def show_errors(form: Form, exc: DomainError | dict[str, list[str]], keep_form_errors: bool = False) -> None:
+    """Put each message of a domain error (or of an errors-by-field mapping) next to the field it
+    names (form-level otherwise). With `keep_form_errors`, a field the form already found wrong
+    keeps only the form's message (one message per problem)."""
+    if isinstance(exc, dict):
+        errors = exc
+    else:
+        errors = exc.errors if isinstance(exc, InvalidCase) else {exc.field or "": [exc.message]}
     for name, messages in errors.items():
         field = form._fields.get(name) if name else None
         if field is not None and name not in ("csrf_token", "version"):
-            field.errors = [*field.errors, *messages]
+            if not (keep_form_errors and field.errors):
+                field.errors = [*field.errors, *messages]
         else:
             form.form_errors.extend(f"{name}: {m}" if name else m for m in messages)
 

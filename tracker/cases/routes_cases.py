@@ -4,12 +4,13 @@ applies every rule in one call, the view commits once and redirects (PRG)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import Select, select
 from sqlalchemy.orm import load_only, selectinload
@@ -27,11 +28,11 @@ from tracker.cases.forms import (
     WithdrawExitForm,
 )
 from tracker.extensions import db
-from tracker.models import AuditEntry, Case, Federation, Role, StatusCheck, User
+from tracker.models import Case, Federation, Role, StatusCheck, User
 from tracker.services.casework import cases as case_service
 from tracker.services.casework import duplicates
 from tracker.services.casework.case_list import LIST_COLUMNS, SORT_LABELS, build_case_query
-from tracker.services.casework.duplicates import PossibleDuplicate
+from tracker.services.casework.history import case_history
 from tracker.services.errors import DomainError, EditConflict
 from tracker.services.permissions import Scope, can, require, require_role
 from tracker.services.reference import countries, nace_choices, nace_codes
@@ -70,54 +71,12 @@ def index() -> str:
 
 # --- create and edit --------------------------------------------------------------------------
 
-HIDDEN_DUPLICATE_NOTICE = ("A possible duplicate of this case exists in another federation. The secretariat "
-                           "reviews possible duplicates across federations.")
+HIDDEN_DUPLICATE_NOTICE = _l("A possible duplicate of this case exists in another federation. The secretariat "
+                             "reviews possible duplicates across federations.")
 
 
-@dataclass
-class _DuplicateCheck:
-    """Possible duplicates of the case in a create or edit form (services.casework.duplicates)."""
-
-    pairs: list[PossibleDuplicate] = field(default_factory=list)
-    must_confirm: list[PossibleDuplicate] = field(default_factory=list)  # visible to the user in full
-    described: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def hidden(self) -> int:
-        return len(self.pairs) - len(self.must_confirm)
-
-    def blocks(self, form: Form) -> bool:
-        """Visible possible duplicates stop the save until the user ticks the confirmation."""
-        if self.must_confirm and not form.confirm_distinct.data:
-            form.confirm_distinct.errors = [*form.confirm_distinct.errors,
-                                            "Check the possible duplicates listed, then tick this box to save."]
-            return True
-        return False
-
-    def store_confirmation(self, user: User, case_id: int) -> None:
-        if self.must_confirm:
-            duplicates.confirm_distinct(user, [(case_id, p.other.id) for p in self.must_confirm if p.other.id],
-                                        context="case form")
-
-    def flash_hidden(self) -> None:
-        if self.hidden:
-            flash(HIDDEN_DUPLICATE_NOTICE, "warning")
-
-
-def _check_duplicates(form: Form, user: User, federation_id: int, case_id: int | None = None) -> _DuplicateCheck:
-    """Nothing to check when the values break a rule: the service refuses them with its messages."""
-    values, errors = case_service.clean_case_values(form.case_values())
-    if errors:
-        return _DuplicateCheck()
-    pairs = duplicates.duplicates_of(duplicates.identity_of(values, federation_id, case_id))
-    return _DuplicateCheck(pairs, duplicates.needs_confirmation(user, pairs),
-                           pages.describe_pairs(user, pairs, pages.federation_codes() if pairs else {}))
-
-
-
-
-def _render_case_form(form: Form, case: Case | None = None, conflict: str | None = None,
-                      status: int = 200, duplicates: _DuplicateCheck | None = None) -> tuple[str, int]:
+def _render_case_form(form: Form, case: Case | None = None, conflict: str | None = None, status: int = 200,
+                      check: case_service.DuplicateCheck | None = None) -> tuple[str, int]:
     current: list[tuple[str, Any, Any]] = []
     if conflict and case is not None:
         # What the other person saved, next to what this user typed, so they can redo their change.
@@ -125,8 +84,38 @@ def _render_case_form(form: Form, case: Case | None = None, conflict: str | None
         typed = form.case_values()
         current = [(form[name].label.text, saved[name], typed[name]) for name in saved
                    if (saved[name] or None) != (typed[name] or None)]
+    pairs = check.pairs if check is not None else []
+    described = pages.describe_pairs(pages.user(), pairs, pages.federation_codes() if pairs else {})
     return render_template("cases/form.html", form=form, case=case, conflict=conflict, current=current,
-                           nace_options=nace_choices(), duplicates=duplicates), status
+                           nace_options=nace_choices(), duplicates=described,
+                           must_confirm=bool(check and check.must_confirm)), status
+
+
+def _save_case(form: Form, save: Callable[[case_service.DuplicateCheck], Case],
+               problems: Callable[[case_service.DuplicateCheck], dict[str, list[str]]] | None,
+               case: Case | None = None) -> Case | tuple[str, int]:
+    """One pass: the form's shape checks and every rule of the service (fields, cross-field, unique
+    ref, possible duplicates) on the same submit. Returns the saved case, or the form again with
+    every error; nothing is written unless all pass."""
+    check = case_service.DuplicateCheck(confirmed=bool(form.confirm_distinct.data))
+    if not form.validate_on_submit():
+        if form.is_submitted() and problems is not None and "csrf_token" not in form.errors:
+            pages.show_errors(form, problems(check), keep_form_errors=True)
+            db.session.rollback()
+        return _render_case_form(form, case, check=check)
+    try:
+        case = save(check)
+    except EditConflict as exc:
+        db.session.rollback()
+        return _render_case_form(form, case, conflict=exc.message, status=409)
+    except DomainError as exc:
+        db.session.rollback()
+        pages.show_errors(form, exc)
+        return _render_case_form(form, case, check=check)
+    db.session.commit()
+    if check.hidden:
+        flash(HIDDEN_DUPLICATE_NOTICE, "warning")
+    return case
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -136,27 +125,31 @@ def new() -> Any:
     chooses_federation = Scope.of(user).everything
     form = CreateCaseForm(federations=pages.federations(active_only=True) if chooses_federation else None,
                           show_contact=can(user, "case.view_contact"))
-    if not form.validate_on_submit():
-        return _render_case_form(form)
     # Staff have no federation field: a posted federation id is never read for them.
-    federation = db.session.get(Federation, form.federation_id()) if chooses_federation else user.federation
-    if federation is None:
-        abort(403)
-    require(user, "case.create", federation)
-    check = _check_duplicates(form, user, federation.id)
-    if check.blocks(form):
-        return _render_case_form(form, duplicates=check)
-    try:
-        case = case_service.create_case(user, federation, form.case_values(), extra=form.extra_values())
-        check.store_confirmation(user, case.id)
-    except DomainError as exc:
-        db.session.rollback()
-        pages.show_errors(form, exc)
-        return _render_case_form(form, duplicates=check)
-    db.session.commit()
-    flash(f"Case {case.ref} created.", "success")
-    check.flash_hidden()
-    return redirect(url_for("cases.detail", case_id=case.id))
+    chosen_id = form.federation_id() if chooses_federation else None
+    federation = (db.session.get(Federation, chosen_id) if chosen_id is not None else None) if chooses_federation \
+        else user.federation
+    if federation is not None:
+        require(user, "case.create", federation)
+    if request.method == "GET":
+        form.apply_defaults(case_service.new_case_defaults(federation))
+    if federation is None:  # an admin who has not chosen (or chose no existing) federation
+        if request.method == "POST" and form.validate():
+            abort(403)
+        return _save_case(form, lambda check: abort(403), None)
+    chosen = federation
+
+    def save(check: case_service.DuplicateCheck) -> Case:
+        return case_service.create_case(user, chosen, form.case_values(), extra=form.extra_values(), duplicates=check)
+
+    def problems(check: case_service.DuplicateCheck) -> dict[str, list[str]]:
+        return case_service.case_problems(user, chosen, form.case_values(), form.extra_values(), duplicates=check)[1]
+
+    result = _save_case(form, save, problems)
+    if not isinstance(result, Case):
+        return result
+    flash(_("Case %(ref)s created.", ref=result.ref), "success")
+    return redirect(url_for("cases.detail", case_id=result.id))
 
 
 @bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
@@ -167,30 +160,20 @@ def edit(case_id: int) -> Any:
     pages.refuse_if_deleted(case)
     show_contact = can(user, "case.view_contact", case)
     if request.method == "GET":
-        form = EditCaseForm(formdata=None, obj=case, show_contact=show_contact)
-        return _render_case_form(form, case)
+        return _render_case_form(EditCaseForm(formdata=None, obj=case, show_contact=show_contact), case)
     # Never fill a POST from the stored case: a missing version must not pass as the current one.
     form = EditCaseForm(show_contact=show_contact)
-    if not form.validate_on_submit():
-        return _render_case_form(form, case)
-    check = _check_duplicates(form, user, case.federation_id, case.id)
-    if check.blocks(form):
-        return _render_case_form(form, case, duplicates=check)
     version = case.version
-    try:
-        case_service.update_case(user, case, form.case_values(), expected_version=form.version.data,
-                                 extra=form.extra_values())
-        check.store_confirmation(user, case.id)
-    except EditConflict as exc:
-        db.session.rollback()
-        return _render_case_form(form, case, conflict=exc.message, status=409)
-    except DomainError as exc:
-        db.session.rollback()
-        pages.show_errors(form, exc)
-        return _render_case_form(form, case, duplicates=check)
-    db.session.commit()
-    flash(f"Case {case.ref} saved." if case.version != version else "Nothing changed.", "success")
-    check.flash_hidden()
+    result = _save_case(
+        form,
+        lambda check: case_service.update_case(user, case, form.case_values(), expected_version=form.version.data,
+                                               extra=form.extra_values(), duplicates=check),
+        lambda check: case_service.case_problems(user, case.federation, form.case_values(), form.extra_values(),
+                                                 case=case, duplicates=check)[1],
+        case)
+    if not isinstance(result, Case):
+        return result
+    flash(_("Case %(ref)s saved.", ref=case.ref) if case.version != version else _("Nothing changed."), "success")
     return redirect(url_for("cases.detail", case_id=case.id))
 
 
@@ -205,11 +188,7 @@ def _detail_context(case: Case, follow_up_form: Form | None = None, withdraw_for
         select(StatusCheck).where(StatusCheck.case_id == case.id)
         .options(selectinload(StatusCheck.recorded_by))
         .order_by(StatusCheck.checked_on.desc(), StatusCheck.id.desc())).all()
-    history: list[AuditEntry] = []
-    if can(user, "case.view_history", case):
-        history = list(db.session.scalars(
-            select(AuditEntry).where(AuditEntry.table_name == Case.__tablename__, AuditEntry.row_id == case.id)
-            .options(selectinload(AuditEntry.user)).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())))
+    history = case_history(case) if can(user, "case.view_history", case) else []
     may_follow_up = can(user, "case.follow_up", case) and not case.is_deleted
     if may_follow_up:
         follow_up_form = follow_up_form or RecordFollowUpForm(formdata=None, prefix="followup",

@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -17,7 +19,9 @@ from tracker.extensions import db
 from tracker.models import OPERATING, Case, ExitReason, Federation, StatusCheck, TransferType, User
 from tracker.models.base import utcnow
 from tracker.services.casework import audit
-from tracker.services.errors import DomainError, DuplicateRef, EditConflict, InvalidCase
+from tracker.services.casework import duplicates as duplicate_service
+from tracker.services.casework.duplicates import PossibleDuplicate
+from tracker.services.errors import DomainError, DuplicateRef, EditConflict, InvalidCase, UnconfirmedDuplicates
 from tracker.services.reference import UnknownNace, is_country, normalise_nace
 
 # The import/export schema (docs/design.md), in column order.
@@ -228,8 +232,8 @@ def ref_taken(federation_id: int, ref: str, exclude_id: int | None = None) -> bo
     return db.session.scalar(stmt) is not None
 
 
-def _clean_extra(extra: Mapping[str, Any] | None) -> Values:
-    """Notes and contact fields (not in the import schema)."""
+def _clean_extra(extra: Mapping[str, Any] | None) -> tuple[Values, Errors]:
+    """Notes and contact fields (not in the import schema), and their errors by field."""
     cleaned: Values = {}
     errors: Errors = {}
     for field in ("notes", *CONTACT_FIELDS):
@@ -244,43 +248,102 @@ def _clean_extra(extra: Mapping[str, Any] | None) -> Values:
             errors.setdefault(field, []).append(f"'{value[:60]}' is not an email address")
         else:
             cleaned[field] = value
+    return cleaned, errors
+
+
+@dataclass
+class DuplicateCheck:
+    """Asks create_case / update_case to look for possible duplicates (services.casework.duplicates)
+    of the case being saved. Pairs the actor can see in full must be `confirmed` as different
+    enterprises (else UnconfirmedDuplicates, together with any other error of the case); the
+    confirmation is stored with the case. After the call, `pairs` holds every pair found and
+    `hidden` how many involve a case the actor may not see (they are only told one exists)."""
+
+    confirmed: bool = False
+    context: str = "case form"
+    pairs: list[PossibleDuplicate] = dataclass_field(default_factory=list)
+    must_confirm: list[PossibleDuplicate] = dataclass_field(default_factory=list)
+
+    @property
+    def hidden(self) -> int:
+        return len(self.pairs) - len(self.must_confirm)
+
+
+DUPLICATE_FIELDS = ("ref", "name", "national_id", "country", "transfer_date")
+
+
+def case_problems(actor: User | None, federation: Federation, raw: Mapping[str, Any],
+                  extra: Mapping[str, Any] | None = None, case: Case | None = None, today: date | None = None,
+                  duplicates: DuplicateCheck | None = None) -> tuple[Values, Errors]:
+    """Every rule of a case at once: field and cross-field rules, the ref unique in the
+    federation and (with `duplicates`) unconfirmed possible duplicates, under "confirm_distinct".
+    Returns the cleaned values (extra fields included) and the errors by field; writes nothing."""
+    values, errors = clean_case_values(raw, today)
+    cleaned_extra, extra_errors = _clean_extra(extra)
+    values.update(cleaned_extra)
+    errors.update(extra_errors)
+    ref = values.get("ref")
+    if ref is not None and (case is None or ref != case.ref) and \
+            ref_taken(federation.id, ref, case.id if case is not None else None):
+        errors.setdefault("ref", []).append(
+            _("ref %(ref)s already exists in federation %(code)s", ref=ref, code=federation.code))
+    if duplicates is not None and all(name not in errors for name in DUPLICATE_FIELDS):
+        pairs = duplicate_service.duplicates_of(duplicate_service.identity_of(
+            values, federation.id, case.id if case is not None else None))
+        duplicates.pairs = pairs
+        duplicates.must_confirm = duplicate_service.needs_confirmation(actor, pairs)
+        if duplicates.must_confirm and not duplicates.confirmed:
+            errors["confirm_distinct"] = [_("Check the possible duplicates listed, then tick this box to save.")]
+    return values, errors
+
+
+def _checked(actor: User | None, federation: Federation, raw: Mapping[str, Any], extra: Mapping[str, Any] | None,
+             case: Case | None, today: date | None, duplicates: DuplicateCheck | None) -> Values:
+    values, errors = case_problems(actor, federation, raw, extra, case, today, duplicates)
+    if duplicates is not None and "confirm_distinct" in errors:
+        message = errors.pop("confirm_distinct")[0]
+        raise UnconfirmedDuplicates(duplicates.must_confirm, message, errors)
     if errors:
         raise InvalidCase(errors)
-    return cleaned
+    return values
+
+
+def _store_confirmation(actor: User | None, case: Case, duplicates: DuplicateCheck | None) -> None:
+    if duplicates is not None and duplicates.must_confirm:
+        duplicate_service.confirm_distinct(actor, [(case.id, p.other.id) for p in duplicates.must_confirm
+                                                   if p.other.id is not None], context=duplicates.context)
 
 
 def create_case(actor: User | None, federation: Federation, raw: Mapping[str, Any],
                 extra: Mapping[str, Any] | None = None, today: date | None = None,
-                context: str | None = None) -> Case:
-    """Create a case of `federation` from raw field values. Raises InvalidCase or DuplicateRef."""
-    values = check_values(raw, today)
-    values.update(_clean_extra(extra))
-    if ref_taken(federation.id, values["ref"]):
-        raise DuplicateRef(f"ref {values['ref']} already exists in federation {federation.code}", field="ref")
+                context: str | None = None, duplicates: DuplicateCheck | None = None) -> Case:
+    """Create a case of `federation` from raw field values. Raises InvalidCase with every
+    problem at once (an UnconfirmedDuplicates when, with `duplicates`, pairs need confirming)."""
+    values = _checked(actor, federation, raw, extra, None, today, duplicates)
     actor_id = actor.id if actor is not None else None
     case = Case(federation=federation, created_by_id=actor_id, updated_by_id=actor_id, **values)
     db.session.add(case)
     db.session.flush()
     audit.record(actor, case, "create", audit.diff({}, audit.snapshot(case, AUDITED_FIELDS)), context)
+    _store_confirmation(actor, case, duplicates)
     return case
 
 
 def update_case(actor: User | None, case: Case, raw: Mapping[str, Any], expected_version: int | None,
                 extra: Mapping[str, Any] | None = None, today: date | None = None,
-                context: str | None = None) -> Case:
+                context: str | None = None, duplicates: DuplicateCheck | None = None) -> Case:
     """Apply new field values. `expected_version` is the version the user loaded: if the case
-    changed since, raise EditConflict instead of overwriting someone else's change."""
+    changed since, raise EditConflict instead of overwriting someone else's change. Rules as
+    create_case (every problem at once, duplicates with `duplicates`)."""
     if expected_version is not None and expected_version != case.version:
         raise EditConflict(f"Case {case.ref} was changed by someone else since you opened it "
                            f"(version {expected_version}, now {case.version}).")
-    values = check_values(raw, today)
-    values.update(_clean_extra(extra))
-    if values["ref"] != case.ref and ref_taken(case.federation_id, values["ref"], case.id):
-        raise DuplicateRef(f"ref {values['ref']} already exists in this federation", field="ref")
+    values = _checked(actor, case.federation, raw, extra, case, today, duplicates)
     before = audit.snapshot(case, AUDITED_FIELDS)
     for field, value in values.items():
         setattr(case, field, value)
     changes = audit.diff(before, audit.snapshot(case, AUDITED_FIELDS))
+    _store_confirmation(actor, case, duplicates)
     if not changes:
         return case
     case.updated_by_id = actor.id if actor is not None else None
@@ -414,6 +477,34 @@ def restore_case(actor: User, case: Case) -> None:
     case.deleted_at, case.deleted_by_id, case.updated_by_id = None, None, actor.id
     _flush_versioned(case)
     audit.record(actor, case, "restore", {"deleted_at": [before, None]})
+
+
+_NUMBERED_REF = re.compile(r"^(.*?)(\d+)$")
+
+
+def next_ref(federation: Federation) -> str:
+    """The next free ref in the federation's own pattern: the prefix and zero-padded width of its
+    latest case's ref, one more than the highest number in use with that prefix (`ALP-0042` →
+    `ALP-0043`). A federation without numbered refs starts at `CODE-0001`."""
+    latest = db.session.scalar(select(Case.ref).where(Case.federation_id == federation.id)
+                               .order_by(Case.id.desc()).limit(1))
+    match = _NUMBERED_REF.match(latest or "")
+    prefix, width = (match.group(1), len(match.group(2))) if match else (f"{federation.code}-", 4)
+    highest = 0
+    for (ref,) in db.session.execute(select(Case.ref).where(Case.federation_id == federation.id,
+                                                            Case.ref.startswith(prefix, autoescape=True))):
+        number = ref[len(prefix):]
+        if number.isdigit():
+            highest = max(highest, int(number))
+    candidate = f"{prefix}{highest + 1:0{width}d}"
+    return candidate[:MAX_LENGTHS["ref"]]
+
+
+def new_case_defaults(federation: Federation | None) -> Values:
+    """What a new case of `federation` starts with: its country and the next free ref."""
+    if federation is None:
+        return {}
+    return {"country": federation.country, "ref": next_ref(federation)}
 
 
 def case_values(case: Case) -> Values:

@@ -271,7 +271,9 @@ def duplicates_of(identity: CaseIdentity) -> list[PossibleDuplicate]:
         for start in range(0, len(ids), _CHUNK):
             pool += [_identity(row) for row in db.session.execute(
                 same_country.where(Case.id.in_(ids[start:start + _CHUNK])))]
-    return find_duplicates([identity], pool)
+    # A case found both ways (same year and same national id) is one case: list it once.
+    unique = list({other.id: other for other in pool}.values())
+    return find_duplicates([identity], unique)
 
 
 def all_duplicates(user: User, across_only: bool = False) -> list[PossibleDuplicate]:

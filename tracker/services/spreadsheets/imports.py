@@ -69,6 +69,7 @@ from enum import Enum
 from pathlib import PurePath
 from typing import Any
 
+from flask_babel import ngettext
 from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
 
 from tracker.extensions import db
@@ -79,7 +80,7 @@ from tracker.services.analytics import data_version
 from tracker.services.casework import audit, duplicates
 from tracker.services.casework.cases import CASE_FIELDS, REQUIRED_FIELDS, clean_case_values
 from tracker.services.casework.duplicates import PossibleDuplicate
-from tracker.services.errors import DomainError, EditConflict, PermissionDenied
+from tracker.services.errors import EditConflict, PermissionDenied, UnconfirmedDuplicates
 from tracker.services.spreadsheets import csv_dialect
 from tracker.services.spreadsheets.csv_dialect import DateOrder
 
@@ -153,13 +154,12 @@ class ImportResult:
         return not self.problems
 
 
-class UnconfirmedDuplicates(DomainError):
-    """The file has possible duplicates the user can see and did not confirm as distinct."""
-
-    def __init__(self, pairs: list[PossibleDuplicate]) -> None:
-        super().__init__(f"{len(pairs)} possible duplicate{'s' if len(pairs) != 1 else ''}: confirm that they are "
-                         "different enterprises, or correct the file", field="confirm_distinct")
-        self.pairs = pairs
+def unconfirmed_import(pairs: list[PossibleDuplicate]) -> UnconfirmedDuplicates:
+    """The error of a file with possible duplicates the user can see and did not confirm as distinct."""
+    return UnconfirmedDuplicates(pairs, ngettext(
+        "%(num)d possible duplicate: confirm that it is a different enterprise, or correct the file",
+        "%(num)d possible duplicates: confirm that they are different enterprises, or correct the file",
+        len(pairs)))
 
 
 class Formula(str):
@@ -236,7 +236,7 @@ def import_cases(actor: User | None, federation: Federation, data: bytes, filena
         to_confirm = duplicates.needs_confirmation(actor, pairs)
         if not dry_run:
             if to_confirm and not confirm_distinct:
-                raise UnconfirmedDuplicates(to_confirm)
+                raise unconfirmed_import(to_confirm)
             gc.freeze()  # the plan too: it lives until the end
             context = f"import {PurePath(filename).name}"[:200]
             ids = _write(actor, federation, plan, context, progress)
