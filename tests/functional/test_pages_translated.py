@@ -92,3 +92,18 @@ def test_account_pages_have_no_english_left(client, login, make_user, role, lang
         html = client.get(path).get_data(as_text=True)
         assert f'<html lang="{language}">' in html
         assert not _english_left(html, words), (path, _english_left(html, words))
+
+
+@pytest.mark.parametrize("language", ["fr", "it", "es"])
+def test_the_case_form_and_its_errors_have_no_english_left(client, login, make_user, language):
+    user = make_user(Role.STAFF)
+    user.language = language
+    db.session.commit()
+    login(user=user)
+    words = _english_words(language)
+    for html in (client.get("/cases/new").get_data(as_text=True),
+                 client.post("/cases/new", data={"ref": "", "name": ""}).get_data(as_text=True)):
+        assert f'<html lang="{language}">' in html
+        # The NACE suggestions are Eurostat's classification as published (reference data, in English).
+        html = re.sub(r'<datalist id="nace-options">.*?</datalist>', "", html, flags=re.S)
+        assert not _english_left(html, words), _english_left(html, words)

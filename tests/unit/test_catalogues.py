@@ -77,6 +77,11 @@ def test_the_compiled_catalogue_is_up_to_date(language: str) -> None:
     """The app reads the .mo; it must hold exactly the .po's translations (`pybabel compile`)."""
     folder = TRANSLATIONS / language / "LC_MESSAGES"
     with (folder / "messages.mo").open("rb") as fh:
-        compiled = {m.id: m.string for m in read_mo(fh) if m.id}
-    written = {m.id: m.string for m in _catalogue(language) if m.id and not m.fuzzy}
+        compiled = {_key(m.id): _key(m.string) for m in read_mo(fh) if m.id}
+    written = {_key(m.id): _key(m.string) for m in _catalogue(language) if m.id and not m.fuzzy}
     assert compiled == written, f"{language}: messages.mo is stale; run `pybabel compile -d tracker/translations`"
+
+
+def _key(value: str | list[str] | tuple[str, ...]) -> str | tuple[str, ...]:
+    """Plural messages: .mo files read back as lists, .po files as tuples."""
+    return value if isinstance(value, str) else tuple(value)

@@ -71,7 +71,7 @@ def parse_date(value: Any) -> date | None:
             return date.fromisoformat(text)
         except ValueError:
             pass
-    raise ValueError(f"'{text[:40]}' is not a date in the form YYYY-MM-DD")
+    raise ValueError(_("'%(value)s' is not a date in the form YYYY-MM-DD", value=text[:40]))
 
 
 def parse_int(value: Any) -> int | None:
@@ -83,7 +83,7 @@ def parse_int(value: Any) -> int | None:
     if not text:
         return None
     if not re.fullmatch(r"[+-]?\d{1,9}", text):
-        raise ValueError(f"'{text[:40]}' is not a whole number")
+        raise ValueError(_("'%(value)s' is not a whole number", value=text[:40]))
     return int(text)
 
 
@@ -97,7 +97,7 @@ def _choice(enum_cls: type[TransferType] | type[ExitReason]) -> Callable[[Any], 
         try:
             return enum_cls(text.lower())
         except ValueError:
-            raise ValueError(f"'{text[:40]}' is not one of: {allowed}") from None
+            raise ValueError(_("'%(value)s' is not one of: %(allowed)s", value=text[:40], allowed=allowed)) from None
 
     return parse
 
@@ -137,13 +137,13 @@ def clean_case_values(raw: Mapping[str, Any], today: date | None = None,
             continue
         if isinstance(value, str):
             if _CONTROL_RE.search(value):
-                err(field, "contains control characters")
+                err(field, _("contains control characters"))
                 continue
             if len(value) > MAX_LENGTHS.get(field, 10_000):
-                err(field, f"is longer than {MAX_LENGTHS[field]} characters")
+                err(field, _("is longer than %(max)d characters", max=MAX_LENGTHS[field]))
                 continue
         if value is None and field in REQUIRED_FIELDS:
-            err(field, "is required")
+            err(field, _("is required"))
             continue
         values[field] = value
     _check_codes(values, errors, err)
@@ -155,13 +155,14 @@ def _check_codes(values: Values, errors: Errors, err: Callable[[str, str], None]
     if values.get("country") is not None:
         values["country"] = values["country"].upper()
         if not is_country(values["country"]):
-            err("country", f"'{values['country'][:40]}' is not an ISO 3166-1 alpha-2 country code")
+            err("country", _("'%(value)s' is not an ISO 3166-1 alpha-2 country code", value=values["country"][:40]))
     if values.get("region") is not None:
         region = values["region"] = values["region"].upper()
         country = values.get("country") or ""
         if not _REGION_RE.match(region) or (
                 country and not region.startswith((country, _NUTS_PREFIX.get(country, country)))):
-            err("region", f"'{region[:40]}' is not a NUTS or ISO 3166-2 code of country {country or '?'}")
+            err("region", _("'%(value)s' is not a NUTS or ISO 3166-2 code of country %(country)s", value=region[:40],
+                             country=country or "?"))
     if "nace" in values:
         values["nace_section"] = None
         if values["nace"] is not None:
@@ -176,9 +177,10 @@ def _check_codes(values: Values, errors: Errors, err: Callable[[str, str], None]
 
 def _check_employees(values: Values, err: Callable[[str, str], None]) -> None:
     if values.get("employees") is not None and values["employees"] < 0:
-        err("employees", "must be 0 or more")
+        err("employees", _("must be 0 or more"))
     elif values.get("employees") is not None and values["employees"] > MAX_EMPLOYEES:
-        err("employees", f"{values['employees']:,} is more than {MAX_EMPLOYEES:,}")
+        err("employees", _("%(value)s is more than %(max)s", value=f"{values['employees']:,}",
+                           max=f"{MAX_EMPLOYEES:,}"))
 
 
 def _check_dates(values: Values, errors: Errors, err: Callable[[str, str], None], today: date) -> None:
@@ -186,17 +188,19 @@ def _check_dates(values: Values, errors: Errors, err: Callable[[str, str], None]
     for field in ("transfer_date", "registered_on", "last_verified_on", "exit_date"):
         value = values.get(field)
         if value is not None and value > today:
-            err(field, f"{value.isoformat()} is in the future")
+            err(field, _("%(date)s is in the future", date=value.isoformat()))
         elif value is not None and value < EARLIEST_DATE:
-            err(field, f"{value.isoformat()} is before {EARLIEST_DATE.year}")
+            err(field, _("%(date)s is before %(year)d", date=value.isoformat(), year=EARLIEST_DATE.year))
     if "registered_on" in values and values["registered_on"] is None and transfer is not None:
         values["registered_on"] = transfer
     exit_date, verified = values.get("exit_date"), values.get("last_verified_on")
     if transfer is not None:
         if exit_date is not None and exit_date < transfer:
-            err("exit_date", f"exit {exit_date.isoformat()} is before the transfer ({transfer.isoformat()})")
+            err("exit_date", _("exit %(date)s is before the transfer (%(transfer)s)", date=exit_date.isoformat(),
+                                 transfer=transfer.isoformat()))
         if verified is not None and verified < transfer:
-            err("last_verified_on", f"{verified.isoformat()} is before the transfer ({transfer.isoformat()})")
+            err("last_verified_on", _("%(date)s is before the transfer (%(transfer)s)", date=verified.isoformat(),
+                                        transfer=transfer.isoformat()))
     _check_exit(values, errors, err)
 
 
@@ -207,15 +211,15 @@ def _check_exit(values: Values, errors: Errors, err: Callable[[str, str], None])
                                    values.get("last_verified_on"))
     if "exit_date" in values and "exit_reason" in values:
         if exit_date is not None and reason is None and "exit_reason" not in errors:
-            err("exit_reason", "is required when there is an exit date")
+            err("exit_reason", _("is required when there is an exit date"))
         if reason is not None and exit_date is None and "exit_date" not in errors:
-            err("exit_date", "is required when there is an exit reason")
+            err("exit_date", _("is required when there is an exit reason"))
     if exit_date is not None and verified is not None and verified > exit_date:
-        err("last_verified_on", f"confirmed operating on {verified.isoformat()}, after its exit "
-                                f"on {exit_date.isoformat()}")
+        err("last_verified_on", _("confirmed operating on %(date)s, after its exit on %(exit)s",
+                                  date=verified.isoformat(), exit=exit_date.isoformat()))
     if ("last_verified_on" in values and exit_date is None and verified is None
             and "exit_date" not in errors and "last_verified_on" not in errors):
-        err("last_verified_on", "is required for an open case (the latest date it was confirmed operating)")
+        err("last_verified_on", _("is required for an open case (the latest date it was confirmed operating)"))
 
 
 def check_values(raw: Mapping[str, Any], today: date | None = None) -> Values:
@@ -241,11 +245,11 @@ def _clean_extra(extra: Mapping[str, Any] | None) -> tuple[Values, Errors]:
             continue
         value = _text(extra[field])
         if value is not None and "\x00" in value:
-            errors.setdefault(field, []).append("contains a NUL character")
+            errors.setdefault(field, []).append(_("contains a NUL character"))
         elif value is not None and len(value) > MAX_LENGTHS[field]:
-            errors.setdefault(field, []).append(f"is longer than {MAX_LENGTHS[field]} characters")
+            errors.setdefault(field, []).append(_("is longer than %(max)d characters", max=MAX_LENGTHS[field]))
         elif field == "contact_email" and value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-            errors.setdefault(field, []).append(f"'{value[:60]}' is not an email address")
+            errors.setdefault(field, []).append(_("'%(value)s' is not an email address", value=value[:60]))
         else:
             cleaned[field] = value
     return cleaned, errors
