@@ -283,9 +283,9 @@ def test_a_role_change_is_audited_with_before_and_after_and_shown_on_the_overvie
     assert staff_client.get("/account/password").status_code == 302  # the old session is gone
 
     overview = client.get("/admin/").get_data(as_text=True)
-    assert admin.email in overview and f"users #{staff.id}" in overview
-    assert re.search(r"role</span>: staff → researcher", overview)
-    assert re.search(r"federation</span>: UK-CO-OPS → —", overview)
+    assert admin.email in overview and f"User #{staff.id}" in overview
+    assert re.search(r"role</code>: Federation staff → Researcher", overview)
+    assert re.search(r"federation</code>: UK-CO-OPS → —", overview)
 
 
 def test_changing_a_staff_users_federation(client, login, make_federation, make_user):

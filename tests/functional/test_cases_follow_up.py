@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
-from test_cases_helpers import audit_of, errors_next_to, snapshot_counts
+from support_cases import audit_of, errors_next_to, snapshot_counts
 
 from tracker.extensions import db
 from tracker.models import Case, ExitReason, Role, StatusCheck

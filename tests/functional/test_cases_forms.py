@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
-from test_cases_helpers import (
+from support_cases import (
     audit_of,
     csrf_token_from,
     edit_form_of,

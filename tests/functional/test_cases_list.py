@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
-from test_cases_helpers import errors_next_to
+from support_cases import errors_next_to
 
 from tracker.extensions import db
 from tracker.models import Case, ExitReason, Role, TransferType

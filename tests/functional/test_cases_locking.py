@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from test_cases_helpers import audit_of, edit_form_of, log_in, snapshot_counts
+from support_cases import audit_of, edit_form_of, log_in, snapshot_counts
 
 from tracker.extensions import db
 from tracker.models import Case, Role

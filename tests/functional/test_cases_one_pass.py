@@ -10,7 +10,7 @@ from datetime import date
 from html import unescape
 
 from sqlalchemy import func, select
-from test_cases_helpers import errors_next_to, valid_case_form
+from support_cases import errors_next_to, valid_case_form
 
 from tracker.extensions import db
 from tracker.models import Case, Role

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from test_cases_helpers import edit_form_of, snapshot_counts, valid_case_form
+from support_cases import edit_form_of, snapshot_counts, valid_case_form
 
 from tracker.extensions import db
 from tracker.models import Case, ExitReason, Role

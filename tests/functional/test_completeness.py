@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
-from test_cases_helpers import csrf_token_from, errors_next_to
-from test_import_web_helpers import problem_rows, read_csv, read_xlsx, text_of, token_of, upload, written
+from support_cases import csrf_token_from, errors_next_to
+from support_import import problem_rows, read_csv, read_xlsx, text_of, token_of, upload, written
 
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case, ExitReason, Role, StatusCheck

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
-from test_cases_helpers import edit_form_of, valid_case_form
-from test_import_web_helpers import case_row, checkbox_errors, count, csv_bytes, text_of, token_of, upload, written
+from support_cases import edit_form_of, valid_case_form
+from support_import import case_row, checkbox_errors, count, csv_bytes, text_of, token_of, upload, written
 
 from tracker.extensions import db
 from tracker.models import Case, DistinctCasePair, Role

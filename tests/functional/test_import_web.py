@@ -7,8 +7,8 @@ from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
-from test_cases_helpers import csrf_token_from, errors_next_to
-from test_import_web_helpers import (
+from support_cases import csrf_token_from, errors_next_to
+from support_import import (
     case_row,
     csv_bytes,
     problem_rows,

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 from openpyxl import load_workbook
-from test_import_web_helpers import XLSX, read_csv, read_xlsx, text_of
+from support_import import XLSX, read_csv, read_xlsx, text_of
 
 from tracker import vocabulary
 from tracker.extensions import db

@@ -2,9 +2,10 @@
 interface. A word counts as English when it occurs in an English message of the catalogue and in
 none of that language's translations; proper names are allowed.
 
-Pages covered: login, the account pages (settings, password, API tokens) for every role, and the
-error pages. Not yet covered (their templates are not translated yet): cases, import, follow-up,
-duplicates, survival explorer, reports, admin pages."""
+Pages covered: login, the account pages (settings, password, API tokens) for every role, the
+error pages, and every admin page (with its flashes, a refused form and audit entries). Not yet
+covered (their templates are not translated yet): cases, import, follow-up, duplicates, survival
+explorer, reports."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from tracker.models import Role
 
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "tracker" / "translations"
 ALLOWED = {"transfer", "tracker", "api", "json", "csrf", "token", "tokens", "bearer", "authorization", "code",
-           "utf", "bom", "nace", "insee", "istat", "ine", "eurostat", "english", "français", "italiano", "español"}
+           "utf", "bom", "nace", "insee", "istat", "ine", "eurostat", "cgscop", "legacoop", "coceta", "scop",
+           "english", "français", "italiano", "español"}
 WORD = re.compile(r"[^\W\d_]{3,}")
 ANONYMOUS_PAGES = ["/login", "/no-such-page"]
 ACCOUNT_PAGES = ["/account/profile", "/account/password", "/account/tokens"]
@@ -92,6 +94,40 @@ def test_account_pages_have_no_english_left(client, login, make_user, role, lang
         html = client.get(path).get_data(as_text=True)
         assert f'<html lang="{language}">' in html
         assert not _english_left(html, words), (path, _english_left(html, words))
+
+
+def _admin_pages(client, make_federation, make_user) -> dict[str, str]:
+    """Every admin page, with a federation, accounts, audit entries, flashes and a refused form."""
+    fed = make_federation(code="FR-CGSCOP", name="Confédération générale des Scop", country="FR")
+    staff = make_user(Role.STAFF, federation=fed)
+    pages = {
+        "create federation": client.post("/admin/federations/new", follow_redirects=True,
+                                         data={"code": "IT-LEGA", "name": "Legacoop", "country": "IT"}),
+        "refused federation": client.post("/admin/federations/new", data={"code": "", "name": "", "country": ""}),
+        "edit user": client.post(f"/admin/users/{staff.id}", follow_redirects=True,
+                                 data={"role": "researcher", "federation": "", "language": "es"}),
+        "deactivate user": client.post(f"/admin/users/{staff.id}/deactivate", follow_redirects=True),
+        "deactivate federation": client.post(f"/admin/federations/{fed.id}/deactivate", follow_redirects=True),
+        "refused password": client.post(f"/admin/users/{staff.id}/password", data={"password": "x", "confirm": "y"}),
+    }
+    for path in ["/admin/", "/admin/federations", "/admin/federations/new", f"/admin/federations/{fed.id}",
+                 "/admin/users", "/admin/users/new", f"/admin/users/{staff.id}", f"/admin/users/{staff.id}/password"]:
+        pages[path] = client.get(path)
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+    return {name: response.get_data(as_text=True) for name, response in pages.items()}
+
+
+@pytest.mark.parametrize("language", ["fr", "it", "es"])
+def test_admin_pages_have_no_english_left(client, login, make_user, make_federation, language):
+    admin = make_user(Role.ADMIN)
+    admin.language = language
+    db.session.commit()
+    login(user=admin)
+    words = _english_words(language)
+    for name, html in _admin_pages(client, make_federation, make_user).items():
+        assert f'<html lang="{language}">' in html, name
+        assert not _english_left(html, words), (name, _english_left(html, words))
 
 
 @pytest.mark.parametrize("language", ["fr", "it", "es"])

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from openpyxl import load_workbook
-from test_research_helpers import close, expected, load_oracle, query_for, url_for_expected
+from support_research import close, expected, load_oracle, query_for, url_for_expected
 
 from tracker.models import Role
 from tracker.services.analytics import queries as analytics

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from datetime import date
 
 import pytest
-from test_research_helpers import (
+from support_research import (
     ORACLE_FILES,
     assert_page_matches,
     close,

@@ -9,7 +9,7 @@ import re
 from datetime import date
 
 import pytest
-from test_research_helpers import expected, load_oracle, page_numbers
+from support_research import expected, load_oracle, page_numbers
 
 from tracker.models import Role, TransferType
 

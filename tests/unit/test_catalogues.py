@@ -72,16 +72,16 @@ def test_translations_keep_the_placeholders(language: str) -> None:
             assert sorted(PLACEHOLDER.findall(string)) == wanted, (language, message.id, string)
 
 
+def _hashable(value: str | list[str] | tuple[str, ...]) -> str | tuple[str, ...]:
+    """A plural message's forms come back from the .mo as a list."""
+    return value if isinstance(value, str) else tuple(value)
+
+
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_the_compiled_catalogue_is_up_to_date(language: str) -> None:
     """The app reads the .mo; it must hold exactly the .po's translations (`pybabel compile`)."""
     folder = TRANSLATIONS / language / "LC_MESSAGES"
     with (folder / "messages.mo").open("rb") as fh:
-        compiled = {_key(m.id): _key(m.string) for m in read_mo(fh) if m.id}
-    written = {_key(m.id): _key(m.string) for m in _catalogue(language) if m.id and not m.fuzzy}
+        compiled = {_hashable(m.id): _hashable(m.string) for m in read_mo(fh) if m.id}
+    written = {_hashable(m.id): _hashable(m.string) for m in _catalogue(language) if m.id and not m.fuzzy}
     assert compiled == written, f"{language}: messages.mo is stale; run `pybabel compile -d tracker/translations`"
-
-
-def _key(value: str | list[str] | tuple[str, ...]) -> str | tuple[str, ...]:
-    """Plural messages: .mo files read back as lists, .po files as tuples."""
-    return value if isinstance(value, str) else tuple(value)

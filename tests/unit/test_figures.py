@@ -12,6 +12,7 @@ import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
+from tracker.charts import style
 from tracker.charts.survival import PALETTE, competing_figure, figure_png, figure_svg, km_figure
 from tracker.survival import (
     AnalysisOptions,
@@ -64,13 +65,14 @@ def test_km_figure_is_an_explicit_figure_without_pyplot(report):
 
 def test_each_group_has_its_step_curve_band_censor_marks_and_expected_curve(report):
     fig = km_figure(report, baseline_sources=[{"series": "test-series", "publisher": "Statistics Office"}])
-    for index, group in enumerate(report.groups):
+    colours = style.group_colours("transfer_type", [g.group for g in report.groups])
+    for group in report.groups:
         line = artist(fig, f"curve-{group.group}")
         x, y = line.get_data()
         # the curve steps down at each event time to the engine's survival there
         for t, s in zip(group.steps.time[:5], group.steps.survival[:5], strict=True):
             assert np.any((np.asarray(x) == t) & np.isclose(np.asarray(y, dtype=float), s))
-        assert to_rgb(line.get_color()) == to_rgb(PALETTE[index])
+        assert to_rgb(line.get_color()) == to_rgb(style.stroke(colours[group.group]))
         artist(fig, f"ci-{group.group}")
         artist(fig, f"censored-{group.group}")
         expected = artist(fig, f"expected-{group.group}")
@@ -97,7 +99,9 @@ def test_the_part_with_few_at_risk_is_drawn_apart(report):
     for group in report.groups:
         stable = np.asarray(artist(fig, f"curve-{group.group}").get_ydata(), float)
         faded = artist(fig, f"unstable-{group.group}")
-        assert faded.get_alpha() < 1
+        assert faded.get_alpha() in (None, 1)  # dashed at full colour, not transparent
+        assert faded.get_linestyle() == "--"
+        assert style.contrast(faded.get_color()) >= 3
         few = group.steps.at_risk < 10
         assert few.any() and np.isfinite(np.asarray(faded.get_ydata(), float)).any()
         # the last step (fewest at risk) is on the faded curve only
@@ -118,6 +122,7 @@ def test_the_number_at_risk_sits_under_the_year_ticks(report):
         for year, count in enumerate(row):
             assert (year, f"{count:,}") in cells
     assert [t.get_text() for t in table.get_yticklabels()] == [g.group for g in report.groups]
+    assert all(to_rgb(t.get_color()) == (0, 0, 0) for t in table.texts)  # black: readable
 
 
 def test_published_figures_are_numbered_points_explained_in_the_legend(report):
@@ -126,7 +131,8 @@ def test_published_figures_are_numbered_points_explained_in_the_legend(report):
     fig = km_figure(report, published=published)
     point = artist(fig, "published-1")
     assert (point.get_xdata()[0], point.get_ydata()[0]) == (5.0, 0.661)
-    assert to_rgb(artist(fig, "published-2").get_markerfacecolor()) == to_rgb(PALETTE[0])
+    rescue = style.group_colours("transfer_type", ["rescue"])["rescue"]
+    assert to_rgb(artist(fig, "published-2").get_markerfacecolor()) == to_rgb(rescue)
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert any(text.startswith("1: 66.1 % at 5 y") for text in legend)
 

@@ -17,7 +17,7 @@ from tracker.models import Role
 
 NO_FEDERATION = SelectChoice("", _l("— none (admins and researchers) —"))
 NO_COUNTRY = SelectChoice("", _l("Choose a country…"))
-ROLE_CHOICES = [SelectChoice(r.value, vocabulary.ROLES[r.value]) for r in Role]
+ROLE_CHOICES = [SelectChoice(r.value, vocabulary.ROLES.lazy(r.value)) for r in Role]
 LANGUAGE_HELP = _l("Pages and messages are shown to the user in this language; without one, in the "
                    "browser's language.")
 

@@ -11,10 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from tracker import vocabulary
 from tracker.admin import bp
 from tracker.admin.forms import (
     ChangeStatusForm,
@@ -25,18 +28,42 @@ from tracker.admin.forms import (
     ResetPasswordForm,
 )
 from tracker.extensions import db
+from tracker.i18n import LANGUAGES, format_datetime
 from tracker.models import Federation, Role, User
 from tracker.services.accounts import federations as federation_service
 from tracker.services.accounts import users as user_service
 from tracker.services.casework import audit as audit_service
 from tracker.services.errors import DomainError
 from tracker.services.permissions import require_role
-from tracker.services.reference import country_choices
+from tracker.services.reference import countries, country_choices
 from tracker.web import current_actor
 
 RECENT_AUDIT_ENTRIES = 25
 # Audit rows that have an admin page, to link an entry to the row it describes.
 AUDIT_LINKS = {"federations": ("admin.edit_federation", "federation_id"), "users": ("admin.edit_user", "user_id")}
+# What the audited actions and tables read as; an unknown code is shown as it is stored.
+AUDIT_ACTIONS = vocabulary.Labels({
+    "create": _l("creation"),
+    "update": _l("change"),
+    "delete": _l("deletion"),
+    "restore": _l("restoration"),
+    "follow_up": _l("follow-up"),
+    "exit_withdrawn": _l("withdrawal of an exit"),
+    "password_change": _l("password change"),
+    "revoke": _l("revocation"),
+    "confirm_distinct": _l("confirmation as distinct"),
+})
+AUDIT_TABLES = vocabulary.Labels({
+    "cases": _l("Case"),
+    "users": _l("User"),
+    "federations": _l("Federation"),
+    "api_tokens": _l("API token"),
+    "status_checks": _l("Status check"),
+    "distinct_case_pairs": _l("Pair of distinct cases"),
+    "baselines": _l("Baseline series"),
+    "report_editions": _l("Report edition"),
+    "database": _l("Database"),
+})
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -65,17 +92,21 @@ def _federation_or_none(federation_id: int | None) -> Federation | None:
 
 
 def utc(value: datetime | None) -> str:
-    """A stored timestamp as 'YYYY-MM-DD HH:MM UTC' (SQLite returns naive UTC, PostgreSQL aware)."""
-    if value is None:
-        return "—"
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M UTC")
+    """A stored timestamp in UTC, written as the language writes dates (SQLite returns naive UTC,
+    PostgreSQL aware)."""
+    if value is not None and value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return format_datetime(value)
+
+
+def country_name(code: str | None) -> str:
+    """A country's name in the current language (the code itself if unknown)."""
+    return countries().get(code, code) if code else "—"
 
 
 @bp.context_processor
 def admin_helpers() -> dict[str, Any]:
-    return {"utc": utc}
+    return {"utc": utc, "country_name": country_name}
 
 
 # --- overview and audit trail ------------------------------------------------------------------
@@ -99,7 +130,13 @@ def _readable(value: Any, field: str, federation_codes: dict[int, str]) -> str:
     if field == "federation_id" and value in federation_codes:
         return federation_codes[value]
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
+    if field == "role":
+        return vocabulary.label(vocabulary.ROLES, value)
+    if field == "language" and value in LANGUAGES:
+        return LANGUAGES[value]
+    if field == "country":
+        return country_name(value)
     return str(value)
 
 
@@ -119,9 +156,9 @@ def _audit_lines(limit: int) -> list[AuditLine]:
     for entry in entries:
         lines.append(AuditLine(
             at=utc(entry.at),
-            who=entry.user.email if entry.user else "system (command line)",
-            action=entry.action,
-            table=entry.table_name,
+            who=entry.user.email if entry.user else _("system (command line)"),
+            action=AUDIT_ACTIONS.get(entry.action, entry.action),
+            table=AUDIT_TABLES.get(entry.table_name, entry.table_name),
             row_id=entry.row_id,
             link=_audit_link(entry.table_name, entry.row_id),
             changes=[(name.removesuffix("_id"), _readable(before, name, codes), _readable(after, name, codes))
@@ -163,7 +200,7 @@ def create_federation() -> str | Response:
             _show_error(form, exc)
         else:
             db.session.commit()
-            flash(f"Federation {fed.code} created.", "success")
+            flash(_("Federation %(code)s created.", code=fed.code), "success")
             return redirect(url_for("admin.federations"))
     return render_template("admin/federation_form.html", form=form, federation=None)
 
@@ -181,7 +218,7 @@ def edit_federation(federation_id: int) -> str | Response:
             _show_error(form, exc)
         else:
             db.session.commit()
-            flash(f"Federation {fed.code} saved.", "success")
+            flash(_("Federation %(code)s saved.", code=fed.code), "success")
             return redirect(url_for("admin.federations"))
     return render_template("admin/federation_form.html", form=form, federation=fed)
 
@@ -197,7 +234,8 @@ def _set_federation_active(federation_id: int, active: bool) -> Response:
         flash(exc.message, "danger")
     else:
         db.session.commit()
-        flash(f"Federation {fed.code} {'reactivated' if active else 'deactivated'}.", "success")
+        flash(_("Federation %(code)s reactivated.", code=fed.code) if active
+              else _("Federation %(code)s deactivated.", code=fed.code), "success")
     return redirect(url_for("admin.federations"))
 
 
@@ -234,7 +272,8 @@ def create_user() -> str | Response:
             _show_error(form, exc)
         else:
             db.session.commit()
-            flash(f"User {user.email} created ({user.role.value}).", "success")
+            flash(_("User %(email)s created (%(role)s).", email=user.email,
+                    role=vocabulary.label(vocabulary.ROLES, user.role.value)), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_new.html", form=form)
 
@@ -255,7 +294,7 @@ def edit_user(user_id: int) -> str | Response:
             _show_error(form, exc)
         else:
             db.session.commit()
-            flash(f"User {user.email} saved.", "success")
+            flash(_("User %(email)s saved.", email=user.email), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_edit.html", form=form, user=user)
 
@@ -271,7 +310,8 @@ def _set_user_active(user_id: int, active: bool) -> Response:
         flash(exc.message, "danger")
     else:
         db.session.commit()
-        flash(f"User {user.email} {'reactivated' if active else 'deactivated; their sessions ended'}.", "success")
+        flash(_("User %(email)s reactivated.", email=user.email) if active
+              else _("User %(email)s deactivated; their open sessions ended.", email=user.email), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -301,6 +341,6 @@ def reset_password(user_id: int) -> str | Response:
             db.session.commit()
             if user.id == current_user.id:
                 login_user(user)  # the new session nonce would otherwise log the admin out too
-            flash(f"Password of {user.email} reset; their open sessions ended.", "success")
+            flash(_("Password of %(email)s reset; their open sessions ended.", email=user.email), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/reset_password.html", form=form, user=user)

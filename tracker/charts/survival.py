@@ -36,8 +36,10 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MultipleLocator  # noqa: E402
 
-#: Okabe & Ito (2008) colour-blind-safe palette, yellow last (weak on white).
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+from tracker.charts import style  # noqa: E402
+
+#: Okabe & Ito (2008) colour-blind-safe palette (tracker.charts.style, shared with the report).
+PALETTE = style.PALETTE
 #: Horizontal resolution of drawn curves, in bins per x range (about one per point of plot width):
 #: steps closer than this are merged for drawing only, which keeps the SVG small and quick to draw
 #: for 100,000 cases. Many groups share a budget, down to a minimum. Censor marks likewise.
@@ -47,7 +49,6 @@ MIN_RESOLUTION = 150
 CENSOR_RESOLUTION = 150
 FONT_SIZE = 9.0
 LEGEND_WIDTH = 3.3  # inches to the right of the plot
-_UNSTABLE_ALPHA = 0.35
 _SVG_LOCK = threading.Lock()  # rc_context changes process-wide settings for the duration of a save
 
 
@@ -79,8 +80,13 @@ def _id(name: str) -> str:
 
 
 def colour(index: int) -> str:
-    """The palette colour of the group at ``index`` (cycles after eight groups)."""
+    """The palette colour at ``index`` (cycles after eight). Groups take ``style.group_colours``."""
     return PALETTE[index % len(PALETTE)]
+
+
+def _group_field(report: Any) -> str | None:
+    group_by = _get(report, "group_by")
+    return str(group_by).split(",")[0] if group_by else None
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -223,6 +229,7 @@ def km_figure(
     published: Sequence[Mapping[str, Any]] = (),
     max_years: float | None = None,
     width: float = 10.0,
+    colours: Mapping[str, str] | None = None,
 ) -> Figure:
     """Kaplan-Meier curves of ``report`` (a ``SurvivalReport`` or ``report_to_dict(report,
     include_steps=True)``), one colour per group in report order.
@@ -235,6 +242,8 @@ def km_figure(
     ``published``: dicts with ``years``, ``survival`` (fraction), ``label`` and optionally
     ``group`` (a group name, for its colour): numbered diamonds, explained in the legend.
     ``max_years``: right end of the x axis (default: the longest follow-up, rounded up).
+    ``colours``: per group name (default ``style.group_colours`` of the report's grouping field, so
+    a group has the same colour here and in the report).
     """
     groups = list(_get(report, "groups", ()))
     curves = [_curve(g) for g in groups if int(_get(g, "n", 0)) > 0]
@@ -255,7 +264,8 @@ def km_figure(
     table = fig.add_axes((0, 0, 1, 1), sharex=ax)
     table.tick_params(axis="y", pad=pad)
     handles: list[Any] = []
-    colour_of = {c.group: colour(i) for i, c in enumerate(curves)}
+    colour_of = dict(colours) if colours is not None else style.group_colours(_group_field(report),
+                                                                               [c.group for c in curves])
     any_unstable = False
     for curve in curves:
         handles.append(_draw_curve(ax, curve, colour_of[curve.group], unstable_below, xmax,
@@ -266,16 +276,16 @@ def km_figure(
                      if c.expected_time is not None and c.expected is not None and np.isfinite(c.expected[1:]).any()]
     for curve, expected_time, expected in with_expected:
         ok = np.isfinite(expected)
-        ax.plot(expected_time[ok], expected[ok], color=colour_of[curve.group], lw=1.3,
-                ls=(0, (5, 3)), gid=f"expected-{_id(curve.group)}")
+        ax.plot(expected_time[ok], expected[ok], color=style.stroke(colour_of[curve.group]),
+                lw=style.EXPECTED_WIDTH, ls=style.EXPECTED, gid=f"expected-{_id(curve.group)}")
     handles.append(Patch(facecolor="0.6", alpha=0.35, label="95 % confidence interval"))
     handles.append(Line2D([], [], color="0.2", marker="|", ls="none", ms=7, label="censored"))
     if with_expected:
         source = _source_text(baseline_sources)
         label = "expected survival (matched national baselines" + (f"; source: {source})" if source else ")")
-        handles.append(Line2D([], [], color="0.2", lw=1.3, ls=(0, (5, 3)), label=_wrap(label)))
+        handles.append(Line2D([], [], color="0.2", lw=style.EXPECTED_WIDTH, ls=style.EXPECTED, label=_wrap(label)))
     if any_unstable:
-        handles.append(Line2D([], [], color="0.2", lw=1.6, alpha=_UNSTABLE_ALPHA,
+        handles.append(Line2D([], [], color="0.2", lw=style.CURVE_WIDTH, ls=style.TAIL,
                               label=f"fewer than {unstable_below} at risk"))
     handles.extend(_draw_published(ax, published, colour_of, xmax))
 
@@ -313,24 +323,26 @@ def _place_km_axes(fig: Figure, ax: Any, table: Any, left: float, rows: int, han
 
 
 def _draw_curve(ax: Any, curve: _Curve, col: str, threshold: int, xmax: float, marks: int) -> Line2D:
+    line = style.stroke(col)
     x, y, risk = _step_path(curve)
     y_stable, y_unstable = _split_by_stability(x, y, risk, threshold)
     lo_x, lo_y, _ = _step_path(_Curve(**{**curve.__dict__, "survival": curve.ci_lower}))
     _, hi_y, _ = _step_path(_Curve(**{**curve.__dict__, "survival": curve.ci_upper}))
     band_ok = np.isfinite(lo_y) & np.isfinite(hi_y)
     stable_v = np.isfinite(y_stable)
-    ax.fill_between(lo_x, lo_y, hi_y, where=band_ok & stable_v, color=col, alpha=0.16, lw=0,
+    ax.fill_between(lo_x, lo_y, hi_y, where=band_ok & stable_v, color=col, alpha=style.BAND_ALPHA, lw=0,
                     interpolate=False, gid=f"ci-{_id(curve.group)}")
     ax.fill_between(lo_x, lo_y, hi_y, where=band_ok & np.isfinite(y_unstable), color=col,
                     alpha=0.06, lw=0, interpolate=False)
     label = f"{curve.group} (n = {curve.n:,})"
-    ax.plot(x, y_stable, color=col, lw=1.8, solid_joinstyle="miter", gid=f"curve-{_id(curve.group)}")
-    ax.plot(x, y_unstable, color=col, lw=1.6, alpha=_UNSTABLE_ALPHA, gid=f"unstable-{_id(curve.group)}")
+    ax.plot(x, y_stable, color=line, lw=style.CURVE_WIDTH, solid_joinstyle="miter", gid=f"curve-{_id(curve.group)}")
+    # Few at risk: dashed at full colour (a transparent line would lose its contrast).
+    ax.plot(x, y_unstable, color=line, lw=style.CURVE_WIDTH, ls=style.TAIL, gid=f"unstable-{_id(curve.group)}")
     if len(curve.censor_time):
         keep = _thin(curve.censor_time, xmax, marks)
         ax.plot(curve.censor_time[keep], curve.censor_survival[keep], ls="none", marker="|", ms=5, mew=0.9,
-                color=col, gid=f"censored-{_id(curve.group)}")
-    return Line2D([], [], color=col, lw=1.8, label=label)
+                color=line, gid=f"censored-{_id(curve.group)}")
+    return Line2D([], [], color=line, lw=style.CURVE_WIDTH, label=label)
 
 
 def _draw_published(ax: Any, published: Sequence[Mapping[str, Any]], colour_of: Mapping[str, str],
@@ -367,12 +379,12 @@ def _draw_at_risk_table(table: Any, curves: Sequence[_Curve], colour_of: Mapping
                         rows: Sequence[Sequence[int | None]], years: np.ndarray) -> None:
     table.set_ylim(max(len(curves), 1) - 0.5, -0.5)
     table.set_yticks(range(len(curves)), [c.group for c in curves], fontsize=FONT_SIZE - 0.5)
-    for label, curve in zip(table.get_yticklabels(), curves, strict=True):
-        label.set_color(colour_of[curve.group])
-    for i, (curve, row) in enumerate(zip(curves, rows, strict=True)):
+    for label in table.get_yticklabels():
+        label.set_color(style.TEXT)  # black: coloured text fails contrast; the legend gives the colour
+    for i, row in enumerate(rows):
         for year, count in zip(years, row, strict=True):
             table.text(float(year), i, "–" if count is None else f"{count:,}", ha="center", va="center",
-                       fontsize=FONT_SIZE - 1, color=colour_of[curve.group])
+                       fontsize=FONT_SIZE - 0.5, color=style.TEXT)
     table.set_title("Number at risk", loc="left", fontsize=FONT_SIZE, pad=3)
     table.xaxis.set_visible(False)  # the plot's x axis above is the scale (shared)
     table.tick_params(axis="y", left=False)
@@ -398,11 +410,13 @@ def _competing_series(entry: Any) -> tuple[str, int, np.ndarray, np.ndarray, np.
             np.r_[0.0, steps.loss], True)
 
 
-def competing_figure(results: Sequence[Any], *, max_years: float | None = None, width: float = 10.0) -> Figure:
+def competing_figure(results: Sequence[Any], *, max_years: float | None = None, width: float = 10.0,
+                     group_field: str | None = None, colours: Mapping[str, str] | None = None) -> Figure:
     """Cumulative incidence (Aalen-Johansen) of closure and of loss of the cooperative form per group,
     side by side. ``results``: ``analyse_competing(...)`` (step curves) or ``competing_to_dict(...)``
     (points at the horizons, joined by lines)."""
     series = [_competing_series(r) for r in results]
+    colour_of = dict(colours) if colours is not None else style.group_colours(group_field, [s[0] for s in series])
     longest = max((float(s[2][-1]) for s in series), default=1.0)
     xmax = float(max_years) if max_years else float(max(1, math.ceil(longest)))
     legend_rows = math.ceil(len(series) / 4) if series else 0
@@ -417,11 +431,12 @@ def competing_figure(results: Sequence[Any], *, max_years: float | None = None, 
     axes = (first, second)
     titles = ("Closure (liquidation, dissolution, other)", "Loss of the cooperative form (sold, merged, demutualised)")
     top = 0.0
-    for index, (group, n, time, closure, loss, is_step) in enumerate(series):
+    for group, n, time, closure, loss, is_step in series:
         keep = _thin(time, xmax, _resolution(len(series))) if is_step else np.arange(len(time))
         for ax, values, kind in zip(axes, (closure, loss), ("closure", "loss"), strict=True):
-            ax.plot(time[keep], values[keep], color=colour(index), lw=1.7, drawstyle="steps-post" if is_step
-                    else "default", marker=None if is_step else "o", ms=3.5, gid=f"{kind}-{_id(group)}",
+            ax.plot(time[keep], values[keep], color=style.stroke(colour_of[group]), lw=1.7,
+                    drawstyle="steps-post" if is_step else "default", marker=None if is_step else "o", ms=3.5,
+                    gid=f"{kind}-{_id(group)}",
                     label=f"{group} (n = {n:,})" if kind == "closure" else None)
             top = max(top, float(np.nanmax(values)) if len(values) else 0.0)
     for ax, title in zip(axes, titles, strict=True):
@@ -464,4 +479,4 @@ def figure_png(fig: Figure, *, dpi: int = 150) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["PALETTE", "colour", "competing_figure", "figure_png", "figure_svg", "km_figure"]
+__all__ = ["PALETTE", "colour", "style", "competing_figure", "figure_png", "figure_svg", "km_figure"]

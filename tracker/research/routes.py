@@ -28,7 +28,8 @@ from matplotlib.figure import Figure
 from sqlalchemy import select
 
 from tracker import vocabulary
-from tracker.charts.survival import PALETTE, colour, competing_figure, figure_png, figure_svg, km_figure
+from tracker.charts import style
+from tracker.charts.survival import PALETTE, competing_figure, figure_png, figure_svg, km_figure
 from tracker.extensions import db
 from tracker.models import Case, Federation, User
 from tracker.research import bp
@@ -296,7 +297,8 @@ def _optional(value: float | None) -> float | None:
 
 def _group_rows(report: SurvivalReport) -> list[dict[str, Any]]:
     rows = []
-    for index, group in enumerate(report.groups):
+    colours = style.group_colours((report.group_by or "").split(",")[0] or None, [g.group for g in report.groups])
+    for group in report.groups:
         relative = {h.years: h for h in group.baseline.horizons} if group.baseline is not None else {}
         horizons = []
         for h in group.horizons:
@@ -311,7 +313,7 @@ def _group_rows(report: SurvivalReport) -> list[dict[str, Any]]:
         baseline = group.baseline
         rows.append({
             "group": group.group, "n": group.n, "events": group.events, "median_years": group.median_years,
-            "excluded": dict(group.exclusions), "horizons": horizons, "colour": colour(index),
+            "excluded": dict(group.exclusions), "horizons": horizons, "colour": colours[group.group],
             "baseline_series": list(baseline.series) if baseline else [],
             "baseline_matched": sum(m.n for m in baseline.matches) if baseline else 0,
             "baseline_unmatched": baseline.unmatched if baseline else group.n,

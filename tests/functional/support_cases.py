@@ -1,4 +1,4 @@
-"""Helpers shared by the test_cases_* modules (this module holds no tests)."""
+"""Helpers shared by the test_cases_* modules and other page tests (this module holds no tests)."""
 
 from __future__ import annotations
 
