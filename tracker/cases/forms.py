@@ -276,6 +276,8 @@ class UploadCasesForm(_ChooseFederation, FlaskForm):
 class ConfirmImportForm(FlaskForm):
     confirm_distinct = BooleanField(_l("I checked the possible duplicates listed: they are different enterprises"))
     submit = SubmitField(_l("Import"))
+    # A file with wrong rows: import the others (the wrong ones come back as a file to fix).
+    import_valid = SubmitField(_l("Import only the valid rows"))
 
 
 class UploadStatusCheckForm(FlaskForm):

@@ -159,7 +159,12 @@ def load_staged(kind: str, token: str) -> staging.StagedUpload:
 
 
 def problem_rows(problems: Any) -> list[list[Any]]:
-    return [[p.row, p.column, p.message] for p in problems]
+    """Problems as the review pages and the problems file show them:
+    [row, ref, name, column, value as written, message]."""
+    return [[p.row, p.ref, p.name, p.column, p.value, p.message] for p in problems]
+
+
+PROBLEM_COLUMNS = ("row", "ref", "name", "column", "value", "message")
 
 
 def file_level_only(problems: Any) -> bool:
@@ -170,7 +175,7 @@ def file_level_only(problems: Any) -> bool:
 
 def problems_csv(staged: staging.StagedUpload) -> Response:
     rows = staged.review.get("problems", [])
-    content = exports.table_bytes("csv", ("row", "column", "message"), rows)
+    content = exports.table_bytes("csv", PROBLEM_COLUMNS, rows)
     stem = Path(staged.filename).stem or "upload"
     return download(content, "csv", f"{stem}-problems.csv")
 

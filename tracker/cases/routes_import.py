@@ -4,13 +4,17 @@ template and its help page."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from tracker import vocabulary
 from tracker.cases import bp, pages
 from tracker.cases.forms import (
     ConfirmImportForm,
@@ -21,7 +25,7 @@ from tracker.extensions import db
 from tracker.models import Federation, Role, User
 from tracker.services.casework import cases as case_service
 from tracker.services.casework import duplicates
-from tracker.services.errors import EditConflict
+from tracker.services.errors import EditConflict, NotFound
 from tracker.services.permissions import can, require, require_role
 from tracker.services.reference import countries, nace_codes
 from tracker.services.spreadsheets import exports, import_help, imports, staging
@@ -85,15 +89,42 @@ def import_upload() -> Any:
         form.file.errors = [p.message for p in result.problems]
         return pages.render_upload(form)
     pages.purge_staging()
-    staged = staging.stage(pages.staging_folder(), "cases", user.id, federation.id, filename,
-                           data if result.ok else None, _import_review(user, federation, result))
+    folder = pages.staging_folder()
+    importable = result.ok or result.partial_possible
+    staged = staging.stage(folder, "cases", user.id, federation.id, filename,
+                           data if importable else None, _import_review(user, federation, result))
+    rejected = imports.rejected_rows_file(data, filename, result.problems, pages.max_upload_bytes())
+    if rejected is not None:
+        staging.attach(folder, staged, "rejected", rejected)
     return redirect(url_for("cases.import_review", token=staged.token), code=303)
+
+
+PREVIEW_SHOWN = 500
+
+
+def _preview(result: imports.ImportResult) -> dict[str, Any]:
+    """The cases the import creates and, for updates, each changed field as old → new (labelled)."""
+
+    def shown(field: str, value: Any) -> Any:
+        labels = {"transfer_type": vocabulary.TRANSFER_TYPES, "exit_reason": vocabulary.EXIT_REASONS}.get(field)
+        return labels.get(str(value), str(value)) if labels is not None and value is not None else value
+
+    return {
+        "creates": [[p.row, p.ref, p.name] for p in result.creates[:PREVIEW_SHOWN]],
+        "create_total": len(result.creates),
+        "updates": [[p.row, p.ref, p.name, [[vocabulary.CASE_FIELDS.get(f, f), shown(f, old), shown(f, new)]
+                                             for f, (old, new) in p.changes.items()]]
+                    for p in result.updates[:PREVIEW_SHOWN]],
+        "update_total": len(result.updates),
+    }
 
 
 def _import_review(user: User, federation: Federation, result: imports.ImportResult) -> dict[str, Any]:
     pairs = list(result.duplicates)
     return {
-        "status": "checked" if result.ok else "rejected",
+        "status": "checked" if result.ok else "partial" if result.partial_possible else "rejected",
+        "importable": result.importable, "rejected_rows": len(result.rejected_rows),
+        **_preview(result),
         "federation": {"id": federation.id, "code": federation.code, "name": federation.name},
         "rows": result.rows, "created": result.created, "updated": result.updated, "unchanged": result.unchanged,
         "problems": pages.problem_rows(result.problems),
@@ -139,19 +170,23 @@ def import_review(token: str) -> Any:
     if request.method == "GET":
         return _render_import_review(staged)
     form = ConfirmImportForm()
-    if not form.validate_on_submit() or staged.review.get("status") != "checked":
+    status = staged.review.get("status")
+    only_valid = bool(form.import_valid.data)
+    if not form.validate_on_submit() or status not in ("checked", "partial") or (status == "partial"
+                                                                                and not only_valid):
         return _render_import_review(staged, form, status=400 if form.errors else 409)
-    return _confirm_import(user, federation, staged, form)
+    return _confirm_import(user, federation, staged, form, only_valid=status == "partial")
 
 
 
-def _confirm_import(user: User, federation: Federation, staged: staging.StagedUpload, form: Form) -> Any:
+def _confirm_import(user: User, federation: Federation, staged: staging.StagedUpload, form: Form,
+                    only_valid: bool = False) -> Any:
     folder = pages.staging_folder()
     data = pages.staged_data(folder, staged)
     try:
         result = imports.import_cases(user, federation, data, staged.filename, dry_run=False, check_duplicates=True,
                                       confirm_distinct=bool(form.confirm_distinct.data),
-                                      max_bytes=pages.max_upload_bytes())
+                                      max_bytes=pages.max_upload_bytes(), only_valid=only_valid)
     except imports.UnconfirmedDuplicates as exc:
         db.session.rollback()
         review = {**staged.review, "duplicates": pages.describe_pairs(user, exc.pairs, pages.federation_codes()),
@@ -161,25 +196,43 @@ def _confirm_import(user: User, federation: Federation, staged: staging.StagedUp
         return _render_import_review(staged, form)
     except (EditConflict, IntegrityError):
         db.session.rollback()
-        return _render_import_review(staged, form, status=409, conflict=(
+        return _render_import_review(staged, form, status=409, conflict=_(
             "Cases of this federation were changed while the file was being imported; nothing was imported. "
             "Confirm again to import the file against the current cases."))
     if not result.ok:  # the cases changed since the file was checked
         db.session.rollback()
         return pages.close_staged(folder, staged, {**staged.review, "status": "rejected",
                                               "problems": pages.problem_rows(result.problems)},
-                             "The file no longer passes the checks (cases changed since it was checked); "
-                             "nothing was imported.", "danger", "cases.import_review")
+                             _("The file no longer passes the checks (cases changed since it was checked); "
+                               "nothing was imported."), "danger", "cases.import_review")
     db.session.commit()
     review = {**staged.review, "status": "imported", "created": result.created, "updated": result.updated,
-              "unchanged": result.unchanged, "rows": result.rows,
+              "unchanged": result.unchanged, "rows": result.rows, "rejected_rows": len(result.rejected_rows),
               "imported_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
-    return pages.close_staged(folder, staged, review,
-                         f"Imported {staged.filename} into {federation.code}: {result.created} created, "
-                         f"{result.updated} updated, {result.unchanged} unchanged.", "success", "cases.import_review")
+    message = _("Imported %(file)s into %(federation)s: %(created)d created, %(updated)d updated, "
+                "%(unchanged)d unchanged.", file=staged.filename, federation=federation.code,
+                created=result.created, updated=result.updated, unchanged=result.unchanged)
+    if result.skipped:
+        message += " " + ngettext("%(num)d row with problems was left out: download it, fix it and upload it again.",
+                                  "%(num)d rows with problems were left out: download them, fix them and upload "
+                                  "them again.", len(result.rejected_rows))
+    return pages.close_staged(folder, staged, review, message, "success", "cases.import_review")
 
 
 @bp.route("/import/<token>/problems.csv")
 @require_role(Role.ADMIN, Role.STAFF)
 def import_problems(token: str) -> Response:
     return pages.problems_csv(pages.load_staged("cases", token))
+
+
+@bp.route("/import/<token>/rejected-rows.csv")
+@require_role(Role.ADMIN, Role.STAFF)
+def import_rejected_rows(token: str) -> Response:
+    """The rows of the upload that have problems, with a column saying what is wrong, to fix and upload again."""
+    staged = pages.load_staged("cases", token)
+    try:
+        content = staging.read_attachment(pages.staging_folder(), staged, "rejected")
+    except NotFound as exc:
+        abort(404, description=exc.message)
+    stem = Path(staged.filename).stem or "upload"
+    return pages.download(content, "csv", f"{stem}-rejected-rows.csv")
