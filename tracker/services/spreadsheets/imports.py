@@ -4,8 +4,12 @@
 Rules, in the order they are applied:
 
 - Size: a file over `max_bytes` (default 20 MB) is refused before it is parsed.
-- Format: a zip (the signature of XLSX) is read as XLSX with openpyxl (first sheet, values of
-  formulas as last computed); `.xls`/`.ods` files are refused with a hint; anything else is read
+- Bounds: the file is read by `readers` within `UPLOAD_LIMITS`, counting what it reads, never
+  trusting what the file declares: columns A..AF only (a value further right refuses the file),
+  at most 1,000,000 case rows, bounded cells and reading time, an XLSX that inflates to at most
+  30 times its own size.
+- Format: a zip (the signature of XLSX) is read as XLSX (first sheet, openpyxl's cell decoding,
+  one cell element at a time); `.xls`/`.ods` files are refused with a hint; anything else is read
   as CSV, in UTF-8 (with or without BOM), UTF-16 with a BOM, Windows-1252 or Latin-1, delimited by
   `,`, `;` or TAB (the one the header line holds most of): `csv_dialect`, whose findings the
   result reports (`source`).
@@ -59,8 +63,6 @@ import csv
 import gc
 import io
 import json
-import warnings
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -81,15 +83,16 @@ from tracker.services.casework import audit, duplicates
 from tracker.services.casework.cases import CASE_FIELDS, REQUIRED_FIELDS, clean_case_values
 from tracker.services.casework.duplicates import PossibleDuplicate
 from tracker.services.errors import EditConflict, PermissionDenied, UnconfirmedDuplicates
-from tracker.services.spreadsheets import csv_dialect
+from tracker.services.spreadsheets import csv_dialect, readers
 from tracker.services.spreadsheets.csv_dialect import DateOrder
 from tracker.services.spreadsheets.import_help import TEMPLATE_EXAMPLE
+from tracker.services.spreadsheets.readers import Formula, Limits
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 1_000_000
+MAX_ROWS = readers.MAX_ROWS
+#: What an upload may hold (rows, columns, reading time: services.spreadsheets.readers).
+UPLOAD_LIMITS = Limits()
 MAX_PROBLEMS = 10_000
-# Uncompressed XLSX content allowed per byte of file: real workbooks compress 5-10x; a zip bomb far more.
-MAX_XLSX_EXPANSION = 25
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 COMPARED_FIELDS: tuple[str, ...] = (*CASE_FIELDS, "nace_section")
 DATE_FIELDS = ("transfer_date", "registered_on", "last_verified_on", "exit_date", "founded_on")
@@ -191,12 +194,6 @@ def unconfirmed_import(pairs: list[PossibleDuplicate]) -> UnconfirmedDuplicates:
         "%(num)d possible duplicate: confirm that it is a different enterprise, or correct the file",
         "%(num)d possible duplicates: confirm that they are different enterprises, or correct the file",
         len(pairs)))
-
-
-class Formula(str):
-    """A cell holding a formula (an XLSX formula cell, or CSV text starting with =): refused."""
-
-    __slots__ = ()
 
 
 class _FileProblem(Exception):
@@ -408,7 +405,8 @@ def _pair_ids(pairs: list[PossibleDuplicate], created: dict[str, int]) -> list[t
     return [(p.case.id or created[p.case.ref], p.other.id or created[p.other.ref]) for p in pairs]
 
 
-def _read_table(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES) -> _Table:
+def _read_table(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES, limits: Limits | None = None
+                ) -> _Table:
     """Parse the file into a header and its non-blank rows. Raises _FileProblem."""
     if len(data) > max_bytes:
         raise _FileProblem(f"the file is {_megabytes(len(data))}, over the limit of {_megabytes(max_bytes)}; "
@@ -420,8 +418,9 @@ def _read_table(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES) 
         raise _FileProblem("old Excel files (.xls) are not supported; save the sheet as XLSX or as CSV UTF-8")
     if name.endswith(".ods"):
         raise _FileProblem("OpenDocument spreadsheets (.ods) are not supported; save the sheet as XLSX or CSV UTF-8")
+    limits = limits or UPLOAD_LIMITS
     if data.startswith(b"PK\x03\x04"):
-        rows = _xlsx_rows(data, max_bytes)
+        rows = _xlsx_rows(data, limits)
     elif name.endswith((".xlsx", ".xlsm")):
         raise _FileProblem("the file is named .xlsx but is not an Excel workbook")
     else:
@@ -431,7 +430,7 @@ def _read_table(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES) 
             raise _FileProblem(f"{exc}; save it as CSV UTF-8 or as XLSX") from None
         first_line = decoded.text.lstrip("\ufeff\r\n")[:65536].partition("\n")[0]
         delimiter = csv_dialect.sniff_delimiter(first_line)
-        table = _collect(_csv_rows(decoded.text, delimiter))
+        table = _collect(_csv_rows(decoded.text, delimiter, limits))
         table.source = FileSource(decoded.encoding, delimiter)
         return table
     return _collect(rows)
@@ -462,62 +461,24 @@ def _collect(rows: Iterator[tuple[int, list[Any]]]) -> _Table:
         if header is None:
             header, header_row = cells, number
             continue
-        if len(body) >= MAX_ROWS:
-            raise _FileProblem(f"the file has more than {MAX_ROWS:,} case rows; split it into smaller files")
         body.append((number, tuple(cells)))  # tuples of strings leave the garbage collector's view
     if header is None:
         raise _FileProblem("the file is empty")
     return _Table(header, header_row, body)
 
 
-def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[Any]]]:
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise _FileProblem(f"the file holds NUL characters (first on line {line}): it is not a text CSV file; "
-                           "save it as CSV UTF-8 or as XLSX")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    number = 0
+def _csv_rows(text: str, delimiter: str, limits: readers.Limits) -> Iterator[tuple[int, list[Any]]]:
     try:
-        for number, cells in enumerate(reader, 1):
-            if any(cell[:1] == "=" for cell in cells):
-                cells = [Formula(cell) if cell[:1] == "=" and len(cell) > 1 else cell for cell in cells]
-            yield number, cells
-    except csv.Error as exc:
-        raise _FileProblem(f"cannot be read as CSV ({exc}); nothing after this row was read",
-                           row=number + 1) from None
+        yield from readers.csv_rows(readers.lines_of(text), delimiter, limits)
+    except readers.Unreadable as exc:
+        raise _FileProblem(exc.message, exc.row) from None
 
 
-def _xlsx_rows(data: bytes, max_bytes: int) -> Iterator[tuple[int, list[Any]]]:
-    import openpyxl
-
+def _xlsx_rows(data: bytes, limits: readers.Limits) -> Iterator[tuple[int, list[Any]]]:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            expanded = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise _FileProblem("the file looks like a zip archive but is not a readable XLSX workbook") from None
-    if expanded > MAX_XLSX_EXPANSION * max_bytes:
-        raise _FileProblem("the workbook expands to more data than the size limit allows; split it into smaller files")
-    # openpyxl raises many exception types on malformed workbooks: each becomes one clear message.
-    # Its warnings while loading (e.g. "no default style") are about formatting the import ignores.
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception:
-        raise _FileProblem("the file is not a readable XLSX workbook") from None
-    try:
-        if not workbook.worksheets:
-            raise _FileProblem("the workbook has no sheet")
-        sheet = workbook.worksheets[0]
-        for number, cells in enumerate(sheet.iter_rows(), 1):
-            yield number, [Formula(cell.value if isinstance(cell.value, str) else "=...")
-                           if cell.data_type == "f" else cell.value for cell in cells]
-    except _FileProblem:
-        raise
-    except Exception:
-        raise _FileProblem("the workbook's first sheet cannot be read") from None
-    finally:
-        workbook.close()
+        yield from readers.xlsx_rows(data, limits)
+    except readers.Unreadable as exc:
+        raise _FileProblem(exc.message, exc.row) from None
 
 
 def _blank(cell: Any) -> bool:
