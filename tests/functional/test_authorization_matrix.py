@@ -59,6 +59,7 @@ ROUTES: dict[str, Route] = {
     "cases.import_upload": Route("/cases/import", ("GET", "POST"), WRITERS),
     "cases.import_review": Route("/cases/import/not-a-token", ("GET", "POST"), WRITERS),
     "cases.import_problems": Route("/cases/import/not-a-token/problems.csv", ("GET",), WRITERS),
+    "cases.import_rejected_rows": Route("/cases/import/not-a-token/rejected-rows.csv", ("GET",), WRITERS),
     "cases.import_template": Route("/cases/import/template.csv", ("GET",), WRITERS),
     "cases.import_help_page": Route("/cases/import/help", ("GET",), ALL),
     "cases.duplicates_page": Route("/cases/duplicates", ("GET",), WRITERS),
