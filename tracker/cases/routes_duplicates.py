@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tracker.cases import bp, pages
@@ -14,7 +15,7 @@ from tracker.cases.forms import (
 )
 from tracker.extensions import db
 from tracker.models import Role
-from tracker.services.casework import duplicates
+from tracker.services.casework import duplicate_index, duplicates
 from tracker.services.errors import DomainError, NotFound, PermissionDenied
 from tracker.services.permissions import require_role
 from tracker.web import safe_next
@@ -22,6 +23,13 @@ from tracker.web import safe_next
 Form = Any  # a FlaskForm subclass instance
 
 # --- possible duplicates ---------------------------------------------------------------------------
+
+@bp.before_app_request
+def warm_duplicate_index() -> None:
+    """The duplicates report reads an index kept between requests: build it early for those who read it."""
+    if current_user.is_authenticated and current_user.role in (Role.ADMIN, Role.STAFF):
+        duplicate_index.warm(current_app._get_current_object())  # type: ignore[attr-defined]
+
 
 @bp.route("/duplicates")
 @require_role(Role.ADMIN, Role.STAFF)
