@@ -2,7 +2,7 @@
 its own at first login
 
 Revision ID: d5b2f9a3c8e4
-Revises: c4a1e8f2b7d3
+Revises: d5e2f1a9c8b4
 Create Date: 2026-12-03 13:05:00
 
 Existing accounts (and those created at the command line or by the quickstart) are not forced.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd5b2f9a3c8e4'
-down_revision = 'c4a1e8f2b7d3'
+down_revision = 'd5e2f1a9c8b4'
 branch_labels = None
 depends_on = None
 
