@@ -70,13 +70,18 @@ def test_the_summary_takes_focus_and_fields_are_marked_for_assistive_technology(
 def test_required_fields_are_marked_including_last_verified_while_open(client, login):
     login(Role.STAFF)
     html = client.get("/cases/new").get_data(as_text=True)
+
+    def marked(name: str) -> bool:
+        after = re.search(rf'<label class="form-label" for="{name}">.*?</label>(.{{0,80}})', html, re.S).group(1)
+        return "required-mark" in after
+
     for name in ("ref", "name", "country", "transfer_date", "transfer_type"):
-        label = re.search(rf'<label class="form-label" for="{name}">(.*?)</label>', html, re.S).group(1)
-        assert "(required)" in label, name
-    verified = re.search(r'<label class="form-label" for="last_verified_on">(.*?)</label>', html, re.S).group(1)
-    assert "required while open" in verified
-    assert "(required)" not in re.search(r'<label class="form-label" for="region">(.*?)</label>', html,
-                                         re.S).group(1)
+        assert marked(name), name
+        assert 'aria-required="true"' in re.search(rf'<(?:input|select) [^>]*id="{name}"[^>]*>', html).group(0), name
+    assert marked("last_verified_on") and not marked("region")
+    verified = re.search(r'<input [^>]*id="last_verified_on"[^>]*>', html).group(0)
+    assert 'aria-describedby="last_verified_on-required last_verified_on-help"' in verified
+    assert re.search(r'id="last_verified_on-required">\(required while open\)<', html)
 
 
 def test_a_new_case_starts_with_the_federations_country_and_next_ref(client, login, make_federation, make_case):
