@@ -47,10 +47,16 @@ def require_own_password():  # noqa: ANN201 - a redirect or None
     return redirect(url_for("auth.change_password"))
 
 
+#: Where each role starts: staff with what is due, the secretariat with the follow-up of every
+#: federation, researchers with the survival explorer.
+START_PAGES = {"staff": "cases.start", "admin": "cases.completeness_page", "researcher": "research.index"}
+
+
 @bp.route("/")
 def index():
     if current_user.is_authenticated:
-        return redirect(url_for("cases.index"))
+        endpoint = START_PAGES.get(current_actor().role.value, "cases.index")
+        return redirect(url_for(endpoint if endpoint in current_app.view_functions else "cases.index"))
     return redirect(url_for("auth.login"))
 
 

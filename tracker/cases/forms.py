@@ -244,6 +244,15 @@ class RecordFollowUpForm(FlaskForm):
     submit = SubmitField(_l("Record follow-up"))
 
 
+class ConfirmOperatingForm(FlaskForm):
+    """One click on the start page: the case was confirmed operating today, from this source."""
+
+    source = StringField(_l("Source"), filters=[_strip], validators=[DataRequired(), Length(max=200)],
+                         default=_l("phone call"))
+    version = VersionField(validators=[InputRequired()])
+    submit = SubmitField(_l("Confirmed operating today"))
+
+
 class WithdrawExitForm(FlaskForm):
     note = TextAreaField(_l("Why was the exit wrong?"), filters=[_strip],
                          validators=[DataRequired(_l("Say why the exit was wrong.")), Length(max=10_000)],
@@ -327,6 +336,7 @@ class FilterFollowUpForm(FlaskForm):
         return int(field.data) if field is not None and field.data and not field.errors else None
 
 
-__all__ = ["ConfirmDistinctForm", "ConfirmImportForm", "ConfirmStatusCheckForm", "CreateCaseForm", "DeleteCaseForm",
+__all__ = ["ConfirmDistinctForm", "ConfirmOperatingForm",
+           "ConfirmImportForm", "ConfirmStatusCheckForm", "CreateCaseForm", "DeleteCaseForm",
            "EditCaseForm", "FilterCasesForm", "FilterDuplicatesForm", "FilterFollowUpForm", "RecordFollowUpForm",
            "RestoreCaseForm", "UploadCasesForm", "UploadStatusCheckForm", "WithdrawExitForm"]

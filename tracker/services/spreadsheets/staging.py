@@ -135,6 +135,26 @@ def read_attachment(folder: Path, staged: StagedUpload, name: str) -> bytes:
         raise NotFound("No such file; it may have expired.") from None
 
 
+def pending(folder: Path, user_id: int, ttl: int = DEFAULT_TTL_SECONDS, now: float | None = None
+            ) -> list[StagedUpload]:
+    """This user's checked uploads still waiting for their confirmation, newest first."""
+    if not folder.is_dir():
+        return []
+    limit = (now or time.time()) - ttl
+    found = []
+    for path in folder.glob("*.json"):
+        if not TOKEN_RE.match(path.stem):
+            continue
+        try:
+            staged = StagedUpload(**json.loads(path.read_bytes()))
+        except (OSError, ValueError, TypeError):
+            continue
+        if (staged.user_id == user_id and staged.has_data and staged.created_at >= limit
+                and staged.review.get("status") in ("checked", "partial")):
+            found.append(staged)
+    return sorted(found, key=lambda s: s.created_at, reverse=True)
+
+
 def discard(folder: Path, token: str) -> None:
     if not TOKEN_RE.match(token):
         return
