@@ -273,7 +273,9 @@ class DuplicateCheck:
         return len(self.pairs) - len(self.must_confirm)
 
 
-DUPLICATE_FIELDS = ("ref", "name", "national_id", "country", "transfer_date")
+# What duplicate detection compares: checked only when these are valid (a ref already in use is
+# still a ref, so the duplicates show together with that error).
+DUPLICATE_FIELDS = ("name", "national_id", "country", "transfer_date")
 
 
 def case_problems(actor: User | None, federation: Federation, raw: Mapping[str, Any],
@@ -291,7 +293,7 @@ def case_problems(actor: User | None, federation: Federation, raw: Mapping[str, 
             ref_taken(federation.id, ref, case.id if case is not None else None):
         errors.setdefault("ref", []).append(
             _("ref %(ref)s already exists in federation %(code)s", ref=ref, code=federation.code))
-    if duplicates is not None and all(name not in errors for name in DUPLICATE_FIELDS):
+    if duplicates is not None and values.get("ref") and all(name not in errors for name in DUPLICATE_FIELDS):
         pairs = duplicate_service.duplicates_of(duplicate_service.identity_of(
             values, federation.id, case.id if case is not None else None))
         duplicates.pairs = pairs
