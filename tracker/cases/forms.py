@@ -28,7 +28,7 @@ from tracker import vocabulary
 from tracker.models import OPERATING
 from tracker.services.casework.case_list import DEFAULT_SORT, DIRECTIONS, SORT_LABELS, CaseFilters
 from tracker.services.casework.cases import CASE_FIELDS, CONTACT_FIELDS, MAX_LENGTHS
-from tracker.services.reference import country_choices
+from tracker.services.reference import country_choices, nace_codes
 
 
 def choices(pairs: Iterable[tuple[Any, str]], empty: str | None = None) -> list[SelectChoice]:
@@ -87,15 +87,28 @@ class FilterCasesForm(FlaskForm):
     year_from = IntegerField(_l("Transferred from (year)"), validators=[Optional(), _year])
     year_to = IntegerField(_l("Transferred to (year)"), validators=[Optional(), _year])
     federation = SelectField(_l("Federation"), validators=[Optional()])
+    nace_section = SelectField(_l("NACE section"), filters=[_upper], validators=[Optional()])
+    size_class = SelectField(_l("Size class"), validators=[Optional()],
+                             choices=choices(vocabulary.SIZE_CLASSES.choices(), _l("All sizes")))
+    region = StringField(_l("Region"), filters=[_upper], validators=[Optional(), Length(max=16)],
+                         description=_l("NUTS or ISO 3166-2 code, or its beginning"))
+    legal_form = StringField(_l("Legal form"), filters=[_strip], validators=[Optional(), Length(max=100)])
+    not_verified_since = DateField(_l("Not verified since"), validators=[Optional()],
+                                   description=_l("Open cases not confirmed operating since this date"))
     show_deleted = BooleanField(_l("Show deleted cases"), false_values=("", "0", "false", "n", "no", "off"))
     sort = SelectField(_l("Sort by"), choices=choices(SORT_LABELS.items()), default=DEFAULT_SORT)
     dir = SelectField(_l("Order"), choices=choices([("asc", _l("Ascending")), ("desc", _l("Descending"))]),
                       default="asc")
 
     def __init__(self, *args: Any, federations: list[tuple[int, str]] | None = None,
-                 allow_deleted: bool = False, **kwargs: Any) -> None:
+                 allow_deleted: bool = False, countries: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = choices(country_choices(), _l("All countries"))
+        present = set(countries) if countries is not None else None
+        self.country.choices = choices([(code, label) for code, label in country_choices()
+                                        if present is None or code in present], _l("All countries"))
+        self.nace_section.choices = choices(((c.code, f"{c.code} · {c.label}") for c in nace_codes().values()
+                                             if c.level == "section"), _l("All sections"))
+        self.single_country = present is not None and len(present) <= 1 and not self.country.data
         if federations is None:
             del self.federation
         else:
@@ -120,6 +133,8 @@ class FilterCasesForm(FlaskForm):
             q=ok("q"), country=ok("country"), transfer_type=ok("transfer_type"), status=ok("status"),
             year_from=ok("year_from"), year_to=ok("year_to"),
             federation_id=int(federation) if federation else None,
+            nace_section=ok("nace_section"), size_class=ok("size_class"), region=ok("region"),
+            legal_form=ok("legal_form"), not_verified_since=ok("not_verified_since"),
             show_deleted=bool(ok("show_deleted")),
             sort=ok("sort") or DEFAULT_SORT,
             direction=ok("dir") if ok("dir") in DIRECTIONS else "asc",
@@ -130,8 +145,28 @@ class FilterCasesForm(FlaskForm):
         f = self.filters()
         args = {"q": f.q, "country": f.country, "transfer_type": f.transfer_type, "status": f.status,
                 "year_from": f.year_from, "year_to": f.year_to, "federation": f.federation_id,
+                "nace_section": f.nace_section, "size_class": f.size_class, "region": f.region,
+                "legal_form": f.legal_form,
+                "not_verified_since": f.not_verified_since.isoformat() if f.not_verified_since else None,
                 "show_deleted": "y" if f.show_deleted else None}
         return {k: v for k, v in args.items() if v is not None}
+
+    def chips(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """The active filters as (field label, value as shown, query args without it), so each can
+        be removed with one click."""
+        args = self.query_args()
+        out = []
+        for name, value in args.items():
+            field = self._fields.get("federation" if name == "federation" else name)
+            if field is None:
+                continue
+            shown = str(value)
+            if isinstance(field, SelectField):
+                shown = next((str(label) for val, label, *_ in field.iter_choices() if str(val) == str(value)), shown)
+            elif isinstance(field, BooleanField):
+                shown = str(_("yes"))
+            out.append((str(field.label.text), shown, {k: v for k, v in args.items() if k != name}))
+        return out
 
 
 # --- create / edit ----------------------------------------------------------------------------

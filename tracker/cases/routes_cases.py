@@ -31,7 +31,7 @@ from tracker.extensions import db
 from tracker.models import Case, Federation, Role, StatusCheck, User
 from tracker.services.casework import cases as case_service
 from tracker.services.casework import duplicates
-from tracker.services.casework.case_list import LIST_COLUMNS, SORT_LABELS, build_case_query
+from tracker.services.casework.case_list import LIST_COLUMNS, SORT_LABELS, build_case_query, countries_present
 from tracker.services.casework.history import case_history
 from tracker.services.errors import DomainError, EditConflict
 from tracker.services.permissions import Scope, can, require, require_role
@@ -48,7 +48,8 @@ def _filter_form(user: User) -> tuple[Form, dict[int, str]]:
     several = Scope.of(user).everything
     codes = pages.federation_codes() if several else {}
     form = FilterCasesForm(formdata=request.args, federations=sorted(codes.items(), key=lambda kv: kv[1])
-                           if several else None, allow_deleted=can(user, "case.view_deleted"))
+                           if several else None, allow_deleted=can(user, "case.view_deleted"),
+                           countries=countries_present(user))
     form.validate()
     return form, codes
 
