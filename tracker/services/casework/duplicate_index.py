@@ -49,7 +49,8 @@ class _Index:
 
     def add(self, case_id: int, country: str, name: str, national_id: str | None, year: int | None) -> None:
         key = rules.national_id_key(national_id, country)
-        words = rules.name_words(name) if year is not None else ()
+        # Uncached: a build reads every name once, so the LRU cache of name_words would only churn.
+        words = _name_words(name) if year is not None else ()
         entry = _Entry(name, (country, key) if key is not None else None,
                        (country, int(year), rules._numbers(words)) if year is not None else None, " ".join(words))
         self.entries[case_id] = entry
@@ -100,6 +101,8 @@ class _Index:
                     out[pair] = (reasons, max(best, score))
         return out
 
+
+_name_words = rules.name_words.__wrapped__
 
 _COLUMNS = (Case.id, Case.country, Case.name, Case.national_id, extract("year", Case.transfer_date))
 _lock = threading.Lock()
@@ -158,6 +161,11 @@ def current_pairs() -> dict[Pair, tuple[set[str], float]]:
         elif index.identity != identity:
             _refresh(index, identity)
         return index.pairs()
+
+
+def ready() -> bool:
+    """Is this process's index built (possibly a few writes behind, refreshed when read)?"""
+    return _database_key() in _indexes
 
 
 def forget() -> None:

@@ -126,8 +126,14 @@ def name_similarity(a: str, b: str) -> float:
     return SequenceMatcher(None, " ".join(words_a), " ".join(words_b), autojunk=False).ratio()
 
 
+_NO_NUMBERS: frozenset[str] = frozenset()
+
+
 def _numbers(words: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(word.lstrip("0") or "0" for word in words if word.isdigit())
+    digits = [word for word in words if word.isdigit()]
+    if not digits:
+        return _NO_NUMBERS
+    return frozenset([word.lstrip("0") or "0" for word in digits])
 
 
 def _ratio(a: str, b: str) -> float:
@@ -274,6 +280,16 @@ def duplicates_of(identity: CaseIdentity) -> list[PossibleDuplicate]:
     # A case found both ways (same year and same national id) is one case: list it once.
     unique = list({other.id: other for other in pool}.values())
     return find_duplicates([identity], unique)
+
+
+def duplicates_counted(user: User, app_testing: bool = False) -> list[PossibleDuplicate] | None:
+    """all_duplicates, or None while this process is still building its index (a start page
+    does not wait for it; the duplicates page does)."""
+    from tracker.services.casework import duplicate_index
+
+    if not app_testing and not duplicate_index.ready():
+        return None
+    return all_duplicates(user)
 
 
 def all_duplicates(user: User, across_only: bool = False) -> list[PossibleDuplicate]:
