@@ -207,3 +207,30 @@ def test_the_help_lists_exactly_what_the_validator_accepts():
         assert required_here == bool(problems(column.name, None)), column.name
     assert "is required when there is an exit date" in " ".join(
         clean_case_values({**valid, "exit_date": date(2020, 1, 1), "last_verified_on": None})[1]["exit_reason"])
+
+
+def test_the_xlsx_template_and_status_sheet_carry_drop_downs_and_date_checks(client, login, make_federation,
+                                                                            make_case):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    fed = make_federation()
+    make_case(federation=fed, last_verified_on=date(2016, 1, 1))
+    login(Role.STAFF, federation=fed)
+
+    def rules(data: bytes) -> dict[str, tuple[str, str | None, str | None]]:
+        sheet = load_workbook(BytesIO(data)).worksheets[0]
+        header = [cell.value for cell in sheet[1]]
+        out = {}
+        for validation in sheet.data_validations.dataValidation:
+            column = header[next(iter(validation.sqref.ranges)).min_col - 1]
+            out[column] = (validation.type, validation.formula1, validation.prompt)
+        return out
+
+    template = rules(client.get("/cases/import/template.xlsx").data)
+    assert template["transfer_type"][:2] == ("list", '"succession,rescue,conversion,other"')
+    assert template["exit_reason"][0] == "list" and template["transfer_date"][0] == "date"
+    assert template["transfer_date"][2]  # the column's help as the cell's input message
+    status = rules(client.get("/cases/follow-up/status-check.xlsx").data)
+    assert status["exit_reason"][0] == "list" and status["operating_on"][0] == "date"

@@ -36,7 +36,7 @@ Form = Any  # a FlaskForm subclass instance
 @require_role(Role.ADMIN, Role.STAFF)
 def import_template(fmt: str) -> Response:
     content = exports.table_bytes(fmt, case_service.CASE_FIELDS, [import_help.template_row()],
-                                  notes=import_help.help_rows(pages.value_labels()))
+                                  notes=import_help.help_rows(pages.value_labels()), rules=import_help.cell_rules())
     return pages.download(content, fmt, f"cases-template.{fmt}")
 
 
