@@ -1,7 +1,7 @@
 """cases.founded_on: the date the enterprise was created (optional), on or before the transfer
 
 Revision ID: d5f0a7c3e912
-Revises: d5e2f1a9c8b4
+Revises: d5b2f9a3c8e4
 Create Date: 2026-12-03 12:30:00
 
 It gives the enterprise's age at the transfer (the `age_band` grouping and the `age_at_transfer`
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd5f0a7c3e912'
-down_revision = 'd5e2f1a9c8b4'
+down_revision = 'd5b2f9a3c8e4'
 branch_labels = None
 depends_on = None
 
