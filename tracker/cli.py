@@ -234,22 +234,21 @@ def cases_group() -> None:
               help="the possible duplicates reported are different enterprises: import, and remember them as such")
 @with_appcontext
 def cases_import(file: Path, federation_code: str, dry_run: bool, confirm_distinct: bool) -> None:
-    """Import cases from FILE (CSV or XLSX). All or nothing: on any problem, every problem is
-    listed as `row R, column C: message` (on stderr), nothing is written and the exit status is 1.
-    Rows that look like cases already registered (same national id and country, or a very similar
-    name in the same country and transfer year, in any federation) are listed too, and stop the
-    import until confirmed with --confirm-distinct, as in the web app."""
-    from tracker.services.spreadsheets import imports
+    """Import cases from FILE (CSV or XLSX), of any size: streamed, in one transaction, all or
+    nothing: on any problem, every problem is listed as `row R, column C: message` (on stderr),
+    nothing is written and the exit status is 1. Rows that look like cases already registered
+    (the same national id in the same country, or the same name in the same country and transfer
+    year, in any federation) are listed too, and stop the import until confirmed with
+    --confirm-distinct, as in the web app."""
+    from tracker.services.spreadsheets import bulk, imports
 
     federation = federation_service.get_by_code(federation_code)
     if federation is None:
         fail(f"no federation with code {federation_code!r}")
-    with file.open("rb") as fh:  # one byte over the limit is enough to refuse the file
-        data = fh.read(imports.DEFAULT_MAX_BYTES + 1)
     try:
-        with _StageProgress() as progress:
-            result = imports.import_cases(None, federation, data, file.name, dry_run=dry_run, progress=progress,
-                                          check_duplicates=True, confirm_distinct=confirm_distinct)
+        with _StageProgress() as progress:  # any size, streamed, one transaction (services.spreadsheets.bulk)
+            result = bulk.import_file(None, federation, file, dry_run=dry_run, progress=progress,
+                                      confirm_distinct=confirm_distinct)
     except imports.UnconfirmedDuplicates as exc:
         db.session.rollback()
         _echo_duplicates(exc.pairs)

@@ -1,0 +1,427 @@
+"""Bulk import of a whole registry from one file, for administrators on the server (`tracker cases
+import`): files of any size, streamed, in one all-or-nothing transaction.
+
+The web upload (`imports.import_cases`) holds the file and its plan in memory, which bounds it to
+its upload limit. Here the file is read twice from disk and nothing proportional to a row's
+content is kept:
+
+1. Reading pass: the header, and the dates written as text, whose order (`csv_dialect`) holds for
+   the whole file; the number of case rows (for the progress bar).
+2. Import pass, in batches of `BATCH` rows: each row is checked by the rules of `imports` (the
+   same validator, formula, apostrophe, date and ref rules, and messages); the batch's refs are
+   looked up in the federation (one indexed query per batch, never the federation's whole list);
+   valid batches are written at once, in the caller's transaction, by `imports`' writer (COPY on
+   PostgreSQL). After the first problem nothing more is written but every row is still checked,
+   up to `imports.MAX_PROBLEMS`; the caller then rolls back, so nothing of the file remains.
+3. Possible duplicates: only the identities of the file are looked up in the registry, by
+   indexed queries: cases of the same country whose national id is written as in the file (as
+   typed, normalised, or with the country code), or whose name is the same up to case
+   (`lower(name)`, indexed). The file's rows and these cases are then paired by the rule of
+   `casework.duplicates` restricted to equal keys: the same normalised national id, or the same
+   normalised name (accents, case, word order and legal forms ignored) with a transfer in the
+   same year. Names that differ by a typo are not compared here (that needs every name of the
+   country and year, which does not scale with the file): the duplicates report
+   (`/cases/duplicates`) applies the full similarity rule to the whole registry.
+   As on the web, pairs stop the import unless confirmed distinct (`confirm_distinct`), and are
+   then stored as such.
+
+Memory holds the current batch, the refs seen (to report a ref repeated in the file), the ids of
+the cases written and one small identity per row for the duplicate check: about 300 bytes a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path, PurePath
+from typing import IO, Any
+
+from sqlalchemy import func, select
+
+from tracker.extensions import db
+from tracker.models import Case, Federation, User
+from tracker.services import permissions
+from tracker.services.analytics import data_version
+from tracker.services.casework import duplicates
+from tracker.services.casework.cases import clean_case_values
+from tracker.services.casework.duplicates import CaseIdentity, PossibleDuplicate
+from tracker.services.errors import PermissionDenied
+from tracker.services.spreadsheets import csv_dialect, imports, readers
+from tracker.services.spreadsheets.csv_dialect import DateOrder
+from tracker.services.spreadsheets.imports import (
+    DATE_FIELDS,
+    MAX_PROBLEMS,
+    FileSource,
+    ImportProblem,
+    ImportResult,
+    UnconfirmedDuplicates,
+)
+from tracker.services.spreadsheets.readers import Limits
+
+BATCH = 5000
+_CHUNK = 500  # values per IN (...) of the duplicate lookups
+_READ_CHUNK = 1 << 20
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class _Source:
+    """How to read the file's rows again and again: CSV from disk in its encoding, or XLSX."""
+
+    path: Path
+    xlsx: bytes | None = None
+    encoding: str = "utf-8"
+    delimiter: str = ","
+
+    def rows(self, stack: ExitStack) -> Iterator[tuple[int, list[Any]]]:
+        if self.xlsx is not None:
+            return readers.xlsx_rows(self.xlsx, Limits.bulk())
+        text: IO[str] = stack.enter_context(self.path.open(encoding=self.encoding, errors="strict", newline=""))
+        return readers.csv_rows(text, self.delimiter, Limits.bulk())
+
+    @property
+    def described(self) -> FileSource | None:
+        return None if self.xlsx is not None else FileSource(self.encoding, self.delimiter)
+
+
+@dataclass
+class _Row:
+    """What the duplicate check keeps of a valid row that creates a case or changes one's identity."""
+
+    row: int
+    ref: str
+    name: str
+    national_id: str | None
+    country: str
+    year: int
+    case_id: int | None
+
+
+@dataclass
+class _Run:
+    actor: User | None
+    federation: Federation
+    today: date
+    order: str
+    positions: dict[str, int]
+    writer: Any  # imports._Writer, None on a dry run
+    total: int
+    progress: Progress | None
+    problems: list[ImportProblem] = field(default_factory=list)
+    first_row: dict[str, int] = field(default_factory=dict)
+    identities: list[_Row] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rows: int = 0
+
+
+def import_file(actor: User | None, federation: Federation, path: Path, dry_run: bool,
+                today: date | None = None, progress: Progress | None = None,
+                confirm_distinct: bool = False) -> ImportResult:
+    """Validate the CSV or XLSX file at `path` and, when it is valid and not `dry_run`, create or
+    update the cases of `federation`, in the caller's transaction (module rules). Returns an
+    ImportResult; with problems (or on a dry run) the caller must roll back: rows may have been
+    written before the first problem was met. Raises as `imports.import_cases` does
+    (PermissionDenied, EditConflict, UnconfirmedDuplicates)."""
+    if actor is not None and not permissions.can(actor, "case.import", federation):
+        raise PermissionDenied(f"You may not import cases into federation {federation.code}.")
+    try:
+        source = _open(path)
+        header, header_row, total, dates = _first_pass(source, federation)
+    except readers.Unreadable as exc:
+        return _rejected([ImportProblem(exc.row, "", exc.message)], rows=0, dry_run=dry_run)
+    except _Rejected as exc:
+        return _rejected(exc.problems, rows=exc.rows, dry_run=dry_run, source=source.described)
+    positions, problems = imports._map_header(header, header_row)
+    if not problems and not total:
+        problems = [ImportProblem(0, "", "the file has a header row but no case rows")]
+    if problems:
+        return _rejected(problems, rows=total, dry_run=dry_run, source=source.described)
+    writer = None
+    if not dry_run:
+        writer = imports._Writer(actor, federation, f"import {PurePath(path.name).name}"[:200], None,
+                                 total=total, changed_in=data_version.transaction_version(),
+                                 copy_into=imports._copy_target())
+    run = _Run(actor, federation, today or date.today(), dates.order, positions, writer, total, progress)
+    try:
+        _import_pass(run, source, header_row)
+    except readers.Unreadable as exc:
+        run.problems.append(ImportProblem(exc.row, "", exc.message))
+    if run.problems:
+        return _rejected(run.problems, rows=run.rows, dry_run=dry_run, source=source.described, dates=dates)
+    return _finish(run, dry_run, confirm_distinct, source.described, dates)
+
+
+def _finish(run: _Run, dry_run: bool, confirm_distinct: bool, source: FileSource | None,
+            dates: DateOrder) -> ImportResult:
+    """After a valid file: its possible duplicates, confirmed or refused (module rules)."""
+    pairs = _possible_duplicates(run)
+    writer = run.writer
+    if pairs and writer is not None:
+        if not confirm_distinct:
+            raise UnconfirmedDuplicates(pairs)
+        duplicates.confirm_distinct(run.actor, _pair_ids(pairs, writer.created), writer.context)
+    if writer is not None:
+        imports._expire_loaded_cases()
+    return ImportResult(created=run.created, updated=run.updated, unchanged=run.unchanged, problems=(),
+                        rows=run.rows, dry_run=dry_run, duplicates=tuple(pairs), source=source, dates=dates)
+
+
+class _Rejected(Exception):
+    def __init__(self, problems: list[ImportProblem], rows: int) -> None:
+        self.problems, self.rows = problems, rows
+
+
+def _rejected(problems: list[ImportProblem], rows: int, dry_run: bool, source: FileSource | None = None,
+              dates: DateOrder | None = None) -> ImportResult:
+    return ImportResult(created=0, updated=0, unchanged=0, problems=tuple(problems), rows=rows, dry_run=dry_run,
+                        source=source, dates=dates)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+def _open(path: Path) -> _Source:
+    """The file's format, and for a CSV its encoding and delimiter (csv_dialect's rules, streamed)."""
+    with path.open("rb") as fh:
+        start = fh.read(8)
+    name = path.name.lower()
+    if not start.strip() and path.stat().st_size < 8:
+        raise readers.Unreadable("the file is empty")
+    if start.startswith(b"\xd0\xcf\x11\xe0") or name.endswith(".xls"):
+        raise readers.Unreadable("old Excel files (.xls) are not supported; save the sheet as XLSX or as CSV UTF-8")
+    if name.endswith(".ods"):
+        raise readers.Unreadable("OpenDocument spreadsheets (.ods) are not supported; save the sheet as XLSX or "
+                                 "CSV UTF-8")
+    if start.startswith(b"PK\x03\x04"):
+        return _Source(path, xlsx=path.read_bytes())
+    if name.endswith((".xlsx", ".xlsm")):
+        raise readers.Unreadable("the file is named .xlsx but is not an Excel workbook")
+    with path.open("rb") as fh:
+        try:
+            encoding = csv_dialect.detect_encoding(iter(lambda: fh.read(_READ_CHUNK), b"")).encoding
+        except csv_dialect.UnreadableText as exc:
+            raise readers.Unreadable(f"{exc}; save it as CSV UTF-8 or as XLSX") from None
+    with path.open(encoding=encoding, newline="") as text:
+        first_line = _first_line(text)
+    return _Source(path, encoding=encoding, delimiter=csv_dialect.sniff_delimiter(first_line))
+
+
+def _first_line(text: IO[str]) -> str:
+    """The first non-blank line (at most 64 KB of it), BOM left out: where the delimiter is sniffed."""
+    while True:
+        line = text.readline(65536)
+        if not line:
+            return ""
+        line = line.lstrip("\ufeff")
+        if line.strip("\r\n"):
+            return line
+
+
+def _first_pass(source: _Source, federation: Federation) -> tuple[list[Any], int, int, DateOrder]:
+    """The header, its row, the number of case rows, and the order of the file's dates."""
+    header: list[Any] | None = None
+    header_row = total = 0
+    columns: list[int] = []
+    evidence = csv_dialect.DateEvidence()
+    with ExitStack() as stack:
+        for number, cells in source.rows(stack):
+            if all(readers.blank(cell) for cell in cells):
+                continue
+            if header is None:
+                header, header_row = cells, number
+                names = {("" if c is None else str(c)).strip().lower(): i for i, c in enumerate(cells)}
+                columns = [names[name] for name in DATE_FIELDS if name in names]
+                continue
+            total += 1
+            for index in columns:
+                cell = cells[index] if index < len(cells) else None
+                if isinstance(cell, str) and cell:
+                    evidence.add(cell)
+    if header is None:
+        raise _Rejected([ImportProblem(0, "", "the file is empty")], 0)
+    return header, header_row, total, evidence.order(csv_dialect.national_date_order(federation.country))
+
+
+# --- import pass ---------------------------------------------------------------------------------
+
+def _import_pass(run: _Run, source: _Source, header_row: int) -> None:
+    batch: list[tuple[int, list[Any]]] = []
+    with ExitStack() as stack:
+        for number, cells in source.rows(stack):
+            if number <= header_row or all(readers.blank(cell) for cell in cells):
+                continue
+            batch.append((number, cells))
+            if len(batch) == BATCH:
+                _batch(run, batch)
+                batch = []
+                if len(run.problems) >= MAX_PROBLEMS:
+                    run.problems.append(ImportProblem(0, "", f"validation stopped after {MAX_PROBLEMS:,} problems; "
+                                                             "fix these and import again"))
+                    return
+        if batch:
+            _batch(run, batch)
+
+
+def _batch(run: _Run, batch: list[tuple[int, list[Any]]]) -> None:
+    """Check one batch of rows; write it when the file has had no problem so far."""
+    positions, ref_index = run.positions, run.positions["ref"]
+    refs = {ref for _, cells in batch
+            if (ref := imports._ref_of(imports._cell(imports._at(cells, ref_index)))) is not None}
+    existing, deleted = _existing(run.federation, refs)
+    plan = imports._Plan()
+    known = set(positions.values())
+    for number, cells in batch:
+        run.rows += 1
+        raw = {name: imports._cell(imports._at(cells, index)) for name, index in positions.items()}
+        imports._check_stray_cells(cells, known, number, plan.problems)
+        formulas = imports._refuse_formulas(raw, number, plan.problems)
+        imports.read_dates(raw, run.order)
+        ref = imports._ref_of(raw["ref"])
+        current = existing.get(ref) if ref is not None else None
+        values, errors = clean_case_values({**current.values, **raw} if current else raw, run.today)
+        for column in formulas:
+            errors.pop(column, None)
+        for column, messages in errors.items():
+            plan.problems.extend(ImportProblem(number, column, message) for message in messages)
+        if ref is not None and ref in run.first_row:
+            plan.problems.append(ImportProblem(number, "ref", f"ref {ref} already appears in row {run.first_row[ref]}"))
+            continue
+        if ref is not None:
+            run.first_row[ref] = number
+        if ref in deleted:
+            plan.problems.append(ImportProblem(number, "ref", f"case {ref} was deleted; restore it first"))
+            continue
+        if not errors:
+            imports._classify(plan, values, current, number)
+    run.problems.extend(plan.problems)
+    run.created += len(plan.creates)
+    run.updated += len(plan.updates)
+    run.unchanged += plan.unchanged
+    run.identities.extend(_Row(row, v["ref"], v["name"], v.get("national_id"), v["country"], v["transfer_date"].year,
+                               case_id) for row, v, case_id in plan.identities)
+    if run.writer is not None and not run.problems:
+        _write(run, plan)
+    if run.progress is not None:
+        run.progress("importing", run.rows, run.total)
+
+
+def _write(run: _Run, plan: Any) -> None:
+    writer = run.writer
+    if writer.copy_into is not None:
+        writer.insert_by_copy(plan.creates)
+    elif plan.creates:
+        writer.insert(plan.creates)
+    if plan.updates:
+        writer.update(plan.updates)
+
+
+def _existing(federation: Federation, refs: set[str]) -> tuple[dict[str, Any], set[str]]:
+    """The federation's cases with these refs (the unique (federation, ref) index): live ones with
+    their values, and the refs of deleted ones."""
+    if not refs:
+        return {}, set()
+    columns = [Case.id, Case.version, Case.deleted_at, *(getattr(Case, name) for name in imports.COMPARED_FIELDS)]
+    existing: dict[str, Any] = {}
+    deleted: set[str] = set()
+    ordered = sorted(refs)
+    for start in range(0, len(ordered), _CHUNK):
+        rows = db.session.execute(select(*columns).where(Case.federation_id == federation.id,
+                                                         Case.ref.in_(ordered[start:start + _CHUNK])))
+        for case_id, version, deleted_at, *values in rows:
+            fields = dict(zip(imports.COMPARED_FIELDS, values, strict=True))
+            if deleted_at is not None:
+                deleted.add(fields["ref"])
+            else:
+                existing[fields["ref"]] = imports._Existing(case_id, version, fields)
+    return existing, deleted
+
+
+# --- possible duplicates -------------------------------------------------------------------------
+
+def _possible_duplicates(run: _Run) -> list[PossibleDuplicate]:
+    """The file's rows paired with each other and with the registry's cases that the file's
+    identities find (module rules). The cases this import wrote are left out of the registry
+    side: their file rows stand for them."""
+    rows = run.identities
+    if not rows:
+        return []
+    fed_id = run.federation.id
+    mine = [CaseIdentity(r.case_id, fed_id, r.ref, r.name, r.national_id, r.country, r.year, r.row) for r in rows]
+    written = run.writer.changed_in if run.writer is not None else None
+    pool = _registry_matches(rows, written, {r.case_id for r in rows if r.case_id is not None})
+    return _pairs(mine, pool)
+
+
+def _registry_matches(rows: list[_Row], written: int | None, updated: set[int]) -> list[CaseIdentity]:
+    by_country: dict[str, tuple[set[str], set[str]]] = {}
+    for r in rows:
+        ids, names = by_country.setdefault(r.country, (set(), set()))
+        names.add(r.name.lower())
+        key = duplicates.national_id_key(r.national_id, r.country)
+        if r.national_id:
+            ids.update({r.national_id.strip(), *((key, r.country + key) if key else ())})
+    columns = duplicates._IDENTITY_COLUMNS
+    found: dict[int, CaseIdentity] = {}
+    for country, (ids, names) in by_country.items():
+        base = select(*columns).where(Case.deleted_at.is_(None), Case.country == country)
+        if written is not None:
+            base = base.where(Case.changed_in != written)
+        for values, column in ((sorted(ids), Case.national_id), (sorted(names), func.lower(Case.name))):
+            for start in range(0, len(values), _CHUNK):
+                for row in db.session.execute(base.where(column.in_(values[start:start + _CHUNK]))):
+                    identity = duplicates._identity(row)
+                    if identity.id not in updated:
+                        found[identity.id] = identity  # type: ignore[index]
+    return list(found.values())
+
+
+def _pairs(mine: list[CaseIdentity], pool: list[CaseIdentity]) -> list[PossibleDuplicate]:
+    """Pairs with equal keys (same national id key; same normalised name and transfer year),
+    each involving at least one row of the file; confirmed-distinct pairs left out."""
+    items = [*mine, *pool]
+    first_pool = len(mine)
+    found: dict[tuple[int, int], set[str]] = {}
+    for keyed, reason in ((_groups(items, _id_key), duplicates.REASON_NATIONAL_ID),
+                          (_groups(items, _name_key), duplicates.REASON_NAME)):
+        for members in keyed:
+            for a, i in enumerate(members):
+                if i >= first_pool:
+                    break  # members are in index order: the rest are registry cases
+                for j in members[a + 1:]:
+                    found.setdefault((i, j), set()).add(reason)
+    pairs = [PossibleDuplicate(items[i], items[j], tuple(sorted(reasons)),
+                               round(duplicates.name_similarity(items[i].name, items[j].name), 3))
+             for (i, j), reasons in found.items()]
+    confirmed = duplicates.confirmed_pairs({i for p in pairs for i in (p.case.id, p.other.id) if i is not None})
+    return sorted((p for p in pairs if duplicates._pair_key(p) not in confirmed), key=duplicates._sort_key)
+
+
+def _groups(items: list[CaseIdentity], key: Callable[[CaseIdentity], Any]) -> Iterator[list[int]]:
+    groups: dict[Any, list[int]] = {}
+    for index, item in enumerate(items):
+        value = key(item)
+        if value is not None:
+            groups.setdefault(value, []).append(index)
+    return (members for members in groups.values() if len(members) > 1)
+
+
+def _id_key(item: CaseIdentity) -> tuple[str, str] | None:
+    key = duplicates.national_id_key(item.national_id, item.country)
+    return None if key is None else (item.country, key)
+
+
+def _name_key(item: CaseIdentity) -> tuple[str, int, tuple[str, ...]] | None:
+    if item.transfer_year is None:
+        return None
+    return item.country, item.transfer_year, duplicates.name_words(item.name)
+
+
+def _pair_ids(pairs: list[PossibleDuplicate], created: dict[str, int]) -> list[tuple[int, int]]:
+    return [(p.case.id or created[p.case.ref], p.other.id or created[p.other.ref]) for p in pairs]
+
+
+__all__ = ["BATCH", "import_file"]
