@@ -31,6 +31,7 @@ the cases written and one small identity per row for the duplicate check: about 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -38,10 +39,10 @@ from datetime import date
 from pathlib import Path, PurePath
 from typing import IO, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, DateTime, func, select
 
 from tracker.extensions import db
-from tracker.models import Case, Federation, User
+from tracker.models import AuditEntry, Case, Federation, User
 from tracker.services import permissions
 from tracker.services.analytics import data_version
 from tracker.services.casework import duplicates
@@ -310,13 +311,79 @@ def _batch(run: _Run, batch: list[tuple[int, list[Any]]]) -> None:
 
 
 def _write(run: _Run, plan: Any) -> None:
+    if plan.creates:
+        _insert(run, plan.creates)
+    if plan.updates:
+        run.writer.update(plan.updates)
+
+
+def _insert(run: _Run, creates: list[dict[str, Any]]) -> None:
+    """New cases and their "create" audit entries, as imports' writer writes them (the same columns
+    and changes): COPY on PostgreSQL, the driver's executemany on SQLite with values converted as
+    the columns' own types convert them (dates, enums; the constant columns once). The new ids are
+    then read back for the batch's refs."""
     writer = run.writer
     if writer.copy_into is not None:
-        writer.insert_by_copy(plan.creates)
-    elif plan.creates:
-        writer.insert(plan.creates)
-    if plan.updates:
-        writer.update(plan.updates)
+        imports._copy(writer.copy_into, Case.__tablename__, [writer._new_case(values) for values in creates])
+    else:
+        _insert_sqlite(writer, creates)
+    ids = _ids_of(run.federation, [values["ref"] for values in creates])
+    writer.created.update(ids)
+    if writer.copy_into is not None:
+        writer._audit_creates(creates, ids)
+    else:
+        _audit_sqlite(writer, creates, ids)
+
+
+def _insert_sqlite(writer: Any, creates: list[dict[str, Any]]) -> None:
+    connection = db.session.connection()
+    dialect = connection.dialect
+    table = imports._table(Case)
+    fixed = {name: _bound(table.c[name].type, dialect, value) for name, value in writer._new_case({}).items()}
+    names = [name for name in creates[0] if name not in fixed]
+    convert = [_converter(table.c[name].type, dialect) for name in names]
+    constants = tuple(fixed.values())
+    rows = [(*(v if (c := convert[i]) is None or v is None else c(v)
+               for i, v in enumerate(values.get(name) for name in names)), *constants) for values in creates]
+    columns = [*names, *fixed]
+    connection.exec_driver_sql(f"INSERT INTO cases ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                               rows)
+
+
+def _audit_sqlite(writer: Any, creates: list[dict[str, Any]], ids: dict[str, int]) -> None:
+    """create_case's entry, {field: [None, value]} for every field with a value, as JSON text."""
+    connection = db.session.connection()
+    table = imports._table(AuditEntry)
+    at = _bound(table.c.at.type, connection.dialect, writer.now)
+    jsonable = imports._jsonable
+    rows = [(at, writer.actor_id, "cases", ids[values["ref"]], "create",
+             json.dumps({name: [None, jsonable(value)] for name, value in values.items() if value is not None}),
+             writer.context) for values in creates]
+    connection.exec_driver_sql("INSERT INTO audit_entries (at, user_id, table_name, row_id, action, changes, context) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    writer.done += len(rows)
+
+
+def _bound(kind: Any, dialect: Any, value: Any) -> Any:
+    process = kind._cached_bind_processor(dialect)
+    return value if process is None or value is None else process(value)
+
+
+def _converter(kind: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """How a column's value is sent: a date as ISO text (SQLite's Date storage), else the type's
+    own bind processor (enums), else as it is."""
+    if isinstance(kind, Date) and not isinstance(kind, DateTime):
+        return date.isoformat
+    return kind._cached_bind_processor(dialect)
+
+
+def _ids_of(federation: Federation, refs: list[str]) -> dict[str, int]:
+    """Ids of the federation's cases with these refs (the unique (federation, ref) index)."""
+    ids: dict[str, int] = {}
+    for start in range(0, len(refs), _CHUNK):
+        ids.update(db.session.execute(select(Case.ref, Case.id).where(
+            Case.federation_id == federation.id, Case.ref.in_(refs[start:start + _CHUNK]))).all())
+    return ids
 
 
 def _existing(federation: Federation, refs: set[str]) -> tuple[dict[str, Any], set[str]]:
@@ -357,25 +424,35 @@ def _possible_duplicates(run: _Run) -> list[PossibleDuplicate]:
 
 
 def _registry_matches(rows: list[_Row], written: int | None, updated: set[int]) -> list[CaseIdentity]:
-    by_country: dict[str, tuple[set[str], set[str]]] = {}
+    """The live cases (not written by this import, nor updated by it) whose national id is written
+    as one of the file's, or whose name is one of the file's up to case, in the same country. Only
+    the name and national id indexes are used: the country is checked here, so a planner without
+    statistics cannot prefer the country index and scan a whole country per query."""
+    countries: dict[str, set[str]] = {}  # national id as written (three forms) or lower-case name -> countries
+    ids: set[str] = set()
+    names: set[str] = set()
     for r in rows:
-        ids, names = by_country.setdefault(r.country, (set(), set()))
-        names.add(r.name.lower())
-        key = duplicates.national_id_key(r.national_id, r.country)
+        lowered = r.name.lower()
+        names.add(lowered)
+        countries.setdefault(lowered, set()).add(r.country)
         if r.national_id:
-            ids.update({r.national_id.strip(), *((key, r.country + key) if key else ())})
-    columns = duplicates._IDENTITY_COLUMNS
+            key = duplicates.national_id_key(r.national_id, r.country)
+            for form in {r.national_id.strip(), *((key, r.country + key) if key else ())}:
+                ids.add(form)
+                countries.setdefault(form, set()).add(r.country)
+    base = select(*duplicates._IDENTITY_COLUMNS).where(Case.deleted_at.is_(None))
+    if written is not None:
+        base = base.where(Case.changed_in != written)
     found: dict[int, CaseIdentity] = {}
-    for country, (ids, names) in by_country.items():
-        base = select(*columns).where(Case.deleted_at.is_(None), Case.country == country)
-        if written is not None:
-            base = base.where(Case.changed_in != written)
-        for values, column in ((sorted(ids), Case.national_id), (sorted(names), func.lower(Case.name))):
-            for start in range(0, len(values), _CHUNK):
-                for row in db.session.execute(base.where(column.in_(values[start:start + _CHUNK]))):
-                    identity = duplicates._identity(row)
-                    if identity.id not in updated:
-                        found[identity.id] = identity  # type: ignore[index]
+    for values, column, key_of in ((sorted(ids), Case.national_id, str),
+                                   (sorted(names), func.lower(Case.name), str.lower)):
+        for start in range(0, len(values), _CHUNK):
+            for row in db.session.execute(base.where(column.in_(values[start:start + _CHUNK]))):
+                identity = duplicates._identity(row)
+                typed = identity.national_id if column is Case.national_id else identity.name
+                if (identity.id not in updated and typed is not None
+                        and identity.country in countries.get(key_of(typed).strip(), ())):
+                    found[row.id] = identity
     return list(found.values())
 
 
