@@ -53,13 +53,13 @@ def prepare(url: str) -> None:
     subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
 
 
-def baseline(path: Path, database: Path) -> float:
-    """A plain load: csv + sqlite3.executemany into the cases table, one transaction."""
+def baseline(path: Path, database: Path) -> tuple[float, float]:
+    """(wall, CPU seconds) of a plain load: csv + sqlite3.executemany into the cases table, one transaction."""
     from tracker.services.reference import nace_codes
 
     sections = {c.code: c.section for c in nace_codes().values()}
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     connection = sqlite3.connect(database)
     fed_id = connection.execute("SELECT id FROM federations WHERE code = ?", (FEDERATION,)).fetchone()[0]
     with path.open(newline="", encoding="utf-8") as fh:
@@ -73,22 +73,23 @@ def baseline(path: Path, database: Path) -> float:
         connection.executemany(statement, rows)
     connection.commit()
     connection.close()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
-def tracker_import(path: Path, url: str) -> tuple[float, float, str]:
-    """(seconds, peak MB, last line of output) of `tracker cases import` in a child process."""
+def tracker_import(path: Path, url: str) -> tuple[float, float, float, str]:
+    """(wall seconds, CPU seconds, peak MB, last line of output) of `tracker cases import` in a child process."""
     tracker = str(Path(sys.executable).with_name("tracker"))
     env = dict(os.environ, DATABASE_URL=url, TRACKER_CONFIG=os.environ.get("TRACKER_CONFIG", "development"))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([tracker, "cases", "import", str(path), "--federation", FEDERATION, "--confirm-distinct"],
                           env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"tracker cases import failed:\n{done.stderr[-3000:]}")
-    return elapsed, max(peak, before) / 1024, done.stdout.strip().splitlines()[-1]
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return elapsed, cpu, after.ru_maxrss / 1024, done.stdout.strip().splitlines()[-1]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -107,11 +108,13 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_baseline and not args.into:
         database = folder / "baseline.sqlite3"
         prepare(f"sqlite:///{database}")
-        print(f"  baseline csv + sqlite3.executemany: {baseline(path, database):.1f} s")
+        wall, cpu = baseline(path, database)
+        print(f"  baseline csv + sqlite3.executemany: {wall:.1f} s (CPU {cpu:.1f} s)")
     url = args.into or args.database_url or f"sqlite:///{folder / 'import.sqlite3'}"
     prepare(url)
-    elapsed, peak, line = tracker_import(path, url)
-    print(f"  tracker cases import ({url.split('://')[0]}): {elapsed:.1f} s, peak {peak:.0f} MB; {line}")
+    elapsed, cpu, peak, line = tracker_import(path, url)
+    print(f"  tracker cases import ({url.split('://')[0]}): {elapsed:.1f} s (CPU {cpu:.1f} s), peak {peak:.0f} MB; "
+          f"{line}")
 
 
 if __name__ == "__main__":

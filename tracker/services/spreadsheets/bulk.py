@@ -88,7 +88,7 @@ class _Source:
         return None if self.xlsx is not None else FileSource(self.encoding, self.delimiter)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     """What the duplicate check keeps of a valid row that creates a case or changes one's identity."""
 
@@ -165,7 +165,8 @@ def _finish(run: _Run, dry_run: bool, confirm_distinct: bool, source: FileSource
     if pairs and writer is not None:
         if not confirm_distinct:
             raise UnconfirmedDuplicates(pairs)
-        duplicates.confirm_distinct(run.actor, _pair_ids(pairs, writer.created), writer.context)
+        duplicates.confirm_distinct(run.actor, [(p.case.id, p.other.id) for p in pairs
+                                                if p.case.id and p.other.id], writer.context)
     if writer is not None:
         imports._expire_loaded_cases()
     return ImportResult(created=run.created, updated=run.updated, unchanged=run.unchanged, problems=(),
@@ -269,55 +270,66 @@ def _import_pass(run: _Run, source: _Source, header_row: int) -> None:
 
 def _batch(run: _Run, batch: list[tuple[int, list[Any]]]) -> None:
     """Check one batch of rows; write it when the file has had no problem so far."""
-    positions, ref_index = run.positions, run.positions["ref"]
+    ref_index = run.positions["ref"]
     refs = {ref for _, cells in batch
             if (ref := imports._ref_of(imports._cell(imports._at(cells, ref_index)))) is not None}
     existing, deleted = _existing(run.federation, refs)
     plan = imports._Plan()
-    known = set(positions.values())
+    known = set(run.positions.values())
     for number, cells in batch:
         run.rows += 1
-        raw = {name: imports._cell(imports._at(cells, index)) for name, index in positions.items()}
-        imports._check_stray_cells(cells, known, number, plan.problems)
-        formulas = imports._refuse_formulas(raw, number, plan.problems)
-        imports.read_dates(raw, run.order)
-        ref = imports._ref_of(raw["ref"])
-        current = existing.get(ref) if ref is not None else None
-        values, errors = clean_case_values({**current.values, **raw} if current else raw, run.today)
-        for column in formulas:
-            errors.pop(column, None)
-        for column, messages in errors.items():
-            plan.problems.extend(ImportProblem(number, column, message) for message in messages)
-        if ref is not None and ref in run.first_row:
-            plan.problems.append(ImportProblem(number, "ref", f"ref {ref} already appears in row {run.first_row[ref]}"))
-            continue
-        if ref is not None:
-            run.first_row[ref] = number
-        if ref in deleted:
-            plan.problems.append(ImportProblem(number, "ref", f"case {ref} was deleted; restore it first"))
-            continue
-        if not errors:
-            imports._classify(plan, values, current, number)
+        _check_row(run, plan, number, cells, known, existing, deleted)
     run.problems.extend(plan.problems)
     run.created += len(plan.creates)
     run.updated += len(plan.updates)
     run.unchanged += plan.unchanged
-    run.identities.extend(_Row(row, v["ref"], v["name"], v.get("national_id"), v["country"], v["transfer_date"].year,
-                               case_id) for row, v, case_id in plan.identities)
+    rows = [_Row(row, v["ref"], v["name"], v.get("national_id"), v["country"], v["transfer_date"].year, case_id)
+            for row, v, case_id in plan.identities]
+    run.identities.extend(rows)
     if run.writer is not None and not run.problems:
-        _write(run, plan)
+        ids = _write(run, plan)
+        for r in rows:
+            if r.case_id is None:
+                r.case_id = ids[r.ref]
     if run.progress is not None:
         run.progress("importing", run.rows, run.total)
 
 
-def _write(run: _Run, plan: Any) -> None:
-    if plan.creates:
-        _insert(run, plan.creates)
+def _check_row(run: _Run, plan: Any, number: int, cells: list[Any], known: set[int], existing: dict[str, Any],
+               deleted: set[str]) -> None:
+    """One row by imports' rules (as imports._plan checks it): problems, or its place in the plan."""
+    raw = {name: imports._cell(imports._at(cells, index)) for name, index in run.positions.items()}
+    imports._check_stray_cells(cells, known, number, plan.problems)
+    formulas = imports._refuse_formulas(raw, number, plan.problems)
+    imports.read_dates(raw, run.order)
+    ref = imports._ref_of(raw["ref"])
+    current = existing.get(ref) if ref is not None else None
+    values, errors = clean_case_values({**current.values, **raw} if current else raw, run.today)
+    for column in formulas:
+        errors.pop(column, None)
+    for column, messages in errors.items():
+        plan.problems.extend(ImportProblem(number, column, message) for message in messages)
+    if ref is not None and ref in run.first_row:
+        plan.problems.append(ImportProblem(number, "ref", f"ref {ref} already appears in row {run.first_row[ref]}"))
+        return
+    if ref is not None:
+        run.first_row[ref] = number
+    if ref in deleted:
+        plan.problems.append(ImportProblem(number, "ref", f"case {ref} was deleted; restore it first"))
+        return
+    if not errors:
+        imports._classify(plan, values, current, number)
+
+
+def _write(run: _Run, plan: Any) -> dict[str, int]:
+    """Write the batch's plan; the ids of the new cases by ref."""
+    ids = _insert(run, plan.creates) if plan.creates else {}
     if plan.updates:
         run.writer.update(plan.updates)
+    return ids
 
 
-def _insert(run: _Run, creates: list[dict[str, Any]]) -> None:
+def _insert(run: _Run, creates: list[dict[str, Any]]) -> dict[str, int]:
     """New cases and their "create" audit entries, as imports' writer writes them (the same columns
     and changes): COPY on PostgreSQL, the driver's executemany on SQLite with values converted as
     the columns' own types convert them (dates, enums; the constant columns once). The new ids are
@@ -328,11 +340,11 @@ def _insert(run: _Run, creates: list[dict[str, Any]]) -> None:
     else:
         _insert_sqlite(writer, creates)
     ids = _ids_of(run.federation, [values["ref"] for values in creates])
-    writer.created.update(ids)
     if writer.copy_into is not None:
         writer._audit_creates(creates, ids)
     else:
         _audit_sqlite(writer, creates, ids)
+    return ids
 
 
 def _insert_sqlite(writer: Any, creates: list[dict[str, Any]]) -> None:
@@ -416,11 +428,9 @@ def _possible_duplicates(run: _Run) -> list[PossibleDuplicate]:
     rows = run.identities
     if not rows:
         return []
-    fed_id = run.federation.id
-    mine = [CaseIdentity(r.case_id, fed_id, r.ref, r.name, r.national_id, r.country, r.year, r.row) for r in rows]
     written = run.writer.changed_in if run.writer is not None else None
     pool = _registry_matches(rows, written, {r.case_id for r in rows if r.case_id is not None})
-    return _pairs(mine, pool)
+    return _pairs(run.federation.id, rows, pool)
 
 
 def _registry_matches(rows: list[_Row], written: int | None, updated: set[int]) -> list[CaseIdentity]:
@@ -456,49 +466,67 @@ def _registry_matches(rows: list[_Row], written: int | None, updated: set[int]) 
     return list(found.values())
 
 
-def _pairs(mine: list[CaseIdentity], pool: list[CaseIdentity]) -> list[PossibleDuplicate]:
+def _pairs(federation_id: int, rows: list[_Row], pool: list[CaseIdentity]) -> list[PossibleDuplicate]:
     """Pairs with equal keys (same national id key; same normalised name and transfer year),
-    each involving at least one row of the file; confirmed-distinct pairs left out."""
-    items = [*mine, *pool]
-    first_pool = len(mine)
+    each involving at least one row of the file; confirmed-distinct pairs left out. Entries are
+    numbered rows first, then the pool; only the members of pairs become CaseIdentity."""
+    entries: list[_Entry] = [(r.national_id, r.country, r.name, r.year) for r in rows]
+    entries += [(c.national_id, c.country, c.name, c.transfer_year) for c in pool]
     found: dict[tuple[int, int], set[str]] = {}
-    for keyed, reason in ((_groups(items, _id_key), duplicates.REASON_NATIONAL_ID),
-                          (_groups(items, _name_key), duplicates.REASON_NAME)):
-        for members in keyed:
+    for key_of, reason in ((_id_key, duplicates.REASON_NATIONAL_ID), (_name_key, duplicates.REASON_NAME)):
+        for members in _groups(entries, key_of):
             for a, i in enumerate(members):
-                if i >= first_pool:
+                if i >= len(rows):
                     break  # members are in index order: the rest are registry cases
                 for j in members[a + 1:]:
                     found.setdefault((i, j), set()).add(reason)
-    pairs = [PossibleDuplicate(items[i], items[j], tuple(sorted(reasons)),
-                               round(duplicates.name_similarity(items[i].name, items[j].name), 3))
+    del entries
+
+    def identity(index: int) -> CaseIdentity:
+        if index >= len(rows):
+            return pool[index - len(rows)]
+        r = rows[index]
+        return CaseIdentity(r.case_id, federation_id, r.ref, r.name, r.national_id, r.country, r.year, r.row)
+
+    pairs = [PossibleDuplicate(identity(i), identity(j), tuple(sorted(reasons)),
+                               round(duplicates.name_similarity(rows_name(rows, pool, i), rows_name(rows, pool, j)), 3))
              for (i, j), reasons in found.items()]
     confirmed = duplicates.confirmed_pairs({i for p in pairs for i in (p.case.id, p.other.id) if i is not None})
     return sorted((p for p in pairs if duplicates._pair_key(p) not in confirmed), key=duplicates._sort_key)
 
 
-def _groups(items: list[CaseIdentity], key: Callable[[CaseIdentity], Any]) -> Iterator[list[int]]:
-    groups: dict[Any, list[int]] = {}
-    for index, item in enumerate(items):
-        value = key(item)
-        if value is not None:
-            groups.setdefault(value, []).append(index)
-    return (members for members in groups.values() if len(members) > 1)
+def rows_name(rows: list[_Row], pool: list[CaseIdentity], index: int) -> str:
+    return rows[index].name if index < len(rows) else pool[index - len(rows)].name
 
 
-def _id_key(item: CaseIdentity) -> tuple[str, str] | None:
-    key = duplicates.national_id_key(item.national_id, item.country)
-    return None if key is None else (item.country, key)
+_Entry = tuple[str | None, str, str, int | None]  # national id, country, name, transfer year
 
 
-def _name_key(item: CaseIdentity) -> tuple[str, int, tuple[str, ...]] | None:
-    if item.transfer_year is None:
+def _groups(entries: list[_Entry], key_of: Callable[[_Entry], str | None]) -> Iterator[list[int]]:
+    """Indexes of the entries sharing a key, for the keys shared at all (one int per unshared key)."""
+    first: dict[str, int] = {}
+    shared: dict[str, list[int]] = {}
+    for index, entry in enumerate(entries):
+        key = key_of(entry)
+        if key is None:
+            continue
+        seen = first.setdefault(key, index)
+        if seen != index:
+            shared.setdefault(key, [seen]).append(index)
+    return iter(shared.values())
+
+
+def _id_key(entry: _Entry) -> str | None:
+    national_id, country = entry[0], entry[1]
+    key = duplicates.national_id_key(national_id, country)
+    return None if key is None else f"{country}|{key}"
+
+
+def _name_key(entry: _Entry) -> str | None:
+    _national_id, country, name, year = entry
+    if year is None:
         return None
-    return item.country, item.transfer_year, duplicates.name_words(item.name)
-
-
-def _pair_ids(pairs: list[PossibleDuplicate], created: dict[str, int]) -> list[tuple[int, int]]:
-    return [(p.case.id or created[p.case.ref], p.other.id or created[p.other.ref]) for p in pairs]
+    return f"{country}|{year}|{' '.join(duplicates.name_words(name))}"
 
 
 __all__ = ["BATCH", "import_file"]
