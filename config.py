@@ -53,6 +53,7 @@ class Config:
     # a job not finished after this long is shown as interrupted.
     REPORT_JOBS_INLINE = False
     REPORT_JOB_STALE_MINUTES = 30
+    REPORT_MAX_JOBS = 2  # report jobs generated at once per instance; the others wait in a queue
 
     def __init__(self) -> None:
         # No key in the environment: create_app uses instance_secret_key() (never a public default).

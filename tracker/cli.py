@@ -495,17 +495,22 @@ REPORT_SUFFIXES = {".pdf": "pdf", ".xlsx": "xlsx", ".zip": "csv", ".csv": "csv",
 @report_group.command("annual")
 @click.argument("year", type=int)
 @click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx", "csv", "html"]),
-              help="pdf, xlsx, csv (a .zip of one CSV per table) or html; default: from --output, else pdf")
+              help="the file to write: pdf, xlsx, csv (a .zip of one CSV per table) or html; default: from --output, "
+                   "else pdf (every format is kept with the edition)")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="file to write (default: the edition's file name in the current folder)")
 @click.option("--as-of", "as_of", help="reference date YYYY-MM-DD (default: YEAR-12-31)")
+@click.option("--lang", "language", type=click.Choice(["en", "fr", "it", "es"]), default="en", show_default=True,
+              help="language of the report (an edition may exist in several languages, with the same figures)")
 @with_appcontext
-def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | None) -> None:
-    """Generate the annual survival report for YEAR (all federations), keep it as a new edition
-    and write it to --output. The edition lists what changed since the previous one."""
+def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | None, language: str) -> None:
+    """Publish the annual survival report for YEAR (all federations) as an official edition in
+    every format, and write one of them to --output. With data unchanged since the latest
+    edition, that edition is offered instead of a new number; a new edition lists what changed."""
     from datetime import date
 
     from tracker.reports.build.inputs import STAGES, InvalidReportRequest
+    from tracker.reports.changes import change_text
     from tracker.reports.editions import FORMATS, generate_edition
 
     fmt = fmt or (REPORT_SUFFIXES.get(output.suffix.lower(), "pdf") if output else "pdf")
@@ -514,12 +519,14 @@ def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | 
     except ValueError:
         fail(f"--as-of: '{as_of}' is not a date in the form YYYY-MM-DD")
     try:
-        with click.progressbar(length=len(STAGES) + 1, label="Annual report", file=sys.stderr,
+        with click.progressbar(length=len(STAGES) + len(FORMATS), label="Annual report", file=sys.stderr,
                                item_show_func=lambda stage: stage) as bar:
-            edition = generate_edition(None, year, fmt, reference, progress=lambda stage: bar.update(1, stage))
-        target = output or Path(edition.filename)
+            generated = generate_edition(None, year, fmt, reference, language=language,
+                                         progress=lambda stage: bar.update(1, stage))
+        edition, file = generated.edition, generated.file(fmt, language)
+        target = output or Path(file.filename)
         partial = target.with_name(target.name + ".partial")  # never a truncated report at --output
-        partial.write_bytes(edition.content)
+        partial.write_bytes(file.content)
         partial.replace(target)
     except InvalidReportRequest as exc:
         fail(f"{'YEAR' if exc.field == 'year' else '--' + exc.field.replace('_', '-')}: {exc.message}")
@@ -527,11 +534,16 @@ def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | 
         db.session.rollback()
         raise
     db.session.commit()
+    if generated.reused:
+        click.echo(f"No change since edition {edition.number} of {year} (same data, application version and "
+                   "reference date): that edition is offered, no new number was taken.")
     click.echo(f"Annual report {year}, edition {edition.number} (all federations, reference date "
-               f"{edition.as_of.isoformat()}): {FORMATS[fmt].label}, {edition.file_size:,} bytes, written to {target}.")
+               f"{edition.as_of.isoformat()}, {language}): {FORMATS[fmt].label}, {file.file_size:,} bytes, "
+               f"written to {target}.")
     click.echo(f"Application {edition.app_version}; data fingerprint {edition.fingerprint}.")
-    for change in edition.changes:
-        click.echo(f"  - {change}")
+    if not generated.reused:
+        for change in edition.changes:
+            click.echo(f"  - {change_text(change, (edition.number or 1) - 1)}")
 
 
 # --- backups (added to Flask-Migrate's `db` group) ---------------------------------------------

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from tracker.extensions import db
-from tracker.models import Case, ReportEdition, ReportJob, Role
+from tracker.models import Case, ReportEdition, ReportFile, ReportJob, Role
 
 ROLES = ("anonymous", "staff_a", "staff_b", "researcher", "admin")
 ALL = frozenset(ROLES) - {"anonymous"}
@@ -112,10 +112,12 @@ def world(app, make_federation, make_user, make_case):
                                last_verified_on=date(2025, 6, 1))
     editions = {}
     for key, fed in (("A", fed_a), ("B", fed_b)):
-        edition = ReportEdition(year=2025, scope=fed.code, number=1, federation_id=fed.id, as_of=date(2025, 12, 31),
-                                format="csv", app_version="test", fingerprint="0" * 64, figures={}, changes=[],
-                                filename=f"report-{fed.code}.zip", media_type="application/zip", file_size=3,
-                                file_sha256="0" * 64, content=b"zip")
+        edition = ReportEdition(year=2025, scope=fed.code, number=None, official=False, federation_id=fed.id,
+                                as_of=date(2025, 12, 31), app_version="test", fingerprint="0" * 64, figures={},
+                                changes=[], files=[ReportFile(format="csv", language="en",
+                                                              filename=f"report-{fed.code}.zip",
+                                                              media_type="application/zip", file_size=3,
+                                                              file_sha256="0" * 64, content=b"zip")])
         db.session.add(edition)
         db.session.commit()
         editions[key] = edition.id

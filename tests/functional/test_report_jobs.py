@@ -5,10 +5,11 @@ interrupted jobs say so instead of waiting forever."""
 from __future__ import annotations
 
 import os
+import threading
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from config import TestingConfig
 from tracker.extensions import db
@@ -54,9 +55,9 @@ def test_the_report_is_generated_in_the_background_and_then_offered(client, logi
     page = client.get(f"/reports/jobs/{job_id}")
     assert page.status_code == 302 and "#edition-" in page.headers["Location"]
     edition = db.session.scalars(select(ReportEdition)).one()
-    assert (edition.year, edition.format, edition.figures["inputs"]["transfers"]) == (2025, "csv", 12)
+    assert (edition.year, edition.number, edition.figures["inputs"]["transfers"]) == (2025, 1, 12)
     listing = client.get("/reports/").get_data(as_text=True)
-    assert "Edition 1 of the 2025 report generated" in listing and edition.filename in listing
+    assert "Edition 1 of the 2025 report generated" in listing and edition.file("csv").filename in listing
     job = db.session.get(ReportJob, job_id)
     assert job.status == jobs.DONE and job.edition_id == edition.id and job.finished_at is not None
 
@@ -121,3 +122,43 @@ def test_staff_follow_only_their_federations_jobs(client, login, make_federation
     login(Role.STAFF, federation=other)
     assert client.get(f"/reports/jobs/{job_id}").status_code == 404
     assert client.get("/reports/jobs/999999").status_code == 404
+
+
+def test_ten_requests_at_once_wait_in_a_queue_and_all_finish(app, client, login, federation, monkeypatch):
+    """REPORT_MAX_JOBS = 2: never more than two are generated at once, the others say they are
+    queued, and all ten end with the one edition of that data."""
+    app.config["REPORT_MAX_JOBS"] = 2
+    running, most, seen_queued = [0], [0], []
+    lock = threading.Lock()
+    real = jobs.generate_edition
+
+    def counted(*args, **kwargs):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    real_record = jobs._record_stage
+
+    def record(job_id, stage):
+        if stage.startswith("In the queue"):
+            seen_queued.append(job_id)
+        real_record(job_id, stage)
+
+    monkeypatch.setattr(jobs, "generate_edition", counted)
+    monkeypatch.setattr(jobs, "_record_stage", record)
+    login(Role.ADMIN)
+    ids = [job_id_from(client.post("/reports/annual", data={"year": "2025", "format": "pdf"})) for _ in range(10)]
+    for job_id in ids:
+        jobs.wait(job_id, timeout=600)
+    finished = [db.session.get(ReportJob, i) for i in ids]
+    assert [j.status for j in finished] == [jobs.DONE] * 10
+    assert len({j.edition_id for j in finished}) == 1
+    assert db.session.scalar(select(func.count()).select_from(ReportEdition)) == 1
+    assert most[0] <= 2 and seen_queued
+    page = client.get(f"/reports/jobs/{ids[-1]}")
+    assert page.status_code == 302

@@ -43,10 +43,10 @@ def test_an_admin_generates_and_downloads_the_report(client, login, two_federati
     response = client.post("/reports/annual", data={"year": "2025", "as_of": "", "format": "xlsx"})
     assert response.status_code == 302
     edition = db.session.scalars(select(ReportEdition)).one()
-    assert (edition.scope, edition.year, edition.as_of, edition.format) == ("ALL", 2025, date(2025, 12, 31), "xlsx")
+    assert (edition.scope, edition.year, edition.as_of, edition.number) == ("ALL", 2025, date(2025, 12, 31), 1)
     listing = client.get("/reports/").get_data(as_text=True)
     assert f'id="edition-{edition.id}"' in listing and edition.fingerprint[:12] in listing
-    download = client.get(f"/reports/editions/{edition.id}/download")
+    download = client.get(f"/reports/editions/{edition.id}/download?format=xlsx&language=en")
     assert download.status_code == 200
     assert download.headers["Content-Disposition"].startswith("attachment;")
     book = openpyxl.load_workbook(io.BytesIO(download.data))
@@ -58,7 +58,9 @@ def test_researchers_may_generate_csv(client, login, two_federations):
     login(Role.RESEARCHER)
     assert client.post("/reports/annual", data={"year": "2025", "format": "csv"}).status_code == 302
     edition = db.session.scalars(select(ReportEdition)).one()
-    download = client.get(f"/reports/editions/{edition.id}/download")
+    assert (edition.number, edition.official) == (None, False)
+    assert "Draft" in client.get("/reports/").get_data(as_text=True)
+    download = client.get(f"/reports/editions/{edition.id}/download?format=csv")
     assert download.mimetype == "application/zip"
     assert "table_3_2_survival_by_transfer_type.csv" in zipfile.ZipFile(io.BytesIO(download.data)).namelist()
 
@@ -74,7 +76,7 @@ def test_staff_get_their_federations_report_and_editions_only(client, login, mak
     assert client.post("/reports/annual", data={"year": "2025", "format": "html"}).status_code == 302
     own = db.session.scalars(select(ReportEdition).where(ReportEdition.scope == "BE-TWO")).one()
     assert own.figures["inputs"]["transfers"] == 7
-    html = client.get(f"/reports/editions/{own.id}/download").get_data(as_text=True)
+    html = client.get(f"/reports/editions/{own.id}/download?format=html").get_data(as_text=True)
     assert "BE-TWO federation (BE-TWO)" in html and "FR-ONE" not in html
 
 

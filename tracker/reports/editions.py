@@ -1,41 +1,76 @@
-"""Editions of the annual report: generate (assemble, compare with the previous edition, render,
-keep), list and fetch. Like the services, these functions flush and never commit: the CLI
-command or the view commits once."""
+"""Editions of the annual report: generate (assemble, compare with the previous edition, render
+every format, keep), list and fetch.
+
+An edition is one data snapshot (its fingerprint, the application version and the reference
+date) published in every format together under one number. Generating again with nothing
+changed offers the existing edition (adding the files of a language it did not have yet: the
+same figures, written in another language). Only admins (and the operator at the command line)
+publish official editions; staff and researchers get drafts, which take no number and say
+"draft" on every page.
+
+Numbers are allocated under a lock that covers the check "is the latest edition still the one
+this report was compared with?", the insert and the commit: a PostgreSQL advisory lock of the
+transaction, or on SQLite an exclusive lock file in the instance folder (SQLite is always on this
+machine). The slow part (building and rendering) runs outside the lock; a job that lost the race
+renders again against the new latest edition. So `generate_edition` commits, unlike the
+services: the allocation is its own transaction.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, text
 
 from tracker.extensions import db
-from tracker.models import User
+from tracker.models import Role, User
 from tracker.models.base import utcnow
-from tracker.models.report import SCOPE_ALL, ReportEdition
+from tracker.models.report import SCOPE_ALL, ReportEdition, ReportFile
 from tracker.reports.build.annual import build_annual
 from tracker.reports.build.inputs import InvalidReportRequest
-from tracker.reports.content import CONFIDENTIAL, AnnualReport, EditionInfo, Estimate
-from tracker.reports.render.formatting import long_date, pct, plural, thousands
+from tracker.reports.changes import describe_changes, figures_json
+from tracker.reports.content import AnnualReport, EditionInfo
 from tracker.services.permissions import Scope
+
+ALLOCATION_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
 class Format:
     extension: str
     media_type: str
-    label: str
+    label: Any  # a lazy string (the language of the page)
 
 
 FORMATS = {
-    "pdf": Format("pdf", "application/pdf", "PDF"),
-    "xlsx": Format("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel workbook"),
-    "csv": Format("zip", "application/zip", "CSV files (zip)"),
-    "html": Format("html", "text/html; charset=utf-8", "HTML page"),
+    "pdf": Format("pdf", "application/pdf", _l("PDF")),
+    "xlsx": Format("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _l("Excel workbook")),
+    "csv": Format("zip", "application/zip", _l("CSV files (zip)")),
+    "html": Format("html", "text/html; charset=utf-8", _l("HTML page")),
 }
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What generating gave: the edition (new or existing) and whether it was already there."""
+
+    edition: ReportEdition
+    reused: bool
+
+    def file(self, fmt: str, language: str) -> ReportFile:
+        found = self.edition.file(fmt, language)
+        assert found is not None  # every format is rendered together
+        return found
 
 
 def render(report: AnnualReport, fmt: str) -> bytes:
@@ -61,47 +96,171 @@ def check_format(fmt: str) -> None:
         raise InvalidReportRequest(f"the format must be one of {', '.join(FORMATS)}, not {fmt!r}", "format")
 
 
-def generate_edition(actor: User | None, year: int, fmt: str, as_of: date | None = None, *,
-                     today: date | None = None, progress: Callable[[str], None] | None = None) -> ReportEdition:
-    """Build the report for what `actor` may see (None: all federations), compare it with the
-    previous edition of the same year and scope, render it in `fmt` and keep it (flushed)."""
+def check_language(language: str) -> None:
+    from tracker.i18n import LANGUAGES
+
+    if language not in LANGUAGES:
+        raise InvalidReportRequest(f"the language must be one of {', '.join(LANGUAGES)}, not {language!r}", "language")
+
+
+def publishes_official(actor: User | None) -> bool:
+    """Admins and the operator at the command line publish official editions; others get drafts."""
+    return actor is None or actor.role == Role.ADMIN
+
+
+def generate_edition(actor: User | None, year: int, fmt: str = "pdf", as_of: date | None = None, *,
+                     language: str = "en", today: date | None = None,
+                     progress: Callable[[str], None] | None = None) -> Generated:
+    """Build the report for what `actor` may see (None: all federations, as the command line),
+    and keep it as an edition in every format, or offer the existing edition of the same data.
+    `fmt` is the format the caller will hand out (checked here). Commits (see the module)."""
     check_format(fmt)
+    check_language(language)
     step = progress or (lambda stage: None)
-    report = build_annual(actor, year, as_of, today=today, progress=step)
-    previous = latest_edition(year, report.scope)
-    generated_at = utcnow()
-    info = EditionInfo(number=previous.number + 1 if previous else 1, generated_at=generated_at,
-                       generated_by=actor.email if actor is not None else "command line",
-                       previous_number=previous.number if previous else None,
+    official = publishes_official(actor)
+    report = _build(actor, year, as_of, language, today, step)
+    for _attempt in range(ALLOCATION_ATTEMPTS):
+        existing = same_snapshot(report, official)
+        if existing is not None:
+            return Generated(_with_language(existing, report, language, step), reused=True)
+        previous = latest_edition(year, report.scope) if official else None
+        info = _edition_info(actor, report, previous, official)
+        files = _render_all(replace(report, edition=info), language, step)
+        with allocation_lock(year, report.scope):
+            if same_snapshot(report, official) is not None or (
+                    official and _number(latest_edition(year, report.scope)) != _number(previous)):
+                db.session.rollback()
+                continue  # another job published meanwhile: compare with it (or reuse it)
+            edition = _edition_row(actor, report, info, files)
+            db.session.add(edition)
+            db.session.commit()
+        return Generated(edition, reused=False)
+    raise RuntimeError(f"no edition number could be allocated in {ALLOCATION_ATTEMPTS} attempts")
+
+
+def _build(actor: User | None, year: int, as_of: date | None, language: str, today: date | None,
+           step: Callable[[str], None]) -> AnnualReport:
+    from flask_babel import force_locale
+
+    with force_locale(language):
+        return build_annual(actor, year, as_of, today=today, progress=step)
+
+
+def _number(edition: ReportEdition | None) -> int | None:
+    return edition.number if edition is not None else None
+
+
+def _edition_info(actor: User | None, report: AnnualReport, previous: ReportEdition | None,
+                  official: bool) -> EditionInfo:
+    return EditionInfo(
+        number=(previous.number or 0) + 1 if previous else 1 if official else None,
+        generated_at=utcnow(), generated_by=actor.email if actor is not None else "command line",
+        official=official,
+        previous_number=previous.number if previous else None,
+        previous_generated_at=previous.generated_at if previous else None,
+        changes=tuple(describe_changes(previous.figures, previous.app_version, report)) if previous else ())
+
+
+def _info_of(edition: ReportEdition) -> EditionInfo:
+    previous = None
+    if edition.official and edition.number and edition.number > 1:
+        previous = db.session.scalars(select(ReportEdition).where(
+            ReportEdition.year == edition.year, ReportEdition.scope == edition.scope,
+            ReportEdition.number == edition.number - 1)).first()
+    return EditionInfo(number=edition.number, generated_at=edition.generated_at,
+                       generated_by=edition.generated_by.email if edition.generated_by else "command line",
+                       official=edition.official, previous_number=previous.number if previous else None,
                        previous_generated_at=previous.generated_at if previous else None,
-                       changes=tuple(describe_changes(previous, report)) if previous else ())
-    report = replace(report, edition=info)
-    step(f"Rendering {FORMATS[fmt].label}")
-    content = render(report, fmt)
+                       changes=tuple(edition.changes or ()))
+
+
+def _render_all(report: AnnualReport, language: str, step: Callable[[str], None]) -> list[ReportFile]:
+    from flask_babel import force_locale
+
+    files = []
+    with force_locale(language):
+        for key, fmt in FORMATS.items():
+            step(f"Rendering {fmt.label}")
+            content = render(report, key)
+            files.append(ReportFile(format=key, language=language, filename=file_name(report, key, language),
+                                    media_type=fmt.media_type, file_size=len(content),
+                                    file_sha256=hashlib.sha256(content).hexdigest(), content=content))
+    return files
+
+
+def file_name(report: AnnualReport, fmt: str, language: str) -> str:
     scope_part = "" if report.scope == SCOPE_ALL else f"-{report.scope.lower()}"
-    edition = ReportEdition(
-        year=year, scope=report.scope, number=info.number,
-        federation_id=Scope.of(actor).federation_id,
-        as_of=report.as_of, format=fmt, generated_at=generated_at,
+    info = report.edition
+    which = f"edition-{info.number}" if info is not None and info.official and info.number else \
+        f"draft-{report.fingerprint[:8]}"
+    lang = "" if language == "en" else f"-{language}"
+    return f"transfer-survival-{report.year}{scope_part}-{which}{lang}.{FORMATS[fmt].extension}"
+
+
+def _edition_row(actor: User | None, report: AnnualReport, info: EditionInfo, files: list[ReportFile]) -> ReportEdition:
+    return ReportEdition(
+        year=report.year, scope=report.scope, number=info.number, official=info.official,
+        federation_id=Scope.of(actor).federation_id, as_of=report.as_of, generated_at=info.generated_at,
         generated_by_id=actor.id if actor is not None else None, app_version=report.app_version,
-        fingerprint=report.fingerprint, figures=figures_json(report), changes=list(info.changes),
-        filename=f"transfer-survival-{year}{scope_part}-edition-{info.number}.{FORMATS[fmt].extension}",
-        media_type=FORMATS[fmt].media_type, file_size=len(content),
-        file_sha256=hashlib.sha256(content).hexdigest(), content=content)
-    db.session.add(edition)
-    db.session.flush()
+        fingerprint=report.fingerprint, figures=figures_json(report), changes=list(info.changes), files=files)
+
+
+def _with_language(edition: ReportEdition, report: AnnualReport, language: str,
+                   step: Callable[[str], None]) -> ReportEdition:
+    """The existing edition, with its files in `language` rendered now if it had none (the
+    report was built in that language; the edition's own number, date and changes are kept)."""
+    if language in edition.languages:
+        return edition
+    files = _render_all(replace(report, edition=_info_of(edition)), language, step)
+    with allocation_lock(edition.year, edition.scope):
+        db.session.refresh(edition)
+        if language not in edition.languages:
+            edition.files.extend(files)
+        db.session.commit()
     return edition
 
 
+def same_snapshot(report: AnnualReport, official: bool) -> ReportEdition | None:
+    """An edition of the same data, application version and reference date (official, or a
+    draft of the same scope), if there is one."""
+    stmt = select(ReportEdition).where(
+        ReportEdition.year == report.year, ReportEdition.scope == report.scope,
+        ReportEdition.official.is_(official), ReportEdition.fingerprint == report.fingerprint,
+        ReportEdition.app_version == report.app_version, ReportEdition.as_of == report.as_of)
+    return db.session.scalars(stmt.order_by(ReportEdition.id.desc()).limit(1)).first()
+
+
 def latest_edition(year: int, scope: str) -> ReportEdition | None:
-    return db.session.scalars(select(ReportEdition).where(ReportEdition.year == year, ReportEdition.scope == scope)
-                              .order_by(ReportEdition.number.desc()).limit(1)).first()
+    """The latest official edition of (year, scope)."""
+    return db.session.scalars(select(ReportEdition).where(
+        ReportEdition.year == year, ReportEdition.scope == scope, ReportEdition.number.is_not(None))
+        .order_by(ReportEdition.number.desc()).limit(1)).first()
+
+
+@contextmanager
+def allocation_lock(year: int, scope: str) -> Iterator[None]:
+    """Held while an edition of (year, scope) is checked, inserted and committed."""
+    if db.engine.dialect.name == "postgresql":
+        key = zlib.crc32(f"report-edition:{year}:{scope}".encode())
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})  # until commit/rollback
+        yield
+        return
+    path = Path(current_app.instance_path) / "report-editions.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def visible_editions(user: User) -> list[ReportEdition]:
-    """Editions the user may download: staff their federation's, admins and researchers all."""
-    stmt = select(ReportEdition).order_by(ReportEdition.year.desc(), ReportEdition.scope,
-                                          ReportEdition.number.desc())
+    """Editions the user may download: staff their federation's, admins and researchers all.
+    Official editions first (newest year, then number), then drafts (newest first)."""
+    stmt = select(ReportEdition).order_by(ReportEdition.year.desc(), ReportEdition.official.desc(),
+                                          ReportEdition.scope, ReportEdition.number.desc(),
+                                          ReportEdition.id.desc())
     return list(db.session.scalars(Scope.of(user).restrict(stmt, ReportEdition.federation_id)))
 
 
@@ -117,110 +276,5 @@ def get_edition(user: User, edition_id: int) -> ReportEdition | None:
     return edition if edition is not None and may_see(user, edition.federation_id) else None
 
 
-# --- figures kept with an edition, and what changed ----------------------------------------------
-
-def _json_cell(value: Any) -> Any:
-    if value is CONFIDENTIAL:
-        return "c"
-    if isinstance(value, Estimate):
-        return {"value": value.value, "lower": value.lower, "upper": value.upper}
-    return value.item() if hasattr(value, "item") else value  # numpy scalars
-
-
-def figures_json(report: AnnualReport) -> dict[str, Any]:
-    """The published figures (after suppression) and the inputs summary, as JSON."""
-    return {
-        "year": report.year,
-        "as_of": report.as_of.isoformat(),
-        "scope": report.scope,
-        "inputs": report.inputs,
-        "tables": {t.slug: {"number": t.number, "title": t.title, "columns": [c.key for c in t.columns],
-                            "rows": [[_json_cell(v) for v in row] for row in t.rows]} for t in report.tables},
-    }
-
-
-def _five_year(figures: dict[str, Any]) -> Any:
-    """Five-year survival of all transfers as published in table 3.2 (None if absent)."""
-    table = figures["tables"].get("survival_by_transfer_type")
-    if not table or not table["rows"]:
-        return None
-    return table["rows"][-1][table["columns"].index("y5")]
-
-
-def _words(value: Any) -> str:
-    if value == "c":
-        return "confidential"
-    if isinstance(value, dict):
-        return f"{pct(value['value'])} %"
-    return "not available"
-
-
-def describe_changes(previous: ReportEdition, report: AnnualReport) -> list[str]:
-    """What changed since `previous`, in words: inputs first, then the revised figures."""
-    before, now = previous.figures.get("inputs", {}), report.inputs
-    n = previous.number
-    if before.get("fingerprint") == now["fingerprint"] and previous.app_version == report.app_version:
-        return [f"No change since edition {n}: same data (fingerprint {report.fingerprint[:12]}) and same application "
-                "version, so every figure is the same."]
-    changes: list[str] = []
-    late_exits = now["exits"] - before.get("exits", now["exits"]) if before.get("as_of") == now["as_of"] else 0
-    if before.get("as_of") != now["as_of"]:
-        changes.append(f"Reference date moved from {before.get('as_of')} to {now['as_of']}.")
-    if late_exits > 0:
-        was = "was" if late_exits == 1 else "were"
-        changes.append(f"{plural(late_exits, 'exit')} dated on or before {long_date(report.as_of)} {was} recorded "
-                       f"after edition {n} (late {'exit' if late_exits == 1 else 'exits'}).")
-    for key, words in (("transfers", "Transfers recorded up to the reference date"),
-                       ("analysed", "Enterprises in the survival analysis"), ("left_out", "Cases left out"),
-                       ("verified_recently", "Open cases verified in the last 12 months")):
-        if before.get(key) is not None and before[key] != now[key]:
-            changes.append(f"{words}: {thousands(before[key])} in edition {n}, {thousands(now[key])} now.")
-    if before.get("baselines_fingerprint") != now["baselines_fingerprint"]:
-        changes.append("The national baselines (figures or sources) were updated.")
-    if previous.app_version != report.app_version:
-        changes.append(f"Application version {previous.app_version} → {report.app_version}.")
-    changes += _revised_figures(previous.figures, figures_json(report), late_exits, n)
-    return changes
-
-
-def _revised_figures(before: dict[str, Any], now: dict[str, Any], late_exits: int, n: int) -> list[str]:
-    out = []
-    old, new = _five_year(before), _five_year(now)
-    if old != new:
-        was = "was" if late_exits == 1 else "were"
-        because = f" because {plural(late_exits, 'late exit')} {was} recorded" if late_exits > 0 else ""
-        out.append(f"Five-year survival of all transfers revised from {_words(old)} to {_words(new)}{because}.")
-    revised = []
-    for slug, table in now["tables"].items():
-        count = _changed_cells(before["tables"].get(slug), table)
-        if count:
-            revised.append(f"{table['number']} ({count})")
-    if revised:
-        out.append(f"Figures revised since edition {n}, by table (number of cells): {', '.join(revised)}.")
-    return out
-
-
-def _changed_cells(before: dict[str, Any] | None, now: dict[str, Any]) -> int:
-    if before is None or before["columns"] != now["columns"]:
-        return sum(len(r) for r in now["rows"])
-    old = dict(_keyed(before["rows"]))
-    changed = 0
-    for key, row in _keyed(now["rows"]):
-        previous = old.pop(key, None)
-        changed += len(row) if previous is None else sum(1 for a, b in zip(previous, row, strict=True) if a != b)
-    return changed + sum(len(r) for r in old.values())
-
-
-def _keyed(rows: list[list[Any]]) -> list[tuple[tuple[Any, ...], list[Any]]]:
-    """Rows keyed by their label (and a second text label, e.g. the outcome), repeated labels numbered."""
-    seen: dict[tuple[Any, ...], int] = {}
-    out = []
-    for row in rows:
-        label = (row[0], row[1]) if len(row) > 1 and isinstance(row[1], str) and row[1] != "c" else (row[0],)
-        seen[label] = seen.get(label, 0) + 1
-        out.append(((*label, seen[label]), row))
-    return out
-
-
-__all__ = ["FORMATS", "InvalidReportRequest", "generate_edition", "get_edition", "latest_edition", "render",
-           "visible_editions"]
+__all__ = ["FORMATS", "Generated", "InvalidReportRequest", "figures_json", "generate_edition", "get_edition",
+           "latest_edition", "render", "visible_editions"]

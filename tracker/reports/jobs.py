@@ -4,43 +4,73 @@ Generating an edition takes from a few seconds to a minute or two (a million cas
 than a browser or a gunicorn worker should wait on one request. The page records a ReportJob and
 answers at once; a thread of the same app process generates the edition and records its stage
 as it goes, and the job's page refreshes itself until the edition is there (no JavaScript
-needed). A job left `queued` or `running` by a process that stopped is shown as interrupted after
+needed).
+
+At most REPORT_MAX_JOBS (default 2) reports are generated at once per instance, whatever the
+number of worker processes: a job holds one of that many lock files in the instance folder while
+it runs. The others wait `queued`, and their page says how many requests are ahead. Every queued
+job runs in the end; jobs asking for data already published get the existing edition.
+
+A job left `queued` or `running` by a process that stopped is shown as interrupted after
 REPORT_JOB_STALE_MINUTES. With REPORT_JOBS_INLINE (the tests) the job runs within the request.
 """
 
 from __future__ import annotations
 
+import fcntl
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
+from typing import IO
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from tracker.extensions import db
 from tracker.models import ReportJob, User
 from tracker.models.base import utcnow
 from tracker.reports.build.inputs import InvalidReportRequest, check_request
-from tracker.reports.editions import check_format, generate_edition, may_see
+from tracker.reports.editions import check_format, check_language, generate_edition, may_see
 from tracker.services.permissions import Scope
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-UNEXPECTED = "The report could not be generated because of an unexpected error; it was logged for the administrators."
-INTERRUPTED = "The report was interrupted (the server restarted); generate it again."
+UNEXPECTED = _l("The report could not be generated because of an unexpected error; it was logged for the "
+                "administrators.")
+INTERRUPTED = _l("The report was interrupted (the server restarted); generate it again.")
+DEFAULT_MAX_JOBS = 2
+SLOT_POLL_SECONDS = 0.5
 
 _threads: dict[int, threading.Thread] = {}
 
 
-def submit(user: User, year: int, fmt: str, as_of: date | None) -> ReportJob:
+def max_jobs() -> int:
+    return max(1, int(current_app.config.get("REPORT_MAX_JOBS", DEFAULT_MAX_JOBS)))
+
+
+def submit(user: User, year: int, fmt: str, as_of: date | None, language: str = "en") -> ReportJob:
     """Queue the report of what `user` may see (flushed; the caller commits, then calls `start`).
-    Raises InvalidReportRequest at once for an impossible year, date or format."""
+    Raises InvalidReportRequest at once for an impossible year, date, format or language."""
     check_format(fmt)
+    check_language(language)
     check_request(year, as_of or date(year, 12, 31), date.today())
-    job = ReportJob(requested_by_id=user.id, federation_id=Scope.of(user).federation_id,
+    job = ReportJob(requested_by_id=user.id, federation_id=Scope.of(user).federation_id, language=language,
                     year=year, format=fmt, as_of=as_of, status=QUEUED, stage="Waiting to start")
     db.session.add(job)
     db.session.flush()
     return job
+
+
+def ahead_of(job: ReportJob) -> int:
+    """Jobs of this instance queued or running before this one (not counting stale ones)."""
+    stale = utcnow() - timedelta(minutes=current_app.config.get("REPORT_JOB_STALE_MINUTES", 30))
+    return db.session.scalar(select(func.count()).select_from(ReportJob).where(
+        ReportJob.id < job.id, ReportJob.status.in_((QUEUED, RUNNING)), ReportJob.created_at > stale)) or 0
 
 
 def start(job_id: int) -> None:
@@ -49,7 +79,7 @@ def start(job_id: int) -> None:
     if app.config.get("REPORT_JOBS_INLINE"):
         _execute(job_id, record_stage=False)
         return
-    thread = threading.Thread(target=_run, args=(app, job_id), name=f"report-job-{job_id}", daemon=True)
+    thread = threading.Thread(target=run, args=(app, job_id), name=f"report-job-{job_id}", daemon=True)
     _threads[job_id] = thread
     thread.start()
 
@@ -61,7 +91,8 @@ def wait(job_id: int, timeout: float | None = None) -> None:
         thread.join(timeout)
 
 
-def _run(app: Flask, job_id: int) -> None:
+def run(app: Flask, job_id: int) -> None:
+    """A job's thread: wait for a free slot, then generate."""
     with app.app_context():
         try:
             _execute(job_id, record_stage=True)
@@ -70,9 +101,53 @@ def _run(app: Flask, job_id: int) -> None:
             _threads.pop(job_id, None)
 
 
+@contextmanager
+def job_slot(job_id: int, record_stage: bool) -> Iterator[None]:
+    """Hold one of the REPORT_MAX_JOBS slots of the instance (lock files in the instance
+    folder, so every worker process counts), waiting for one to be free."""
+    folder = Path(current_app.instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    said = None
+    while True:
+        handle = _free_slot(folder, max_jobs())
+        if handle is not None:
+            break
+        if record_stage:
+            job = db.session.get_one(ReportJob, job_id)
+            ahead = ahead_of(job)
+            db.session.rollback()
+            if ahead != said:
+                _record_stage(job_id, queued_words(ahead))
+                said = ahead
+        time.sleep(SLOT_POLL_SECONDS)
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def _free_slot(folder: Path, slots: int) -> IO[str] | None:
+    for i in range(slots):
+        handle = (folder / f"report-job-slot-{i}.lock").open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        return handle
+    return None
+
+
+def queued_words(ahead: int) -> str:
+    """The stage of a queued job (stored, shown on its page)."""
+    return _("In the queue: at most %(max)s reports are generated at once; %(ahead)s requested before this one.",
+             max=max_jobs(), ahead=ahead)
+
+
 def _execute(job_id: int, record_stage: bool) -> None:
     job = db.session.get_one(ReportJob, job_id)
-    job.status, job.stage = RUNNING, "Starting"
+    user, year, fmt, as_of, language = job.requested_by, job.year, job.format, job.as_of, job.language
     db.session.commit()
 
     def progress(stage: str) -> None:
@@ -80,16 +155,24 @@ def _execute(job_id: int, record_stage: bool) -> None:
             _record_stage(job_id, stage)
 
     try:
-        edition = generate_edition(job.requested_by, job.year, job.format, job.as_of, progress=progress)
+        with job_slot(job_id, record_stage):
+            _set_running(job_id)
+            generated = generate_edition(user, year, fmt, as_of, language=language, progress=progress)
     except InvalidReportRequest as exc:
         db.session.rollback()
         _finish(job_id, FAILED, error=exc.message)
     except Exception:
         db.session.rollback()
         current_app.logger.exception("report job %s failed", job_id)
-        _finish(job_id, FAILED, error=UNEXPECTED)
+        _finish(job_id, FAILED, error=str(UNEXPECTED))
     else:
-        _finish(job_id, DONE, edition_id=edition.id)
+        _finish(job_id, DONE, edition_id=generated.edition.id, reused=generated.reused)
+
+
+def _set_running(job_id: int) -> None:
+    job = db.session.get_one(ReportJob, job_id)
+    job.status, job.stage = RUNNING, "Starting"
+    db.session.commit()
 
 
 def _record_stage(job_id: int, stage: str) -> None:
@@ -102,9 +185,11 @@ def _record_stage(job_id: int, stage: str) -> None:
         current_app.logger.info("report job %s: stage %r not recorded (database busy)", job_id, stage)
 
 
-def _finish(job_id: int, status: str, error: str | None = None, edition_id: int | None = None) -> None:
+def _finish(job_id: int, status: str, error: str | None = None, edition_id: int | None = None,
+            reused: bool = False) -> None:
     job = db.session.get_one(ReportJob, job_id)
     job.status, job.stage, job.error, job.edition_id, job.finished_at = status, None, error, edition_id, utcnow()
+    job.reused = reused
     db.session.commit()
 
 

@@ -1,151 +1,57 @@
 """Views of the research blueprint: the survival explorer, its downloads and the case list of a group.
 
 Every view reads the same query string (ExploreSurvivalForm, plus `where=FIELD=VALUE` items as in
-`GET /api/v1/survival`), turns it into an analytics.SurvivalQuery and runs it through
-analytics.compute for the current user, so a staff user's figures, downloads and case lists only
-ever hold their own federation's cases. The drawn figures and tables are cached on (database,
-data version, the user's scope, the query): a write to the data is never hidden by the cache.
+`GET /api/v1/survival`), turns it into a SurvivalQuery (its one parser), calls one service of
+`tracker.services.analytics.explorer` (computation, drawing and cache) or `explorer_tables` (the
+downloads) for the current user, and renders. A staff user's figures, downloads and case lists
+only ever hold their own federation's cases.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-import numpy as np
-import pandas as pd
 from flask import Response, abort, current_app, render_template, request, url_for
 from flask_login import login_required
-from matplotlib.figure import Figure
-from sqlalchemy import select
 
 from tracker import vocabulary
-from tracker.charts import style
-from tracker.charts.survival import PALETTE, competing_figure, figure_png, figure_svg, km_figure
-from tracker.extensions import db
-from tracker.models import Case, Federation, User
+from tracker.models import User
 from tracker.research import bp
 from tracker.research.forms import ExploreSurvivalForm
-from tracker.services.analytics import data_version
-from tracker.services.analytics import queries as analytics
-from tracker.services.analytics.baseline_matching import EUROSTAT_CODES
-from tracker.services.analytics.frame import CaseFrame
-from tracker.services.permissions import Scope, require, scope_cases
-from tracker.services.reference import published_comparisons
-from tracker.survival import SurvivalReport, analyse_competing, prepare_followup
+from tracker.services.analytics import explorer as service
+from tracker.services.analytics import explorer_tables as tables
+from tracker.services.analytics.survival_query import InvalidParameter, SurvivalQuery
+from tracker.services.permissions import require
 from tracker.web import current_actor
 
-CACHE_SIZE = 32
-#: More groups than colours of the palette make a figure nobody can read: tables only, then.
-MAX_DRAWN_GROUPS = len(PALETTE)
-CASES_PER_PAGE = 100
 #: Parameters of the pages themselves, not of the analysis.
 PAGE_PARAMETERS = ("page", "group")
-#: Published figures about populations that are not cooperatives (conventional takeovers) are context
-#: for the annual report, not points to set beside cooperative curves.
-NOT_COOPERATIVE = frozenset({"takeovers", "takeover_by_employee"})
-STEP_COLUMNS = ("group", "time_years", "at_risk", "events", "censored", "survival", "ci_lower", "ci_upper",
-                "expected")
-HORIZON_COLUMNS = ("group", "n", "events", "median_years", "years", "survival", "ci_lower", "ci_upper", "at_risk",
-                   "unstable", "expected", "relative", "relative_ci_lower", "relative_ci_upper")
-
-
-# --- cache --------------------------------------------------------------------------------------
-
-@dataclass
-class _Cache:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    entries: OrderedDict = field(default_factory=OrderedDict)
-
-
-_draw_lock = threading.Lock()  # one Figure must not be saved by two threads at once
-
-
-def _store() -> _Cache:
-    """This app's cache (one per app: tests' apps never share one)."""
-    return current_app.extensions.setdefault("research_explorer_cache", _Cache())
-
-
-def _cached(key: tuple, build: Callable[[], Any]) -> Any:
-    store = _store()
-    with store.lock:
-        if key in store.entries:
-            store.entries.move_to_end(key)
-            return store.entries[key]
-    value = build()
-    with store.lock:
-        store.entries[key] = value
-        while len(store.entries) > CACHE_SIZE:
-            store.entries.popitem(last=False)
-    return value
-
-
-def _cache_key(user: User, *parts: Any) -> tuple:
-    """Database, data version and the user's scope: what makes a cached figure valid for this user."""
-    config = current_app.config
-    return (str(db.engine.url), data_version.identity(), analytics.scope_of(user),
-            config.get("SURVIVAL_UNSTABLE_AT_RISK", 10), tuple(sorted(config.get("BASELINE_SERIES", {}).items())),
-            *parts)
-
-
-# --- reading the query string -------------------------------------------------------------------
 
 _user = current_actor
 
 
-def _federation_choices(user: User) -> list[tuple[str, str]] | None:
-    if analytics.scope_of(user) is not None:
-        return None  # staff: their own federation only, no choice to make
-    rows = db.session.execute(select(Federation.code, Federation.name).order_by(Federation.code))
-    return [(code, f"{code} — {name}") for code, name in rows]
+# --- reading the query string -------------------------------------------------------------------
 
-
-def _present_countries(user: User) -> list[str]:
-    def build() -> list[str]:
-        _version, frame = analytics.case_frame(analytics.scope_of(user))
-        return sorted({str(v) for v in pd.unique(frame.country) if v is not None})
-
-    return _cached(_cache_key(user, "countries"), build)
-
-
-def _read(user: User) -> tuple[ExploreSurvivalForm, analytics.SurvivalQuery | None, list[str]]:
+def _read(user: User) -> tuple[ExploreSurvivalForm, SurvivalQuery | None, list[str]]:
     """The form filled from the query string, the query it asks for (None when invalid) and the
     problems, each naming its field."""
-    form = ExploreSurvivalForm(formdata=request.args, federations=_federation_choices(user),
-                               present_countries=_present_countries(user))
+    form = ExploreSurvivalForm(formdata=request.args, federations=service.federation_choices(user),
+                               present_countries=service.present_countries(user))
     if not form.validate():
         problems = [f"{form[name].label.text} ({name}): {message}"
                     for name, messages in form.errors.items() for message in messages]
         return form, None, problems
     try:
-        query = analytics.SurvivalQuery.from_params(request.args, allow=PAGE_PARAMETERS)
-    except analytics.InvalidParameter as exc:
+        query = SurvivalQuery.from_params(request.args, allow=PAGE_PARAMETERS)
+    except InvalidParameter as exc:
         form.set_error(exc.name, exc.message)
         return form, None, [f"{exc.name}: {exc.message}"]
     return form, query, []
 
 
-def _filters_in_words(user: User, query: analytics.SurvivalQuery) -> list[tuple[str, str]]:
-    """The selection's filters as the page prints them. A staff user's filter on another federation
-    selects nothing they may see; its code is not repeated back."""
-    own = None if Scope.of(user).everything or user.federation is None else user.federation.code
-    out = []
-    for name, values in query.where:
-        if own is not None and name == "federation":
-            values = tuple(v if v == own else "another federation" for v in values)
-        out.append((name, ", ".join(values)))
-    return out
-
-
-def _query_or_400(user: User) -> analytics.SurvivalQuery:
+def _query_or_400(user: User) -> SurvivalQuery:
     _form, query, problems = _read(user)
     if query is None:
         abort(400, description="Invalid parameter — " + "; ".join(problems))
@@ -154,7 +60,7 @@ def _query_or_400(user: User) -> analytics.SurvivalQuery:
 
 def _view_args() -> dict[str, list[str]]:
     """The query string as given (repeated keys kept), without paging and group, for links."""
-    return {k: v for k, v in request.args.to_dict(flat=False).items() if k not in ("page", "group")}
+    return {k: v for k, v in request.args.to_dict(flat=False).items() if k not in PAGE_PARAMETERS}
 
 
 def _linker(args: Mapping[str, list[str]]) -> Callable[..., str]:
@@ -166,232 +72,6 @@ def _linker(args: Mapping[str, list[str]]) -> Callable[..., str]:
         return url_for(endpoint, **(path_args or {})) + ("?" + urlencode(query, doseq=True) if query else "")
 
     return link
-
-
-# --- published cooperative figures --------------------------------------------------------------
-
-def _selection_countries(query: analytics.SurvivalQuery, analysis: analytics.Analysis) -> list[str]:
-    """Countries a published figure may be compared with: those filtered on, else the groups' when
-    grouping by country, else the only country of the selection (none when it mixes countries)."""
-    for name, values in query.where:
-        if name == "country":
-            return list(values)
-    if query.group_by == "country":
-        return [g.group for g in analysis.report.groups]
-    present = {str(c) for c in pd.unique(analysis.frame.country) if c is not None}
-    return sorted(present) if len(present) == 1 else []
-
-
-def matching_published(query: analytics.SurvivalQuery, analysis: analytics.Analysis) -> list[dict[str, Any]]:
-    """Published cooperative survival figures for the selection's countries, as figure points."""
-    points = []
-    for country in _selection_countries(query, analysis):
-        code = EUROSTAT_CODES.get(country, country)
-        for row in published_comparisons():
-            if row["country"] != code or row["population"] in NOT_COOPERATIVE:
-                continue
-            points.append({
-                "years": float(row["horizon_years"]), "survival": float(row["survival_pct"]) / 100,
-                "label": f"{row['population'].replace('_', ' ')}, {row['period']} ({country})",
-                "group": country if query.group_by == "country" else None,
-                "country": country, "population": row["population"], "period": row["period"],
-                "survival_pct": float(row["survival_pct"]), "comparator_label": row["comparator_label"],
-                "comparator_pct": row["comparator_pct"], "publisher": row["publisher"],
-                "source_title": row["source_title"], "url": row["url"], "notes": row["notes"],
-            })
-    return points
-
-
-# --- the explorer's content ---------------------------------------------------------------------
-
-@dataclass(frozen=True, eq=False)
-class Explorer:
-    """Everything the page and the downloads show for one query and one scope (cached). The
-    Kaplan-Meier figure is drawn with it (the page inlines it); the other drawings on first use."""
-
-    query: analytics.SurvivalQuery
-    report: SurvivalReport
-    groups: list[dict[str, Any]]
-    logrank: dict[str, Any] | None
-    competing: list[dict[str, Any]]
-    competing_results: tuple
-    published: list[dict[str, Any]]
-    baseline_sources: list[dict[str, Any]]
-    n: int
-    events: int
-    excluded: dict[str, int]
-    message: str | None
-    figure_note: str | None
-    small_groups: list[str]
-    max_years: int
-    km: Figure | None
-    km_svg: str | None
-    drawn: dict[tuple[str, str], Any] = field(default_factory=dict)
-
-    def drawing(self, kind: str, fmt: str) -> str | bytes:
-        """The `km` or `competing` figure as an SVG document or PNG bytes (drawn once)."""
-        with _draw_lock:
-            if (kind, fmt) not in self.drawn:
-                fig = self.km if kind == "km" else self._competing_figure()
-                assert fig is not None  # an explorer made for a download has its figure (need_figure)
-                self.drawn[(kind, fmt)] = figure_svg(fig, id_prefix=kind) if fmt == "svg" else figure_png(fig)
-            return self.drawn[(kind, fmt)]
-
-    def memo(self, key: str, build: Callable[[], Any]) -> Any:
-        """A download built once per cached explorer."""
-        with _draw_lock:
-            if (key, "") not in self.drawn:
-                self.drawn[(key, "")] = build()
-            return self.drawn[(key, "")]
-
-    def _competing_figure(self) -> Figure:
-        if ("competing", "figure") not in self.drawn:
-            self.drawn[("competing", "figure")] = competing_figure(self.competing_results, max_years=self.max_years)
-        return self.drawn[("competing", "figure")]
-
-
-def _group_names(labels: np.ndarray | None, size: int) -> np.ndarray:
-    """Group name of each case as the engine names it (missing → "unknown")."""
-    codes, names = _group_codes(labels, size)
-    return np.asarray(names, dtype=object)[codes] if size else np.empty(0, dtype=object)
-
-
-def _group_codes(labels: np.ndarray | tuple[np.ndarray, ...] | None, size: int) -> tuple[np.ndarray, list[str]]:
-    """Integer code of each case's group and the group names (hash-based: fast on 100,000 cases).
-    Two grouping fields name a group as the engine does: "rescue / FR"."""
-    if labels is None:
-        return np.zeros(size, dtype=np.int64), ["all"]
-    if isinstance(labels, tuple):
-        labels = np.array([" / ".join(map(str, parts)) for parts in zip(*labels, strict=True)], dtype=object)
-    codes, uniques = pd.factorize(np.asarray(labels, dtype=object), use_na_sentinel=True)
-    names = [str(u) for u in uniques]
-    if (codes < 0).any():
-        if "unknown" not in names:
-            names.append("unknown")
-        codes = np.where(codes < 0, names.index("unknown"), codes)
-    return codes, names
-
-
-def _at_risk_by_year(analysis: analytics.Analysis, years: int) -> dict[str, list[int]]:
-    """Per group, cases at risk at whole years 0..years: `entry < t <= stop` (docs/design.md), and at 0 the
-    cases under observation from the transfer itself (entry == 0)."""
-    query = analysis.query
-    followup = prepare_followup(analysis.frame.cases, query.as_of, query.endpoint, query.delayed_entry)
-    codes, names = _group_codes(analysis.groups, len(analysis.frame))
-    times: np.ndarray = np.r_[np.nextafter(0.0, 1.0), np.arange(1, years + 1, dtype=float)]
-    wanted = {g.group for g in analysis.report.groups}
-    out = {}
-    for code, name in enumerate(names):
-        if name not in wanted:
-            continue
-        inside = followup.included & (codes == code)
-        entry, stop = np.sort(followup.entry[inside]), np.sort(followup.stop[inside])
-        counts = np.searchsorted(entry, times, side="left") - np.searchsorted(stop, times, side="left")
-        out[name] = [int(c) for c in counts]
-    return out
-
-
-def _optional(value: float | None) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
-
-
-def _group_rows(report: SurvivalReport) -> list[dict[str, Any]]:
-    rows = []
-    colours = style.group_colours((report.group_by or "").split(",")[0] or None, [g.group for g in report.groups])
-    for group in report.groups:
-        relative = {h.years: h for h in group.baseline.horizons} if group.baseline is not None else {}
-        horizons = []
-        for h in group.horizons:
-            r = relative.get(h.years)
-            horizons.append({
-                "years": h.years, "survival": h.survival, "ci_lower": h.ci_lower, "ci_upper": h.ci_upper,
-                "at_risk": h.at_risk, "unstable": h.unstable,
-                "expected": _optional(r.expected) if r else None, "relative": _optional(r.relative) if r else None,
-                "relative_ci_lower": _optional(r.ci_lower) if r else None,
-                "relative_ci_upper": _optional(r.ci_upper) if r else None,
-            })
-        baseline = group.baseline
-        rows.append({
-            "group": group.group, "n": group.n, "events": group.events, "median_years": group.median_years,
-            "excluded": dict(group.exclusions), "horizons": horizons, "colour": colours[group.group],
-            "baseline_series": list(baseline.series) if baseline else [],
-            "baseline_matched": sum(m.n for m in baseline.matches) if baseline else 0,
-            "baseline_unmatched": baseline.unmatched if baseline else group.n,
-            "baseline_matches": [m.__dict__ for m in baseline.matches] if baseline else [],
-        })
-    return rows
-
-
-def _empty_message(n: int, excluded: Mapping[str, int], threshold: int) -> str | None:
-    if n == 0:
-        left_out = sum(excluded.values())
-        if not left_out:
-            return "No case matches these filters. Widen the selection (fewer filters, another analysis date)."
-        reasons = ", ".join(f"{vocabulary.EXCLUSION_REASONS.get(r, r)}: {k}" for r, k in excluded.items())
-        return (f"None of the {left_out} matching cases can be analysed ({reasons}). "
-                "Widen the selection or change the analysis date.")
-    if n < threshold:
-        return (f"Only {n} case{'s' if n != 1 else ''} can be analysed: too few for a survival curve "
-                f"(at least {threshold} are needed). The counts are below; widen the selection to see curves.")
-    return None
-
-
-_SHORT_NUMBER = re.compile(r"(\d\.\d\d)\d+")  # coordinates: matplotlib writes 6 decimals
-
-
-def _inline(svg: str) -> str:
-    """An SVG document made fit for an HTML page under a strict Content-Security-Policy: no XML
-    prologue, no <style> element, and style="..." turned into presentation attributes."""
-    svg = svg[svg.index("<svg"):]
-    svg = re.sub(r"\s*<defs>\s*<style[^>]*>.*?</style>\s*</defs>", "", svg, count=1, flags=re.S)
-
-    def attributes(match: re.Match[str]) -> str:
-        pairs = (part.split(":", 1) for part in match.group(1).split(";") if ":" in part)
-        return " ".join(f'{name.strip()}="{value.strip()}"' for name, value in pairs)
-
-    svg = re.sub(r'style="([^"]*)"', attributes, svg)
-    # Two decimals of a point are plenty on screen and halve the page's weight.
-    svg = _SHORT_NUMBER.sub(r"\1", svg)
-    return svg.replace("<svg ", '<svg class="img-fluid" role="img" stroke-linejoin="round" stroke-linecap="butt" ', 1)
-
-
-def build_explorer(user: User, query: analytics.SurvivalQuery) -> Explorer:
-    """Compute and draw the explorer for `query` as `user` may see it (cached)."""
-    return _cached(_cache_key(user, "explorer", query), lambda: _build_explorer(user, query))
-
-
-def _build_explorer(user: User, query: analytics.SurvivalQuery) -> Explorer:
-    threshold = int(current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))
-    analysis = analytics.compute(user, query)
-    report = analysis.report
-    n = sum(g.n for g in report.groups)
-    events = sum(g.events for g in report.groups)
-    message = _empty_message(n, report.exclusions, threshold)
-    competing = analyse_competing(analysis.frame.cases, analysis.groups, query.options(threshold)) if n else ()
-    published = matching_published(query, analysis) if n else []
-    km = km_svg = figure_note = None
-    longest = max((float(g.steps.time[-1]) for g in report.groups if g.n), default=1.0)
-    years = max(1, math.ceil(longest))
-    if n >= threshold and len(report.groups) > MAX_DRAWN_GROUPS:
-        figure_note = (f"{len(report.groups)} groups are too many for a readable figure (at most {MAX_DRAWN_GROUPS}, "
-                       "one colour-blind-safe colour each). Narrow the selection, group cohorts in bands "
-                       "(e.g. 2000-2007,2008-2014) or group by another field; the tables below have every group.")
-    elif n >= threshold:
-        km = km_figure(report, at_risk=_at_risk_by_year(analysis, years), unstable_below=threshold,
-                       baseline_sources=analysis.baseline_sources, published=published)
-        with _draw_lock:
-            km_svg = _inline(figure_svg(km, id_prefix="km"))
-    logrank = report.logrank
-    return Explorer(
-        query=query, report=report, groups=_group_rows(report),
-        logrank=None if logrank is None else {"statistic": logrank.statistic, "df": logrank.df,
-                                              "p_value": logrank.p_value, "reason": logrank.reason},
-        competing=[{"group": name, "n": r.n, "closures": r.closures, "losses": r.losses,
-                    "horizons": [h.__dict__ for h in r.horizons]} for name, r in competing],
-        competing_results=tuple(competing), published=published, baseline_sources=list(analysis.baseline_sources),
-        n=n, events=events, excluded=dict(report.exclusions), message=message, figure_note=figure_note,
-        small_groups=[g.group for g in report.groups if 0 < g.n < threshold] if km is not None else [],
-        max_years=years, km=km, km_svg=km_svg)
 
 
 # --- the page -----------------------------------------------------------------------------------
@@ -406,11 +86,11 @@ def index() -> Any:
     if query is None:
         return render_template("research/index.html", form=form, problems=problems, explorer=None,
                                link=_linker(args)), 400
-    explorer = build_explorer(user, query)
+    explorer = service.build_explorer(user, query)
     return render_template(
         "research/index.html", form=form, problems=[], explorer=explorer, link=_linker(args), query=query,
         api_url=url_for("api.survival") + "?" + urlencode(query.to_params(), doseq=True),
-        filters=_filters_in_words(user, query),
+        filters=service.filters_in_words(user, query),
         group_label=vocabulary.GROUP_FIELDS.get(query.group_by or "", ""),
         exclusion_labels=vocabulary.EXCLUSION_REASONS,
         threshold=current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))
@@ -418,26 +98,19 @@ def index() -> Any:
 
 # --- downloads ----------------------------------------------------------------------------------
 
-def _filename(query: analytics.SurvivalQuery, stem: str, extension: str) -> str:
-    parts = [stem, query.endpoint, query.as_of.isoformat()]
-    if query.group_by:
-        parts.append(f"by-{query.group_by}")
-    return "-".join(parts) + f".{extension}"
-
-
 def _download(body: bytes | str, mimetype: str, filename: str) -> Response:
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def _requested_explorer(need_figure: bool = False) -> tuple[analytics.SurvivalQuery, Explorer]:
+def _requested_explorer(need_figure: bool = False) -> tuple[SurvivalQuery, service.Explorer]:
     """For the downloads: the current user's query from the URL (400 if invalid) and its explorer
     (404 when a figure is needed and there is nothing to draw)."""
     user = _user()
     require(user, "survival.view")
     query = _query_or_400(user)
-    explorer = build_explorer(user, query)
+    explorer = service.build_explorer(user, query)
     if need_figure and explorer.km is None:
         abort(404, description=explorer.message or "Nothing to draw for this selection.")
     return query, explorer
@@ -450,38 +123,7 @@ def figure(kind: str, fmt: str) -> Response:
     query, explorer = _requested_explorer(need_figure=True)
     stem = "survival" if kind == "km" else "competing-outcomes"
     mimetype = "image/svg+xml" if fmt == "svg" else "image/png"
-    return _download(explorer.drawing(kind, fmt), mimetype, _filename(query, stem, fmt))
-
-
-def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
-    return buffer.getvalue()
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
-
-
-def step_rows(report: SurvivalReport) -> Iterable[tuple[Any, ...]]:
-    """The Kaplan-Meier steps of every group (years; the expected survival where there is a baseline)."""
-    for group in report.groups:
-        s = group.steps
-        expected = group.baseline.steps.expected if group.baseline is not None else None
-        for i in range(len(s.time)):
-            yield (group.group, float(s.time[i]), int(s.at_risk[i]), int(s.events[i]), int(s.censored[i]),
-                   _number(s.survival[i]), _number(s.ci_lower[i]), _number(s.ci_upper[i]),
-                   _number(expected[i]) if expected is not None else None)
-
-
-def horizon_rows(explorer: Explorer) -> Iterable[tuple[Any, ...]]:
-    for g in explorer.groups:
-        for h in g["horizons"]:
-            yield (g["group"], g["n"], g["events"], g["median_years"], h["years"], h["survival"], h["ci_lower"],
-                   h["ci_upper"], h["at_risk"], h["unstable"], h["expected"], h["relative"],
-                   h["relative_ci_lower"], h["relative_ci_upper"])
+    return _download(explorer.drawing(kind, fmt), mimetype, tables.filename(query, stem, fmt))
 
 
 @bp.get("/steps.csv")
@@ -489,8 +131,7 @@ def horizon_rows(explorer: Explorer) -> Iterable[tuple[Any, ...]]:
 def steps_csv() -> Response:
     """Curve steps per group: time (years), at risk, events, censored, survival and its 95 % CI."""
     query, explorer = _requested_explorer()
-    body = explorer.memo("steps.csv", lambda: _csv(STEP_COLUMNS, step_rows(explorer.report)))
-    return _download(body, "text/csv", _filename(query, "survival-steps", "csv"))
+    return _download(tables.steps_csv(explorer), "text/csv", tables.filename(query, "survival-steps", "csv"))
 
 
 @bp.get("/horizons.<any(csv, xlsx):fmt>")
@@ -499,10 +140,9 @@ def horizons(fmt: str) -> Response:
     """The horizon table: survival with CI and at risk, expected and relative survival, per group."""
     query, explorer = _requested_explorer()
     if fmt == "csv":
-        return _download(_csv(HORIZON_COLUMNS, horizon_rows(explorer)), "text/csv",
-                         _filename(query, "survival-horizons", "csv"))
-    return _download(_xlsx(explorer), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     _filename(query, "survival-horizons", "xlsx"))
+        return _download(tables.horizons_csv(explorer), "text/csv", tables.filename(query, "survival-horizons", "csv"))
+    return _download(tables.horizons_xlsx(explorer), tables.XLSX_MIMETYPE,
+                     tables.filename(query, "survival-horizons", "xlsx"))
 
 
 @bp.get("/competing.csv")
@@ -510,82 +150,10 @@ def horizons(fmt: str) -> Response:
 def competing_csv() -> Response:
     """Cumulative incidence of closure and of loss of the cooperative form at the horizons, per group."""
     query, explorer = _requested_explorer()
-    rows = ((g["group"], g["n"], g["closures"], g["losses"], h["years"], h["closure"], h["loss"], h["at_risk"])
-            for g in explorer.competing for h in g["horizons"])
-    return _download(_csv(("group", "n", "closures", "losses", "years", "closure", "loss", "at_risk"), rows),
-                     "text/csv", _filename(query, "competing-outcomes", "csv"))
-
-
-def _xlsx(explorer: Explorer) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.worksheet.worksheet import Worksheet
-
-    query = explorer.query
-    book = Workbook()
-    sheet = book.active
-    assert isinstance(sheet, Worksheet)  # a new workbook's one sheet
-    sheet.title = "Horizons"
-    sheet.append(list(HORIZON_COLUMNS))
-    for row in horizon_rows(explorer):
-        sheet.append(list(row))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for column in ("F", "G", "H", "K", "L", "M", "N"):
-        for cell in sheet[column][1:]:
-            cell.number_format = "0.0000"
-    sheet.freeze_panes = "B2"
-    about = book.create_sheet("About")
-    about.append(["Transfer Tracker survival analysis (Kaplan-Meier, 95 % log(-log) CI; docs/design.md definitions)"])
-    about.append(["as_of", query.as_of.isoformat()])
-    about.append(["endpoint", query.endpoint])
-    about.append(["delayed_entry", query.delayed_entry])
-    about.append(["group_by", query.group_by or "(none)"])
-    for name, values in query.where:
-        about.append([f"filter {name}", ", ".join(values)])
-    about.append(["cases analysed", explorer.n])
-    for reason, count in explorer.excluded.items():
-        about.append([f"left out: {vocabulary.EXCLUSION_REASONS.get(reason, reason)}", count])
-    if explorer.logrank:
-        about.append(["log-rank statistic", explorer.logrank["statistic"]])
-        about.append(["log-rank df", explorer.logrank["df"]])
-        about.append(["log-rank p-value", explorer.logrank["p_value"]])
-    for source in explorer.baseline_sources:
-        about.append(["baseline source", source["series"], source["publisher"], source["source_title"],
-                      source.get("url") or ""])
-    for number, point in enumerate(explorer.published, 1):
-        about.append([f"published figure {number}", point["survival"], point["years"], point["label"],
-                      point["source_title"], point["url"]])
-    about.column_dimensions["A"].width = 34
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return _download(tables.competing_csv(explorer), "text/csv", tables.filename(query, "competing-outcomes", "csv"))
 
 
 # --- the cases of a group -----------------------------------------------------------------------
-
-def _visible_frame(user: User) -> tuple[np.ndarray, CaseFrame]:
-    """The analysis' own arrays of the cases `user` may see (same scope, same version), with each
-    case's id."""
-    _version, frame = analytics.case_frame(analytics.scope_of(user))
-    return frame.ids, frame
-
-
-def group_cases(user: User, query: analytics.SurvivalQuery, group: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """Ids of the visible cases in the selection (and in `group` when given), with, per case, None
-    when it is in the analysis or the reason it is left out. Uses the analysis' own filter and
-    grouping functions, so the included cases are exactly the group's n."""
-    ids, frame = _visible_frame(user)
-    mask = analytics.filter_mask(frame, query.where) if query.where else np.ones(len(frame), dtype=bool)
-    if group is not None and query.group_by:
-        mask &= _group_names(analytics.labels(frame, query.group_by, query.cohort_bands), len(frame)) == group
-    elif group not in (None, "all"):
-        mask &= False
-    frame = frame.subset(mask)
-    followup = prepare_followup(frame.cases, query.as_of, query.endpoint, query.delayed_entry)
-    order = np.lexsort((ids[mask], ~followup.included))  # analysed cases first, then by id
-    return ids[mask][order], followup.reasons[order]
-
 
 @bp.get("/cases")
 @login_required
@@ -595,25 +163,10 @@ def cases() -> Any:
     require(user, "case.list")
     query = _query_or_400(user)
     group = request.args.get("group") or None
-    ids, reasons = group_cases(user, query, group)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    pages = max(1, math.ceil(len(ids) / CASES_PER_PAGE))
-    start = (page - 1) * CASES_PER_PAGE
-    shown = [int(i) for i in ids[start:start + CASES_PER_PAGE]]
-    reason_of = dict(zip(shown, reasons[start:start + CASES_PER_PAGE], strict=True))
-    columns = (Case.id, Case.ref, Case.name, Case.federation_id, Case.country, Case.region, Case.nace,
-               Case.employees, Case.transfer_date, Case.transfer_type, Case.registered_on, Case.last_verified_on,
-               Case.exit_date, Case.exit_reason)
-    by_id = {row.id: row for row in db.session.execute(scope_cases(select(*columns), user)
-                                                       .where(Case.id.in_(shown)))} if shown else {}
-    codes = dict(db.session.execute(select(Federation.id, Federation.code)).all())
-    included = int(sum(r is None for r in reasons))
+    page = service.case_page(user, query, group, request.args.get("page", 1, type=int) or 1)
     return render_template(
-        "research/cases.html", rows=[by_id[i] for i in shown if i in by_id], reason_of=reason_of, group=group,
-        query=query, total=len(ids), included=included, page=page, pages=pages, link=_linker(_view_args()),
-        codes=codes, exclusion_labels=vocabulary.EXCLUSION_REASONS,
+        "research/cases.html", rows=page.rows, reason_of=page.reason_of, group=group,
+        query=query, total=page.total, included=page.included, page=page.page, pages=page.pages,
+        link=_linker(_view_args()), codes=page.federation_codes, exclusion_labels=vocabulary.EXCLUSION_REASONS,
         group_label=vocabulary.GROUP_FIELDS.get(query.group_by or "", ""),
-        filters=_filters_in_words(user, query))
-
-
-__all__ = ["build_explorer", "group_cases", "matching_published"]
+        filters=service.filters_in_words(user, query))

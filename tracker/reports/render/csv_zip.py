@@ -11,6 +11,7 @@ import zipfile
 from tracker.reports.build import confidentiality as conf
 from tracker.reports.content import AnnualReport, Table
 from tracker.reports.render.flat import about_lines, file_name, flat_columns, flat_rows
+from tracker.services.spreadsheets.exports import neutralise
 
 DIGITS = {"pct": 2, "ratio": 4, "years": 2}
 
@@ -31,7 +32,7 @@ def table_csv(table: Table) -> str:
     columns = flat_columns(table)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([c.header for c in columns])
+    writer.writerow([neutralise(c.header) for c in columns])
     for row in flat_rows(table):
         writer.writerow([_value(v, c.kind) for v, c in zip(row, columns, strict=True)])
     return out.getvalue()
@@ -41,6 +42,8 @@ def _value(value: object, kind: str) -> object:
     if isinstance(value, float) and kind in DIGITS:
         scaled = 100 * value if kind == "pct" else value
         return f"{scaled:.{DIGITS[kind]}f}"
+    if isinstance(value, str):  # names and labels come from data: never a live formula in a spreadsheet
+        return neutralise(value)
     return value
 
 

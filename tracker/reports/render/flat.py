@@ -18,6 +18,8 @@ from tracker.reports.content import (
     Table,
 )
 
+DRAFT_WORDS = "Draft: not an official edition (no edition number); figures may change before publication."
+
 
 @dataclass(frozen=True)
 class FlatColumn:
@@ -82,10 +84,13 @@ def about_lines(report: AnnualReport) -> list[tuple[str, str]]:
              ("Application", f"Transfer Tracker {report.app_version}"),
              ("Data fingerprint (SHA-256)", report.fingerprint)]
     if report.edition is not None:
+        from tracker.reports.changes import change_text
+
         e = report.edition
-        lines += [("Edition", f"{e.number} for {report.year}"),
+        lines += [("Edition", f"{e.number} for {report.year}" if e.official else DRAFT_WORDS),
                   ("Generated", f"{_utc(e.generated_at):%Y-%m-%d %H:%M} UTC by {e.generated_by}")]
-        lines += [("Change since the previous edition" if i == 0 else "", c) for i, c in enumerate(e.changes)]
+        lines += [("Change since the previous edition" if i == 0 else "", change_text(c, e.previous_number))
+                  for i, c in enumerate(e.changes)]
     lines += [("Marks", f"{CONFIDENTIAL_MARK}: confidential (fewer than 5 enterprises); {NOT_AVAILABLE_MARK}: "
                         "not available (beyond the longest follow-up, or no baseline)"),
               ("Units", "Percentages are shares of enterprises; CI: 95 % confidence interval; ratios: observed ÷ "

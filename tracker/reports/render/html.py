@@ -8,7 +8,9 @@ from typing import Any
 from flask import render_template
 from markupsafe import Markup, escape
 
+from tracker.i18n import current_language
 from tracker.reports.build import confidentiality as conf
+from tracker.reports.changes import change_text
 from tracker.reports.content import (
     CONFIDENTIAL,
     CONFIDENTIAL_MARK,
@@ -20,6 +22,7 @@ from tracker.reports.content import (
     KeyFigure,
     Table,
 )
+from tracker.reports.render.flat import DRAFT_WORDS
 from tracker.reports.render.formatting import long_date, pct, ratio
 
 _CONFIDENTIAL_HTML = Markup(f'<span class="conf" title="confidential: fewer than {conf.THRESHOLD} enterprises">'
@@ -75,6 +78,7 @@ def utc(value: datetime) -> str:
 def render_html(report: AnnualReport) -> str:
     return render_template(
         "reports/annual.html", report=report, cell=cell, anchor=anchor, utc=utc, long_date=long_date,
-        confidential_note=conf.NOTE, printed_columns=printed_columns,
+        confidential_note=conf.NOTE, printed_columns=printed_columns, change_text=change_text,
+        draft_words=DRAFT_WORDS, lang=current_language(), draft_mark="DRAFT · not an official edition",
         is_table=lambda b: isinstance(b, Table), is_figure=lambda b: isinstance(b, Figure),
         is_keys=lambda b: isinstance(b, tuple) and all(isinstance(k, KeyFigure) for k in b))

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -14,6 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from tracker.reports.build import confidentiality as conf
 from tracker.reports.content import AnnualReport, Paragraph, Table
 from tracker.reports.render.flat import FlatColumn, about_lines, flat_columns, flat_rows, sheet_name
+from tracker.services.spreadsheets.exports import FORMULA_PREFIXES
 
 FORMATS = {"count": "#,##0", "pct": "0.0%", "ratio": "0.000", "year": "0", "years": "0.00"}
 HEADER_ROW = 3
@@ -41,13 +44,23 @@ def render_xlsx(report: AnnualReport) -> bytes:
     return buffer.getvalue()
 
 
+def put(sheet: Worksheet, row: int, column: int, value: Any) -> Cell:
+    """Write a cell; a text that a spreadsheet would run as a formula (names, sources and labels
+    come from data) is stored as text with a quote prefix, as the case exports do."""
+    cell = sheet.cell(row, column, value)
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        cell.value = value
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    return cell
+
+
 def _about(sheet: Worksheet, report: AnnualReport) -> None:
-    sheet["A1"] = report.title
-    sheet["A1"].font = TITLE
+    put(sheet, 1, 1, report.title).font = TITLE
     row = 3
     for label, value in about_lines(report):
-        sheet.cell(row, 1, label).font = BOLD
-        sheet.cell(row, 2, value)
+        put(sheet, row, 1, label).font = BOLD
+        put(sheet, row, 2, value)
         row += 1
     row += 1
     sheet.cell(row, 1, "Tables").font = TITLE
@@ -56,16 +69,16 @@ def _about(sheet: Worksheet, report: AnnualReport) -> None:
         link = sheet.cell(row, 1, sheet_name(table))
         link.hyperlink = f"#'{sheet_name(table)}'!A1"
         link.style = "Hyperlink"
-        sheet.cell(row, 2, f"Table {table.number}. {table.title}")
+        put(sheet, row, 2, f"Table {table.number}. {table.title}")
         row += 1
     row += 1
     for section in report.sections[-1:]:
         for block in section.blocks:
             if isinstance(block, Paragraph) and block.kind in ("citations", "caveat"):
-                sheet.cell(row, 1, block.title).font = TITLE
+                put(sheet, row, 1, block.title).font = TITLE
                 row += 1
                 for item in block.items or (block.text,):
-                    sheet.cell(row, 2, item).alignment = Alignment(wrap_text=True, vertical="top")
+                    put(sheet, row, 2, item).alignment = Alignment(wrap_text=True, vertical="top")
                     row += 1
                 row += 1
     sheet.column_dimensions["A"].width = 34
@@ -74,10 +87,9 @@ def _about(sheet: Worksheet, report: AnnualReport) -> None:
 
 def _table(sheet: Worksheet, table: Table) -> None:
     columns = flat_columns(table)
-    sheet["A1"] = f"Table {table.number}. {table.title}"
-    sheet["A1"].font = TITLE
+    put(sheet, 1, 1, f"Table {table.number}. {table.title}").font = TITLE
     for c, column in enumerate(columns, start=1):
-        cell = sheet.cell(HEADER_ROW, c, column.header)
+        cell = put(sheet, HEADER_ROW, c, column.header)
         cell.font, cell.fill, cell.border = BOLD, HEADER_FILL, RULE
         cell.alignment = Alignment(wrap_text=True, vertical="bottom",
                                    horizontal="left" if column.kind in ("text", "url") else "right")
@@ -97,12 +109,12 @@ def _table(sheet: Worksheet, table: Table) -> None:
         notes.append((":", "not available (beyond the longest follow-up, or no baseline)"))
     row = HEADER_ROW + len(rows) + 2
     for label, text in notes:
-        sheet.cell(row, 1, f"{label}: {text}")
+        put(sheet, row, 1, f"{label}: {text}")
         row += 1
 
 
 def _write(sheet: Worksheet, r: int, c: int, column: FlatColumn, value: str | float | None, total: bool) -> None:
-    cell = sheet.cell(r, c, value)
+    cell = put(sheet, r, c, value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         cell.number_format = FORMATS.get(column.kind, "General")
     elif column.kind == "url" and isinstance(value, str) and value.startswith("http"):
