@@ -456,31 +456,31 @@ def _registry_matches(rows: list[_Row], written: int | None, updated: set[int]) 
     """The live cases (not written by this import, nor updated by it) whose national id is written
     as one of the file's, or whose name is one of the file's up to case, in the same country. Only
     the name and national id indexes are used: the country is checked here, so a planner without
-    statistics cannot prefer the country index and scan a whole country per query."""
-    countries: dict[str, set[str]] = {}  # national id as written (three forms) or lower-case name -> countries
-    ids: set[str] = set()
-    names: set[str] = set()
-    for r in rows:
-        lowered = r.name.lower()
-        names.add(lowered)
-        countries.setdefault(lowered, set()).add(r.country)
-        if r.national_id:
-            key = duplicates.national_id_key(r.national_id, r.country)
-            for form in {r.national_id.strip(), *((key, r.country + key) if key else ())}:
-                ids.add(form)
-                countries.setdefault(form, set()).add(r.country)
+    statistics cannot prefer the country index and scan a whole country per query. The rows are
+    looked up `_CHUNK` at a time, so memory holds one chunk's keys."""
     base = select(*duplicates._IDENTITY_COLUMNS).where(Case.deleted_at.is_(None))
     if written is not None:
         base = base.where(Case.changed_in != written)
+    if db.session.execute(base.limit(1)).first() is None:
+        return []  # nothing else registered: a first load
     found: dict[int, CaseIdentity] = {}
-    for values, column, key_of in ((sorted(ids), Case.national_id, str),
-                                   (sorted(names), func.lower(Case.name), str.lower)):
-        for start in range(0, len(values), _CHUNK):
-            for row in db.session.execute(base.where(column.in_(values[start:start + _CHUNK]))):
+    for start in range(0, len(rows), _CHUNK):
+        wanted: set[tuple[str, str]] = set()  # (country, lower-case name) and (country, national id as written)
+        for r in rows[start:start + _CHUNK]:
+            wanted.add((r.country, "n:" + r.name.lower()))
+            if r.national_id:
+                key = duplicates.national_id_key(r.national_id, r.country)
+                wanted.update((r.country, "i:" + form) for form in (r.national_id.strip(), key, r.country + (key or ""))
+                              if form and form != r.country)
+        names = sorted({text[2:] for _, text in wanted if text[0] == "n"})
+        ids = sorted({text[2:] for _, text in wanted if text[0] == "i"})
+        for values, column, prefix in ((names, func.lower(Case.name), "n:"), (ids, Case.national_id, "i:")):
+            if not values:
+                continue
+            for row in db.session.execute(base.where(column.in_(values))):
                 identity = duplicates._identity(row)
-                typed = identity.national_id if column is Case.national_id else identity.name
-                if (identity.id not in updated and typed is not None
-                        and identity.country in countries.get(key_of(typed).strip(), ())):
+                typed = identity.name.lower() if prefix == "n:" else (identity.national_id or "").strip()
+                if row.id not in updated and (identity.country, prefix + typed) in wanted:
                     found[row.id] = identity
     return list(found.values())
 
@@ -522,17 +522,25 @@ _Entry = tuple[str | None, str, str, int | None]  # national id, country, name, 
 
 
 def _groups(entries: list[_Entry], key_of: Callable[[_Entry], str | None]) -> Iterator[list[int]]:
-    """Indexes of the entries sharing a key, for the keys shared at all (one int per unshared key)."""
-    first: dict[str, int] = {}
-    shared: dict[str, list[int]] = {}
+    """Indexes of the entries sharing a key, for the keys shared at all. Keys are kept by their
+    hash (an int per entry, not a string); members of a shared hash are then grouped by the key
+    itself, so a collision cannot pair two different keys."""
+    first: dict[int, int] = {}
+    shared: dict[int, list[int]] = {}
     for index, entry in enumerate(entries):
         key = key_of(entry)
         if key is None:
             continue
-        seen = first.setdefault(key, index)
+        digest = hash(key)
+        seen = first.setdefault(digest, index)
         if seen != index:
-            shared.setdefault(key, [seen]).append(index)
-    return iter(shared.values())
+            shared.setdefault(digest, [seen]).append(index)
+    del first
+    for members in shared.values():
+        by_key: dict[str | None, list[int]] = {}
+        for index in members:
+            by_key.setdefault(key_of(entries[index]), []).append(index)
+        yield from (group for group in by_key.values() if len(group) > 1)
 
 
 def _id_key(entry: _Entry) -> str | None:
