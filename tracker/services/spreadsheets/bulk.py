@@ -149,14 +149,15 @@ def import_file(actor: User | None, federation: Federation, path: Path, dry_run:
                                  total=total, changed_in=data_version.transaction_version(),
                                  copy_into=imports._copy_target())
     run = _Run(actor, federation, today or date.today(), dates.order, positions, writer, total, progress)
-    try:
-        with _index_cache():
+    with _index_cache():
+        try:
             _import_pass(run, source, header_row)
-    except readers.Unreadable as exc:
-        run.problems.append(ImportProblem(exc.row, "", exc.message))
-    if run.problems:
-        return _rejected(run.problems, rows=run.rows, dry_run=dry_run, source=source.described, dates=dates)
-    return _finish(run, dry_run, confirm_distinct, source.described, dates)
+        except readers.Unreadable as exc:
+            run.problems.append(ImportProblem(exc.row, "", exc.message))
+        if not run.problems:
+            run.first_row.clear()  # refs seen: no longer needed, and a million of them weigh ~100 MB
+            return _finish(run, dry_run, confirm_distinct, source.described, dates)
+    return _rejected(run.problems, rows=run.rows, dry_run=dry_run, source=source.described, dates=dates)
 
 
 def _finish(run: _Run, dry_run: bool, confirm_distinct: bool, source: FileSource | None,
@@ -177,10 +178,24 @@ def _finish(run: _Run, dry_run: bool, confirm_distinct: bool, source: FileSource
 
 @contextmanager
 def _index_cache() -> Iterator[None]:
-    """SQLite: a page cache of SQLITE_CACHE_KIB while the rows go in, then the connection's own.
-    A million rows update nine indexes in random order; with SQLite's default 2 MB cache each
-    insert reads its index pages back from the file."""
+    """While the rows go in, what the database needs to keep using its indexes on a table that
+    grows under it, then the connection's own settings again.
+
+    SQLite: a page cache of SQLITE_CACHE_KIB (a million rows update nine indexes in random order;
+    with the default 2 MB cache each insert reads its index pages back from the file).
+    PostgreSQL: no prepared statements. psycopg prepares a query run five times, and the server
+    then keeps the generic plan made when the table was small (a sequential scan) for the batch
+    lookups of refs, however many rows the transaction has added since."""
     connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        driver: Any = connection.connection.driver_connection
+        threshold = driver.prepare_threshold
+        driver.prepare_threshold = None
+        try:
+            yield
+        finally:
+            driver.prepare_threshold = threshold
+        return
     if connection.dialect.name != "sqlite":
         yield
         return
@@ -489,46 +504,49 @@ def _pairs(federation_id: int, rows: list[_Row], pool: list[CaseIdentity]) -> li
     """Pairs with equal keys (same national id key; same normalised name and transfer year),
     each involving at least one row of the file; confirmed-distinct pairs left out. Entries are
     numbered rows first, then the pool; only the members of pairs become CaseIdentity."""
-    entries: list[_Entry] = [(r.national_id, r.country, r.name, r.year) for r in rows]
-    entries += [(c.national_id, c.country, c.name, c.transfer_year) for c in pool]
+    count = len(rows)
+
+    def entry(index: int) -> _Entry:
+        if index < count:
+            r = rows[index]
+            return r.national_id, r.country, r.name, r.year
+        c = pool[index - count]
+        return c.national_id, c.country, c.name, c.transfer_year
+
     found: dict[tuple[int, int], set[str]] = {}
     for key_of, reason in ((_id_key, duplicates.REASON_NATIONAL_ID), (_name_key, duplicates.REASON_NAME)):
-        for members in _groups(entries, key_of):
+        for members in _groups(count + len(pool), entry, key_of):
             for a, i in enumerate(members):
-                if i >= len(rows):
+                if i >= count:
                     break  # members are in index order: the rest are registry cases
                 for j in members[a + 1:]:
                     found.setdefault((i, j), set()).add(reason)
-    del entries
 
     def identity(index: int) -> CaseIdentity:
-        if index >= len(rows):
-            return pool[index - len(rows)]
+        if index >= count:
+            return pool[index - count]
         r = rows[index]
         return CaseIdentity(r.case_id, federation_id, r.ref, r.name, r.national_id, r.country, r.year, r.row)
 
     pairs = [PossibleDuplicate(identity(i), identity(j), tuple(sorted(reasons)),
-                               round(duplicates.name_similarity(rows_name(rows, pool, i), rows_name(rows, pool, j)), 3))
+                               round(duplicates.name_similarity(entry(i)[2], entry(j)[2]), 3))
              for (i, j), reasons in found.items()]
     confirmed = duplicates.confirmed_pairs({i for p in pairs for i in (p.case.id, p.other.id) if i is not None})
     return sorted((p for p in pairs if duplicates._pair_key(p) not in confirmed), key=duplicates._sort_key)
 
 
-def rows_name(rows: list[_Row], pool: list[CaseIdentity], index: int) -> str:
-    return rows[index].name if index < len(rows) else pool[index - len(rows)].name
-
-
 _Entry = tuple[str | None, str, str, int | None]  # national id, country, name, transfer year
 
 
-def _groups(entries: list[_Entry], key_of: Callable[[_Entry], str | None]) -> Iterator[list[int]]:
-    """Indexes of the entries sharing a key, for the keys shared at all. Keys are kept by their
-    hash (an int per entry, not a string); members of a shared hash are then grouped by the key
-    itself, so a collision cannot pair two different keys."""
+def _groups(size: int, entry: Callable[[int], _Entry], key_of: Callable[[_Entry], str | None]
+            ) -> Iterator[list[int]]:
+    """Indexes (0..size) of the entries sharing a key, for the keys shared at all. Keys are kept
+    by their hash (an int per entry, not a string); members of a shared hash are then grouped by
+    the key itself, so a collision cannot pair two different keys."""
     first: dict[int, int] = {}
     shared: dict[int, list[int]] = {}
-    for index, entry in enumerate(entries):
-        key = key_of(entry)
+    for index in range(size):
+        key = key_of(entry(index))
         if key is None:
             continue
         digest = hash(key)
@@ -539,7 +557,7 @@ def _groups(entries: list[_Entry], key_of: Callable[[_Entry], str | None]) -> It
     for members in shared.values():
         by_key: dict[str | None, list[int]] = {}
         for index in members:
-            by_key.setdefault(key_of(entries[index]), []).append(index)
+            by_key.setdefault(key_of(entry(index)), []).append(index)
         yield from (group for group in by_key.values() if len(group) > 1)
 
 
