@@ -54,6 +54,8 @@ class Config:
     REPORT_JOBS_INLINE = False
     REPORT_JOB_STALE_MINUTES = 30
     REPORT_MAX_JOBS = 2  # report jobs generated at once per instance; the others wait in a queue
+    # Language of the interface without any other choice (docs/design.md, "Languages"): en, fr, it or es.
+    BABEL_DEFAULT_LOCALE = "en"
 
     def __init__(self) -> None:
         # No key in the environment: create_app uses instance_secret_key() (never a public default).
@@ -63,6 +65,7 @@ class Config:
         self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "tracker")
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("DATABASE_URL"))
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE") or type(self).BABEL_DEFAULT_LOCALE
 
 
 def normalise_database_url(url: str | None) -> str | None:

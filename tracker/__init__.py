@@ -122,6 +122,7 @@ def register_input_guards(app: Flask) -> None:
     PostgreSQL refuses it in text values (a query would fail with a 500). Refused here, before
     any view, with the name of the parameter or field."""
     from flask import abort, request
+    from flask_babel import gettext as _
     from werkzeug.datastructures import MultiDict
 
     from tracker.services.errors import InvalidParameter
@@ -131,7 +132,8 @@ def register_input_guards(app: Flask) -> None:
         # A list page's offset (page x per page) must fit the database's 64-bit integers.
         page = request.args.get("page", "")
         if page.isdigit() and (len(page) > 9 or int(page) > MAX_PAGE):
-            abort(404, description=f"There is no page {page[:20]}{'…' if len(page) > 20 else ''}.")
+            shown = page[:20] + ("…" if len(page) > 20 else "")
+            abort(404, description=_("There is no page %(page)s.", page=shown))
 
     @app.before_request
     def refuse_nul_characters() -> None:
@@ -144,10 +146,17 @@ def register_input_guards(app: Flask) -> None:
             for name, value in values.items(multi=True):
                 if "\x00" in value or "\x00" in name:
                     shown = name.replace("\x00", "\\x00")[:40]
-                    message = "contains a NUL character (\\x00), which no text may hold"
                     if request.blueprint == "api":
-                        raise InvalidParameter(shown, message)
-                    abort(400, description=f"The {kind} '{shown}' {message}.")
+                        raise InvalidParameter(shown, "contains a NUL character (\\x00), which no text may hold")
+                    descriptions = {
+                        "parameter": _("The parameter '%(name)s' contains a NUL character (\\x00), which no text "
+                                       "may hold.", name=shown),
+                        "field": _("The field '%(name)s' contains a NUL character (\\x00), which no text may hold.",
+                                   name=shown),
+                        "file name": _("The file name '%(name)s' contains a NUL character (\\x00), which no text "
+                                       "may hold.", name=shown),
+                    }
+                    abort(400, description=descriptions[kind])
 
 
 def register_i18n(app: Flask) -> None:
@@ -157,7 +166,10 @@ def register_i18n(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from flask_babel import gettext
+
     from tracker.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+    from tracker.i18n import N_
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
@@ -168,6 +180,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "warning"
+    # Flask-Login flashes this msgid through gettext, in the language of the request.
+    login_manager.login_message = N_("Please log in to access this page.")
+    login_manager.localize_callback = gettext
     login_manager.session_protection = "strong"
 
     from tracker.services.accounts import users
@@ -302,10 +317,12 @@ def _error_description(error: object) -> str:
 def register_template_helpers(app: Flask) -> None:
     from tracker import vocabulary
     from tracker.services.permissions import can
+    from tracker.services.reference import country_name
 
     app.jinja_env.globals["can"] = can
     app.jinja_env.globals["error_description"] = _error_description
     app.jinja_env.globals["role_label"] = lambda role: vocabulary.label(vocabulary.ROLES, role)
+    app.jinja_env.globals["country_name"] = country_name  # a country code as its name in the page's language
     app.jinja_env.globals["app_version"] = _version()
 
     @app.context_processor

@@ -1,5 +1,10 @@
 """Command-line interface: `tracker` (= `flask --app tracker`). Thin commands calling services;
-each prints a summary and exits non-zero on failure."""
+each prints a summary and exits non-zero on failure.
+
+Messages, prompts and help texts are in the language of `TRACKER_LANG` (e.g. `fr`), else in the
+instance's `BABEL_DEFAULT_LOCALE` (tracker.i18n); what scripts read stays the same in every
+language: JSON and CSV, the tab-separated listings (codes, not labels) and the exit statuses.
+Help texts are marked with `N_` and translated when the app registers the commands."""
 
 from __future__ import annotations
 
@@ -11,9 +16,13 @@ from typing import Any, NoReturn
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
+from tracker import vocabulary
 from tracker.extensions import db
+from tracker.i18n import N_, cli_language, format_date, format_number
 from tracker.models import Federation, Role
 from tracker.services.accounts import federations as federation_service
 from tracker.services.accounts import users as user_service
@@ -45,79 +54,91 @@ class TrackerGroup(FlaskGroup):
                 raise
         except ConfigError as exc:
             message = str(exc)
-        click.secho(f"Error: {message}", fg="red", err=True)
+        click.secho(f"Error: {message}", fg="red", err=True)  # maybe no app, so no catalogue: English
         ctx.exit(1)
 
 
 @click.group(cls=TrackerGroup, create_app=_create_app, add_default_commands=True,
-             add_version_option=False)
+             add_version_option=False,
+             help=N_("Transfer Tracker: case logging and survival analysis of enterprises transferred to employees."))
 def main() -> None:
-    """Transfer Tracker: case logging and survival analysis of enterprises transferred to employees."""
+    pass
+
+
+def error(message: str) -> None:
+    """One error line on stderr, in the CLI's language."""
+    click.secho(_("Error: %(message)s", message=message), fg="red", err=True)
 
 
 def fail(message: str) -> NoReturn:
     db.session.rollback()
-    click.secho(f"Error: {message}", fg="red", err=True)
+    error(message)
     sys.exit(1)
+
+
+def _no_federation(code: str) -> NoReturn:
+    fail(_("no federation with code '%(code)s'", code=code))
 
 
 # --- federations -------------------------------------------------------------------------------
 
-@click.group("federations")
+@click.group("federations", help=N_("Member federations."))
 def federations_group() -> None:
-    """Member federations."""
+    pass
 
 
-@federations_group.command("add")
+@federations_group.command("add", help=N_("Add a federation CODE named NAME."))
 @click.argument("code")
 @click.argument("name")
-@click.option("--country", required=True, help="ISO 3166-1 alpha-2 country code")
+@click.option("--country", required=True, help=N_("ISO 3166-1 alpha-2 country code"))
 @with_appcontext
 def federations_add(code: str, name: str, country: str) -> None:
-    """Add a federation CODE named NAME."""
     try:
         fed = federation_service.create_federation(None, code=code, name=name, country=country)
     except DomainError as exc:
         fail(exc.message)
     db.session.commit()
-    click.echo(f"Federation {fed.code} ({fed.name}, {fed.country}) added.")
+    click.echo(_("Federation %(code)s (%(name)s, %(country)s) added.", code=fed.code, name=fed.name,
+                 country=fed.country))
 
 
-@federations_group.command("list")
+@federations_group.command("list", help=N_("List federations: code, country, name (tab-separated)."))
 @with_appcontext
 def federations_list() -> None:
-    """List federations."""
     for fed in federation_service.list_federations():
         click.echo(f"{fed.code}\t{fed.country}\t{fed.name}{'' if fed.active else '  (inactive)'}")
 
 
 # --- users -------------------------------------------------------------------------------------
 
-@click.group("users")
+@click.group("users", help=N_("Accounts (there is no self-registration)."))
 def users_group() -> None:
-    """Accounts (there is no self-registration)."""
+    pass
 
 
-@users_group.command("create")
+@users_group.command("create", help=N_("Create a user. The password is read from stdin when piped, else prompted "
+                                       "(never an argument)."))
 @click.argument("email")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.option("--federation", "federation_code", help="federation CODE (staff only)")
+@click.option("--federation", "federation_code", help=N_("federation CODE (staff only)"))
 @with_appcontext
 def users_create(email: str, role: str, federation_code: str | None) -> None:
-    """Create a user. The password is read from stdin when piped, else prompted (never an argument)."""
     federation = None
     if federation_code:
         federation = federation_service.get_by_code(federation_code)
         if federation is None:
-            fail(f"no federation with code {federation_code!r}")
+            _no_federation(federation_code)
     password = read_password()
     try:
         user = user_service.create_user(None, email, password, role, federation)
     except DomainError as exc:
         fail(exc.message)
     db.session.commit()
-    click.echo(f"User {user.email} ({user.role.value}"
-               f"{', ' + federation.code if federation else ''}) created.")
+    if federation is not None:
+        click.echo(_("User %(email)s (%(role)s, %(federation)s) created.", email=user.email, role=user.role.value,
+                     federation=federation.code))
+    else:
+        click.echo(_("User %(email)s (%(role)s) created.", email=user.email, role=user.role.value))
 
 
 def read_password() -> str:
@@ -125,15 +146,15 @@ def read_password() -> str:
     if not stdin.isatty():
         password = stdin.readline().rstrip("\r\n")
         if not password:
-            fail("no password on stdin")
+            fail(_("no password on stdin"))
         return password
-    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return click.prompt(_("Password"), hide_input=True,
+                        confirmation_prompt=_("Repeat for confirmation"))
 
 
-@users_group.command("list")
+@users_group.command("list", help=N_("List users: email, role, federation, active or inactive (tab-separated)."))
 @with_appcontext
 def users_list() -> None:
-    """List users."""
     for user in user_service.list_users():
         fed = user.federation.code if user.federation else "-"
         click.echo(f"{user.email}\t{user.role.value}\t{fed}\t{'active' if user.active else 'inactive'}")
@@ -141,16 +162,16 @@ def users_list() -> None:
 
 # --- baselines ---------------------------------------------------------------------------------
 
-@click.group("baselines")
+@click.group("baselines", help=N_("National business-survival baselines (published figures with sources)."))
 def baselines_group() -> None:
-    """National business-survival baselines (published figures with sources)."""
+    pass
 
 
-@baselines_group.command("import")
+@baselines_group.command("import", help=N_("Import (upsert) baseline figures from FILE, or the shipped "
+                                           "tracker/data/baselines.csv."))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False), required=False)
 @with_appcontext
 def baselines_import(file: str | None) -> None:
-    """Import (upsert) baseline figures from FILE, or the shipped tracker/data/baselines.csv."""
     from pathlib import Path
 
     from tracker.services.analytics import baselines
@@ -160,17 +181,18 @@ def baselines_import(file: str | None) -> None:
     if result.problems:
         for problem in result.problems[:200]:
             click.echo(problem, err=True)
-        fail(f"{len(result.problems)} problem(s); nothing imported")
+        fail(ngettext("%(num)d problem; nothing imported", "%(num)d problems; nothing imported",
+                      len(result.problems)))
     db.session.commit()
-    click.echo(f"Baselines: {result.created} created, {result.updated} updated, {result.unchanged} unchanged.")
+    click.echo(_("Baselines: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
+                 created=result.created, updated=result.updated, unchanged=result.unchanged))
 
 
-@baselines_group.command("list")
-@click.option("--series", help="only this series (e.g. insee-sine)")
-@click.option("--country", help="only this country code")
+@baselines_group.command("list", help=N_("List baseline figures with their source (tab-separated, with a header)."))
+@click.option("--series", help=N_("only this series (e.g. insee-sine)"))
+@click.option("--country", help=N_("only this country code"))
 @with_appcontext
 def baselines_list(series: str | None, country: str | None) -> None:
-    """List baseline figures with their source."""
     from tracker.services.analytics import baselines
 
     rows = baselines.list_baselines(series, country)
@@ -178,38 +200,41 @@ def baselines_list(series: str | None, country: str | None) -> None:
     for b in rows:
         click.echo(f"{b.series}\t{b.country}\t{b.region or '-'}\t{b.sector}\t{b.cohort_year}\t{b.horizon_years}"
                    f"\t{b.survival_pct:g}\t{b.publisher}\t{b.url or ''}")
-    click.echo(f"{len(rows)} figure(s).", err=True)
+    click.echo(ngettext("%(num)d figure.", "%(num)d figures.", len(rows)), err=True)
 
 
 # --- quickstart --------------------------------------------------------------------------------
 
-@click.command("quickstart")
-@click.option("--cases-per-federation", default=100, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--serve/--no-serve", default=True, help="serve the app on 127.0.0.1 after setting up")
-@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.command("quickstart", help=N_("Create the database (migrations), load baselines and demo data, print the "
+                                     "demo logins, serve."))
+@click.option("--cases-per-federation", default=100, show_default=True, type=click.IntRange(1, 100_000),
+              help=N_("demo cases to create in each demo federation"))
+@click.option("--serve/--no-serve", default=True, help=N_("serve the app on 127.0.0.1 after setting up"))
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535),
+              help=N_("port to serve on"))
 @with_appcontext
 def quickstart(cases_per_federation: int, serve: bool, port: int) -> None:
-    """Create the database (migrations), load baselines and demo data, print the demo logins, serve."""
     from flask import current_app
     from flask_migrate import upgrade
 
     from tracker.services.ops.demo import DEMO_PASSWORD
     from tracker.services.ops.quickstart import demo_logins, seed_demo
 
-    click.echo(f"Database: {db.engine.url.render_as_string(hide_password=True)}")
+    click.echo(_("Database: %(url)s", url=db.engine.url.render_as_string(hide_password=True)))
     upgrade()
     if seed_demo(cases_per_federation):
         db.session.commit()
-        click.echo("Loaded national baselines and demo federations, users and cases.")
+        click.echo(_("Loaded national baselines and demo federations, users and cases."))
     else:
-        click.echo("Database already has data; left it as it is.")
-    click.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
+        click.echo(_("Database already has data; left it as it is."))
+    click.echo("\n" + _("Demo logins (password for all: %(password)s):", password=DEMO_PASSWORD))
     for login in demo_logins():
         click.echo(f"  {login.email:<26} {login.role:<11} {login.federation or ''}")
     if serve:
         from werkzeug.serving import run_simple
 
-        click.echo(f"\nServing on http://127.0.0.1:{port}/  (Ctrl+C to stop)")
+        url = f"http://127.0.0.1:{port}/"
+        click.echo("\n" + _("Serving on %(url)s  (Ctrl+C to stop)", url=url))
         # Not app.run(): Flask ignores it inside a `flask`/`tracker` CLI command (FLASK_RUN_FROM_CLI).
         app = current_app._get_current_object()  # type: ignore[attr-defined]  # a proxy, typed as the Flask it stands for
         run_simple("127.0.0.1", port, app, use_reloader=False, use_debugger=False, threaded=True)
@@ -221,30 +246,30 @@ MAX_PROBLEM_LINES = 200
 PROGRESS_MIN_ROWS = 1000
 
 
-@click.group("cases")
+@click.group("cases", help=N_("Cases: import and export in the CSV/XLSX schema of docs/design.md."))
 def cases_group() -> None:
-    """Cases: import and export in the CSV/XLSX schema of docs/design.md."""
+    pass
 
 
-@cases_group.command("import")
+@cases_group.command("import", help=N_(
+    "Import cases from FILE (CSV or XLSX), of any size: streamed, in one transaction, all or nothing: on any "
+    "problem, every problem is listed as `row R, column C: message` (on stderr), nothing is written and the exit "
+    "status is 1. Rows that look like cases already registered (the same national id in the same country, or the "
+    "same name in the same country and transfer year, in any federation) are listed too, and stop the import until "
+    "confirmed with --confirm-distinct, as in the web app."))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--federation", "federation_code", required=True, help="federation CODE the cases belong to")
-@click.option("--dry-run", is_flag=True, help="validate and report only; write nothing")
+@click.option("--federation", "federation_code", required=True, help=N_("federation CODE the cases belong to"))
+@click.option("--dry-run", is_flag=True, help=N_("validate and report only; write nothing"))
 @click.option("--confirm-distinct", is_flag=True,
-              help="the possible duplicates reported are different enterprises: import, and remember them as such")
+              help=N_("the possible duplicates reported are different enterprises: import, and remember them as "
+                      "such"))
 @with_appcontext
 def cases_import(file: Path, federation_code: str, dry_run: bool, confirm_distinct: bool) -> None:
-    """Import cases from FILE (CSV or XLSX), of any size: streamed, in one transaction, all or
-    nothing: on any problem, every problem is listed as `row R, column C: message` (on stderr),
-    nothing is written and the exit status is 1. Rows that look like cases already registered
-    (the same national id in the same country, or the same name in the same country and transfer
-    year, in any federation) are listed too, and stop the import until confirmed with
-    --confirm-distinct, as in the web app."""
     from tracker.services.spreadsheets import bulk, imports
 
     federation = federation_service.get_by_code(federation_code)
     if federation is None:
-        fail(f"no federation with code {federation_code!r}")
+        _no_federation(federation_code)
     try:
         with _StageProgress() as progress:  # any size, streamed, one transaction (services.spreadsheets.bulk)
             result = bulk.import_file(None, federation, file, dry_run=dry_run, progress=progress,
@@ -252,8 +277,11 @@ def cases_import(file: Path, federation_code: str, dry_run: bool, confirm_distin
     except imports.UnconfirmedDuplicates as exc:
         db.session.rollback()
         _echo_duplicates(exc.pairs)
-        fail(f"{len(exc.pairs)} possible duplicate{'s' if len(exc.pairs) != 1 else ''} in {file.name}; nothing was "
-             "imported. Correct the file, or run again with --confirm-distinct if they are different enterprises.")
+        fail(ngettext("%(num)d possible duplicate in %(file)s; nothing was imported. Correct the file, or run "
+                      "again with --confirm-distinct if they are different enterprises.",
+                      "%(num)d possible duplicates in %(file)s; nothing was imported. Correct the file, or run "
+                      "again with --confirm-distinct if they are different enterprises.",
+                      len(exc.pairs), file=file.name))
     except DomainError as exc:
         fail(exc.message)
     except Exception:
@@ -263,21 +291,36 @@ def cases_import(file: Path, federation_code: str, dry_run: bool, confirm_distin
         for problem in result.problems[:MAX_PROBLEM_LINES]:
             click.echo(str(problem), err=True)
         if len(result.problems) > MAX_PROBLEM_LINES:
-            click.echo(f"... and {len(result.problems) - MAX_PROBLEM_LINES} more", err=True)
-        fail(f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''} in {file.name}; "
-             "nothing was imported.")
+            click.echo(_("... and %(count)s more", count=len(result.problems) - MAX_PROBLEM_LINES), err=True)
+        fail(ngettext("%(num)d problem in %(file)s; nothing was imported.",
+                      "%(num)d problems in %(file)s; nothing was imported.", len(result.problems), file=file.name))
     if result.duplicates:
         _echo_duplicates(result.duplicates)
     if dry_run:
         db.session.rollback()
-        pending = f"; {len(result.duplicates)} possible duplicates to confirm" if result.duplicates else ""
-        click.echo(f"dry run: would create {result.created}, update {result.updated}, "
-                   f"leave {result.unchanged} unchanged ({result.rows} rows, no problems{pending}); nothing written.")
-        return
-    db.session.commit()
-    confirmed = f"; {len(result.duplicates)} possible duplicates confirmed distinct" if result.duplicates else ""
-    click.echo(f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged "
-               f"({result.rows} rows from {file.name} into {federation.code}{confirmed}).")
+    else:
+        db.session.commit()
+    _echo_import_summary(result, file, federation, dry_run)
+
+
+def _echo_import_summary(result: Any, file: Path, federation: Federation, dry_run: bool) -> None:
+    counts: dict[str, Any] = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
+                              "rows": result.rows, "file": file.name, "federation": federation.code,
+                              "duplicates": len(result.duplicates)}
+    if dry_run:
+        if result.duplicates:
+            click.echo(_("dry run: would create %(created)s, update %(updated)s, leave %(unchanged)s unchanged "
+                         "(%(rows)s rows, no problems; %(duplicates)s possible duplicates to confirm); nothing "
+                         "written.", **counts))
+        else:
+            click.echo(_("dry run: would create %(created)s, update %(updated)s, leave %(unchanged)s unchanged "
+                         "(%(rows)s rows, no problems); nothing written.", **counts))
+    elif result.duplicates:
+        click.echo(_("%(created)s created, %(updated)s updated, %(unchanged)s unchanged (%(rows)s rows from "
+                     "%(file)s into %(federation)s; %(duplicates)s possible duplicates confirmed distinct).", **counts))
+    else:
+        click.echo(_("%(created)s created, %(updated)s updated, %(unchanged)s unchanged (%(rows)s rows from "
+                     "%(file)s into %(federation)s).", **counts))
 
 
 def _echo_duplicates(pairs: Any) -> None:
@@ -285,18 +328,22 @@ def _echo_duplicates(pairs: Any) -> None:
     codes = dict(db.session.execute(select(Federation.id, Federation.code)).all())
 
     def side(identity: Any) -> str:
-        where = f"row {identity.row}" if identity.row else f"case {identity.id}"
+        where = _("row %(row)s", row=identity.row) if identity.row else _("case %(id)s", id=identity.id)
         return f"{where} {identity.ref} '{identity.name}' ({codes.get(identity.federation_id, '?')})"
 
     for pair in list(pairs)[:MAX_PROBLEM_LINES]:
-        click.echo(f"possible duplicate: {side(pair.case)} and {side(pair.other)}: {'; '.join(pair.reasons)}",
-                   err=True)
+        click.echo(_("possible duplicate: %(case)s and %(other)s: %(reasons)s", case=side(pair.case),
+                     other=side(pair.other), reasons="; ".join(pair.reasons)), err=True)
     if len(pairs) > MAX_PROBLEM_LINES:
-        click.echo(f"... and {len(pairs) - MAX_PROBLEM_LINES} more", err=True)
+        click.echo(_("... and %(count)s more", count=len(pairs) - MAX_PROBLEM_LINES), err=True)
 
 
 class _StageProgress:
-    """A click progress bar on stderr per import stage (validating, writing), for large files only."""
+    """A click progress bar on stderr per import stage (validating, writing; importing in the bulk
+    import), for large files only."""
+
+    LABELS = {"validating": N_("Validating"), "writing": N_("Writing"), "exporting": N_("Exporting"),
+              "importing": N_("Importing")}
 
     def __init__(self) -> None:
         self._stage: str | None = None
@@ -315,7 +362,8 @@ class _StageProgress:
         if stage != self._stage:
             self._close()
             self._stage, self._shown = stage, 0
-            self._bar = click.progressbar(length=total, label=stage.capitalize(), file=sys.stderr)
+            label = _(self.LABELS[stage]) if stage in self.LABELS else stage.capitalize()
+            self._bar = click.progressbar(length=total, label=label, file=sys.stderr)
             self._bar.__enter__()
         self._bar.update(done - self._shown)
         self._shown = done
@@ -326,22 +374,22 @@ class _StageProgress:
             self._bar = None
 
 
-@cases_group.command("export")
+@cases_group.command("export", help=N_("Export the cases (not deleted) to FILE in the import schema: CSV or XLSX "
+                                        "by its extension."))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--federation", "federation_code", help="only this federation's cases (default: all)")
+@click.option("--federation", "federation_code", help=N_("only this federation's cases (default: all)"))
 @with_appcontext
 def cases_export(file: Path, federation_code: str | None) -> None:
-    """Export the cases (not deleted) to FILE in the import schema: CSV or XLSX by its extension."""
     from tracker.services.spreadsheets import exports
 
     fmt = file.suffix.lower().lstrip(".")
     if fmt not in exports.FORMATS:
-        fail(f"{file.name}: the file name must end in .csv or .xlsx")
+        fail(_("%(file)s: the file name must end in .csv or .xlsx", file=file.name))
     federation = None
     if federation_code:
         federation = federation_service.get_by_code(federation_code)
         if federation is None:
-            fail(f"no federation with code {federation_code!r}")
+            _no_federation(federation_code)
     partial = file.with_name(file.name + ".partial")  # a failed export never leaves a truncated FILE
     try:
         with partial.open("wb") as fh, _StageProgress() as progress:
@@ -356,7 +404,8 @@ def cases_export(file: Path, federation_code: str | None) -> None:
         raise
     finally:
         db.session.rollback()  # read-only: end the transaction
-    click.echo(f"Exported {count} case{'s' if count != 1 else ''} to {file}.")
+    click.echo(ngettext("Exported %(num)d case to %(file)s.", "Exported %(num)d cases to %(file)s.", count,
+                        file=str(file)))
 
 
 # --- survival ----------------------------------------------------------------------------------
@@ -413,100 +462,124 @@ def survival(as_of: str | None, endpoint: str, group_by: str | None, horizons: s
         click.echo(analytics_table(result))
 
 
+def _decimal(text: str) -> str:
+    """A number written by a format spec, with the decimal sign of the CLI's language."""
+    from babel.numbers import get_decimal_symbol
+    from flask_babel import get_locale
+
+    return text.replace(".", get_decimal_symbol(get_locale() or "en"))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else _decimal(f"{100 * value:.1f}")
+
+
+def _columns(*columns: tuple[str, int]) -> str:
+    """Column headings, right-aligned to their width (left-aligned for a negative width)."""
+    return "".join(f"{text:<{-width}}" if width < 0 else f"{text:>{width}}" for text, width in columns)
+
+
+def _heading(result: dict, title: str) -> str:
+    parts = [title]
+    if "endpoint" in result:
+        parts.append(_("endpoint: %(endpoint)s", endpoint=vocabulary.label(vocabulary.ENDPOINTS_SHORT,
+                                                                             result["endpoint"])))
+    if "delayed_entry" in result:
+        parts.append(_("with delayed entry") if result["delayed_entry"] else _("without delayed entry"))
+    if result.get("group_by"):
+        parts.append(_("by %(field)s", field=result["group_by"]))
+    return ", ".join(parts)
+
+
 def competing_table(result: dict) -> str:
-    """The competing-outcomes JSON as text: cumulative incidence (%) with 95 % CI per horizon."""
-
-    def pct(value: float | None) -> str:
-        return "-" if value is None else f"{100 * value:.1f}"
-
-    by = f", by {result['group_by']}" if result["group_by"] else ""
-    lines = [f"Competing outcomes as of {result['as_of']}{by}",
-             f"{'group':<24}{'years':>6}{'closure % (95% CI)':>26}{'loss % (95% CI)':>26}{'at risk':>9}"]
+    """The competing-outcomes JSON as text: cumulative incidence (%) with 95 % CI per horizon, in
+    the CLI's language (group names and fields are the JSON's codes)."""
+    lines = [_heading(result, _("Competing outcomes as of %(date)s", date=format_date(result["as_of"]))),
+             _columns((_("group"), -24), (_("years"), 6), (_("closure % (95% CI)"), 26),
+                      (_("loss % (95% CI)"), 26), (_("at risk"), 9))]
     for g in result["groups"]:
         for h in g["horizons"]:
-            closure = f"{pct(h['closure'])} ({pct(h['closure_ci']['lower'])}-{pct(h['closure_ci']['upper'])})"
-            loss = f"{pct(h['loss'])} ({pct(h['loss_ci']['lower'])}-{pct(h['loss_ci']['upper'])})"
+            closure = f"{_pct(h['closure'])} ({_pct(h['closure_ci']['lower'])}-{_pct(h['closure_ci']['upper'])})"
+            loss = f"{_pct(h['loss'])} ({_pct(h['loss_ci']['lower'])}-{_pct(h['loss_ci']['upper'])})"
             lines.append(f"{g['group'][:23]:<24}{h['years']:>6}{closure:>26}{loss:>26}{h['at_risk']:>9}")
     return "\n".join(lines)
 
 
 def _cox_lines(cox: dict) -> list[str]:
     if "error" in cox:
-        return [f"Cox model: not fitted: {cox['error']}"]
-    lines = [f"Cox model (Efron ties): n = {cox['n']}, events = {cox['events']}, "
-             f"left out for a missing covariate: {cox['excluded']['missing_covariate']}",
-             f"{'term':<36}{'HR':>8}{'95% CI':>18}{'p':>10}"]
+        return [_("Cox model: not fitted: %(reason)s", reason=cox["error"])]
+    lines = [_("Cox model (Efron ties): n = %(n)s, events = %(events)s, left out for a missing covariate: "
+               "%(missing)s", n=cox["n"], events=cox["events"], missing=cox["excluded"]["missing_covariate"]),
+             _columns((_("term"), -36), (_("HR"), 8), (_("95% CI"), 18), ("p", 10))]
     for t in cox["terms"]:
         name = t["covariate"] if t["level"] is None else f"{t['covariate']}={t['level']} vs {t['reference']}"
-        lines.append(f"{name[:35]:<36}{t['hazard_ratio']:>8.3f}{t['ci_lower']:>9.3f}-{t['ci_upper']:<8.3f}"
-                     f"{t['p_value']:>10.3g}")
+        numbers = _decimal(f"{t['hazard_ratio']:>8.3f}{t['ci_lower']:>9.3f}-{t['ci_upper']:<8.3f}{t['p_value']:>10.3g}")
+        lines.append(f"{name[:35]:<36}{numbers}")
     lr = cox["lr_test"]
-    lines.append(f"likelihood-ratio test: chi2 = {lr['statistic']:.3f}, df = {lr['df']}, p = {lr['p_value']:.3g}")
+    lines.append(_("likelihood-ratio test: chi2 = %(chi2)s, df = %(df)s, p = %(p)s",
+                   chi2=_decimal(f"{lr['statistic']:.3f}"), df=lr["df"], p=_decimal(f"{lr['p_value']:.3g}")))
     return lines
 
 
 def analytics_table(result: dict) -> str:
-    """The survival JSON as a plain-text table (survival % and 95 % CI per horizon)."""
-    lines = [f"Survival as of {result['as_of']}, endpoint {result['endpoint']}, "
-             f"delayed entry {'on' if result['delayed_entry'] else 'off'}"
-             + (f", by {result['group_by']}" if result["group_by"] else "")]
-    header = f"{'group':<16}{'n':>7}{'events':>8}{'median':>8}"
+    """The survival JSON as a plain-text table (survival % and 95 % CI per horizon), in the CLI's
+    language (group names and fields are the JSON's codes)."""
+    lines = [_heading(result, _("Survival as of %(date)s", date=format_date(result["as_of"])))]
     years = result.get("horizons_years") or [h["years"] for h in result["groups"][0]["horizons"]]
-    header += "".join(f"{str(y) + ' y (95% CI) at risk':>30}" for y in years)
+    header = _columns((_("group"), -16), ("n", 7), (_("events"), 8), (_("median"), 8),
+                      *((_("%(years)s y (95%% CI) at risk", years=y), 30) for y in years))
     lines.append(header)
-
-    def pct(value: float | None) -> str:
-        return "-" if value is None else f"{100 * value:.1f}"
-
     for g in result["groups"]:
-        median = "-" if g["median_years"] is None else f"{g['median_years']:.2f}"
+        median = "-" if g["median_years"] is None else _decimal(f"{g['median_years']:.2f}")
         row = f"{g['group'][:15]:<16}{g['n']:>7}{g['events']:>8}{median:>8}"
         for h in g["horizons"]:
-            cell = f"{pct(h['survival'])} ({pct(h['ci_lower'])}-{pct(h['ci_upper'])}) {h['at_risk']}"
+            cell = f"{_pct(h['survival'])} ({_pct(h['ci_lower'])}-{_pct(h['ci_upper'])}) {h['at_risk']}"
             row += f"{cell + ('*' if h.get('unstable') else ''):>30}"
         lines.append(row)
     for g in result["groups"]:
         if g.get("rmst"):
             r = g["rmst"]
-            lines.append(f"{g['group']}: restricted mean survival to {r['tau']:g} years {r['years']:.2f} "
-                         f"({r['ci_lower']:.2f}-{r['ci_upper']:.2f})")
+            lines.append(_("%(group)s: restricted mean survival to %(tau)s years %(years)s (%(lower)s-%(upper)s)",
+                           group=g["group"], tau=_decimal(f"{r['tau']:g}"), years=_decimal(f"{r['years']:.2f}"),
+                           lower=_decimal(f"{r['ci_lower']:.2f}"), upper=_decimal(f"{r['ci_upper']:.2f}")))
     if result.get("cox"):
         lines.extend(_cox_lines(result["cox"]))
     if result.get("logrank"):
         lr = result["logrank"]
         if lr["statistic"] is None:
-            lines.append(f"log-rank: not defined ({lr.get('reason')})")
+            lines.append(_("log-rank: not defined (%(reason)s)", reason=lr.get("reason")))
         else:
-            lines.append(f"log-rank: chi2 = {lr['statistic']:.3f}, df = {lr['df']}, p = {lr['p_value']:.3g}")
-    lines.append("* fewer cases at risk than the stability threshold")
+            lines.append(_("log-rank: chi2 = %(chi2)s, df = %(df)s, p = %(p)s", chi2=_decimal(f"{lr['statistic']:.3f}"),
+                           df=lr["df"], p=_decimal(f"{lr['p_value']:.3g}")))
+    lines.append(_("* fewer cases at risk than the stability threshold"))
     return "\n".join(lines)
 
 
 # --- report ------------------------------------------------------------------------------------
 
-@click.group("report")
+@click.group("report", help=N_("The annual survival report (PDF, XLSX, CSV or HTML); every edition is kept."))
 def report_group() -> None:
-    """The annual survival report (PDF, XLSX, CSV or HTML); every edition is kept."""
+    pass
 
 
 REPORT_SUFFIXES = {".pdf": "pdf", ".xlsx": "xlsx", ".zip": "csv", ".csv": "csv", ".html": "html", ".htm": "html"}
 
 
-@report_group.command("annual")
+@report_group.command("annual", help=N_(
+    "Publish the annual survival report for YEAR (all federations) as an official edition in every format, and "
+    "write one of them to --output. With data unchanged since the latest edition, that edition is offered instead "
+    "of a new number; a new edition lists what changed."))
 @click.argument("year", type=int)
 @click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx", "csv", "html"]),
-              help="the file to write: pdf, xlsx, csv (a .zip of one CSV per table) or html; default: from --output, "
-                   "else pdf (every format is kept with the edition)")
+              help=N_("the file to write: pdf, xlsx, csv (a .zip of one CSV per table) or html; default: from "
+                      "--output, else pdf (every format is kept with the edition)"))
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="file to write (default: the edition's file name in the current folder)")
-@click.option("--as-of", "as_of", help="reference date YYYY-MM-DD (default: YEAR-12-31)")
+              help=N_("file to write (default: the edition's file name in the current folder)"))
+@click.option("--as-of", "as_of", help=N_("reference date YYYY-MM-DD (default: YEAR-12-31)"))
 @click.option("--lang", "language", type=click.Choice(["en", "fr", "it", "es"]), default="en", show_default=True,
-              help="language of the report (an edition may exist in several languages, with the same figures)")
+              help=N_("language of the report (an edition may exist in several languages, with the same figures)"))
 @with_appcontext
 def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | None, language: str) -> None:
-    """Publish the annual survival report for YEAR (all federations) as an official edition in
-    every format, and write one of them to --output. With data unchanged since the latest
-    edition, that edition is offered instead of a new number; a new edition lists what changed."""
     from datetime import date
 
     from tracker.reports.build.inputs import STAGES, InvalidReportRequest
@@ -517,9 +590,9 @@ def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | 
     try:
         reference = date.fromisoformat(as_of) if as_of else None
     except ValueError:
-        fail(f"--as-of: '{as_of}' is not a date in the form YYYY-MM-DD")
+        fail(_("--as-of: '%(value)s' is not a date in the form YYYY-MM-DD", value=as_of))
     try:
-        with click.progressbar(length=len(STAGES) + len(FORMATS), label="Annual report", file=sys.stderr,
+        with click.progressbar(length=len(STAGES) + len(FORMATS), label=_("Annual report"), file=sys.stderr,
                                item_show_func=lambda stage: stage) as bar:
             generated = generate_edition(None, year, fmt, reference, language=language,
                                          progress=lambda stage: bar.update(1, stage))
@@ -535,12 +608,14 @@ def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | 
         raise
     db.session.commit()
     if generated.reused:
-        click.echo(f"No change since edition {edition.number} of {year} (same data, application version and "
-                   "reference date): that edition is offered, no new number was taken.")
-    click.echo(f"Annual report {year}, edition {edition.number} (all federations, reference date "
-               f"{edition.as_of.isoformat()}, {language}): {FORMATS[fmt].label}, {file.file_size:,} bytes, "
-               f"written to {target}.")
-    click.echo(f"Application {edition.app_version}; data fingerprint {edition.fingerprint}.")
+        click.echo(_("No change since edition %(number)s of %(year)s (same data, application version and reference "
+                     "date): that edition is offered, no new number was taken.", number=edition.number, year=year))
+    click.echo(_("Annual report %(year)s, edition %(number)s (all federations, reference date %(as_of)s, "
+                 "%(language)s): %(format)s, %(size)s bytes, written to %(target)s.", year=year,
+                 number=edition.number, as_of=format_date(edition.as_of), language=language,
+                 format=FORMATS[fmt].label, size=format_number(file.file_size), target=str(target)))
+    click.echo(_("Application %(version)s; data fingerprint %(fingerprint)s.", version=edition.app_version,
+                 fingerprint=edition.fingerprint))
     if not generated.reused:
         for change in edition.changes:
             click.echo(f"  - {change_text(change, (edition.number or 1) - 1)}")
@@ -548,11 +623,11 @@ def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | 
 
 # --- backups (added to Flask-Migrate's `db` group) ---------------------------------------------
 
-@click.command("backup")
+@click.command("backup", help=N_("Write a consistent backup of the database to PATH (SQLite online backup; "
+                                 "pg_dump for PostgreSQL)."))
 @click.argument("path", type=click.Path(dir_okay=False))
 @with_appcontext
 def db_backup(path: str) -> None:
-    """Write a consistent backup of the database to PATH (SQLite online backup; pg_dump for PostgreSQL)."""
     from pathlib import Path
 
     from tracker.services.ops import backup
@@ -561,16 +636,16 @@ def db_backup(path: str) -> None:
         target = backup.backup(db.engine.url, Path(path))
     except backup.BackupError as exc:
         fail(exc.message)
-    click.echo(f"Backup written to {target} ({target.stat().st_size:,} bytes).")
+    click.echo(_("Backup written to %(path)s (%(size)s bytes).", path=str(target),
+                 size=format_number(target.stat().st_size)))
 
 
-@click.command("restore")
+@click.command("restore", help=N_("Replace the database with the backup in PATH. Stop the application first. The "
+                                  "restore is recorded in the restored database's audit trail."))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@click.option("--yes", is_flag=True, help=N_("do not ask for confirmation"))
 @with_appcontext
 def db_restore(path: str, yes: bool) -> None:
-    """Replace the database with the backup in PATH. Stop the application first. The restore is
-    recorded in the restored database's audit trail."""
     from pathlib import Path
 
     from tracker.services.analytics import data_version
@@ -578,7 +653,8 @@ def db_restore(path: str, yes: bool) -> None:
     from tracker.services.ops import backup
 
     if not yes:
-        click.confirm(f"Replace {db.engine.url.render_as_string(hide_password=True)} with {path}?", abort=True)
+        click.confirm(_("Replace %(database)s with %(path)s?",
+                        database=db.engine.url.render_as_string(hide_password=True), path=path), abort=True)
     described = backup.describe(Path(path))
     db.session.remove()
     db.engine.dispose()
@@ -590,7 +666,7 @@ def db_restore(path: str, yes: bool) -> None:
     audit.record_event("restore", {key: [None, value] for key, value in described.items()},
                        context=f"tracker db restore by {_os_user()}")
     db.session.commit()
-    click.echo(f"Database restored from {path}; the restore is recorded in its audit trail.")
+    click.echo(_("Database restored from %(path)s; the restore is recorded in its audit trail.", path=path))
 
 
 def _os_user() -> str:
@@ -610,6 +686,30 @@ def register_commands(app: Flask) -> None:
     for group in (federations_group, users_group, baselines_group, quickstart, survival, cases_group,
                   report_group):
         app.cli.add_command(group)
+    translate_help([main, migrate_db_group, *app.cli.commands.values()],
+                   cli_language() or app.config.get("BABEL_DEFAULT_LOCALE") or "en")
+
+
+def translate_help(commands: list[click.Command], language: str) -> None:
+    """Put the help texts of `commands` (and their subcommands and options) in `language`, from the
+    catalogues; texts not in them (Flask's, Flask-Migrate's) stay as they are. Done again for each
+    app, so it can be repeated in another language."""
+    from babel.support import Translations
+
+    translations = Translations.load(str(Path(__file__).parent / "translations"), [language])
+    seen: set[int] = set()
+    todo = list(commands)
+    while todo:
+        command = todo.pop()
+        if id(command) in seen:
+            continue
+        seen.add(id(command))
+        for item in (command, *command.params):
+            english = item.__dict__.setdefault("_english_help", getattr(item, "help", None))
+            if english:
+                setattr(item, "help", translations.gettext(english))  # noqa: B010  (a Parameter or a Command)
+        if isinstance(command, click.Group):
+            todo.extend(command.commands.values())
 
 
 __all__ = ["Federation", "main", "register_commands"]

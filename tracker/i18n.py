@@ -10,11 +10,17 @@ Which language a request is shown in, first that applies:
 5. `BABEL_DEFAULT_LOCALE` (English unless configured).
 
 Machine-readable outputs (the JSON API, CSV downloads, the import/export schema) never go through
-these helpers: they stay ISO dates and `.` decimals whatever the language.
+these helpers: they stay ISO dates and `.` decimals whatever the language. Requests to the JSON API
+are always in English, so the messages of its errors (raised by the same services as the pages')
+are the same for every client.
+
+Outside a request (CLI commands, background jobs), messages are in `TRACKER_LANG` when it names a
+language of the interface, else in `BABEL_DEFAULT_LOCALE`; the report's language is chosen apart.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date, datetime
 from functools import cache
@@ -35,6 +41,10 @@ LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français", "it": "Italiano
 DEFAULT_LANGUAGE = "en"
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
+#: Blueprints whose responses are machine-readable: always English, whatever the client asks.
+MACHINE_BLUEPRINTS = frozenset({"api"})
+#: Environment variable choosing the language of the CLI's messages.
+CLI_LANGUAGE_VARIABLE = "TRACKER_LANG"
 
 #: Settings for the user's own language; "" follows the browser.
 LANGUAGE_CHOICES = [SelectChoice("", _l("The browser's language")),
@@ -46,6 +56,12 @@ _NUMERIC_DATE = {"en": "yyyy-MM-dd", "fr": "dd/MM/yyyy", "it": "dd/MM/yyyy", "es
 babel = Babel()
 
 
+def N_(text: str) -> str:  # noqa: N802  (gettext's name for a marker)
+    """Marks a message for the catalogues where it must stay a plain str until shown, translated
+    there with `gettext` (the CLI's help texts: `tracker.cli.translate_help`; Flask-Login's notice)."""
+    return text
+
+
 def is_language(code: str | None) -> bool:
     return bool(code) and code in LANGUAGES
 
@@ -53,7 +69,9 @@ def is_language(code: str | None) -> bool:
 def select_locale() -> str | None:
     """Flask-Babel's locale selector: the order of the module docstring."""
     if not has_request_context():
-        return None
+        return cli_language()
+    if request.blueprint in MACHINE_BLUEPRINTS:
+        return DEFAULT_LANGUAGE
     asked = request.args.get(COOKIE)
     if is_language(asked):
         return asked
@@ -66,6 +84,12 @@ def select_locale() -> str | None:
     if is_language(remembered):
         return remembered
     return request.accept_languages.best_match(list(LANGUAGES))
+
+
+def cli_language() -> str | None:
+    """The language `TRACKER_LANG` asks for, if it is one of the interface (else None: the default)."""
+    asked = (os.environ.get(CLI_LANGUAGE_VARIABLE) or "").strip().lower()[:2]
+    return asked if is_language(asked) else None
 
 
 def current_language() -> str:
@@ -138,6 +162,11 @@ def register_i18n(app: Flask) -> None:
     """Flask-Babel with the catalogues of tracker/translations, the locale selector, the template
     filters (`number`, `percent`, `date`, `datetime`) and the `lang` cookie."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    if not is_language(app.config["BABEL_DEFAULT_LOCALE"]):
+        from config import ConfigError
+
+        raise ConfigError(f"BABEL_DEFAULT_LOCALE must be one of {', '.join(LANGUAGES)}, "
+                          f"not {app.config['BABEL_DEFAULT_LOCALE']!r}")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
     babel.init_app(app, locale_selector=select_locale)
     # {% trans %} blocks are extracted trimmed (pyproject.toml); render them trimmed too, or they miss.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext, refresh
 
 from config import TestingConfig
 from tracker.extensions import db
@@ -53,7 +53,7 @@ def test_a_users_own_setting_wins_over_the_browser(client, login, make_user):
     db.session.commit()
     login(user=user)
     page = client.get("/account/profile", headers={"Accept-Language": "fr"}).get_data(as_text=True)
-    assert '<html lang="es">' in page and "Tu configuración" in page
+    assert '<html lang="es">' in page and "Su configuración" in page
 
 
 def test_the_profile_page_changes_the_users_language(client, login):
@@ -121,3 +121,114 @@ def test_numbers_percentages_and_dates_follow_the_language(app):
         with force_locale("en"):
             assert format_percent(0.761) == "76.1%"
             assert format_date(date(2025, 12, 31)) == "2025-12-31"
+
+
+PASSWORD_RULE = "Password must be at least %(count)s characters long."
+
+
+def test_the_json_api_speaks_english_whatever_the_client_asks(app, client, login, make_user):
+    """The same service messages are translated on the pages and left English in the API."""
+    with app.test_request_context("/api/v1/survival", headers={"Accept-Language": "fr"}):
+        refresh()
+        assert gettext(PASSWORD_RULE, count=10) == "Password must be at least 10 characters long."
+    with app.test_request_context("/login", headers={"Accept-Language": "fr"}):
+        refresh()  # the test's app context outlives each request context
+        assert gettext(PASSWORD_RULE, count=10) == "Le mot de passe doit compter au moins 10 caractères."
+    user = make_user(Role.RESEARCHER)
+    user.language = "it"
+    db.session.commit()
+    login(user=user)
+    response = client.get("/api/v1/survival?horizons=0", headers={"Accept-Language": "fr"})
+    assert response.status_code == 400
+    assert response.get_json()["parameter"] == "horizons" and response.get_json()["error"].isascii()
+
+
+def test_a_service_message_is_shown_in_the_users_language(client, login, make_user):
+    admin = make_user(Role.ADMIN)
+    admin.language = "es"
+    db.session.commit()
+    login(user=admin)
+    page = client.post("/admin/federations/new", data={"code": "ES-COCETA", "name": "COCETA", "country": "ZZ"})
+    assert "«ZZ» no es un código de país ISO 3166-1 alfa-2." in page.get_data(as_text=True)
+
+
+def test_cli_messages_follow_tracker_lang(runner, monkeypatch):
+    monkeypatch.setenv("TRACKER_LANG", "fr")
+    refresh()  # the CLI's locale is chosen once per app context
+    result = runner.invoke(args=["federations", "add", "FR-X", "Scop X", "--country", "ZZ"])
+    assert result.exit_code == 1
+    assert "Erreur\u00a0: «\u00a0ZZ\u00a0» n’est pas un code pays ISO 3166-1 alpha-2." in result.output
+    ok = runner.invoke(args=["federations", "add", "FR-X", "Scop X", "--country", "FR"])
+    assert "Fédération FR-X (Scop X, FR) ajoutée." in ok.output
+    listing = runner.invoke(args=["federations", "list"])
+    assert listing.output == "FR-X\tFR\tScop X\n", "listings are for scripts: the same in every language"
+
+
+def test_cli_messages_default_to_the_instance_language(runner, monkeypatch):
+    monkeypatch.delenv("TRACKER_LANG", raising=False)
+    refresh()
+    result = runner.invoke(args=["users", "create", "x@example.org", "--role", "staff", "--federation", "NONE"],
+                           input="long enough password\n")
+    assert result.exit_code == 1 and "Error: no federation with code 'NONE'" in result.output
+
+
+def test_cli_help_is_translated_when_the_app_starts(monkeypatch):
+    from tracker import create_app
+    from tracker.cli import federations_add
+
+    monkeypatch.setenv("TRACKER_LANG", "it")
+    create_app(TestingConfig)
+    option = next(p for p in federations_add.params if p.name == "country")
+    assert (federations_add.help, option.help) == ("Aggiunge una federazione con codice CODE e nome NAME.",
+                                                   "codice del paese ISO 3166-1 alpha-2")
+    monkeypatch.setenv("TRACKER_LANG", "en")
+    create_app(TestingConfig)
+    assert federations_add.help == "Add a federation CODE named NAME."
+
+
+def test_an_instance_default_that_is_not_a_language_is_refused():
+    from config import ConfigError
+    from tracker import create_app
+
+    class GermanInstance(TestingConfig):
+        BABEL_DEFAULT_LOCALE = "de"
+
+    with pytest.raises(ConfigError, match="BABEL_DEFAULT_LOCALE"):
+        create_app(GermanInstance)
+
+
+def test_import_messages_and_labels_are_in_the_language_of_the_moment(app):
+    from tracker.services.spreadsheets import csv_dialect
+
+    with app.test_request_context(), force_locale("it"):
+        with pytest.raises(csv_dialect.UnreadableText, match="il file è un documento PDF"):
+            csv_dialect.decode_text(b"%PDF-1.7\n\xe2\xe3\xcf\xd3\x00")
+        assert csv_dialect.DELIMITER_LABELS[";"] == "punto e virgola (;)"
+    with app.test_request_context(), force_locale("fr"):
+        assert csv_dialect.ENCODING_LABELS["utf-8-sig"] == "UTF-8 (avec BOM)"
+
+
+def test_the_log_in_notice_is_translated(client):
+    page = client.get("/admin/", headers={"Accept-Language": "it"}, follow_redirects=True).get_data(as_text=True)
+    assert "Accedi per visualizzare questa pagina." in page
+
+
+def test_the_language_parameter_is_not_a_survival_parameter(client, login):
+    login(Role.RESEARCHER)
+    page = client.get("/research/?lang=fr").get_data(as_text=True)
+    assert "unknown parameter" not in page and '<html lang="fr">' in page
+    assert client.get("/api/v1/survival?lang=fr").status_code == 200
+
+
+def test_the_cli_survival_table_is_written_in_tracker_lang(runner, make_federation, monkeypatch):
+    from tests.functional.support_research import load_oracle
+
+    load_oracle(make_federation)
+    monkeypatch.setenv("TRACKER_LANG", "fr")
+    refresh()
+    table = runner.invoke(args=["survival", "--as-of", "2025-12-31", "--group-by", "transfer_type"])
+    assert table.exit_code == 0, table.output
+    assert "Pérennité au 31/12/2025, critère\u00a0: Pérennité de l’entreprise, avec entrée différée" in table.output
+    assert "médiane" in table.output and "log-rank\u00a0: khi2 = " in table.output
+    as_json = runner.invoke(args=["survival", "--as-of", "2025-12-31", "--format", "json"])
+    assert '"as_of": "2025-12-31"' in as_json.output and "Pérennité" not in as_json.output

@@ -6,6 +6,7 @@ is shown next to the field it names (or flashed when it names none) and nothing 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,17 +29,18 @@ from tracker.admin.forms import (
     ResetPasswordForm,
 )
 from tracker.extensions import db
-from tracker.i18n import LANGUAGES, format_datetime
+from tracker.i18n import LANGUAGES, format_date, format_datetime
 from tracker.models import Federation, Role, User
 from tracker.services.accounts import federations as federation_service
 from tracker.services.accounts import users as user_service
 from tracker.services.casework import audit as audit_service
 from tracker.services.errors import DomainError
 from tracker.services.permissions import require_role
-from tracker.services.reference import countries, country_choices
+from tracker.services.reference import country_choices, country_name
 from tracker.web import current_actor
 
 RECENT_AUDIT_ENTRIES = 25
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # a stored date (audit values are JSON: dates as ISO text)
 # Audit rows that have an admin page, to link an entry to the row it describes.
 AUDIT_LINKS = {"federations": ("admin.edit_federation", "federation_id"), "users": ("admin.edit_user", "user_id")}
 # What the audited actions and tables read as; an unknown code is shown as it is stored.
@@ -99,14 +101,9 @@ def utc(value: datetime | None) -> str:
     return format_datetime(value)
 
 
-def country_name(code: str | None) -> str:
-    """A country's name in the current language (the code itself if unknown)."""
-    return countries().get(code, code) if code else "—"
-
-
 @bp.context_processor
 def admin_helpers() -> dict[str, Any]:
-    return {"utc": utc, "country_name": country_name}
+    return {"utc": utc}
 
 
 # --- overview and audit trail ------------------------------------------------------------------
@@ -137,6 +134,12 @@ def _readable(value: Any, field: str, federation_codes: dict[int, str]) -> str:
         return LANGUAGES[value]
     if field == "country":
         return country_name(value)
+    if field == "transfer_type":
+        return vocabulary.label(vocabulary.TRANSFER_TYPES, value)
+    if field == "exit_reason":
+        return vocabulary.label(vocabulary.EXIT_REASONS, value)
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return format_date(value)
     return str(value)
 
 
@@ -161,7 +164,8 @@ def _audit_lines(limit: int) -> list[AuditLine]:
             table=AUDIT_TABLES.get(entry.table_name, entry.table_name),
             row_id=entry.row_id,
             link=_audit_link(entry.table_name, entry.row_id),
-            changes=[(name.removesuffix("_id"), _readable(before, name, codes), _readable(after, name, codes))
+            changes=[("federation" if name == "federation_id" else name, _readable(before, name, codes),
+                      _readable(after, name, codes))
                      for name, (before, after) in sorted((entry.changes or {}).items())],
         ))
     return lines

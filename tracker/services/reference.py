@@ -13,6 +13,7 @@ from importlib import resources
 
 import pycountry
 from babel import Locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from tracker.i18n import current_language
@@ -47,13 +48,15 @@ def normalise_nace(raw: str) -> NaceCode:
     text = raw.strip().upper().replace(" ", "")
     match = _NACE_RE.match(text)
     if not text or not match:
-        raise UnknownNace(f"'{raw}' is not a NACE Rev. 2 code (expected e.g. C, 25, 25.6, 25.62 or C25.6)")
+        raise UnknownNace(_("'%(code)s' is not a NACE Rev. 2 code (expected e.g. C, 25, 25.6, 25.62 or C25.6)",
+                            code=raw))
     section, code = match.group("section"), match.group("code")
     entry = nace_codes().get(code or section)
     if entry is None:
-        raise UnknownNace(f"'{raw}' is not in the NACE Rev. 2 classification")
+        raise UnknownNace(_("'%(code)s' is not in the NACE Rev. 2 classification", code=raw))
     if section and code and entry.section != section:
-        raise UnknownNace(f"'{raw}': {code} belongs to section {entry.section}, not {section}")
+        raise UnknownNace(_("'%(code)s': %(division)s belongs to section %(section)s, not %(given)s", code=raw,
+                            division=code, section=entry.section, given=section))
     return entry
 
 
@@ -117,6 +120,11 @@ def _countries(language: str) -> dict[str, str]:
     local = Locale.parse(language).territories if language != "en" else {}
     names = {c.alpha_2: local.get(c.alpha_2, c.name) for c in pycountry.countries}
     return dict(sorted(names.items(), key=lambda item: _sort_key(item[1])))
+
+
+def country_name(code: str | None) -> str:
+    """A country's name in the current language; an unknown code as it is, none as "—"."""
+    return countries().get(code, code) if code else "—"
 
 
 def is_country(code: str | None) -> bool:

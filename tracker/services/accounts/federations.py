@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from tracker.extensions import db
@@ -28,13 +29,14 @@ def list_federations() -> list[Federation]:
 def create_federation(actor: User | None, *, code: str, name: str, country: str) -> Federation:
     code, name, country = code.strip().upper(), name.strip(), country.strip().upper()
     if not CODE_RE.match(code):
-        raise DomainError("Code must be 2-32 letters, digits, '-' or '_' (e.g. FR-CGSCOP).", field="code")
+        raise DomainError(_("Code must be 2-32 letters, digits, '-' or '_' (e.g. FR-CGSCOP)."), field="code")
     if not name or len(name) > 200:
-        raise DomainError("Name is required (at most 200 characters).", field="name")
+        raise DomainError(_("Name is required (at most 200 characters)."), field="name")
     if not is_country(country):
-        raise DomainError(f"'{country}' is not an ISO 3166-1 alpha-2 country code.", field="country")
+        raise DomainError(_("'%(country)s' is not an ISO 3166-1 alpha-2 country code.", country=country),
+                          field="country")
     if get_by_code(code) is not None:
-        raise DomainError(f"A federation with code {code} already exists.", field="code")
+        raise DomainError(_("A federation with code %(code)s already exists.", code=code), field="code")
     fed = Federation(code=code, name=name, country=country, active=True)
     db.session.add(fed)
     db.session.flush()
@@ -47,9 +49,10 @@ def update_federation(actor: User, fed: Federation, *, name: str, country: str,
     before = audit.snapshot(fed, FIELDS)
     name, country = name.strip(), country.strip().upper()
     if not name or len(name) > 200:
-        raise DomainError("Name is required (at most 200 characters).", field="name")
+        raise DomainError(_("Name is required (at most 200 characters)."), field="name")
     if not is_country(country):
-        raise DomainError(f"'{country}' is not an ISO 3166-1 alpha-2 country code.", field="country")
+        raise DomainError(_("'%(country)s' is not an ISO 3166-1 alpha-2 country code.", country=country),
+                          field="country")
     fed.name, fed.country, fed.active = name, country, active
     db.session.flush()
     changes = audit.diff(before, audit.snapshot(fed, FIELDS))

@@ -7,9 +7,11 @@ import hashlib
 import secrets
 from datetime import UTC, date, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from tracker.extensions import db
+from tracker.i18n import format_date
 from tracker.models import ApiToken, User
 from tracker.models.base import utcnow
 from tracker.services.casework import audit
@@ -39,15 +41,16 @@ def create_token(user: User, name: str, expires_on: date | None = None,
     returns the row and the token text (shown once, never stored)."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise DomainError("Give the token a name (at most 100 characters), e.g. the script that uses it.",
+        raise DomainError(_("Give the token a name (at most 100 characters), e.g. the script that uses it."),
                           field="name")
     today = today or today_utc()
     if expires_on is not None and not today < expires_on <= today + MAX_LIFETIME:
-        raise DomainError(f"The expiry date must be after today and at most five years ahead "
-                          f"({(today + MAX_LIFETIME).isoformat()}); leave it empty for a token that never expires.",
+        raise DomainError(_("The expiry date must be after today and at most five years ahead (%(last)s); leave it "
+                            "empty for a token that never expires.", last=format_date(today + MAX_LIFETIME)),
                           field="expires_on")
     if len(list_tokens(user, active_only=True)) >= MAX_ACTIVE_TOKENS:
-        raise DomainError(f"You already have {MAX_ACTIVE_TOKENS} active tokens; revoke one first.", field="name")
+        raise DomainError(_("You already have %(count)s active tokens; revoke one first.", count=MAX_ACTIVE_TOKENS),
+                          field="name")
     text = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name, token_hash=_digest(text), prefix=text[:10], expires_on=expires_on)
     db.session.add(token)
@@ -68,7 +71,7 @@ def list_tokens(user: User, active_only: bool = False) -> list[ApiToken]:
 def revoke_token(user: User, token_id: int) -> ApiToken:
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
-        raise NotFound("No such token.")
+        raise NotFound(_("No such token."))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -67,18 +68,18 @@ def end_sessions(user: User) -> None:
 
 def check_password_policy(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters long.",
+        raise DomainError(_("Password must be at least %(count)s characters long.", count=MIN_PASSWORD_LENGTH),
                           field="password")
     if password.strip() != password or password.isdigit() or len(set(password)) < 4:
-        raise DomainError("Password is too simple (no leading/trailing spaces, not only digits, "
-                          "at least 4 different characters).", field="password")
+        raise DomainError(_("Password is too simple (no leading/trailing spaces, not only digits, "
+                            "at least 4 different characters)."), field="password")
 
 
 def _check_role_federation(role: Role, federation: Federation | None) -> None:
     if role == Role.STAFF and federation is None:
-        raise DomainError("A staff account must belong to a federation.", field="federation")
+        raise DomainError(_("A staff account must belong to a federation."), field="federation")
     if role != Role.STAFF and federation is not None:
-        raise DomainError("Only staff accounts belong to a federation.", field="federation")
+        raise DomainError(_("Only staff accounts belong to a federation."), field="federation")
 
 
 def check_language(language: str | None) -> str | None:
@@ -88,8 +89,8 @@ def check_language(language: str | None) -> str | None:
     if not language:
         return None
     if language not in LANGUAGES:
-        raise DomainError(f"'{language}' is not a language of the interface "
-                          f"(one of {', '.join(LANGUAGES)}).", field="language")
+        raise DomainError(_("'%(language)s' is not a language of the interface (one of %(languages)s).",
+                            language=language, languages=", ".join(LANGUAGES)), field="language")
     return language
 
 
@@ -108,9 +109,9 @@ def create_user(actor: User | None, email: str, password: str, role: Role | str,
     role = Role(role)
     email = User.normalise_email(email)
     if "@" not in email or len(email) > 254:
-        raise DomainError(f"'{email}' is not a valid email address.", field="email")
+        raise DomainError(_("'%(email)s' is not a valid email address.", email=email), field="email")
     if find_by_email(email) is not None:
-        raise DomainError(f"A user with email {email} already exists.", field="email")
+        raise DomainError(_("A user with email %(email)s already exists.", email=email), field="email")
     _check_role_federation(role, federation)
     check_password_policy(password)
     user = User(email=email, role=role, federation=federation, active=True, language=check_language(language))
@@ -130,7 +131,7 @@ def update_user(actor: User, user: User, *, role: Role | str | None = None,
     new_fed = federation if role is not None else user.federation
     _check_role_federation(new_role, new_fed)
     if user.id == actor.id and (new_role != Role.ADMIN or active is False):
-        raise DomainError("You cannot remove your own admin rights or deactivate yourself.",
+        raise DomainError(_("You cannot remove your own admin rights or deactivate yourself."),
                           field="role")
     user.role, user.federation = new_role, new_fed
     if active is not None:

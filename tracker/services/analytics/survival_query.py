@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from tracker.i18n import COOKIE as LANGUAGE_PARAMETER  # ?lang=xx, which any page may carry
 from tracker.models import TransferType
 from tracker.services.errors import InvalidParameter
 from tracker.services.reference import is_country
@@ -173,7 +174,7 @@ class SurvivalQuery:
         InvalidParameter naming the parameter at fault; a name neither known here nor in `allow`
         is refused."""
         read = _Reader(params)
-        unknown = sorted(set(read.names()) - set(PARAMETERS) - set(allow))
+        unknown = sorted(set(read.names()) - set(PARAMETERS) - set(allow) - {LANGUAGE_PARAMETER})
         if unknown:
             raise InvalidParameter(unknown[0][:40], f"unknown parameter (use: {', '.join(PARAMETERS)})")
         values = {name: parse(read) for name, parse in _FIELD_PARSERS.items()}

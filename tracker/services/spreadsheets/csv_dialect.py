@@ -24,6 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from tracker.vocabulary import Labels
+
 DAY_FIRST, MONTH_FIRST, YEAR_FIRST = "DMY", "MDY", "YMD"
 
 #: Countries whose usual numeric date is not day first. Every other country reads day first.
@@ -38,8 +43,16 @@ _UNDEFINED_IN_CP1252 = frozenset(b"\x81\x8d\x8f\x90\x9d")
 _UNDEFINED_RE = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 #: Bytes no text file holds (C0 controls but TAB, LF, CR): their presence means a binary file.
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_BINARY_SIGNATURES = {b"%PDF-": "a PDF document", b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image",
-                      b"GIF8": "a GIF image", b"{\\rtf": "an RTF document"}
+_BINARY_SIGNATURES = {b"%PDF-": _l("the file is a PDF document, not UTF-8, Windows-1252 or Latin-1 text nor an "
+                                     "XLSX workbook"),
+                      b"\x89PNG": _l("the file is a PNG image, not UTF-8, Windows-1252 or Latin-1 text nor an XLSX "
+                                     "workbook"),
+                      b"\xff\xd8\xff": _l("the file is a JPEG image, not UTF-8, Windows-1252 or Latin-1 text nor an "
+                                         "XLSX workbook"),
+                      b"GIF8": _l("the file is a GIF image, not UTF-8, Windows-1252 or Latin-1 text nor an XLSX "
+                                  "workbook"),
+                      b"{\\rtf": _l("the file is an RTF document, not UTF-8, Windows-1252 or Latin-1 text nor an "
+                                    "XLSX workbook")}
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _NUMERIC = re.compile(r"(\d{1,4})([/.\-])(\d{1,2})\2(\d{1,4})")
 
@@ -59,15 +72,15 @@ class DecodedText:
         return ENCODING_LABELS[self.encoding]
 
 
-ENCODING_LABELS = {
-    "utf-8-sig": "UTF-8 (with BOM)",
+ENCODING_LABELS = Labels({
+    "utf-8-sig": _l("UTF-8 (with BOM)"),
     "utf-8": "UTF-8",
-    "utf-16": "UTF-16 (with BOM)",
+    "utf-16": _l("UTF-16 (with BOM)"),
     "cp1252": "Windows-1252",
     "latin-1": "ISO-8859-1 (Latin-1)",
-}
+})
 
-DELIMITER_LABELS = {",": "comma (,)", ";": "semicolon (;)", "\t": "tab"}
+DELIMITER_LABELS = Labels({",": _l("comma (,)"), ";": _l("semicolon (;)"), "\t": _l("tab")})
 
 
 def decode_text(data: bytes) -> DecodedText:
@@ -80,7 +93,8 @@ def decode_text(data: bytes) -> DecodedText:
         try:
             return DecodedText(data.decode("utf-16"), "utf-16")
         except UnicodeDecodeError as exc:
-            raise UnreadableText(f"the file starts as UTF-16 text but byte {exc.start} is not UTF-16") from None
+            raise UnreadableText(_("the file starts as UTF-16 text but byte %(position)s is not UTF-16",
+                                   position=exc.start)) from None
     if _is_utf8(data):
         return DecodedText(data.decode("utf-8"), "utf-8")
     return _single_byte(data)
@@ -95,14 +109,15 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _single_byte(data: bytes) -> DecodedText:
-    for signature, what in _BINARY_SIGNATURES.items():
+    for signature, message in _BINARY_SIGNATURES.items():
         if data.startswith(signature):
-            raise UnreadableText(f"the file is {what}, not UTF-8, Windows-1252 or Latin-1 text nor an XLSX workbook")
+            raise UnreadableText(str(message))
     control = _CONTROL.search(data)
     if control:
         position = control.start()
-        raise UnreadableText(f"the file is not UTF-8, Windows-1252 or Latin-1 text (byte 0x{data[position]:02x} "
-                             f"at position {position}) nor an XLSX workbook")
+        byte = f"0x{data[position]:02x}"
+        raise UnreadableText(_("the file is not UTF-8, Windows-1252 or Latin-1 text (byte %(byte)s at position "
+                               "%(position)s) nor an XLSX workbook", byte=byte, position=position))
     if any(byte in _UNDEFINED_IN_CP1252 for byte in data):
         return DecodedText(data.decode("latin-1"), "latin-1")
     return DecodedText(data.decode("cp1252"), "cp1252")

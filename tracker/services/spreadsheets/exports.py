@@ -32,9 +32,11 @@ from datetime import date
 from enum import Enum
 from typing import IO, Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Connection, Select, func, select
 
 from tracker.extensions import db
+from tracker.i18n import format_number
 from tracker.models import Case, Federation, User
 from tracker.services.casework.cases import CASE_FIELDS
 from tracker.services.errors import DomainError, PermissionDenied
@@ -63,7 +65,7 @@ def export_statement(user: User | None, federation: Federation | None = None, st
     query = query.where(Case.deleted_at.is_(None))
     if federation is not None:
         if not Scope.of(user).may_see(federation.id):
-            raise PermissionDenied(f"You may not export the cases of federation {federation.code}.")
+            raise PermissionDenied(_("You may not export the cases of federation %(code)s.", code=federation.code))
         query = query.where(Case.federation_id == federation.id)
     if user is not None:
         query = scope_cases(query, user)
@@ -85,7 +87,7 @@ def write_export(fh: IO[bytes], user: User | None, federation: Federation | None
     """Write the export to a binary file object; returns the number of cases written.
     Raises DomainError for an unknown format or more cases than an XLSX sheet holds."""
     if fmt not in FORMATS:
-        raise DomainError(f"unknown export format {fmt!r}; use csv or xlsx")
+        raise DomainError(_("unknown export format '%(format)s'; use csv or xlsx", format=fmt))
     query = export_statement(user, federation, stmt)
     total = _count(query) if progress is not None else 0
     rows = _rows(query, progress, total)
@@ -104,7 +106,7 @@ def write_table(fh: IO[bytes], fmt: str, columns: Sequence[str], rows: Iterable[
     """Write `rows` under the header `columns` as CSV or XLSX (sheet `sheet`; `notes`, when
     given, go to a second sheet "notes", which the imports never read). Returns the row count."""
     if fmt not in FORMATS:
-        raise DomainError(f"unknown format {fmt!r}; use csv or xlsx")
+        raise DomainError(_("unknown export format '%(format)s'; use csv or xlsx", format=fmt))
     if fmt == "xlsx":
         return _write_xlsx(fh, iter(rows), columns, sheet, notes, widths)
     count = 0
@@ -129,7 +131,7 @@ def iter_csv(user: User | None, federation: Federation | None = None, stmt: Sele
 def iter_csv_query(query: Select, connection: Connection | None = None) -> Iterator[bytes]:
     """The CSV chunks of a query made by `export_statement`, read through `connection` when given
     (a streamed download reads after the view returned, outside the request's session)."""
-    for chunk, _ in _csv_chunks(_rows(query, None, 0, connection)):
+    for chunk, _count in _csv_chunks(_rows(query, None, 0, connection)):
         yield chunk
 
 
@@ -216,7 +218,8 @@ def _write_xlsx(fh: IO[bytes], rows: Iterator[Sequence[Any]], columns: Sequence[
     for row in rows:
         count += 1
         if count > XLSX_MAX_ROWS:
-            raise DomainError(f"more than {XLSX_MAX_ROWS:,} cases do not fit in an XLSX sheet; export as CSV")
+            raise DomainError(_("more than %(count)s cases do not fit in an XLSX sheet; export as CSV",
+                                  count=format_number(XLSX_MAX_ROWS)))
         # openpyxl writes date values as date cells with the yyyy-mm-dd format.
         sheet.append([
             value.value if isinstance(value, Enum)

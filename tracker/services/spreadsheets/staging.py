@@ -34,6 +34,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
+
 from tracker.services.errors import NotFound
 
 DEFAULT_TTL_SECONDS = 2 * 3600
@@ -79,30 +81,30 @@ def load(folder: Path, token: str, kind: str, user_id: int, ttl: int = DEFAULT_T
          now: float | None = None) -> StagedUpload:
     """The staged upload `token` of this user and kind; NotFound otherwise (also when expired)."""
     if not isinstance(token, str) or not TOKEN_RE.match(token):
-        raise NotFound("No such upload.")
+        raise NotFound(_("No such upload."))
     try:
         meta = json.loads((folder / f"{token}.json").read_bytes())
     except (OSError, ValueError):
-        raise NotFound("No such upload; it may have expired. Upload the file again.") from None
+        raise NotFound(_("No such upload; it may have expired. Upload the file again.")) from None
     staged = StagedUpload(**meta)
     if staged.token != token or staged.kind != kind or staged.user_id != user_id:
-        raise NotFound("No such upload.")
+        raise NotFound(_("No such upload."))
     if (now or time.time()) > staged.expires_at(ttl):
         discard(folder, token)
-        raise NotFound("This upload has expired. Upload the file again.")
+        raise NotFound(_("This upload has expired. Upload the file again."))
     return staged
 
 
 def read_data(folder: Path, staged: StagedUpload) -> bytes:
     """The staged bytes, checked against the SHA-256 taken at upload. NotFound when gone or changed."""
     if not staged.has_data:
-        raise NotFound("This upload cannot be imported; upload a corrected file.")
+        raise NotFound(_("This upload cannot be imported; upload a corrected file."))
     try:
         data = (folder / f"{staged.token}.data").read_bytes()
     except OSError:
-        raise NotFound("The uploaded file is no longer available. Upload it again.") from None
+        raise NotFound(_("The uploaded file is no longer available. Upload it again.")) from None
     if hashlib.sha256(data).hexdigest() != staged.sha256:
-        raise NotFound("The uploaded file changed on the server. Upload it again.")
+        raise NotFound(_("The uploaded file changed on the server. Upload it again."))
     return data
 
 

@@ -38,9 +38,12 @@ from datetime import date
 from pathlib import PurePath
 from typing import IO, Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from tracker.extensions import db
+from tracker.i18n import format_date, format_number
 from tracker.models import OPERATING, Case, ExitReason, Federation, User
 from tracker.services.casework.cases import FollowUp, parse_date, record_follow_up
 from tracker.services.casework.completeness import stale_cases_query
@@ -57,16 +60,17 @@ SOURCE_MAX = 200
 NOTE_MAX = 10_000
 _CHUNK = 900
 
+# The instructions sheet of the XLSX, in the language of the download (column names stay as they are).
 INSTRUCTIONS = (
-    ("column", "fill in?", "what it holds"),
-    ("federation, ref", "keep", "Which case the row is about. Do not change them."),
-    ("name ... last_verified_on", "no", "What the case is, for reference; not read back."),
-    ("operating_on", "either", "Date on which the enterprise was confirmed operating (YYYY-MM-DD)."),
-    ("exit_date, exit_reason", "or", "Date and reason the cooperative ended. Reasons: "
-                                     + ", ".join(r.value for r in ExitReason) + "."),
-    ("source", "optional", "How it was checked (business register, phone call...)."),
-    ("note", "optional", "Anything worth keeping with the follow-up."),
-    ("", "", "Rows left empty are skipped. Upload the file back on the follow-up page."),
+    (_l("column"), _l("fill in?"), _l("what it holds")),
+    ("federation, ref", _l("keep"), _l("Which case the row is about. Do not change them.")),
+    ("name ... last_verified_on", _l("no"), _l("What the case is, for reference; not read back.")),
+    ("operating_on", _l("either"), _l("Date on which the enterprise was confirmed operating (YYYY-MM-DD).")),
+    ("exit_date, exit_reason", _l("or"), _l("Date and reason the cooperative ended. Reasons: %(reasons)s.",
+                                            reasons=", ".join(r.value for r in ExitReason))),
+    ("source", _l("optional"), _l("How it was checked (business register, phone call...).")),
+    ("note", _l("optional"), _l("Anything worth keeping with the follow-up.")),
+    ("", "", _l("Rows left empty are skipped. Upload the file back on the follow-up page.")),
 )
 
 
@@ -88,7 +92,7 @@ def write_status_check(fh: IO[bytes], user: User, fmt: str, federation_id: int |
                        today: date | None = None) -> int:
     """Write the annual status check sheet (CSV or XLSX, with an instructions sheet in XLSX)."""
     return exports.write_table(fh, fmt, STATUS_COLUMNS, status_check_rows(user, federation_id, today),
-                               sheet="status check", notes=INSTRUCTIONS,
+                               sheet="status check", notes=[tuple(str(cell) for cell in row) for row in INSTRUCTIONS],
                                widths={"federation": 14, "ref": 16, "note": 30, "source": 20})
 
 
@@ -143,10 +147,11 @@ def import_status_checks(actor: User | None, data: bytes, filename: str, dry_run
     header, header_row, rows = table
     positions, problems = _map_header(header, header_row)
     if not problems and not rows:
-        problems = [ImportProblem(0, "", "the file has a header row but no case rows")]
+        problems = [ImportProblem(0, "", _("the file has a header row but no case rows"))]
     if problems:
         return _rejected(problems, len(rows), dry_run)
-    plan = _plan(actor, rows, positions, today, f"annual status check {PurePath(filename).name}"[:SOURCE_MAX])
+    source = _("annual status check %(file)s", file=PurePath(filename).name)[:SOURCE_MAX]
+    plan = _plan(actor, rows, positions, today, source)
     if plan.problems:
         return _rejected(plan.problems, len(rows), dry_run)
     if not dry_run:
@@ -173,13 +178,13 @@ def _map_header(header: list[Any], row: int) -> tuple[dict[str, int], list[Impor
         if not name:
             continue
         if name in positions:
-            problems.append(ImportProblem(row, name[:40], "appears twice in the header"))
+            problems.append(ImportProblem(row, name[:40], _("appears twice in the header")))
         elif name not in STATUS_COLUMNS:
-            problems.append(ImportProblem(row, name[:40],
-                                          f"unknown column (the columns are: {', '.join(STATUS_COLUMNS)})"))
+            problems.append(ImportProblem(row, name[:40], _("unknown column (the columns are: %(columns)s)",
+                                                            columns=", ".join(STATUS_COLUMNS))))
         else:
             positions[name] = index
-    problems += [ImportProblem(row, name, "required column is missing")
+    problems += [ImportProblem(row, name, _("required column is missing"))
                  for name in REQUIRED_COLUMNS if name not in positions]
     return positions, problems
 
@@ -196,9 +201,9 @@ def _read_dates(actor: User | None, read: list[tuple[int, dict[str, Any]]]) -> N
     file shows, else the national order of the actor's federation (csv_dialect)."""
     names = ("operating_on", "exit_date")
     country = actor.federation.country if actor is not None and actor.federation is not None else None
-    texts = (value for _, raw in read for name in names if isinstance(value := raw.get(name), str) and value)
+    texts = (value for _row, raw in read for name in names if isinstance(value := raw.get(name), str) and value)
     order = csv_dialect.date_order_of(texts, csv_dialect.national_date_order(country)).order
-    for _, raw in read:
+    for _row, raw in read:
         imports.read_dates(raw, order, names)
 
 
@@ -216,8 +221,8 @@ def _plan(actor: User | None, rows: list[tuple[int, tuple[Any, ...]]], positions
         source, note = _text(raw.get("source")), _text(raw.get("note"))
         if outcome == "blank":  # nothing to record: the row is not looked at further
             if source or note:
-                plan.problems.append(ImportProblem(number, "operating_on", "fill operating_on, or exit_date and "
-                                                   "exit_reason: a source or note alone records nothing"))
+                plan.problems.append(ImportProblem(number, "operating_on", _(
+                    "fill operating_on, or exit_date and exit_reason: a source or note alone records nothing")))
             else:
                 plan.blank += 1
             continue
@@ -227,11 +232,13 @@ def _plan(actor: User | None, rows: list[tuple[int, tuple[Any, ...]]], positions
         checked_on, result = outcome
         for name, value in (("source", source), ("note", note)):
             if value is not None and "\x00" in value:  # PostgreSQL cannot store it
-                plan.problems.append(ImportProblem(number, name, "contains a NUL character"))
+                plan.problems.append(ImportProblem(number, name, _("contains a NUL character")))
         if source is not None and len(source) > SOURCE_MAX:
-            plan.problems.append(ImportProblem(number, "source", f"is longer than {SOURCE_MAX} characters"))
+            plan.problems.append(ImportProblem(number, "source", _("is longer than %(count)s characters",
+                                                                   count=SOURCE_MAX)))
         if note is not None and len(note) > NOTE_MAX:
-            plan.problems.append(ImportProblem(number, "note", f"is longer than {NOTE_MAX} characters"))
+            plan.problems.append(ImportProblem(number, "note", _("is longer than %(count)s characters",
+                                                                 count=format_number(NOTE_MAX))))
         if _check_against_case(number, case, checked_on, result, plan):
             plan.checks.append(_Planned(number, case, FollowUp(checked_on, result, source or default_source, note)))
     return plan
@@ -240,7 +247,7 @@ def _plan(actor: User | None, rows: list[tuple[int, tuple[Any, ...]]], positions
 def _load_cases(read: list[tuple[int, dict[str, Any]]], federations: dict[str, Federation]
                 ) -> dict[tuple[int, str], Case]:
     wanted: dict[int, set[str]] = {}
-    for _, raw in read:
+    for _row, raw in read:
         fed, ref = federations.get((_text(raw.get("federation")) or "").upper()), _text(raw.get("ref"))
         if fed is not None and ref is not None:
             wanted.setdefault(fed.id, set()).add(ref)
@@ -260,27 +267,31 @@ def _case_of(actor: User | None, number: int, raw: dict[str, Any], federations: 
              problems: list[ImportProblem]) -> Case | None:
     code, ref = _text(raw.get("federation")), _text(raw.get("ref"))
     if code is None:
-        problems.append(ImportProblem(number, "federation", "is required"))
+        problems.append(ImportProblem(number, "federation", _("is required")))
     if ref is None:
-        problems.append(ImportProblem(number, "ref", "is required"))
+        problems.append(ImportProblem(number, "ref", _("is required")))
     if code is None or ref is None:
         return None
     fed = federations.get(code.upper())
     if fed is None:
-        problems.append(ImportProblem(number, "federation", f"'{code[:40]}' is not a federation code"))
+        problems.append(ImportProblem(number, "federation", _("'%(code)s' is not a federation code",
+                                                                 code=code[:40])))
         return None
     if actor is not None and not can(actor, "case.follow_up", fed):
-        problems.append(ImportProblem(number, "federation", f"{fed.code} is not your federation: you may only "
-                                                            "record follow-ups for your federation's cases"))
+        problems.append(ImportProblem(number, "federation", _(
+            "%(code)s is not your federation: you may only record follow-ups for your federation's cases",
+            code=fed.code)))
         return None
     key = (fed.id, ref)
     if key in first_row:
-        problems.append(ImportProblem(number, "ref", f"ref {ref} already appears in row {first_row[key]}"))
+        problems.append(ImportProblem(number, "ref", _("ref %(ref)s already appears in row %(row)s", ref=ref,
+                                                          row=first_row[key])))
         return None
     first_row[key] = number
     case = cases.get(key)
     if case is None:
-        problems.append(ImportProblem(number, "ref", f"no case with ref {ref[:64]} in federation {fed.code}"))
+        problems.append(ImportProblem(number, "ref", _("no case with ref %(ref)s in federation %(code)s",
+                                                          ref=ref[:64], code=fed.code)))
     return case
 
 
@@ -296,13 +307,14 @@ def _outcome(number: int, raw: dict[str, Any], today: date,
         try:
             reason = ExitReason(reason_text.lower())
         except ValueError:
-            problems.append(ImportProblem(number, "exit_reason", f"'{reason_text[:40]}' is not one of: "
-                                                                 + ", ".join(r.value for r in ExitReason)))
+            problems.append(ImportProblem(number, "exit_reason", _(
+                "'%(value)s' is not one of: %(choices)s", value=reason_text[:40],
+                choices=", ".join(r.value for r in ExitReason))))
     has_operating = _text(raw.get("operating_on")) is not None
     has_exit = _text(raw.get("exit_date")) is not None or reason_text is not None
     if has_operating and has_exit:
-        problems.append(ImportProblem(number, "operating_on", "fill either operating_on, or exit_date and "
-                                                              "exit_reason, not both"))
+        problems.append(ImportProblem(number, "operating_on", _(
+            "fill either operating_on, or exit_date and exit_reason, not both")))
     if len(problems) > before:
         return None
     if not has_operating and not has_exit:
@@ -310,10 +322,10 @@ def _outcome(number: int, raw: dict[str, Any], today: date,
     if operating_on is not None:
         return operating_on, OPERATING
     if exit_date is None:
-        problems.append(ImportProblem(number, "exit_date", "is required with exit_reason"))
+        problems.append(ImportProblem(number, "exit_date", _("is required with exit_reason")))
         return None
     if reason is None:
-        problems.append(ImportProblem(number, "exit_reason", "is required with exit_date"))
+        problems.append(ImportProblem(number, "exit_reason", _("is required with exit_date")))
         return None
     return exit_date, reason.value
 
@@ -325,7 +337,7 @@ def _date(number: int, raw: dict[str, Any], name: str, today: date, problems: li
         problems.append(ImportProblem(number, name, str(exc)))
         return None
     if value is not None and value > today:
-        problems.append(ImportProblem(number, name, f"{value.isoformat()} is in the future"))
+        problems.append(ImportProblem(number, name, _("%(date)s is in the future", date=format_date(value))))
         return None
     return value
 
@@ -335,25 +347,28 @@ def _check_against_case(number: int, case: Case, when: date, outcome: str, plan:
     column = "operating_on" if outcome == OPERATING else "exit_date"
     problems = plan.problems
     if when < case.transfer_date:
-        problems.append(ImportProblem(number, column, f"{when.isoformat()} is before the transfer "
-                                                      f"({case.transfer_date.isoformat()})"))
+        problems.append(ImportProblem(number, column, _("%(date)s is before the transfer (%(transfer)s)",
+                                                        date=format_date(when),
+                                                        transfer=format_date(case.transfer_date))))
         return False
     if outcome == OPERATING:
         if case.exit_date is not None and when > case.exit_date:
-            problems.append(ImportProblem(number, column, f"the case exited on {case.exit_date.isoformat()}; "
-                                                          "withdraw that exit on the case page first"))
+            problems.append(ImportProblem(number, column, _(
+                "the case exited on %(date)s; withdraw that exit on the case page first",
+                date=format_date(case.exit_date))))
             return False
         return True
     if case.exit_date is not None:
         if case.exit_date == when and case.exit_reason == ExitReason(outcome):
             plan.unchanged += 1
             return False
-        problems.append(ImportProblem(number, column, f"the case already exited on {case.exit_date.isoformat()} "
-                                                      f"({case.exit_reason.value if case.exit_reason else '?'}); "
-                                                      "withdraw that exit on the case page first"))
+        problems.append(ImportProblem(number, column, _(
+            "the case already exited on %(date)s (%(reason)s); withdraw that exit on the case page first",
+            date=format_date(case.exit_date), reason=case.exit_reason.value if case.exit_reason else "?")))
         return False
     if case.last_verified_on is not None and when < case.last_verified_on:
-        problems.append(ImportProblem(number, column, f"the case was confirmed operating on "
-                                                      f"{case.last_verified_on.isoformat()}, after this exit"))
+        problems.append(ImportProblem(number, column, _(
+            "the case was confirmed operating on %(date)s, after this exit",
+            date=format_date(case.last_verified_on))))
         return False
     return True
