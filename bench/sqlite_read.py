@@ -8,9 +8,10 @@ Times, in this process, median of `--runs` after one warm-up read (file in the p
 
 - `adbc`: services.analytics.frame.load_case_frame() as the app runs it (ADBC in the helper
   process, two id-range threads, Arrow over the pipe, then numpy and coding);
-- `sqlite3`: the same query through Python's sqlite3 (`fetchall`), then the same arrays built
-  with numpy (ISO date text → datetime64[D]; text → codes with pandas.factorize); one thread, and
-  two id-range threads (sqlite3 releases the GIL only inside SQLite, so threads gain little).
+- `sqlite3`: the same query through Python's sqlite3 (`fetchall`), dates turned into day numbers
+  by SQLite (julianday), then the same arrays built with numpy (day numbers → datetime64[D];
+  text → codes with pandas.factorize); one thread, and two id-range threads (sqlite3 releases
+  the GIL only inside SQLite, so threads gain little).
 
 Both must give the same arrays (checked).
 """
@@ -31,6 +32,8 @@ import pandas as pd
 
 def stdlib_columns(database: str, sql_parts: list[str], names: tuple[str, ...], date_columns: tuple[str, ...],
                    text_columns: tuple[str, ...]) -> dict[str, Any]:
+    """The frame's arrays through Python's sqlite3: SQLite turns each date into a day number
+    (julianday, NULL kept), numpy takes the columns whole (np.array of a tuple of ints/None)."""
     def read(sql: str) -> list[tuple[Any, ...]]:
         connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
         try:
@@ -38,21 +41,32 @@ def stdlib_columns(database: str, sql_parts: list[str], names: tuple[str, ...], 
         finally:
             connection.close()
 
-    if len(sql_parts) == 1:
-        rows = read(sql_parts[0])
+    def as_days(sql: str) -> str:
+        for name in date_columns:  # the compiled query selects "cases.NAME AS NAME"
+            sql = sql.replace(f"cases.{name} AS {name}",
+                              f"CAST(julianday(cases.{name}) - 2440587.5 AS INTEGER) AS {name}", 1)
+        return sql
+
+    queries = [as_days(sql) for sql in sql_parts]
+    if len(queries) == 1:
+        rows = read(queries[0])
     else:
-        with ThreadPoolExecutor(max_workers=len(sql_parts)) as pool:
-            rows = [row for part in pool.map(read, sql_parts) for row in part]
+        with ThreadPoolExecutor(max_workers=len(queries)) as pool:
+            rows = [row for part in pool.map(read, queries) for row in part]
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     out: dict[str, Any] = {}
     for name, values in zip(names, columns, strict=True):
         if name in date_columns:
-            out[name] = np.array([v if v is not None else "NaT" for v in values], dtype="datetime64[D]")
+            days = np.array(values, dtype=float)  # None → nan
+            dates = np.full(len(days), np.datetime64("NaT"), dtype="datetime64[D]")
+            known = ~np.isnan(days)
+            dates[known] = days[known].astype(np.int64).astype("datetime64[D]")
+            out[name] = dates
         elif name in text_columns:
             codes, uniques = pd.factorize(np.asarray(values, dtype=object))
             out[name] = (codes.astype(np.int64), np.asarray(uniques, dtype=object))
         else:
-            out[name] = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+            out[name] = np.array(values, dtype=float)
     return out
 
 
