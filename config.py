@@ -54,6 +54,7 @@ class Config:
     REPORT_JOBS_INLINE = False
     REPORT_JOB_STALE_MINUTES = 30
     REPORT_MAX_JOBS = 2  # report jobs generated at once per instance; the others wait in a queue
+    REPORT_MIN_CELL = 3  # the public edition withholds closure counts and estimates resting on fewer enterprises
     # Language of the interface without any other choice (docs/design.md, "Languages"): en, fr, it or es.
     BABEL_DEFAULT_LOCALE = "en"
 

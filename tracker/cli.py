@@ -690,13 +690,32 @@ def register_commands(app: Flask) -> None:
                    cli_language() or app.config.get("BABEL_DEFAULT_LOCALE") or "en")
 
 
+#: Click's own words that a user of `tracker` meets (help pages, usage errors, prompts), so the
+#: catalogues hold them; `translate_help` gives Click their translation (Click reads `_` from
+#: `gettext` in each of its modules).
+CLICK_MESSAGES = (N_("Usage:"), N_("Options"), N_("Commands"), N_("Show this message and exit."), N_("required"),
+                  N_("default: {default}"), N_("Aborted!"), N_("Error: {message}"),
+                  N_("Try '{command} {option}' for help."), N_("Missing argument"), N_("Missing option"),
+                  N_("No such option {name!r}."), N_("No such command {name!r}."),
+                  N_("Invalid value for {param_hint}: {message}"), N_("Repeat for confirmation"),
+                  N_("Error: The two entered values do not match."))
+_CLICK_MODULES = ("core", "decorators", "exceptions", "formatting", "termui", "types")
+
+
 def translate_help(commands: list[click.Command], language: str) -> None:
-    """Put the help texts of `commands` (and their subcommands and options) in `language`, from the
-    catalogues; texts not in them (Flask's, Flask-Migrate's) stay as they are. Done again for each
-    app, so it can be repeated in another language."""
+    """Put the help texts of `commands` (and their subcommands and options) and Click's own words
+    in `language`, from the catalogues; texts not in them (Flask's, Flask-Migrate's) stay as they
+    are. Done again for each app, so it can be repeated in another language."""
+    import gettext
+    import importlib
+
     from babel.support import Translations
 
     translations = Translations.load(str(Path(__file__).parent / "translations"), [language])
+    for name in _CLICK_MODULES:
+        module = importlib.import_module(f"click.{name}")
+        if hasattr(module, "_"):
+            module._ = gettext.gettext if language == "en" else translations.gettext  # type: ignore[attr-defined]
     seen: set[int] = set()
     todo = list(commands)
     while todo:

@@ -181,9 +181,12 @@ def test_cli_help_is_translated_when_the_app_starts(monkeypatch):
     option = next(p for p in federations_add.params if p.name == "country")
     assert (federations_add.help, option.help) == ("Aggiunge una federazione con codice CODE e nome NAME.",
                                                    "codice del paese ISO 3166-1 alpha-2")
+    from click import core
+
+    assert core._("Options") == "Opzioni", "Click's own words too"
     monkeypatch.setenv("TRACKER_LANG", "en")
     create_app(TestingConfig)
-    assert federations_add.help == "Add a federation CODE named NAME."
+    assert federations_add.help == "Add a federation CODE named NAME." and core._("Options") == "Options"
 
 
 def test_an_instance_default_that_is_not_a_language_is_refused():

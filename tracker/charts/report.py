@@ -3,9 +3,10 @@ with real text, so that the PDF keeps them as vectors and their labels stay sear
 
 The explorer's `figures.km_figure` draws every step down to the last case at risk (faded) and
 prints every number at risk; a published report must not, so these charts take inputs already
-cut for confidentiality by the caller (a curve stops where fewer than 5 enterprises remain at
-risk; the number-at-risk rows carry the published strings, "c" for 1 to 4) and are sized for an
-A4 column. They share the explorer's colour-blind-safe palette and its deterministic SVG output.
+cut for confidentiality by the caller (a curve stops where too few enterprises remain at risk; a
+group whose closures are withheld is not drawn) and are sized for an A4 column. Colours come
+from `tracker.charts.style`: the same group has the same colour here and on the web pages. All
+words (labels, axes, legends) are given by the caller, in the report's language.
 """
 
 from __future__ import annotations
@@ -18,16 +19,21 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from tracker.charts import style
 from tracker.charts import survival as figures
+from tracker.i18n import format_number
 
-PALETTE = figures.PALETTE
+PALETTE = style.PALETTE
 WIDTH_IN = 6.6
 MAX_POINTS = 800  # a step curve is resampled to this many steps: invisible at A4 size, small SVG
+MAX_CENSOR_MARKS = 150
+FIXED_COLOURS = {"closure": PALETTE[1], "loss": PALETTE[0]}
 
 
 @dataclass(frozen=True)
 class StepCurve:
-    """A right-continuous step function from S(0) = `start`: `value[i]` holds from `time[i]` on."""
+    """A right-continuous step function from S(0) = `start`: `value[i]` holds from `time[i]` on.
+    `colour_key`: the group value (e.g. `rescue`), for its colour in `style.group_colours`."""
 
     label: str
     time: np.ndarray
@@ -37,12 +43,35 @@ class StepCurve:
     dashed: bool = False
     start: float = 1.0
     end: float | None = None  # last time drawn (years); default: the last step
+    censored: np.ndarray | None = None  # cases censored at each time (marks on the curve)
+    colour_key: str | None = None
 
 
 @dataclass(frozen=True)
 class RiskRow:
     label: str
     counts: tuple[str, ...]  # one per tick, as published
+    colour_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One country's five-year survival (with its interval) and the expected survival."""
+
+    label: str
+    observed: float
+    lower: float | None
+    upper: float | None
+    expected: float | None
+    total: bool = False
+
+
+@dataclass(frozen=True)
+class HazardBar:
+    label: str
+    rate: float
+    lower: float
+    upper: float
 
 
 def _figure(height: float) -> Figure:
@@ -52,9 +81,20 @@ def _figure(height: float) -> Figure:
 def _style(ax) -> None:  # noqa: ANN001
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.grid(axis="y", color="#d9d9d9", linewidth=0.6)
+    ax.grid(axis="y", color=style.GRID, linewidth=0.6)
     ax.set_axisbelow(True)
     ax.tick_params(labelsize=8)
+
+
+def _percent(y: float, _pos: int | None = None) -> str:
+    return f"{format_number(100 * y, 0)} %"
+
+
+def _colours(field: str | None, curves: Sequence[StepCurve]) -> dict[str, str]:
+    keys = [c.colour_key or c.label for c in curves]
+    if all(k in FIXED_COLOURS for k in keys):
+        return {k: FIXED_COLOURS[k] for k in keys}
+    return style.group_colours(field, keys)
 
 
 def _resample(curve: StepCurve, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,11 +108,21 @@ def _resample(curve: StepCurve, values: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.r_[time, end], np.r_[vals, vals[-1]]
 
 
+def _censor_marks(curve: StepCurve) -> tuple[np.ndarray, np.ndarray]:
+    if curve.censored is None:
+        return np.empty(0), np.empty(0)
+    end = curve.end if curve.end is not None else np.inf
+    at = np.flatnonzero((curve.censored > 0) & (curve.time <= end))
+    if len(at) > MAX_CENSOR_MARKS:
+        at = at[np.linspace(0, len(at) - 1, MAX_CENSOR_MARKS).astype(int)]
+    return curve.time[at], curve.value[at]
+
+
 def survival_figure(curves: Sequence[StepCurve], ticks: Sequence[int], risk_rows: Sequence[RiskRow],
-                    risk_ticks: Sequence[int] | None = None, ylabel: str = "Share still operating",
-                    salt: str = "km") -> str:
-    """Kaplan-Meier curves (with 95 % bands where given) and the number-at-risk table below, at
-    `risk_ticks` (default: the axis ticks; fewer where the counts are long numbers)."""
+                    risk_ticks: Sequence[int] | None = None, *, ylabel: str, xlabel: str, risk_title: str,
+                    field: str | None = None, salt: str = "km") -> str:
+    """Kaplan-Meier curves (with 95 % bands where given, censor marks) and the number-at-risk
+    table below, at `risk_ticks` (default: the axis ticks)."""
     risk_ticks = list(ticks if risk_ticks is None else risk_ticks)
     rows = max(len(risk_rows), 1)
     fig = _figure(3.2 + 0.22 * (rows + 1))
@@ -80,68 +130,138 @@ def survival_figure(curves: Sequence[StepCurve], ticks: Sequence[int], risk_rows
                             left=0.24, right=0.97, top=0.97, bottom=0.04)
     ax = fig.add_subplot(grid[0])
     table = fig.add_subplot(grid[1], sharex=ax)
-    for i, curve in enumerate(curves):
-        colour = PALETTE[i % len(PALETTE)]
+    colour_of = _colours(field, curves)
+    for curve in curves:
+        colour = colour_of[curve.colour_key or curve.label]
         t, v = _resample(curve, curve.value)
-        ax.step(t, v, where="post", color=colour, linewidth=1.4, linestyle="--" if curve.dashed else "-",
-                label=curve.label)
+        ax.step(t, v, where="post", color=style.stroke(colour),
+                linewidth=style.EXPECTED_WIDTH if curve.dashed else style.CURVE_WIDTH,
+                linestyle=style.EXPECTED if curve.dashed else "-", label=curve.label)
         if curve.lower is not None and curve.upper is not None:
             _, lo = _resample(curve, np.nan_to_num(curve.lower, nan=0.0))
             _, hi = _resample(curve, np.nan_to_num(curve.upper, nan=1.0))
-            ax.fill_between(t, lo, hi, step="post", color=colour, alpha=0.15, linewidth=0)
+            ax.fill_between(t, lo, hi, step="post", color=colour, alpha=style.BAND_ALPHA, linewidth=0)
+        mt, mv = _censor_marks(curve)
+        if len(mt):
+            ax.plot(mt, mv, linestyle="none", marker="+", markersize=4, markeredgewidth=0.7,
+                    color=style.stroke(colour))
     _style(ax)
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, max(ticks) if ticks else 1)
     ax.set_xticks(list(ticks))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{100 * y:.0f} %"))
+    ax.yaxis.set_major_formatter(FuncFormatter(_percent))
     ax.set_ylabel(ylabel, fontsize=8)
-    ax.set_xlabel("Years since transfer", fontsize=8)
-    ax.legend(fontsize=7.5, frameon=False, loc="lower left")
+    ax.set_xlabel(xlabel, fontsize=8)
+    if curves:
+        ax.legend(fontsize=7.5, frameon=False, loc="lower left")
     table.axis("off")
-    table.text(-0.07, 1.0, "Number at risk", transform=table.transAxes, ha="right", va="top", fontsize=7.5,
+    table.text(-0.07, 1.0, risk_title, transform=table.transAxes, ha="right", va="top", fontsize=7.5,
                fontweight="bold")
     for r, row in enumerate(risk_rows):
         y = 1.0 - (r + 1) / (rows + 1)
+        key = row.colour_key
         table.text(-0.07, y, row.label, transform=table.transAxes, ha="right", va="top", fontsize=7.5,
-                   color=PALETTE[r % len(PALETTE)] if len(risk_rows) > 1 else "black")
+                   color=style.stroke(colour_of[key]) if key in colour_of and len(risk_rows) > 1 else style.TEXT)
         for tick, text in zip(risk_ticks, row.counts, strict=True):
             table.text(tick, y, text, transform=table.get_xaxis_transform(), ha="center", va="top", fontsize=7.5)
     return figure_svg(fig, salt)
 
 
-def incidence_figure(curves: Sequence[StepCurve], ticks: Sequence[int], salt: str = "cif") -> str:
+def incidence_figure(curves: Sequence[StepCurve], ticks: Sequence[int], *, ylabel: str, xlabel: str,
+                     salt: str = "cif") -> str:
     """Cumulative incidence curves (from 0) of the competing exits."""
     fig = _figure(3.0)
     ax = fig.add_subplot()
     fig.subplots_adjust(left=0.12, right=0.97, top=0.95, bottom=0.15)
     top = 0.0
-    for i, curve in enumerate(curves):
+    colour_of = _colours(None, curves)
+    for curve in curves:
         t, v = _resample(curve, curve.value)
         top = max(top, float(np.nanmax(v)) if len(v) else 0.0)
-        ax.step(t, v, where="post", color=PALETTE[i % len(PALETTE)], linewidth=1.4, label=curve.label,
-                linestyle="--" if curve.dashed else "-")
+        ax.step(t, v, where="post", color=style.stroke(colour_of[curve.colour_key or curve.label]),
+                linewidth=style.CURVE_WIDTH, label=curve.label, linestyle=style.LOSS if curve.dashed else "-")
     _style(ax)
     ax.set_xlim(0, max(ticks) if ticks else 1)
     ax.set_xticks(list(ticks))
     ax.set_ylim(0, min(1.0, max(0.1, top * 1.15)))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{100 * y:.0f} %"))
-    ax.set_xlabel("Years since transfer", fontsize=8)
-    ax.set_ylabel("Cumulative share of enterprises", fontsize=8)
-    ax.legend(fontsize=7.5, frameon=False, loc="upper left")
+    ax.yaxis.set_major_formatter(FuncFormatter(_percent))
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=8)
+    if curves:
+        ax.legend(fontsize=7.5, frameon=False, loc="upper left")
+    return figure_svg(fig, salt)
+
+
+def comparison_figure(points: Sequence[Comparison], *, observed_label: str, expected_label: str, axis_label: str,
+                      salt: str = "cmp") -> str:
+    """A dot chart: per country the observed five-year survival with its interval (filled) and
+    the expected survival (hollow), the all-countries line last and in bold."""
+    fig = _figure(0.9 + 0.32 * max(len(points), 1))
+    ax = fig.add_subplot()
+    fig.subplots_adjust(left=0.3, right=0.97, top=0.98, bottom=0.55 / (0.9 + 0.32 * max(len(points), 1)) + 0.08)
+    y = np.arange(len(points))[::-1]
+    observed, expected = style.stroke(PALETTE[0]), style.stroke(PALETTE[1])
+    for yi, p in zip(y, points, strict=True):
+        if p.lower is not None and p.upper is not None:
+            ax.plot([p.lower, p.upper], [yi, yi], color=observed, linewidth=1.2)
+        ax.plot([p.observed], [yi], marker="o", markersize=5, color=observed, linestyle="none")
+        if p.expected is not None:
+            ax.plot([p.expected], [yi], marker="D", markersize=5, markerfacecolor="white", markeredgecolor=expected,
+                    markeredgewidth=1.2, linestyle="none")
+    ax.set_yticks(list(y))
+    ax.set_yticklabels([p.label for p in points])
+    for label, p in zip(ax.get_yticklabels(), points, strict=True):
+        if p.total:
+            label.set_fontweight("bold")
+    _style(ax)
+    ax.grid(axis="x", color=style.GRID, linewidth=0.6)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(FuncFormatter(_percent))
+    ax.set_xlabel(axis_label, fontsize=8)
+    ax.set_ylim(-0.7, len(points) - 0.3)
+    handles = [ax.plot([], [], marker="o", color=observed, linestyle="-", linewidth=1.2, label=observed_label)[0],
+               ax.plot([], [], marker="D", markerfacecolor="white", markeredgecolor=expected, linestyle="none",
+                       label=expected_label)[0]]
+    ax.legend(handles=handles, fontsize=7.5, frameon=False, loc="upper center", bbox_to_anchor=(0.4, -0.18), ncols=2)
+    return figure_svg(fig, salt)
+
+
+def hazard_figure(bars: Sequence[HazardBar], *, ylabel: str, xlabel: str, salt: str = "hazard") -> str:
+    """The annual closure rate per 100 enterprise-years, with its interval, per year since transfer."""
+    fig = _figure(3.0)
+    ax = fig.add_subplot()
+    fig.subplots_adjust(left=0.12, right=0.97, top=0.95, bottom=0.3 if len(bars) > 10 else 0.2)
+    x = np.arange(len(bars))
+    rates = np.array([100 * b.rate for b in bars])
+    ax.bar(x, rates, width=0.7, color=PALETTE[0], alpha=0.85)
+    if bars:
+        low = rates - np.array([100 * b.lower for b in bars])
+        high = np.array([100 * b.upper for b in bars]) - rates
+        ax.errorbar(x, rates, yerr=[low, high], fmt="none", ecolor=style.MUTED_TEXT, elinewidth=0.8, capsize=2)
+    _style(ax)
+    ax.set_xticks(x)
+    ax.set_xticklabels([b.label for b in bars], fontsize=7.5, rotation=90 if len(bars) > 10 else 0)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: format_number(v, 0)))
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.set_xlabel(xlabel, fontsize=8)
     return figure_svg(fig, salt)
 
 
 def bar_figure(categories: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], ylabel: str,
-               salt: str = "bars") -> str:
+               salt: str = "bars", field: str | None = None, keys: Sequence[str] | None = None) -> str:
     """Stacked bars per category (e.g. transfers per year by transfer type); NaN bars are left out."""
     fig = _figure(2.8)
     ax = fig.add_subplot()
     fig.subplots_adjust(left=0.1, right=0.97, top=0.95, bottom=0.2)
     x = np.arange(len(categories))
     bottom = np.zeros(len(categories))
+    colour_of = style.group_colours(field, keys or [label for label, _v in series])
     for i, (label, values) in enumerate(series):
         heights = np.nan_to_num(np.asarray(values, dtype=float))
-        ax.bar(x, heights, bottom=bottom, color=PALETTE[i % len(PALETTE)], width=0.8, label=label)
+        ax.bar(x, heights, bottom=bottom, color=colour_of[(keys or [s[0] for s in series])[i]], width=0.8,
+               label=label)
         bottom += heights
     _style(ax)
     step = max(1, int(np.ceil(len(categories) / 16)))

@@ -88,17 +88,22 @@ def _moved_figures(before: dict[str, Any], now: dict[str, Any]) -> Any:
                 if i == 0 or kind in ("text", "url") or column not in old_columns:
                     continue
                 a, b = previous[old_columns[column]], row[i]
-                if _value(a) != _value(b):
+                if _value(a, kind) != _value(b, kind):
                     yield {"kind": "figure", "table": table["number"], "slug": slug, "row": label,
                            "column": table["labels"][i], "type": kind, "old": a, "new": b}
 
 
-def _value(cell: Any) -> Any:
-    if isinstance(cell, dict):
-        return round(cell["value"], 6)
-    if isinstance(cell, float):
-        return round(cell, 6)
-    return cell
+def _value(cell: Any, kind: str) -> Any:
+    """The figure at the precision it is printed (one decimal of a percentage, two of a ratio):
+    a change the reader cannot see is not listed."""
+    value = cell["value"] if isinstance(cell, dict) else cell
+    if not isinstance(value, float):
+        return value
+    if kind in ("pct", "est_pct"):
+        return round(100 * value, 1)
+    if kind in ("ratio", "est_ratio"):
+        return round(value, 2)
+    return round(value)
 
 
 # --- in words ---------------------------------------------------------------------------------

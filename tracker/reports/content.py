@@ -4,7 +4,7 @@ this, so the four formats always publish the same figures.
 
 A table cell holds one of: an int or float, a str, None (not available: e.g. a horizon beyond
 the longest follow-up), an `Estimate` (a proportion or ratio with its 95 % CI), or
-`CONFIDENTIAL` (suppressed because it rests on fewer than 5 enterprises). Proportions are
+`CONFIDENTIAL` (withheld: see `tracker.reports.build.confidentiality`). Proportions are
 fractions (0.612), shown as percentages by the renderers.
 """
 
@@ -49,6 +49,19 @@ class Estimate:
 
 
 @dataclass(frozen=True)
+class Sum:
+    """In a published table, the cell `total` is the sum of the cells `parts` ((row, column)
+    indexes): what a reader can subtract, and what secondary suppression protects."""
+
+    parts: tuple[tuple[int, int], ...]
+    total: tuple[int, int]
+
+    @property
+    def cells(self) -> tuple[tuple[int, int], ...]:
+        return (*self.parts, self.total)
+
+
+@dataclass(frozen=True)
 class Column:
     """`printed` false: the column is in the XLSX and CSV files only (e.g. long web addresses).
     `width`: relative width in print (default: by kind)."""
@@ -83,6 +96,8 @@ class Table:
     total_rows: int = 0
     footnotes: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()  # one language-independent key per row (default: from the labels)
+    sums: tuple[Sum, ...] = ()  # the sums the table publishes (row and column totals)
+    short: str = ""  # a few words naming it (its XLSX sheet)
 
     @property
     def row_keys(self) -> tuple[str, ...]:
@@ -125,6 +140,7 @@ class Figure:
     svg: str
     alt: str
     note: Note
+    series: tuple[str, ...] = ()  # the groups drawn (a group whose closures are withheld is never drawn)
 
 
 @dataclass(frozen=True)
@@ -139,7 +155,7 @@ class Paragraph:
     """Plain text (escaped by the renderer). `kind`: p, list (items), caveat, citations (items)."""
 
     text: str = ""
-    kind: Literal["p", "list", "caveat", "citations", "definitions"] = "p"
+    kind: Literal["p", "list", "caveat", "citations", "definitions", "box"] = "p"
     items: tuple[str, ...] = ()
     title: str = ""
 
@@ -153,6 +169,7 @@ class Section:
     slug: str
     title: str
     blocks: tuple[Block, ...]
+    annex: bool = False
 
 
 @dataclass(frozen=True)
@@ -179,10 +196,16 @@ class AnnualReport:
     sections: tuple[Section, ...]
     inputs: dict[str, Any] = field(default_factory=dict)  # summary of the inputs, for diffs
     edition: EditionInfo | None = None
+    headline: str = ""  # the finding, as the title of page 1
+    lead: str = ""
+    key_figures: tuple[KeyFigure, ...] = ()
+    confidential_note: str = ""  # empty: nothing is withheld (a federation's own edition)
 
     @property
     def title(self) -> str:
-        return f"Survival of enterprises transferred to their employees: annual report {self.year}"
+        from flask_babel import gettext as _
+
+        return _("Survival of enterprises transferred to their employees: annual report %(year)s", year=self.year)
 
     @property
     def tables(self) -> tuple[Table, ...]:

@@ -179,9 +179,14 @@ def _render_all(report: AnnualReport, language: str, step: Callable[[str], None]
 
     files = []
     with force_locale(language):
+        from tracker.reports.render.html import render_html
+        from tracker.reports.render.pdf import render_pdf
+
+        html = render_html(report)  # once: the HTML file and the PDF's source
         for key, fmt in FORMATS.items():
             step(f"Rendering {fmt.label}")
-            content = render(report, key)
+            content = html.encode("utf-8") if key == "html" else render_pdf(report, html) if key == "pdf" else \
+                render(report, key)
             files.append(ReportFile(format=key, language=language, filename=file_name(report, key, language),
                                     media_type=fmt.media_type, file_size=len(content),
                                     file_sha256=hashlib.sha256(content).hexdigest(), content=content))

@@ -12,10 +12,12 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import SCOPE_ALL, Baseline, Federation, User
+from tracker.reports.build.confidentiality import DEFAULT_MIN_CELL, Rules
 from tracker.reports.fingerprint import baselines_fingerprint, fingerprint
 from tracker.services import reference
 from tracker.services.analytics import queries as analytics
@@ -61,6 +63,7 @@ class ReportInputs:
     app_version: str
     figure_years: int
     unstable_below: int
+    rules: Rules = Rules()
 
 
 def check_request(year: int, as_of: date, today: date) -> None:
@@ -80,15 +83,18 @@ def gather(user: User | None, year: int, as_of: date, progress: Progress) -> Rep
     _version, frame = analytics.case_frame(scope_id)
     federations = {code: name for code, name in db.session.execute(select(Federation.code, Federation.name))}
     scope = SCOPE_ALL if scope_id is None else db.session.get_one(Federation, scope_id).code
-    scope_label = "All member federations" if scope_id is None else f"{federations[scope]} ({scope})"
+    scope_label = _("All member federations") if scope_id is None else f"{federations[scope]} ({scope})"
 
     progress(STAGES[1])
     catalogue, _curves = analytics.matched_baselines(scope_id)
     settings = current_app.config.get("BASELINE_SERIES", {})
     unstable = current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10)
     base = SurvivalQuery(as_of=as_of)
+    # Suppression in the public all-federation edition only: a federation's own edition shows its own figures.
+    rules = Rules(min_cell=int(current_app.config.get("REPORT_MIN_CELL", DEFAULT_MIN_CELL)), active=scope_id is None)
     parameters = {"year": year, "as_of": as_of.isoformat(), "scope": scope, "endpoint": base.endpoint,
-                  "delayed_entry": base.delayed_entry, "horizons": list(base.horizons), "confidentiality": 5}
+                  "delayed_entry": base.delayed_entry, "horizons": list(base.horizons),
+                  "confidentiality": {"min_cell": rules.min_cell, "active": rules.active}}
     print_ = fingerprint(frame, catalogue, settings, parameters)
 
     progress(STAGES[2])
@@ -106,7 +112,7 @@ def gather(user: User | None, year: int, as_of: date, progress: Progress) -> Rep
     competing_by_type = analyse_competing(typed.frame.cases, typed.groups, replace(options, group_by="transfer_type"))
 
     progress("Survival by year since transfer")
-    years = figure_years(followup)
+    years = figure_years(followup, rules.min_cell)
     by_year = analytics.compute(user, replace(base, horizons=tuple(range(1, years + 1))))
 
     used = sorted({m.series for g in overall.report.groups if g.baseline for m in g.baseline.matches})
@@ -116,16 +122,16 @@ def gather(user: User | None, year: int, as_of: date, progress: Progress) -> Rep
         federations=federations, baseline_citations=baseline_citations(used),
         comparisons=published_comparisons(set(frame.country[followup.included].tolist()) - {None}),
         fingerprint=print_, baselines_fingerprint=baselines_fingerprint(catalogue, settings),
-        app_version=app_version(), figure_years=years, unstable_below=unstable)
+        app_version=app_version(), figure_years=years, unstable_below=unstable, rules=rules)
 
 
-def figure_years(followup: FollowUp) -> int:
-    """Whole years shown on the survival figures: up to the last year with 5 or more at risk."""
+def figure_years(followup: FollowUp, min_at_risk: int = DEFAULT_MIN_CELL) -> int:
+    """Whole years shown on the survival figures: up to the last year with `min_at_risk` or more at risk."""
     entry = np.sort(followup.entry[followup.included])
     stop = np.sort(followup.stop[followup.included])
     years = np.arange(1, MAX_FIGURE_YEARS + 1, dtype=float)
     at_risk = np.searchsorted(entry, years, side="left") - np.searchsorted(stop, years, side="left")
-    enough = np.flatnonzero(at_risk >= 5)
+    enough = np.flatnonzero(at_risk >= min_at_risk)
     last = int(years[enough[-1]]) if len(enough) else 0
     return max(MIN_FIGURE_YEARS, last)
 

@@ -1,14 +1,26 @@
-"""Sections 1 (headline), 3 (survival) and 4 (exits): the engine's estimates as published tables
-and figures, with confidentiality applied (fewer than 5 at risk: not published)."""
+"""The survival parts of the report: the figures and tables of the body (five-year survival
+against the baselines by country, the survival curve, survival by transfer type, relative
+survival, the hazard by year since transfer, closure against loss of the cooperative form) and
+the detailed survival tables of the annex. Confidentiality is applied here (`inputs.rules`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from tracker.charts.report import RiskRow, StepCurve, incidence_figure, survival_figure
-from tracker.reports.build import confidentiality as conf
+from tracker.charts.report import (
+    Comparison,
+    HazardBar,
+    RiskRow,
+    StepCurve,
+    comparison_figure,
+    hazard_figure,
+    incidence_figure,
+    survival_figure,
+)
 from tracker.reports.build.common import (
     BREAKDOWN_HEADERS,
     BREAKDOWN_TITLES,
@@ -16,454 +28,483 @@ from tracker.reports.build.common import (
     first_published,
     group_label,
     group_order,
+    km_method,
     note,
     scope_note,
     source_note,
 )
-from tracker.reports.build.counts import CaseCounts, exit_reasons
 from tracker.reports.build.inputs import ReportInputs
-from tracker.reports.content import CONFIDENTIAL, Column, Estimate, Figure, KeyFigure, Paragraph, Section, Table
-from tracker.reports.render.formatting import pct, pct_ci, ratio, thousands
+from tracker.reports.content import CONFIDENTIAL, Column, Estimate, Figure, Table
+from tracker.reports.render.formatting import number, pct, pct_ci, pct_sign, ratio, thousands
 from tracker.survival import CompetingResult, GroupSurvival, LogRankResult
 
 HORIZONS = (1, 2, 3, 4, 5)
-READING_WHO = {
-    "transfer_type": "of transfer type “{}”",
-    "country": "transferred in {}",
-    "nace_section": "of section {}",
-    "size_class": "with {} at transfer",
-    "cohort": "transferred in {}",
-}
-KM_METHOD = "Kaplan–Meier estimates with delayed entry, 95 % log(−log) confidence intervals"
+FIVE = HORIZONS.index(5)
+STEADY_CLOSURES = 20
 
 
-def _years(h: int) -> str:
-    return f"{h} year" if h == 1 else f"{h} years"
+def years_label(h: int) -> str:
+    return ngettext("%(num)s year", "%(num)s years", h)
 
 
-def _overall(inputs: ReportInputs) -> GroupSurvival:
+def overall(inputs: ReportInputs) -> GroupSurvival:
     return inputs.overall.report.groups[0]
 
 
-def survival_row(label: str, group: GroupSurvival) -> list[Any]:
-    if group.n < conf.THRESHOLD:
-        return [label, CONFIDENTIAL, CONFIDENTIAL, *(CONFIDENTIAL for _ in group.horizons)]
-    return [label, group.n, group.events,
-            *(conf.estimate(h.survival, h.ci_lower, h.ci_upper, h.at_risk) for h in group.horizons)]
+def events_by(group: GroupSurvival, years: float) -> int:
+    return int(group.steps.events[group.steps.time <= years].sum())
 
 
-def _five(group: GroupSurvival) -> Any:
-    h = group.horizons[HORIZONS.index(5)]
-    return conf.estimate(h.survival, h.ci_lower, h.ci_upper, h.at_risk) if group.n >= conf.THRESHOLD else CONFIDENTIAL
+def closures_hidden(inputs: ReportInputs, group: GroupSurvival) -> bool:
+    """Whether the group's count of closures is withheld (its curve would give it back)."""
+    return inputs.rules.outcome_count(group.events, group.n) is CONFIDENTIAL
 
 
-def _expected_five(group: GroupSurvival) -> Any:
+def estimates(inputs: ReportInputs, group: GroupSurvival) -> list[Any]:
+    """The survival at 1..5 years as published: withheld where fewer than the minimum are at
+    risk, or after the first closure of a group whose closure count is withheld."""
+    hidden = closures_hidden(inputs, group)
+    return [inputs.rules.estimate(h.survival, h.ci_lower, h.ci_upper, h.at_risk,
+                                  reveals_hidden_count=hidden and events_by(group, h.years) > 0)
+            for h in group.horizons]
+
+
+def five_year(inputs: ReportInputs, group: GroupSurvival) -> Any:
+    return estimates(inputs, group)[FIVE]
+
+
+def expected_five(group: GroupSurvival) -> float | None:
+    """Expected five-year survival from the national baselines (not secret: national figures)."""
     if group.baseline is None:
         return None
-    rel, obs = group.baseline.horizons[HORIZONS.index(5)], group.horizons[HORIZONS.index(5)]
-    return conf.point(rel.expected, min(rel.at_risk, obs.at_risk))
+    return group.baseline.horizons[FIVE].expected
 
 
-def _relative_five(group: GroupSurvival) -> Any:
+def relative_at(inputs: ReportInputs, group: GroupSurvival, observed: list[Any]) -> list[Any]:
+    """Relative survival (a ratio) at 1..5 years, withheld with the observed survival."""
     if group.baseline is None:
-        return None
-    rel, obs = group.baseline.horizons[HORIZONS.index(5)], group.horizons[HORIZONS.index(5)]
-    if rel.relative is None:
-        return None
-    return conf.estimate(rel.relative, rel.ci_lower, rel.ci_upper, min(rel.at_risk, obs.at_risk))
+        return [None for _h in HORIZONS]
+    out: list[Any] = []
+    for rel, obs in zip(group.baseline.horizons, observed, strict=True):
+        if rel.relative is None or obs is None:
+            out.append(None)
+        elif obs is CONFIDENTIAL:
+            out.append(CONFIDENTIAL)
+        else:
+            out.append(Estimate(rel.relative, rel.ci_lower, rel.ci_upper))
+    return out
 
 
-def _series(group: GroupSurvival) -> str:
+def series_label(group: GroupSurvival) -> str:
+    from tracker import vocabulary
+
     if group.baseline is None or not group.baseline.series:
-        return "none"
-    return ", ".join(group.baseline.series)
+        return _("none")
+    return "; ".join(vocabulary.BASELINE_SERIES.get(s, s) for s in group.baseline.series)
 
 
-# --- section 1 ---------------------------------------------------------------------------------
+# --- 1. five-year survival against the national baselines, by country ---------------------------
 
-def headline_section(inputs: ReportInputs, counts: CaseCounts) -> Section:
-    overall = _overall(inputs)
-    five, expected, relative = _five(overall), _expected_five(overall), _relative_five(overall)
-    transferred = len(counts.table)
-    in_year = conf.count(int(counts.table["transferred_in_year"].sum()))
-    keys = (
-        KeyFigure("Transfers followed", _count_value(transferred),
-                  f"{_count_value(overall.n)} in the survival analysis"),
-        KeyFigure("Five-year survival", _pct_value(five), _ci_words(five)),
-        KeyFigure("Expected from national baselines", _pct_value(expected),
-                  "enterprises of the same countries, sectors and cohorts" if expected is not None else
-                  "some countries' baselines stop before five years: see table 1.1"),
-        KeyFigure("Relative survival at five years", _ratio_value(relative),
-                  _ci_words(relative, percent=False) if relative is not None else "by country in table 1.1"),
-        KeyFigure(f"Transfers in {inputs.year}", _count_value(in_year),
-                  "recorded by the federations"),
-    )
-    return Section("1", "headline", "Headline", (
-        keys,
-        Paragraph(_headline_sentence(inputs, overall, five, expected)),
-        country_headline(inputs),
-        comparisons_table(inputs),
-    ))
-
-
-def _count_value(value: Any) -> str:
-    published = conf.count(value) if isinstance(value, int) else value
-    return "c" if published is CONFIDENTIAL else thousands(published)
-
-
-def _pct_value(value: Any) -> str:
-    if value is CONFIDENTIAL:
-        return "c"
-    if value is None:
-        return ":"
-    return f"{pct(value.value if isinstance(value, Estimate) else value)} %"
-
-
-def _ratio_value(value: Any) -> str:
-    return "c" if value is CONFIDENTIAL else ":" if value is None else ratio(value.value)
-
-
-def _ci_words(value: Any, percent: bool = True) -> str:
-    if not isinstance(value, Estimate) or value.lower is None:
-        return "not published" if value is CONFIDENTIAL else "not available"
-    if percent:
-        return f"95 % CI {pct(value.lower)}–{pct(value.upper)} %"
-    return f"95 % CI {ratio(value.lower)}–{ratio(value.upper)}"
-
-
-def _headline_sentence(inputs: ReportInputs, overall: GroupSurvival, five: Any, expected: Any) -> str:
-    if not isinstance(five, Estimate):
-        return (f"{_count_value(overall.n)} transferred enterprises are in the survival analysis; too few were "
-                "followed for five years for their five-year survival to be published.")
-    text = (f"Of the enterprises transferred to their employees and followed by "
-            f"{'the member federations' if inputs.scope == 'ALL' else inputs.scope_label}, {pct_ci(five)} were "
-            f"still operating five years after the transfer")
-    if isinstance(expected, float):
-        text += (f", against {pct(expected)} % expected for enterprises of the same countries, sectors and cohorts "
-                 f"in national business statistics")
-    return text + (". National statistics follow enterprise births; a transfer is not a birth (section 6.2), so "
-                   "the comparison is context, not a like-for-like benchmark.")
-
-
-def country_headline(inputs: ReportInputs) -> Table:
+def country_rows(inputs: ReportInputs) -> list[tuple[str, str, GroupSurvival]]:
     analysis = inputs.by["country"]
     groups = {g.group: g for g in analysis.report.groups}
-    columns = (Column("group", "Country", width=2.0), Column("n", "Enterprises", "count"),
-               Column("observed", "Five-year survival (%)", "est_pct", width=1.4),
-               Column("expected", "Expected from baseline (%)", "pct", width=1.4),
-               Column("relative", "Relative survival", "est_ratio", width=1.2),
-               Column("series", "Baseline series", width=2.4))
+    return [(n, group_label("country", n), groups[n]) for n in group_order("country", list(groups))]
+
+
+def country_figure(inputs: ReportInputs) -> Figure:
+    points = []
+    for _code, label, g in country_rows(inputs):
+        five = five_year(inputs, g)
+        if isinstance(five, Estimate):
+            points.append(Comparison(label, five.value, five.lower, five.upper, expected_five(g)))
+    five = five_year(inputs, overall(inputs))
+    if isinstance(five, Estimate):
+        points.append(Comparison(_("All countries"), five.value, five.lower, five.upper,
+                                 expected_five(overall(inputs)), total=True))
+    svg = comparison_figure(points, observed_label=_("Transferred enterprises (95 % confidence interval)"),
+                            expected_label=_("Expected from the national baselines"),
+                            axis_label=_("Still operating five years after the transfer"), salt="fig-1")
+    return Figure("1", "survival_by_country_figure", _("Five-year survival by country, against national baselines"),
+                  svg, alt=_("Dot chart: for each country, the share of transferred enterprises still operating "
+                             "five years on, with its confidence interval, beside the share expected from the "
+                             "national business statistics."),
+                  note=note(_country_reading(inputs), scope_note(inputs, _("Countries whose five-year survival "
+                                                                           "cannot be published are not shown.")),
+                            source_note(inputs, km_method() + " " + _("Expected survival by the Ederer II method."),
+                                        baselines=True)),
+                  series=tuple(p.label for p in points))
+
+
+def _country_reading(inputs: ReportInputs) -> str:
+    five, expected = five_year(inputs, overall(inputs)), expected_five(overall(inputs))
+    if not isinstance(five, Estimate):
+        return _("Too few enterprises were followed for five years for their survival to be published.")
+    if expected is None:
+        return _("Five years after their transfer, %(observed)s of the enterprises were still operating.",
+                 observed=pct_ci(five))
+    return _("Five years after their transfer, %(observed)s of the enterprises were still operating; had they "
+             "fared like all enterprises of the same countries, sectors and cohorts, %(expected)s would have been.",
+             observed=pct_ci(five), expected=pct_sign(expected))
+
+
+def country_table(inputs: ReportInputs) -> Table:
+    columns = (Column("group", _("Country"), width=2.0), Column("n", _("Enterprises"), "count"),
+               Column("observed", _("Five-year survival (%)"), "est_pct", width=1.4),
+               Column("expected", _("Expected from the baseline (%)"), "pct", width=1.4),
+               Column("relative", _("Relative survival (ratio)"), "est_ratio", width=1.3),
+               Column("series", _("Baseline series"), width=2.4))
 
     def row(label: str, g: GroupSurvival) -> list[Any]:
-        if g.n < conf.THRESHOLD:
-            return [label, CONFIDENTIAL, CONFIDENTIAL, CONFIDENTIAL, CONFIDENTIAL, _series(g)]
-        return [label, g.n, _five(g), _expected_five(g), _relative_five(g), _series(g)]
+        observed = estimates(inputs, g)
+        return [label, g.n, observed[FIVE], expected_five(g), relative_at(inputs, g, observed)[FIVE], series_label(g)]
 
-    rows = [row(group_label("country", n), groups[n]) for n in group_order("country", list(groups))]
-    rows.append(row("All countries", _overall(inputs)))
-    by_size = sorted(rows[:-1], key=lambda r: -(r[1] if isinstance(r[1], int) else 0))
-    top = first_published([r for r in by_size if isinstance(r[3], float)], 2) or first_published(by_size, 2)
-    reading = "No five-year survival can be published."
+    entries = country_rows(inputs)
+    rows = [row(label, g) for _c, label, g in entries] + [row(_("All countries"), overall(inputs))]
+    top = first_published(sorted(rows[:-1], key=lambda r: -r[1]), 2)
+    reading = _("No five-year survival can be published by country.")
     if top is not None:
-        reading = f"{top[0]}: {pct_ci(top[2])} of the transferred enterprises were operating five years on"
-        reading += (f", against {pct(top[3])} % expected from the national baseline." if isinstance(top[3], float)
-                    else ".")
-    return count_table("1.1", "headline_by_country", "Five-year survival by country, against national baselines",
+        reading = _("%(country)s: %(observed)s of the transferred enterprises were still operating five years on.",
+                    country=top[0], observed=pct_ci(top[2]))
+        if isinstance(top[3], float):
+            reading += " " + _("The national baseline gives %(expected)s for enterprises of the same sectors and "
+                               "cohorts.", expected=pct_sign(top[3]))
+    return count_table("1", "survival_by_country", _("Five-year survival by country, against national baselines"),
                        list(columns), rows, reading=reading, scope=scope_note(inputs),
-                       source=source_note(inputs, KM_METHOD + "; expected survival by the Ederer II method",
-                                          baselines=True),
-                       column_totals=["n"])
+                       source=source_note(inputs, km_method() + " " + _("Expected survival by the Ederer II "
+                                                                        "method."), baselines=True),
+                       rules=inputs.rules, column_totals=["n"], keys=[c for c, _l, _g in entries] + ["all"])
 
 
-def comparisons_table(inputs: ReportInputs) -> Table:
-    columns = (Column("country", "Country", width=0.8), Column("population", "Population", width=1.7),
-               Column("period", "Period", width=1.6), Column("horizon", "Years", "count", width=0.6),
-               Column("survival", "Survival (%)", "pct", width=0.9), Column("comparator", "Comparator", width=1.6),
-               Column("comparator_pct", "Comparator (%)", width=1.0), Column("source", "Source", width=3.2),
-               Column("url", "Address", "url", printed=False), Column("notes", "Notes", width=2.0))
-    rows = tuple(
-        (r["country"], r["population"].replace("_", " "), r["period"], int(r["horizon_years"]),
-         float(r["survival_pct"]) / 100, r["comparator_label"] or None, r["comparator_pct"] or None,
-         f"{r['publisher']}, “{r['source_title']}”", r["url"], r["notes"] or "")
-        for r in inputs.comparisons)
-    first = inputs.comparisons[0] if inputs.comparisons else None
-    reading = (f"{first['publisher']} reported a {first['horizon_years']}-year survival of {first['survival_pct']} % "
-               f"for {first['population'].replace('_', ' ')} ({first['period']})." if first else "")
-    return Table("1.2", "published_comparisons", "Published survival figures for cooperatives and employee transfers "
-                 "(context)", columns, rows,
-                 note=note(reading, "figures published by cooperative networks and the press for the countries in "
-                                    "this report; periods, populations and definitions differ from this report's and "
-                                    "from one another: they are context, not comparisons.",
-                           "as cited in each row (shipped with Transfer Tracker as published_comparisons.csv)."))
+# --- 2. the survival curve ---------------------------------------------------------------------
 
-
-# --- section 3 ---------------------------------------------------------------------------------
-
-def survival_section(inputs: ReportInputs) -> Section:
-    blocks: list[Any] = [
-        Paragraph("The Kaplan–Meier estimator gives the share of transferred enterprises still operating a given "
-                  "number of years after the transfer, taking into account that most are still followed and "
-                  "that some were only registered with a federation years after their transfer (section 6.1)."),
-        overall_figure(inputs), survival_by_year(inputs), type_figure(inputs),
-    ]
-    for number, field in (("3.2", "transfer_type"), ("3.3", "country"), ("3.4", "nace_section"),
-                          ("3.5", "size_class"), ("3.6", "cohort")):
-        blocks.append(survival_table(inputs, field, number))
-    blocks.append(Paragraph("Relative survival compares the observed survival with the survival expected if the "
-                            "transferred enterprises had fared like all enterprises of the same country, sector and "
-                            "birth cohort in the national statistics (the matched baselines of section 6.3). A ratio "
-                            "above 1 means they fared better than the baseline."))
-    blocks.extend(relative_tables(inputs))
-    return Section("3", "survival", "Survival", tuple(blocks))
-
-
-def _ticks(inputs: ReportInputs) -> list[int]:
+def ticks(inputs: ReportInputs) -> list[int]:
     step = 1 if inputs.figure_years <= 10 else 2
     return list(range(0, inputs.figure_years + 1, step))
 
 
-def _risk_ticks(inputs: ReportInputs) -> list[int]:
+def risk_ticks(inputs: ReportInputs) -> list[int]:
     """Years of the number-at-risk table: the axis ticks, every other one when counts are long."""
-    ticks = _ticks(inputs)
-    if int(inputs.followup.included.sum()) >= 10_000 and len(ticks) > 6:
-        return ticks[::2]
-    return ticks
+    t = ticks(inputs)
+    if int(inputs.followup.included.sum()) >= 10_000 and len(t) > 6:
+        return t[::2]
+    return t
 
 
-def _at_risk_row(label: str, inputs: ReportInputs, mask: np.ndarray | None, ticks: list[int]) -> RiskRow:
+def at_risk_row(label: str, inputs: ReportInputs, mask: np.ndarray | None, years: list[int],
+                colour_key: str | None = None) -> RiskRow:
+    """Numbers at risk: never withheld (they say how many were followed, not what became of them)."""
     f = inputs.followup
     keep = f.included if mask is None else f.included & mask
     entry, stop = np.sort(f.entry[keep]), np.sort(f.stop[keep])
-    times = np.asarray(ticks, dtype=float)
+    times = np.asarray(years, dtype=float)
     counts = np.searchsorted(entry, times, side="left") - np.searchsorted(stop, times, side="left")
     counts[times == 0] = int(np.sum(entry == 0))  # at the origin: the cases followed from their transfer
-    published = [conf.count(int(c)) for c in counts]
-    return RiskRow(label, tuple("c" if c is CONFIDENTIAL else f"{c:,}" for c in published))
+    return RiskRow(label, tuple(thousands(int(c)) for c in counts), colour_key=colour_key)
 
 
-def _curve_end(time: np.ndarray, at_risk: np.ndarray, limit: float) -> float:
-    low = np.flatnonzero(at_risk < conf.THRESHOLD)
+def curve_end(inputs: ReportInputs, time: np.ndarray, at_risk: np.ndarray, limit: float) -> float:
+    """Where a published curve stops: before fewer than the minimum remain at risk."""
+    low = np.flatnonzero([not inputs.rules.curve_allowed(int(n)) for n in at_risk])
     end = float(time[low[0]]) if len(low) else (float(time[-1]) if len(time) else 0.0)
     return min(end, limit)
 
 
 def overall_figure(inputs: ReportInputs) -> Figure:
-    g = _overall(inputs)
-    ticks = _ticks(inputs)
-    end = _curve_end(g.steps.time, g.steps.at_risk, ticks[-1])
-    curves = [StepCurve("Transferred enterprises (95 % CI shaded)", g.steps.time, g.steps.survival,
-                        g.steps.ci_lower, g.steps.ci_upper, end=end)]
-    if g.baseline is not None and np.isfinite(g.baseline.steps.expected).any():
-        curves.append(StepCurve("Expected from national baselines", g.baseline.steps.time,
-                                g.baseline.steps.expected, dashed=True, end=end))
-    risk_ticks = _risk_ticks(inputs)
-    svg = survival_figure(curves, ticks, [_at_risk_row("All", inputs, None, risk_ticks)], risk_ticks,
-                          salt="fig-3-1")
-    five = _five(g)
-    return Figure("3.1", "survival_curve", "Survival of the transferred enterprises since their transfer", svg,
-                  alt="Kaplan–Meier survival curve of all transferred enterprises with its 95 % confidence band, "
-                      "the survival expected from the national baselines, and the number at risk by year.",
-                  note=note(f"Five years after the transfer, {pct_ci(five)} of the enterprises were still operating."
-                            if isinstance(five, Estimate) else "The curve is shown while 5 or more enterprises "
-                                                               "remain at risk.",
-                            scope_note(inputs, "Curves stop where fewer than 5 enterprises remain at risk."),
-                            source_note(inputs, KM_METHOD, baselines=True)))
+    g = overall(inputs)
+    t = ticks(inputs)
+    curves = []
+    if not closures_hidden(inputs, g):
+        end = curve_end(inputs, g.steps.time, g.steps.at_risk, t[-1])
+        curves.append(StepCurve(_("Transferred enterprises (95 % confidence band; + censored)"), g.steps.time,
+                                g.steps.survival, g.steps.ci_lower, g.steps.ci_upper, end=end,
+                                censored=g.steps.censored, colour_key="all"))
+        if g.baseline is not None and np.isfinite(g.baseline.steps.expected).any():
+            curves.append(StepCurve(_("Expected from the national baselines"), g.baseline.steps.time,
+                                    g.baseline.steps.expected, dashed=True, end=end, colour_key="all"))
+    years = risk_ticks(inputs)
+    svg = survival_figure(curves, t, [at_risk_row(_("All"), inputs, None, years)], years,
+                          ylabel=_("Share still operating"), xlabel=_("Years since the transfer"),
+                          risk_title=_("Number at risk"), field=None, salt="fig-2")
+    five = five_year(inputs, g)
+    reading = (_("Five years after the transfer, %(observed)s of the enterprises were still operating.",
+                 observed=pct_ci(five)) if isinstance(five, Estimate) else
+               _("The curve is drawn while enough enterprises remain at risk."))
+    return Figure("2", "survival_curve", _("Survival of the transferred enterprises since their transfer"), svg,
+                  alt=_("Kaplan–Meier survival curve of all transferred enterprises with its 95 % confidence band "
+                        "and censoring marks, the survival expected from the national baselines, and the number "
+                        "at risk by year."),
+                  note=note(reading, scope_note(inputs, _stop_words(inputs)),
+                            source_note(inputs, km_method(), baselines=True)),
+                  series=tuple(c.label for c in curves))
+
+
+def _stop_words(inputs: ReportInputs) -> str:
+    if not inputs.rules.active:
+        return ""
+    return _("Curves stop where fewer than %(n)s enterprises remain at risk.", n=inputs.rules.min_cell)
 
 
 def survival_by_year(inputs: ReportInputs) -> Table:
     g = inputs.by_year.report.groups[0]
-    columns = (Column("years", "Years since transfer", "count", width=1.2), Column("at_risk", "At risk", "count"),
-               Column("observed", "Survival (%)", "est_pct"), Column("expected", "Expected from baselines (%)", "pct"))
+    columns = (Column("years", _("Years since the transfer"), "year", width=1.2),
+               Column("at_risk", _("At risk"), "count"),
+               Column("observed", _("Survival (%)"), "est_pct"),
+               Column("expected", _("Expected from the baselines (%)"), "pct"))
+    observed = estimates(inputs, g)
     rows = []
     for i, h in enumerate(g.horizons):
         rel = g.baseline.horizons[i] if g.baseline is not None else None
-        rows.append((int(h.years), conf.count(h.at_risk), conf.estimate(h.survival, h.ci_lower, h.ci_upper, h.at_risk),
-                     conf.point(rel.expected, min(rel.at_risk, h.at_risk)) if rel else None))
-    return Table("3.1", "survival_by_year", "Survival and number at risk by year since transfer (data of figure 3.1)",
-                 columns, tuple(rows),
-                 note=note("At risk: enterprises followed at that time (transferred at least that long ago, "
-                           "registered with their federation and not yet exited or censored).",
-                           scope_note(inputs), source_note(inputs, KM_METHOD, baselines=True)))
+        rows.append((int(h.years), h.at_risk, observed[i], rel.expected if rel else None))
+    return Table("A.8", "survival_by_year", _("Survival and number at risk by year since the transfer (data of "
+                                                "figure 2)"), columns, tuple(rows),
+                 note=note(_("At risk: the enterprises followed at that time, that is transferred at least that long "
+                             "ago, registered with their federation and neither exited nor censored before."),
+                           scope_note(inputs), source_note(inputs, km_method(), baselines=True)),
+                 short=_("Survival by year"))
 
+
+# --- 3. by transfer type -----------------------------------------------------------------------
 
 def type_figure(inputs: ReportInputs) -> Figure:
     analysis = inputs.by["transfer_type"]
     groups = {g.group: g for g in analysis.report.groups}
-    names = [n for n in group_order("transfer_type", list(groups)) if groups[n].n >= conf.THRESHOLD]
-    ticks, risk_ticks = _ticks(inputs), _risk_ticks(inputs)
-    labels = analysis.groups
+    names = [n for n in group_order("transfer_type", list(groups))
+             if not closures_hidden(inputs, groups[n]) and groups[n].n >= inputs.rules.min_cell]
+    t, years = ticks(inputs), risk_ticks(inputs)
     curves, rows = [], []
     for name in names:
         g = groups[name]
         label = group_label("transfer_type", name)
-        curves.append(StepCurve(label, g.steps.time, g.steps.survival,
-                                end=_curve_end(g.steps.time, g.steps.at_risk, ticks[-1])))
-        rows.append(_at_risk_row(label.split(" (")[0], inputs, np.asarray(labels == name), risk_ticks))
-    svg = survival_figure(curves, ticks, rows, risk_ticks, salt="fig-3-2")
-    return Figure("3.2", "survival_by_type_curve", "Survival by transfer type", svg,
-                  alt="Kaplan–Meier survival curves by transfer type, with the number at risk by year.",
-                  note=note("Each curve is the share of the enterprises of that transfer type still operating; "
-                            "see table 3.2 for the estimates and their confidence intervals.",
-                            scope_note(inputs, "Types with fewer than 5 enterprises are not drawn; curves stop "
-                                               "where fewer than 5 remain at risk."),
-                            source_note(inputs, KM_METHOD)))
+        curves.append(StepCurve(label, g.steps.time, g.steps.survival, end=curve_end(inputs, g.steps.time,
+                                                                                     g.steps.at_risk, t[-1]),
+                                censored=g.steps.censored, colour_key=name))
+        rows.append(at_risk_row(label.split(" (")[0], inputs, np.asarray(analysis.groups == name), years,
+                                colour_key=name))
+    svg = survival_figure(curves, t, rows, years, ylabel=_("Share still operating"),
+                          xlabel=_("Years since the transfer"), risk_title=_("Number at risk"),
+                          field="transfer_type", salt="fig-3")
+    reading = _("Each curve is the share of the enterprises of that transfer type still operating.")
+    if analysis.report.logrank is not None:
+        reading += " " + logrank_words(analysis.report.logrank)
+    return Figure("3", "survival_by_type_curve", _("Survival by transfer type"), svg,
+                  alt=_("Kaplan–Meier survival curves by transfer type, with the number at risk by year."),
+                  note=note(reading, scope_note(inputs, " ".join(filter(None, (
+                      _("Types whose closures cannot be published are not drawn.") if inputs.rules.active else "",
+                      _stop_words(inputs))))), source_note(inputs, km_method())),
+                  series=tuple(c.label for c in curves))
 
 
-def survival_table(inputs: ReportInputs, field: str, number: str) -> Table:
+def logrank_words(result: LogRankResult) -> str:
+    if result.statistic is None or result.p_value is None:
+        return _("The log-rank test of equal survival across the types is not defined here.")
+    if result.p_value < 0.001:
+        return _("The log-rank test rejects equal survival across the groups (chi-square %(stat)s on %(df)s degrees "
+                 "of freedom, p < 0.001).", stat=ratio(result.statistic), df=result.df)
+    return _("Log-rank test of equal survival across the groups: chi-square %(stat)s on %(df)s degrees of freedom, "
+             "p = %(p)s.", stat=ratio(result.statistic), df=result.df, p=number(result.p_value, 3))
+
+
+def survival_table(inputs: ReportInputs, field: str, number: str, short: str) -> Table:
     analysis = inputs.by[field]
     groups = {g.group: g for g in analysis.report.groups}
-    columns = [Column("group", BREAKDOWN_HEADERS[field]), Column("n", "Enterprises", "count"),
-               Column("events", "Closures", "count"), *(Column(f"y{h}", _years(h), "est_pct") for h in HORIZONS)]
-    names = sorted(groups, key=lambda n: (n == "unknown", n)) if field == "cohort" else \
-        group_order(field, list(groups), inputs)
-    rows = [survival_row(group_label(field, n, inputs), groups[n]) for n in names]
-    rows.append(survival_row("All transfers", _overall(inputs)))
-    top = first_published(rows[:-1], columns.index(columns[-1]),
-                          key=lambda r: -(r[1] if isinstance(r[1], int) else 0))
-    reading = "No five-year survival can be published for these groups."
+    columns = [Column("group", str(BREAKDOWN_HEADERS[field])), Column("n", _("Enterprises"), "count"),
+               Column("events", _("Closures"), "count"),
+               *(Column(f"y{h}", years_label(h), "est_pct") for h in HORIZONS)]
+    names = group_order(field, list(groups), inputs)
+    rows = [[group_label(field, n, inputs), groups[n].n, groups[n].events, *estimates(inputs, groups[n])]
+            for n in names]
+    g = overall(inputs)
+    rows.append([_("All transfers"), g.n, g.events, *estimates(inputs, g)])
+    top = first_published(sorted(rows[:-1], key=lambda r: -r[1]), len(columns) - 1)
+    reading = _("No five-year survival can be published for these groups.")
     if top is not None:
-        reading = (f"Of the enterprises {READING_WHO[field].format(top[0])}, {pct_ci(top[-1])} were still operating "
-                   f"five years after the transfer.")
-    title = ("Survival at 1 to 5 years by year of transfer (successive generations)" if field == "cohort" else
-             f"Survival at 1 to 5 years by {BREAKDOWN_TITLES[field]}")
-    slug = "survival_by_cohort" if field == "cohort" else f"survival_by_{field}"
-    footnotes = (_logrank_words(analysis.report.logrank),) if analysis.report.logrank else ()
-    return count_table(number, slug, title, columns, rows, reading=reading,
-                       scope=scope_note(inputs, "Survival in %, 95 % confidence interval below; ':' beyond the "
-                                                "longest follow-up of the group."),
-                       source=source_note(inputs, KM_METHOD), column_totals=["n", "events"], footnotes=footnotes)
+        reading = _("%(group)s: %(observed)s of these enterprises were still operating five years after the "
+                    "transfer.", group=top[0], observed=pct_ci(top[-1]))
+    footnotes = (logrank_words(analysis.report.logrank),) if analysis.report.logrank else ()
+    return count_table(number, f"survival_by_{field}", str(BREAKDOWN_TITLES[field]), columns, rows, reading=reading,
+                       scope=scope_note(inputs, _("Survival in %, 95 % confidence interval below; ':' beyond the "
+                                                  "longest follow-up of the group.")),
+                       source=source_note(inputs, km_method()), rules=inputs.rules, sensitive=["events"],
+                       group_size="n", column_totals=["n", "events"], footnotes=footnotes,
+                       keys=[*names, "all"], short=short)
 
 
-def _logrank_words(result: LogRankResult) -> str:
-    if result.statistic is None or result.p_value is None:
-        return f"Log-rank test of equal survival across the groups: not defined ({result.reason})."
-    p = "< 0.001" if result.p_value < 0.001 else f"= {result.p_value:.3f}"
-    return (f"Log-rank test of equal survival across the groups: chi-square {result.statistic:.1f} on {result.df} "
-            f"degrees of freedom, p {p}.")
+# --- 4. relative survival ----------------------------------------------------------------------
 
-
-def relative_tables(inputs: ReportInputs) -> tuple[Table, Table]:
-    analysis = inputs.by["country"]
-    groups = {g.group: g for g in analysis.report.groups}
-    names = group_order("country", list(groups))
-    pairs = [(group_label("country", n), groups[n]) for n in names] + [("All countries", _overall(inputs))]
-    expected_rows, relative_rows = [], []
+def relative_table(inputs: ReportInputs, number: str = "3") -> Table:
+    entries = country_rows(inputs)
+    pairs = [(label, g) for _c, label, g in entries] + [(_("All countries"), overall(inputs))]
+    rows = []
     for label, g in pairs:
-        if g.n < conf.THRESHOLD:
-            expected_rows.append([label, _series(g), *(CONFIDENTIAL for _ in HORIZONS)])
-            relative_rows.append([label, CONFIDENTIAL, *(CONFIDENTIAL for _ in HORIZONS)])
-        elif g.baseline is None:
-            expected_rows.append([label, _series(g), *(None for _ in HORIZONS)])
-            relative_rows.append([label, 0, *(None for _ in HORIZONS)])
-        else:
-            both = list(zip(g.baseline.horizons, g.horizons, strict=True))
-            expected_rows.append([label, _series(g), *(conf.point(r.expected, min(r.at_risk, o.at_risk))
-                                                       for r, o in both)])
-            relative_rows.append([label, g.n - g.baseline.unmatched, *(
-                conf.estimate(r.relative, r.ci_lower, r.ci_upper, min(r.at_risk, o.at_risk)) for r, o in both)])
-    source = source_note(inputs, KM_METHOD + "; expected survival by the Ederer II method", baselines=True)
-    expected = Table("3.7", "expected_by_country", "Survival expected from the matched national baselines, by country",
-                     (Column("group", "Country"), Column("series", "Baseline series"),
-                      *(Column(f"y{h}", _years(h), "pct") for h in HORIZONS)),
-                     tuple(tuple(r) for r in expected_rows),
-                     note=note(_expected_reading(expected_rows[-1]),
-                               scope_note(inputs, "Survival in %; ':' where the baseline or the follow-up does not "
-                                                  "reach the horizon."), source))
-    relative = count_table("3.8", "relative_by_country", "Relative survival (observed ÷ expected), by country",
-                           [Column("group", "Country"), Column("matched", "Enterprises with a baseline", "count"),
-                            *(Column(f"y{h}", _years(h), "est_ratio") for h in HORIZONS)],
-                           relative_rows, reading=_relative_reading(relative_rows[-1]),
-                           scope=scope_note(inputs, "Ratio, 95 % confidence interval below."), source=source,
-                           column_totals=["matched"])
-    return expected, relative
-
-
-def _expected_reading(row: list[Any]) -> str:
-    value = row[-1]
-    if isinstance(value, float):
-        return (f"Had they fared like all enterprises of the same countries, sectors and cohorts, {pct(value)} % of "
-                f"the transferred enterprises would have been operating five years after the transfer.")
-    return "Expected survival: the survival of the national baseline curves, weighted by the enterprises at risk."
-
-
-def _relative_reading(row: list[Any]) -> str:
-    value = row[-1]
+        matched = g.n - g.baseline.unmatched if g.baseline is not None else 0
+        rows.append([label, matched, *relative_at(inputs, g, estimates(inputs, g))])
+    value = rows[-1][-1]
     if isinstance(value, Estimate):
-        return (f"At five years, the survival of the transferred enterprises is {ratio(value.value)} times the "
-                f"survival expected from the national baselines (95 % CI {ratio(value.lower)}–{ratio(value.upper)}).")
-    return "A ratio above 1 means the transferred enterprises fared better than the national baseline."
+        reading = _("Five years after the transfer, the survival of the transferred enterprises is %(ratio)s times "
+                    "the survival expected from the national baselines (95 %% confidence interval %(lower)s to "
+                    "%(upper)s).", ratio=ratio(value.value), lower=ratio(value.lower), upper=ratio(value.upper))
+    else:
+        reading = _("A ratio above 1 means the transferred enterprises fared better than the national baseline.")
+    return count_table(number, "relative_by_country", _("Relative survival (observed ÷ expected), by country"),
+                       [Column("group", _("Country")), Column("matched", _("Enterprises with a baseline"), "count"),
+                        *(Column(f"y{h}", years_label(h), "est_ratio") for h in HORIZONS)],
+                       rows, reading=reading,
+                       scope=scope_note(inputs, _("Ratio of observed to expected survival, 95 % confidence "
+                                                  "interval below; ':' where the baseline or the follow-up does not "
+                                                  "reach the horizon.")),
+                       source=source_note(inputs, km_method() + " " + _("Expected survival by the Ederer II "
+                                                                        "method."), baselines=True),
+                       rules=inputs.rules, column_totals=["matched"], keys=[c for c, _l, _g in entries] + ["all"],
+                       short=_("Relative survival"))
 
 
-# --- section 4 ---------------------------------------------------------------------------------
+def expected_table(inputs: ReportInputs, number: str) -> Table:
+    entries = country_rows(inputs)
+    pairs = [(label, g) for _c, label, g in entries] + [(_("All countries"), overall(inputs))]
+    rows = tuple((label, series_label(g), *((r.expected for r in g.baseline.horizons) if g.baseline is not None
+                                             else (None for _h in HORIZONS))) for label, g in pairs)
+    value = rows[-1][-1]
+    reading = (_("Had they fared like all enterprises of the same countries, sectors and cohorts, %(expected)s of "
+                 "the transferred enterprises would have been operating five years after the transfer.",
+                 expected=pct_sign(value)) if isinstance(value, float) else
+               _("Expected survival: the national baseline curves, weighted by the enterprises at risk."))
+    return Table(number, "expected_by_country", _("Survival expected from the matched national baselines, by "
+                                                  "country"),
+                 (Column("group", _("Country")), Column("series", _("Baseline series")),
+                  *(Column(f"y{h}", years_label(h), "pct") for h in HORIZONS)), rows,
+                 note=note(reading, scope_note(inputs, _("Survival in %; ':' where the baseline does not reach the "
+                                                         "horizon.")),
+                           source_note(inputs, _("Expected survival by the Ederer II method."), baselines=True)),
+                 keys=tuple(c for c, _l, _g in entries) + ("all",), short=_("Expected survival"))
 
-def exits_section(inputs: ReportInputs, counts: CaseCounts) -> Section:
-    return Section("4", "exits", "Exits", (
-        Paragraph("An enterprise leaves the cooperative movement in two ways: it closes (liquidation, dissolution or "
-                  "another closure), or it goes on as a business but loses its cooperative form (sold to non-members, "
-                  "merged, or demutualised). The cumulative incidence of each outcome is the share of enterprises "
-                  "that had exited that way by a given time, the other outcome competing with it "
-                  "(Aalen–Johansen estimator)."),
-        incidence_curve(inputs),
-        incidence_table(inputs),
-        exit_reasons(inputs, counts),
-    ))
+
+# --- 5. the hazard by year since transfer -------------------------------------------------------
+
+def hazard_rows(inputs: ReportInputs) -> list[tuple[int, float, Any, Any, Any, Any]]:
+    """(year, person-years, closures, rate, lower, upper) per year since transfer, as published."""
+    g = inputs.by_year.report.groups[0]
+    out = []
+    for row in g.hazard:
+        closures = inputs.rules.outcome_count(row.events)
+        hide = closures is CONFIDENTIAL
+        out.append((row.start, row.person_years, closures, CONFIDENTIAL if hide else row.rate,
+                    CONFIDENTIAL if hide else row.ci_lower, CONFIDENTIAL if hide else row.ci_upper))
+    return out
+
+
+def hazard_figure_block(inputs: ReportInputs) -> Figure:
+    rows = hazard_rows(inputs)
+    published = [r for r in rows if isinstance(r[3], float) and isinstance(r[4], float) and isinstance(r[5], float)]
+    bars = [HazardBar(f"{start}–{start + 1}", rate, lower, upper) for start, _py, _d, rate, lower, upper in published]
+    # The reading names the peak among the years with enough closures for a stable rate.
+    steady = [HazardBar(f"{r[0]}–{r[0] + 1}", r[3], r[4], r[5]) for r in published
+              if isinstance(r[2], int) and r[2] >= STEADY_CLOSURES]
+    svg = hazard_figure(bars, ylabel=_("Closures per 100 enterprise-years"), xlabel=_("Years since the transfer"),
+                        salt="fig-4")
+    peak = max(steady or bars, key=lambda b: b.rate) if bars else None
+    reading = (_("The risk of closure is highest %(years)s years after the transfer: %(rate)s closures per 100 "
+                 "enterprises followed for a year.", years=peak.label, rate=pct(peak.rate)) if peak else
+               _("Too few closures to draw the risk by year."))
+    return Figure("4", "hazard_figure", _("Risk of closure by year since the transfer"), svg,
+                  alt=_("Bar chart of the annual rate of closure, with its 95 % confidence interval, for each year "
+                        "since the transfer."),
+                  note=note(reading, scope_note(inputs, _("Years with too few closures to publish are left out.")
+                                                if inputs.rules.active else ""),
+                            source_note(inputs, _("Annual life table: closures divided by the years lived by the "
+                                                  "enterprises at risk in that year, with exact Poisson 95 % "
+                                                  "confidence intervals."))),
+                  series=tuple(b.label for b in bars))
+
+
+def hazard_table(inputs: ReportInputs, number: str) -> Table:
+    rows = [[f"{start}–{start + 1}", py, d, rate, lower, upper]
+            for start, py, d, rate, lower, upper in hazard_rows(inputs)]
+    columns = [Column("years", _("Years since the transfer")), Column("person_years", _("Enterprise-years at risk"),
+                                                                      "years"),
+               Column("closures", _("Closures"), "count"), Column("rate", _("Rate per 100 enterprise-years"), "pct"),
+               Column("lower", _("95 % CI lower"), "pct"), Column("upper", _("95 % CI upper"), "pct")]
+    return Table(number, "hazard_by_year", _("Closures per 100 enterprise-years, by year since the transfer (data "
+                                             "of figure 4)"), tuple(columns), tuple(tuple(r) for r in rows),
+                 note=note(_("Enterprise-years: the time the enterprises spent at risk within that year of their "
+                             "life since the transfer."), scope_note(inputs),
+                           source_note(inputs, _("Annual life table with exact Poisson confidence intervals."))),
+                 short=_("Risk by year"))
+
+
+# --- 6. closure against loss of the cooperative form --------------------------------------------
+
+def _incidence_at(inputs: ReportInputs, results: tuple[tuple[str, CompetingResult], ...],
+                  years: int) -> tuple[Any, Any] | None:
+    if not results:
+        return None
+    return incidence_values(inputs, results[0][1])[years - 1]
+
+
+def incidence_values(inputs: ReportInputs, r: CompetingResult) -> list[tuple[Any, Any]]:
+    """(closure, loss) cumulative incidence at 1..5 years, withheld like the survival."""
+    rules = inputs.rules
+    closures_hidden_ = rules.outcome_count(r.closures, r.n) is CONFIDENTIAL
+    losses_hidden = rules.outcome_count(r.losses, r.n) is CONFIDENTIAL
+    out = []
+    for h in r.horizons:
+        by = r.steps.time <= h.years
+        out.append((rules.point(h.closure, h.at_risk, closures_hidden_ and int(r.steps.closures[by].sum()) > 0),
+                    rules.point(h.loss, h.at_risk, losses_hidden and int(r.steps.losses[by].sum()) > 0)))
+    return out
 
 
 def incidence_curve(inputs: ReportInputs) -> Figure:
-    ticks = _ticks(inputs)
+    t = ticks(inputs)
     curves = []
     if inputs.competing_all:
-        steps = inputs.competing_all[0][1].steps
-        end = _curve_end(steps.time, steps.at_risk, ticks[-1])
-        curves = [StepCurve("Closure", steps.time, steps.closure, start=0.0, end=end),
-                  StepCurve("Loss of the cooperative form", steps.time, steps.loss, start=0.0, end=end, dashed=True)]
-    svg = incidence_figure(curves, ticks, salt="fig-4-1")
-    closure = _incidence_at(inputs.competing_all, 5)
-    reading = (f"Five years after the transfer, {pct(closure[0])} % of the enterprises had closed and "
-               f"{pct(closure[1])} % had lost their cooperative form." if closure else
-               "Cumulative shares of each kind of exit.")
-    return Figure("4.1", "exits_curve", "Closure and loss of the cooperative form since the transfer", svg,
-                  alt="Cumulative incidence curves of closure and of loss of the cooperative form by years since "
-                      "transfer.",
-                  note=note(reading, scope_note(inputs, "Curves stop where fewer than 5 enterprises remain at risk."),
-                            source_note(inputs, "Aalen–Johansen cumulative incidence with delayed entry")))
+        r = inputs.competing_all[0][1]
+        steps = r.steps
+        end = curve_end(inputs, steps.time, steps.at_risk, t[-1])
+        if inputs.rules.outcome_count(r.closures, r.n) is not CONFIDENTIAL:
+            curves.append(StepCurve(_("Closure"), steps.time, steps.closure, start=0.0, end=end, colour_key="closure"))
+        if inputs.rules.outcome_count(r.losses, r.n) is not CONFIDENTIAL:
+            curves.append(StepCurve(_("Loss of the cooperative form"), steps.time, steps.loss, start=0.0, end=end,
+                                    dashed=True, colour_key="loss"))
+    svg = incidence_figure(curves, t, ylabel=_("Cumulative share of enterprises"), xlabel=_("Years since the transfer"),
+                           salt="fig-5")
+    at_five = _incidence_at(inputs, inputs.competing_all, 5)
+    reading = (_("Five years after the transfer, %(closed)s of the enterprises had closed and %(lost)s had left the "
+                 "cooperative form while continuing in business.", closed=pct_sign(at_five[0]),
+                 lost=pct_sign(at_five[1]))
+               if at_five and all(isinstance(v, float) for v in at_five) else
+               _("Cumulative shares of each kind of exit."))
+    return Figure("5", "exits_curve", _("Closure and loss of the cooperative form since the transfer"), svg,
+                  alt=_("Cumulative incidence curves of closure and of loss of the cooperative form by years since "
+                        "the transfer."),
+                  note=note(reading, scope_note(inputs, _stop_words(inputs)),
+                            source_note(inputs, _("Aalen–Johansen cumulative incidence with delayed entry, each "
+                                                  "outcome competing with the other."))),
+                  series=tuple(c.label for c in curves))
 
 
-def _incidence_at(results: tuple[tuple[str, CompetingResult], ...], years: int) -> tuple[float, float] | None:
-    if not results:
-        return None
-    h = results[0][1].horizons[HORIZONS.index(years)]
-    if h.closure is None or h.loss is None or h.at_risk < conf.THRESHOLD:  # (both None beyond the follow-up)
-        return None
-    return h.closure, h.loss
-
-
-def incidence_table(inputs: ReportInputs) -> Table:
+def incidence_table(inputs: ReportInputs, number: str) -> Table:
     results = dict(inputs.competing_by_type)
     names = group_order("transfer_type", list(results))
-    entries = [(group_label("transfer_type", n), results[n]) for n in names]
-    entries += [("All transfers", r) for _, r in inputs.competing_all]
-    columns = (Column("group", "Transfer type"), Column("outcome", "Outcome"),
-               *(Column(f"y{h}", _years(h), "pct") for h in HORIZONS))
-    rows = []
-    for label, r in entries:
-        for outcome, attr in (("Closure", "closure"), ("Loss of cooperative form", "loss")):
-            if r.n < conf.THRESHOLD:
-                rows.append((label, outcome, *(CONFIDENTIAL for _ in HORIZONS)))
-            else:
-                rows.append((label, outcome, *(conf.point(getattr(h, attr), h.at_risk) for h in r.horizons)))
-    return Table("4.1", "exits_by_type", "Cumulative incidence of closure and of loss of the cooperative form, by "
-                 "transfer type", columns, tuple(rows),
-                 note=note(_incidence_reading(inputs),
-                           scope_note(inputs, "Cumulative share in %; ':' beyond the longest follow-up. Numbers of "
-                                              "enterprises: table 3.2; exits by reason: table 4.2."),
-                           source_note(inputs, "Aalen–Johansen cumulative incidence with delayed entry")),
-                 total_rows=2 if inputs.competing_all else 0)
-
-
-def _incidence_reading(inputs: ReportInputs) -> str:
-    at_five = _incidence_at(inputs.competing_all, 5)
-    if not at_five:
-        return "Share of the enterprises that had exited each way by the given number of years after the transfer."
-    return (f"Five years after the transfer, {pct(at_five[0])} % of all transferred enterprises had closed and "
-            f"{pct(at_five[1])} % had left the cooperative form while continuing in business.")
+    entries = [(n, group_label("transfer_type", n), results[n]) for n in names]
+    entries += [("all", _("All transfers"), r) for _g, r in inputs.competing_all]
+    columns = (Column("group", _("Transfer type")), Column("outcome", _("Outcome")),
+               *(Column(f"y{h}", years_label(h), "pct") for h in HORIZONS))
+    rows, keys = [], []
+    for key, label, r in entries:
+        values = incidence_values(inputs, r)
+        for i, (code, outcome) in enumerate((("closure", _("Closure")), ("loss", _("Loss of the cooperative form")))):
+            rows.append((label, outcome, *(v[i] for v in values)))
+            keys.append(f"{key}|{code}")
+    at_five = _incidence_at(inputs, inputs.competing_all, 5)
+    reading = (_("Five years after the transfer, %(closed)s of all transferred enterprises had closed and %(lost)s "
+                 "had left the cooperative form while continuing in business.", closed=pct_sign(at_five[0]),
+                 lost=pct_sign(at_five[1]))
+               if at_five and all(isinstance(v, float) for v in at_five) else
+               _("Share of the enterprises that had exited each way by the given number of years after the transfer."))
+    return Table(number, "exits_by_type", _("Cumulative incidence of closure and of loss of the cooperative form, "
+                                            "by transfer type"), columns, tuple(rows),
+                 note=note(reading, scope_note(inputs, _("Cumulative share in %; ':' beyond the longest follow-up. "
+                                                         "Numbers of enterprises: table 2; exits by reason: table "
+                                                         "A.12.")),
+                           source_note(inputs, _("Aalen–Johansen cumulative incidence with delayed entry."))),
+                 total_rows=2 if inputs.competing_all else 0, keys=tuple(keys), short=_("Closure and loss"))

@@ -1,6 +1,7 @@
-"""CSV of the annual report: a .zip with one CSV per table (UTF-8 with BOM, comma-separated,
-header row, percentages in %, the c / : marks as in the printed report) and a README.txt with
-the edition, the marks and every table's Reading / Scope / Source note."""
+"""CSV of the annual report: a .zip with one CSV per table (UTF-8 with BOM, comma-separated, `.`
+decimals whatever the language, header row, percentages in %, the c / : flags in their own
+column) and a README.txt with the edition, the flags and every table's Reading / Scope / Source
+note. Text from data never starts a cell with a formula character."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import csv
 import io
 import zipfile
 
-from tracker.reports.build import confidentiality as conf
+from flask_babel import gettext as _
+
 from tracker.reports.content import AnnualReport, Table
 from tracker.reports.render.flat import about_lines, file_name, flat_columns, flat_rows
 from tracker.services.spreadsheets.exports import neutralise
 
-DIGITS = {"pct": 2, "ratio": 4, "years": 2}
+DIGITS = {"pct": 2, "ratio": 4, "years": 1}
 
 
 def render_csv_zip(report: AnnualReport) -> bytes:
@@ -39,8 +41,12 @@ def table_csv(table: Table) -> str:
 
 
 def _value(value: object, kind: str) -> object:
+    if value is None:
+        return ""
     if isinstance(value, float) and kind in DIGITS:
         scaled = 100 * value if kind == "pct" else value
+        if kind == "years":
+            return f"{value:.1f}"
         return f"{scaled:.{DIGITS[kind]}f}"
     if isinstance(value, str):  # names and labels come from data: never a live formula in a spreadsheet
         return neutralise(value)
@@ -50,10 +56,13 @@ def _value(value: object, kind: str) -> object:
 def _readme(report: AnnualReport) -> str:
     lines = [report.title, "=" * len(report.title), ""]
     lines += [f"{label}: {value}" if label else f"  {value}" for label, value in about_lines(report)]
-    lines += ["", "Percentages are written in % (61.23 means 61.23 %), with two decimals; ratios with four.",
-              conf.NOTE, ""]
+    lines += ["", _("Percentages are written in % (61.23 means 61.23 %), with two decimals and a point as the "
+                    "decimal mark; ratios with four."), ""]
     for table in report.tables:
-        lines += [f"{file_name(table)}", f"  Table {table.number}. {table.title}",
-                  f"  Reading: {table.note.reading}", f"  Scope: {table.note.scope}", f"  Source: {table.note.source}",
-                  *(f"  Note: {f}" for f in table.footnotes), ""]
+        lines += [f"{file_name(table)}",
+                  "  " + _("Table %(number)s. %(title)s", number=table.number, title=table.title),
+                  "  " + _("Reading: %(text)s", text=table.note.reading),
+                  "  " + _("Scope: %(text)s", text=table.note.scope),
+                  "  " + _("Source: %(text)s", text=table.note.source),
+                  *("  " + _("Note: %(text)s", text=f) for f in table.footnotes), ""]
     return "\r\n".join(lines)

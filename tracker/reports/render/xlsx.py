@@ -1,5 +1,6 @@
-"""XLSX of the annual report (openpyxl): an 'About' sheet, then one sheet per table with a
-title, frozen headers, real numbers with number formats, and the table's notes below it."""
+"""XLSX of the annual report (openpyxl): an 'About' sheet with the edition and a linked list of the
+tables, then one sheet per table, named in words, with a title, frozen headers, an autofilter,
+real numbers with number formats, flags (c, :) in their own column, and the table's notes below."""
 
 from __future__ import annotations
 
@@ -7,18 +8,19 @@ import io
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tracker.reports.build import confidentiality as conf
 from tracker.reports.content import AnnualReport, Paragraph, Table
-from tracker.reports.render.flat import FlatColumn, about_lines, flat_columns, flat_rows, sheet_name
+from tracker.reports.render.flat import FlatColumn, about_lines, draft_words, flat_columns, flat_rows, sheet_name
 from tracker.services.spreadsheets.exports import FORMULA_PREFIXES
 
-FORMATS = {"count": "#,##0", "pct": "0.0%", "ratio": "0.000", "year": "0", "years": "0.00"}
+FORMATS = {"count": "#,##0", "pct": "0.0%", "ratio": "0.00", "year": "0", "years": "#,##0"}
 HEADER_ROW = 3
 BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=12, color="1F4E79")
@@ -30,10 +32,11 @@ def render_xlsx(report: AnnualReport) -> bytes:
     book = Workbook()
     about = book.active
     assert isinstance(about, Worksheet)  # a new workbook's one sheet
-    about.title = "About"
+    about.title = _("About")[:31]
     _about(about, report)
+    draft = draft_words() if report.edition is not None and not report.edition.official else ""
     for table in report.tables:
-        _table(book.create_sheet(sheet_name(table)), table)
+        _table(book.create_sheet(sheet_name(table)), table, draft)
     book.properties.title = report.title
     book.properties.creator = f"Transfer Tracker {report.app_version}"
     # Fixed timestamps: the same edition gives the same workbook content.
@@ -60,16 +63,16 @@ def _about(sheet: Worksheet, report: AnnualReport) -> None:
     row = 3
     for label, value in about_lines(report):
         put(sheet, row, 1, label).font = BOLD
-        put(sheet, row, 2, value)
+        put(sheet, row, 2, value).alignment = Alignment(wrap_text=True, vertical="top")
         row += 1
     row += 1
-    sheet.cell(row, 1, "Tables").font = TITLE
+    put(sheet, row, 1, _("Tables")).font = TITLE
     row += 1
     for table in report.tables:
-        link = sheet.cell(row, 1, sheet_name(table))
-        link.hyperlink = f"#'{sheet_name(table)}'!A1"
+        link = put(sheet, row, 1, sheet_name(table))
+        link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{sheet_name(table)}'!A1")
         link.style = "Hyperlink"
-        put(sheet, row, 2, f"Table {table.number}. {table.title}")
+        put(sheet, row, 2, _("Table %(number)s. %(title)s", number=table.number, title=table.title))
         row += 1
     row += 1
     for section in report.sections[-1:]:
@@ -85,31 +88,31 @@ def _about(sheet: Worksheet, report: AnnualReport) -> None:
     sheet.column_dimensions["B"].width = 120
 
 
-def _table(sheet: Worksheet, table: Table) -> None:
+def _table(sheet: Worksheet, table: Table, draft: str) -> None:
     columns = flat_columns(table)
-    put(sheet, 1, 1, f"Table {table.number}. {table.title}").font = TITLE
+    put(sheet, 1, 1, _("Table %(number)s. %(title)s", number=table.number, title=table.title)).font = TITLE
+    if draft:
+        put(sheet, 2, 1, draft).font = Font(bold=True, color="B00020")
     for c, column in enumerate(columns, start=1):
         cell = put(sheet, HEADER_ROW, c, column.header)
         cell.font, cell.fill, cell.border = BOLD, HEADER_FILL, RULE
         cell.alignment = Alignment(wrap_text=True, vertical="bottom",
-                                   horizontal="left" if column.kind in ("text", "url") else "right")
+                                   horizontal="left" if column.kind in ("text", "url", "flag") else "right")
         sheet.column_dimensions[get_column_letter(c)].width = _width(column, c)
     rows = list(flat_rows(table))
     for r, values in enumerate(rows, start=HEADER_ROW + 1):
         total = r > HEADER_ROW + len(rows) - table.total_rows
         for c, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
             _write(sheet, r, c, column, value, total)
+    last = HEADER_ROW + max(len(rows), 1)
+    sheet.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(columns))}{last}"
     sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 2).coordinate
     sheet.row_dimensions[HEADER_ROW].height = 45
-    notes = [("Reading", table.note.reading), ("Scope", table.note.scope), ("Source", table.note.source),
-             *(("Note", f) for f in table.footnotes)]
-    if table.has_confidential:
-        notes.append(("Confidentiality", conf.NOTE))
-    if table.has_not_available:
-        notes.append((":", "not available (beyond the longest follow-up, or no baseline)"))
-    row = HEADER_ROW + len(rows) + 2
+    notes = [(_("Reading"), table.note.reading), (_("Scope"), table.note.scope), (_("Source"), table.note.source),
+             *((_("Note"), f) for f in table.footnotes)]
+    row = last + 2
     for label, text in notes:
-        put(sheet, row, 1, f"{label}: {text}")
+        put(sheet, row, 1, _("%(label)s: %(text)s", label=label, text=text))
         row += 1
 
 
@@ -120,8 +123,6 @@ def _write(sheet: Worksheet, r: int, c: int, column: FlatColumn, value: str | fl
     elif column.kind == "url" and isinstance(value, str) and value.startswith("http"):
         cell.hyperlink = value
         cell.style = "Hyperlink"
-    elif column.kind not in ("text", "url"):
-        cell.alignment = Alignment(horizontal="right")  # c and : marks line up with the numbers
     if total:
         cell.font = BOLD
 
@@ -129,4 +130,6 @@ def _write(sheet: Worksheet, r: int, c: int, column: FlatColumn, value: str | fl
 def _width(column: FlatColumn, index: int) -> float:
     if column.kind in ("text", "url"):
         return 42 if index == 1 else 28
+    if column.kind == "flag":
+        return 8
     return 14

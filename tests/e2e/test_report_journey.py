@@ -1,0 +1,56 @@
+"""A reader's journey through the annual report: generate it in the browser (in French), open the
+HTML edition and read what a journalist would quote — the title sentence, a figure, a table's notes."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from tests.e2e.conftest import PASSWORD, log_in
+from tracker.extensions import db
+from tracker.models import Role
+from tracker.services.accounts import users
+from tracker.services.ops.quickstart import seed_demo
+
+
+@pytest.fixture(scope="module")
+def secretariat(live_server):
+    with live_server.app.app_context():
+        seed_demo(cases_per_federation=60, today=date(2025, 12, 31))
+        users.create_user(None, "secretariat@e2e.coop", PASSWORD, Role.ADMIN)
+        db.session.commit()
+    return "secretariat@e2e.coop"
+
+
+def test_the_report_reads_as_a_publication(page, secretariat, tmp_path):
+    from playwright.sync_api import expect
+
+    log_in(page, secretariat)
+    page.goto("/reports/")
+    page.get_by_label("Year").fill("2025")
+    page.get_by_label("Format").select_option("html")
+    page.get_by_label("Language of the report").select_option("fr")
+    page.get_by_role("button", name="Generate the report").click()
+    link = page.get_by_role("link", name=re.compile("Download", re.I)).first
+    expect(link).to_be_visible(timeout=180_000)
+    with page.expect_download() as info:
+        link.click()
+    path = tmp_path / "report.html"
+    info.value.save_as(path)
+
+    page.goto(path.as_uri())
+    title = page.locator("h1#headline")
+    expect(title).to_have_text(re.compile(r"\d+ entreprises reprises par leurs salariés sur 10 sont toujours en "
+                                          r"activité cinq ans après"))
+    figure = page.locator("#figure-2")
+    expect(figure.locator("figcaption")).to_contain_text("Survie des entreprises reprises depuis leur reprise")
+    expect(figure.locator("svg")).to_be_visible()
+    table = page.locator("#table-1")
+    expect(table.locator("table.data tbody tr").first).to_be_visible()
+    note = table.locator(".note")
+    expect(note).to_contain_text("Lecture :")
+    expect(note).to_contain_text("Champ :")
+    expect(note).to_contain_text("Source :")
+    expect(page.locator("#colophon")).to_contain_text("Empreinte des données")

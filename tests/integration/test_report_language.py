@@ -1,0 +1,50 @@
+"""The report in the reader's language, and intervals R does not define."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import force_locale
+
+from tests.conftest import ORACLE_DIR
+from tracker.extensions import db
+from tracker.models import Role
+from tracker.reports.build.annual import build_annual
+from tracker.reports.editions import generate_edition
+from tracker.reports.render.html import render_html
+from tracker.services.analytics import queries as analytics
+from tracker.services.analytics.baselines import import_baselines, shipped_baselines
+from tracker.services.spreadsheets.imports import import_cases
+
+TODAY = date(2026, 6, 30)
+
+
+def test_the_french_report_is_written_as_a_french_reader_expects(app, make_federation):
+    analytics.clear_cache()
+    fed = make_federation(code="ORACLE", name="Oracle federation")
+    assert not import_cases(None, fed, (ORACLE_DIR / "cases.csv").read_bytes(), "cases.csv", dry_run=False).problems
+    assert not import_baselines(None, shipped_baselines()).problems
+    db.session.commit()
+    edition = generate_edition(None, 2025, "html", language="fr", today=TODAY).edition
+    html = edition.file("html", "fr").content.decode()
+    assert '<html lang="fr">' in html
+    assert "entreprises reprises par leurs salariés sur 10 sont toujours en activité cinq ans après" in html
+    assert "Lecture :" in html and "Champ :" in html and "Source :" in html
+    assert "31 décembre 2025" in html and "66,4" in html and "Taux de pérennité" in html
+    for english in ("Reading:", "Five years after", "Survival by transfer type", "Annex:"):
+        assert english not in html, english
+
+
+def test_an_undefined_interval_is_a_dash_with_its_note_never_100_to_100(app, make_federation, make_case, make_user):
+    analytics.clear_cache()
+    fed = make_federation(code="CALM", name="Calm federation")
+    for i in range(8):  # no closure at all: S = 1, and R's log(-log) interval is NA
+        make_case(fed, transfer_date=date(2016, 1 + i, 1), registered_on=date(2016, 1 + i, 1),
+                  last_verified_on=date(2023 + i % 3, 6, 30))
+    report = build_annual(make_user(Role.STAFF, federation=fed), 2025, today=TODAY)
+    html = render_html(report)
+    assert "100.0–100.0" not in html and "100,0–100,0" not in html
+    assert '<span class="ci">—</span>' in html
+    assert "no confidence interval, because no closure has occurred yet" in html
+    with force_locale("es"):
+        assert "sin intervalo de confianza" in render_html(report)
