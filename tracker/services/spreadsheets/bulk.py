@@ -183,14 +183,17 @@ def _index_cache() -> Iterator[None]:
 
     SQLite: a page cache of SQLITE_CACHE_KIB (a million rows update nine indexes in random order;
     with the default 2 MB cache each insert reads its index pages back from the file).
-    PostgreSQL: no prepared statements. psycopg prepares a query run five times, and the server
-    then keeps the generic plan made when the table was small (a sequential scan) for the batch
-    lookups of refs, however many rows the transaction has added since."""
+    PostgreSQL: index scans for this transaction's lookups (`SET LOCAL enable_seqscan = off`, which
+    ends with it) and no prepared statements. The planner's statistics are those of the table
+    before the import (empty, on a first load), so it would scan the whole growing table for each
+    batch's refs; every lookup here has its index. psycopg would also keep a generic plan made
+    while the table was small."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         driver: Any = connection.connection.driver_connection
         threshold = driver.prepare_threshold
         driver.prepare_threshold = None
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
         try:
             yield
         finally:
