@@ -29,15 +29,22 @@ def test_researcher_filters_the_explorer_and_downloads_the_curve(page, researche
 
     log_in(page, researcher)
     page.goto("/research/")
-    page.get_by_label("Group by").select_option("transfer_type")
-    page.get_by_label("Country").select_option(["FR", "IT"])
-    page.get_by_label("Analysis date (as of)").fill("2025-12-31")
-    page.get_by_role("button", name="Show survival").click()
+    # each change re-runs the query (no button to press, no Ctrl-click): the address follows
+    with page.expect_navigation():
+        page.get_by_label("Group by").select_option("transfer_type")
+    with page.expect_navigation():
+        page.get_by_role("checkbox", name="France (FR)").check()
+    with page.expect_navigation():
+        page.get_by_role("checkbox", name="Italy (IT)").check()
+    with page.expect_navigation():
+        page.get_by_label("Analysis date (as of)").fill("2025-12-31")
+        page.get_by_label("Analysis date (as of)").dispatch_event("change")
     assert "group_by=transfer_type" in page.url and "country=FR" in page.url and "country=IT" in page.url
-    expect(page.locator("svg").first).to_be_visible()
-    expect(page.get_by_text("rescue").first).to_be_visible()
+    expect(page.locator("#km-figure svg")).to_be_visible()
+    expect(page.get_by_role("link", name="Remove the filter Country: France (FR)")).to_be_visible()
+    expect(page.get_by_text("Rescue").first).to_be_visible()
     with page.expect_download() as info:
-        page.get_by_role("link", name="Curve steps (CSV)").click()
+        page.get_by_role("link", name="curve steps (CSV)").click()
     rows = list(csv.DictReader(io.StringIO(info.value.path().read_text(encoding="utf-8-sig"))))
     assert {row["group"] for row in rows} >= {"rescue", "succession"}
     assert all(0.0 <= float(row["survival"]) <= 1.0 for row in rows if row["survival"])

@@ -55,44 +55,53 @@ def close(a: float | None, b: float | None, tol: float = 1e-9) -> bool:
 
 
 class _PageNumbers(HTMLParser):
-    """Collects, per group table, the group's counts and per horizon the cells' exact values."""
+    """Collects, per row of the survival table (one group), the group's counts and per horizon the
+    cells' exact values (data-field, data-years, data-value)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.groups: dict[str, dict[str, Any]] = {}
         self.group: str | None = None
-        self.years: int | None = None
         self.logrank: list[str] = []
         self.in_logrank = False
+        self.in_table = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
-        if tag == "div" and "group-table" in (a.get("class") or ""):
-            self.group = a["data-group"]
-            self.groups[self.group] = {"horizons": defaultdict(dict)}
+        if tag == "table" and a.get("id") == "survival-table":
+            self.in_table = True
         if tag == "p" and a.get("id") == "logrank":
             self.in_logrank = True
         if self.in_logrank and tag == "span" and "data-value" in a:
             self.logrank.append(a["data-value"])
-        if self.group is None:
+        if not self.in_table:
             return
-        if tag == "tr" and "data-years" in a:
-            self.years = int(a["data-years"])
-        field = a.get("data-field")
-        if field in ("n", "events", "median_years"):
+        if tag == "tr" and "data-group" in a:
+            self.group = a["data-group"]
+            self.groups[self.group] = {"horizons": defaultdict(dict)}
+        if self.group is not None and a.get("data-field") is not None:
+            self._cell(a)
+
+    def _cell(self, a: dict[str, str | None]) -> None:
+        assert self.group is not None
+        field = a["data-field"]
+        if "data-years" not in a:
             self.groups[self.group][field] = a.get("data-value")
-        elif field and self.years is not None:
-            cell = self.groups[self.group]["horizons"][self.years]
-            if field == "ci":
-                cell["ci_lower"], cell["ci_upper"] = a.get("data-lower"), a.get("data-upper")
-            else:
-                cell[field] = a.get("data-value")
+            return
+        cell = self.groups[self.group]["horizons"][int(a["data-years"] or 0)]
+        if field == "ci":
+            cell["ci_lower"], cell["ci_upper"] = a.get("data-lower"), a.get("data-upper")
+        else:
+            cell[field] = a.get("data-value")
+        if "data-expected" in a:
+            cell["expected"] = a["data-expected"]
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "p":
             self.in_logrank = False
-        if tag == "tbody":
-            self.years = None
+        if tag == "table":
+            self.in_table = False
+            self.group = None
 
 
 def number(text: str | None) -> float | None:

@@ -143,3 +143,47 @@ def test_a_crafted_link_puts_no_formula_into_a_spreadsheet(researcher):
     with zipfile.ZipFile(io.BytesIO(response.get_data())) as archive:
         xml = "".join(archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/worksheets/"))
     assert "<f>" not in xml  # no formula anywhere
+
+
+def test_the_case_list_downloads_with_its_follow_up(researcher):
+    exp = expected("expected_by_transfer_type.json")
+    group = exp["groups"][0]
+    query = f"as_of=2025-12-31&group_by=transfer_type&group={group['group']}"
+    rows = rows_of(researcher.get(f"/research/cases.csv?{query}"))
+    assert {"entry_years", "followup_years", "event", "analysed", "left_out_because"} <= set(rows[0])
+    analysed = [r for r in rows if r["analysed"] == "True"]
+    assert len(analysed) == group["n"]
+    assert sum(int(r["event"]) for r in analysed) == group["events"]
+    assert all(float(r["followup_years"]) > float(r["entry_years"]) >= 0 for r in analysed)
+    assert all(r["event"] == "" and r["left_out_because"] for r in rows if r["analysed"] != "True")
+    book = load_workbook(io.BytesIO(researcher.get(f"/research/cases.xlsx?{query}").get_data()))
+    assert book["cases"].max_row == len(rows) + 1
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf", "png"])
+def test_a_downloaded_figure_stands_on_its_own(researcher, fmt):
+    response = researcher.get(f"/research/figure/km.{fmt}?as_of=2025-12-31&group_by=transfer_type")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    body = response.get_data()
+    if fmt == "svg":
+        text = body.decode()
+        # title, the selection in words, the date of the data, n and the source
+        assert "by years since the transfer" in text and "by transfer type" in text
+        assert "2025-12-31" in text and "n = " in text and "Source: Transfer Tracker registry" in text
+    elif fmt == "pdf":
+        assert body.startswith(b"%PDF") and b"/Type /Page" in body
+    else:
+        assert body.startswith(b"\x89PNG")
+    for kind in ("competing", "hazard"):
+        other = researcher.get(f"/research/figure/{kind}.{fmt}?as_of=2025-12-31&group_by=transfer_type")
+        assert other.status_code == 200
+
+
+def test_the_further_tables_download(researcher):
+    query = "as_of=2025-12-31&group_by=transfer_type"
+    hazard = rows_of(researcher.get(f"/research/table/hazard.csv?{query}"))
+    assert hazard and {"group", "start_years", "rate", "ci_lower"} <= set(hazard[0])
+    pairwise = rows_of(researcher.get(f"/research/table/pairwise.csv?{query}"))
+    assert len(pairwise) == 3 and all(0 <= float(r["p_holm"]) <= 1 for r in pairwise)  # three groups, three pairs
+    cox = rows_of(researcher.get("/research/table/cox.csv?as_of=2025-12-31&model=cox&covariates=transfer_type"))
+    assert cox and all(float(r["hazard_ratio"]) > 0 for r in cox)

@@ -29,8 +29,9 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
 def inline_svg(html: str) -> str | None:
-    match = re.search(r"<svg class=\"img-fluid\" role=\"img\".*?</svg>", html, re.S)
-    return match.group(0) if match else None
+    """The Kaplan-Meier figure of the page (the first figure), if any."""
+    match = re.search(r"id=\"km-figure\">.*?(<svg class=\"figure-svg\".*?</svg>)", html, re.S)
+    return match.group(1) if match else None
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def test_expected_and_relative_survival_equal_the_engine(client, login, oracle_w
             assert close(number(cell.get("relative")), r["survival"])
     # the figure's legend names the baselines' sources, and the page lists them with their addresses
     svg = inline_svg(html)
-    assert "expected survival" in svg and "Insee" in svg
+    assert "expected survival" in svg and "Insee, SINE survey (France)" in svg
     for source in engine["baseline_sources"]:
         assert source["source_title"] in html.replace("&#39;", "'").replace("&amp;", "&")
 
@@ -89,26 +90,34 @@ def test_the_figure_is_inline_svg_with_curves_bands_censoring_and_at_risk(client
     root = ET.fromstring(svg)  # well-formed XML
     ids = {el.get("id") for el in root.iter() if el.get("id")}
     for group in ("conversion", "rescue", "succession"):
-        assert {f"km-{kind}-{group}" for kind in ("curve", "ci", "censored", "expected")} <= ids
+        assert {f"km-{kind}-{group}" for kind in ("curve", "censored", "expected")} <= ids
+        assert f"km-ci-{group}" not in ids  # three groups: no bands unless asked for
+    banded = inline_svg(client.get("/research/?as_of=2025-12-31&group_by=transfer_type&bands=on")
+                        .get_data(as_text=True))
+    assert 'id="km-ci-rescue"' in banded
     texts = ["".join(t.itertext()) for t in root.iter(f"{SVG_NS}text")]
     assert "Number at risk" in texts and "Years since transfer" in texts
-    # the numbers at risk under the axis at the (two-yearly, for 22 years) ticks are R's at_risk
+    # the numbers at risk under the axis at the (yearly, for 22 years) ticks are R's at_risk
     exp = expected("expected_by_transfer_type.json")
     ticks = [t for t in texts if t.isdigit()]
-    assert ticks[:4] == ["0", "2", "4", "6"]
+    assert ticks[:4] == ["0", "1", "2", "3"]
     for g in exp["groups"]:
         assert {f"{g['horizons'][1]['at_risk']:,}", f"{g['horizons'][3]['at_risk']:,}"} <= set(texts)
     # fit for a strict CSP: no <style> element, no style attributes, no script
-    assert "<style" not in svg and "style=" not in svg and "<script" not in html
+    assert "<style" not in svg and "style=" not in svg and not re.search(r"<script(?![^>]*\bsrc=)", html)
 
 
 def test_published_cooperative_figures_match_the_country_filter(client, login, oracle):
     login(Role.RESEARCHER)
     french = client.get("/research/?as_of=2025-12-31&country=FR").get_data(as_text=True)
-    assert "CG Scop" in french and 'id="km-published-1"' in inline_svg(french)
+    # in their own dot chart beside the table, not piled on the curve
+    assert "CG Scop" in french and 'id="published-figure"' in french
+    assert 'published-' not in inline_svg(french)
+    dots = client.get("/research/figure/published.svg?as_of=2025-12-31&country=FR&bare=1")
+    assert dots.status_code == 200 and 'id="published-published-1"' in dots.get_data(as_text=True)
     assert "les-scop-bfc.coop" in french  # with its source
     mixed = client.get("/research/?as_of=2025-12-31").get_data(as_text=True)
-    assert 'id="km-published-1"' not in inline_svg(mixed)
+    assert 'id="published-figure"' not in mixed
     italian = client.get("/research/?as_of=2025-12-31&country=IT").get_data(as_text=True)
     assert "CICOPA" in italian and "CG Scop" not in italian
 
@@ -118,8 +127,11 @@ def test_the_form_round_trips_through_the_url(client, login, oracle):
     url = ("/research/?country=FR&country=IT&transfer_type=rescue&cohort_from=2008&cohort_to=2014"
            "&endpoint=cooperative&as_of=2025-12-31&delayed_entry=off&group_by=country")
     html = client.get(url).get_data(as_text=True)
-    assert re.search(r'<option selected value="FR">|<option value="FR" selected>', html)
-    assert re.search(r'<option selected value="IT">|<option value="IT" selected>', html)
+    # checkboxes, not a Ctrl-click list
+    assert re.search(r'type="checkbox" name="country" value="FR"\s+id="[^"]+" checked>', html)
+    assert re.search(r'type="checkbox" name="country" value="IT"\s+id="[^"]+" checked>', html)
+    assert re.search(r'type="checkbox" name="transfer_type" value="rescue"\s+id="[^"]+" checked>', html)
+    assert "<select multiple" not in html and "Ctrl" not in html
     assert 'value="2008"' in html and 'value="2025-12-31"' in html
     # the engine with the same filters gives the same groups and counts
     query = analytics.SurvivalQuery(as_of=date(2025, 12, 31), endpoint="cooperative", group_by="country",
@@ -162,9 +174,11 @@ def test_tiny_selection_gives_a_message_instead_of_a_figure(client, login, make_
 def test_too_many_groups_for_one_figure_keeps_the_tables(client, login, oracle):
     login(Role.RESEARCHER)
     html = client.get("/research/?as_of=2025-12-31&group_by=cohort").get_data(as_text=True)
-    assert "too many for a readable figure" in html and inline_svg(html) is None
+    assert "too many for one readable figure" in html and inline_svg(html) is None
     groups, _ = page_numbers(html)
     assert len(groups) > 8
+    # one table, as a heat map, not a wall of tables
+    assert html.count("<table") <= 4 and 'class="table table-sm align-middle survival-table heatmap"' in html
     banded = client.get("/research/?as_of=2025-12-31&group_by=cohort&cohort_bands=2000-2009,2010-2025")
     assert inline_svg(banded.get_data(as_text=True)) is not None
 
@@ -224,3 +238,19 @@ def test_an_api_query_string_works_on_the_page(client, login, oracle):
         for h in g["horizons"]:
             assert close(number(groups[g["group"]]["horizons"][h["years"]]["survival"]), h["survival"])
     assert close(logrank[0], api["logrank"]["statistic"])
+
+
+def test_the_cox_model_shows_its_hazard_ratios_and_forest_plot(client, login, oracle):
+    login(Role.RESEARCHER)
+    url = "/research/?as_of=2025-12-31&model=cox&covariates=transfer_type"
+    html = client.get(url).get_data(as_text=True)
+    query = analytics.SurvivalQuery(as_of=date(2025, 12, 31), model="cox", covariates=("transfer_type",))
+    engine = analytics.survival_json(None, query)["cox"]
+    shown = {(m.group(1), m.group(2)): float(m.group(3)) for m in re.finditer(
+        r'data-covariate="([^"]+)" data-level="([^"]*)">.*?data-field="hazard_ratio" data-value="([^"]+)"', html, re.S)}
+    assert shown and len(shown) == len(engine["terms"])
+    for term in engine["terms"]:
+        assert close(shown[(term["covariate"], term["level"] or "")], term["hazard_ratio"])
+    assert 'id="forest-figure"' in html
+    forest = client.get("/research/figure/forest.svg?as_of=2025-12-31&model=cox&covariates=transfer_type")
+    assert forest.status_code == 200 and "forest-forest-0" in forest.get_data(as_text=True)

@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 from support_research import expected, load_oracle, page_numbers
 
+from tracker import vocabulary
 from tracker.models import Role, TransferType
 
 MINE = 12  # enough cases for a figure
@@ -80,7 +81,7 @@ def test_staff_case_lists_hold_only_their_cases(staff, probe):
 
 def test_the_group_links_lead_to_their_own_cases(staff):
     html = staff.get("/research/?as_of=2025-12-31&group_by=federation").get_data(as_text=True)
-    link = re.search(r'href="(/research/cases\?[^"]+)">list its cases', html).group(1).replace("&amp;", "&")
+    link = re.search(r'href="(/research/cases\?[^"]+)">its cases', html).group(1).replace("&amp;", "&")
     assert "group=MINE" in link
     listed = staff.get(link).get_data(as_text=True)
     assert len(re.findall(r'<a href="/cases/\d+">MINE-\d+</a>', listed)) == MINE
@@ -103,5 +104,6 @@ def test_a_groups_case_list_is_the_group_the_table_counts(client, login, app, ma
                           ).get_data(as_text=True)
         included = int(re.search(r'data-field="included" data-value="(\d+)"', html).group(1))
         assert included == group["n"]
-        types = re.findall(r"<td>(succession|rescue|conversion|other)</td>", html)
-        assert types and set(types) == {group["group"]}
+        label = vocabulary.TRANSFER_TYPES[group["group"]]
+        types = re.findall(r"<td>(" + "|".join(map(re.escape, vocabulary.TRANSFER_TYPES.values())) + ")</td>", html)
+        assert types and set(types) == {label}

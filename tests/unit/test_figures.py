@@ -53,6 +53,7 @@ def report():
 
 def artist(fig: Figure, gid: str):
     found = [a for ax in fig.axes for a in ax.get_children() if a.get_gid() == gid]
+    found += [t for t in fig.texts if t.get_gid() == gid]
     assert found, gid
     return found[0]
 
@@ -78,7 +79,7 @@ def test_each_group_has_its_step_curve_band_censor_marks_and_expected_curve(repo
         expected = artist(fig, f"expected-{group.group}")
         assert expected.get_linestyle() in ("--", "-.")  # dashed
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert any("Statistics Office" in text and "expected survival" in text for text in legend)
+    assert any("expected survival" in text for text in legend)
     assert any(text.startswith(f"{report.groups[0].group} (n = {report.groups[0].n}") for text in legend)
 
 
@@ -185,3 +186,44 @@ def test_palette_is_okabe_ito():
     assert len(set(PALETTE)) == 8
     assert {c.upper() for c in PALETTE} == {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2",
                                             "#D55E00", "#CC79A7"}
+
+
+def test_bands_by_default_for_two_groups_at_most_with_a_switch(report):
+    assert artist(km_figure(report), f"ci-{report.groups[0].group}")
+    fig = km_figure(report, bands=False)
+    assert not [a for ax in fig.axes for a in ax.get_children() if str(a.get_gid()).startswith("ci-")]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "95 % confidence interval" not in legend
+
+
+def test_human_labels_medians_and_the_log_rank_p_on_the_plot(report):
+    labels = {g.group: g.group.title() + " label" for g in report.groups}
+    fig = km_figure(report, labels=labels, logrank_p=0.0004, text={"logrank_below": "Log-rank : p < 0,001"})
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    for group in report.groups:
+        assert any(text.startswith(labels[group.group] + " (n = ") for text in legend)
+        if group.median_years is not None:
+            assert any(f"median {group.median_years:.1f} y" in text for text in legend)
+            x, y = artist(fig, f"median-{group.group}").get_data()
+            assert list(y) == [0.5, 0.5, 0] and x[1] == group.median_years
+    assert artist(fig, "logrank").get_text() == "Log-rank : p < 0,001"
+    assert artist(km_figure(report, logrank_p=0.0234), "logrank").get_text() == "Log-rank p = 0.023"
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == [labels[g.group] for g in report.groups]
+
+
+def test_a_downloaded_figure_stands_on_its_own(report):
+    fig = km_figure(report, header=("Enterprise survival", "As of 2025-12-31, by transfer type"),
+                    footer="Source: Transfer Tracker; n = 80")
+    assert artist(fig, "title").get_text() == "Enterprise survival"
+    assert "by transfer type" in artist(fig, "selection").get_text()
+    assert artist(fig, "source").get_text().startswith("Source:")
+    svg = figure_svg(fig)
+    assert "Enterprise survival" in svg and "n = 80" in svg
+
+
+def test_the_delayed_entry_note_when_fewer_are_at_risk_at_zero(report):
+    counts = {g.group: [g.n - 3, *(h.at_risk for h in g.horizons)] for g in report.groups}
+    assert artist(km_figure(report, at_risk=counts, max_years=5), "delayed-note")
+    full = {g.group: [g.n, *(h.at_risk for h in g.horizons)] for g in report.groups}
+    fig = km_figure(report, at_risk=full, max_years=5)
+    assert not [t for t in fig.texts if t.get_gid() == "delayed-note"]

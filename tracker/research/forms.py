@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in types-WTForms 3.2
 from wtforms.validators import Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker import vocabulary
 from tracker.services.analytics.survival_query import GROUP_FIELDS, SIZE_CLASS_VALUES
@@ -38,13 +41,18 @@ def _on_off(value: Any) -> Any:
 
 def _year(form: FlaskForm, field: IntegerField) -> None:
     if field.data is not None and not YEAR_MIN <= field.data <= YEAR_MAX:
-        raise ValidationError(f"must be a year between {YEAR_MIN} and {YEAR_MAX}")
+        raise ValidationError(_("must be a year between %(low)s and %(high)s", low=YEAR_MIN, high=YEAR_MAX))
 
 
 def _countries(form: FlaskForm, field: SelectMultipleField) -> None:
     wrong = [v for v in field.data or [] if not is_country(v)]
     if wrong:
-        raise ValidationError(f"'{wrong[0][:20]}' is not an ISO 3166-1 alpha-2 country code")
+        raise ValidationError(_("'%(code)s' is not an ISO 3166-1 alpha-2 country code", code=wrong[0][:20]))
+
+
+#: Several values of a filter are ticked, not Ctrl-clicked.
+_CHECKBOXES = ListWidget(prefix_label=False)
+_CHECKBOX = CheckboxInput()
 
 
 class ExploreSurvivalForm(FlaskForm):
@@ -57,36 +65,39 @@ class ExploreSurvivalForm(FlaskForm):
     class Meta:
         csrf = False
 
-    country = SelectMultipleField("Country", filters=[_upper_all], validate_choice=False,
-                                  validators=[Optional(), _countries],
-                                  description="None selected: all. Ctrl/⌘-click to choose several.",
-                                  render_kw={"size": 5})
-    transfer_type = SelectMultipleField("Transfer type", validators=[Optional()],
+    country = SelectMultipleField(_l("Country"), filters=[_upper_all], validate_choice=False,
+                                  validators=[Optional(), _countries], widget=_CHECKBOXES, option_widget=_CHECKBOX)
+    transfer_type = SelectMultipleField(_l("Transfer type"), validators=[Optional()],
                                         choices=_choices(vocabulary.TRANSFER_TYPES.choices()),
-                                        description="None selected: all.", render_kw={"size": 4})
-    nace_section = SelectMultipleField("NACE section", filters=[_upper_all], validators=[Optional()],
-                                       description="None selected: all.", render_kw={"size": 5})
-    federation = SelectMultipleField("Federation", filters=[_upper_all], validators=[Optional()],
-                                     description="None selected: all.", render_kw={"size": 4})
-    size_class = SelectMultipleField("Size class (employees at transfer)", validators=[Optional()],
+                                        widget=_CHECKBOXES, option_widget=_CHECKBOX)
+    nace_section = SelectMultipleField(_l("NACE section"), filters=[_upper_all], validators=[Optional()],
+                                       widget=_CHECKBOXES, option_widget=_CHECKBOX)
+    federation = SelectMultipleField(_l("Federation"), filters=[_upper_all], validators=[Optional()],
+                                     widget=_CHECKBOXES, option_widget=_CHECKBOX)
+    size_class = SelectMultipleField(_l("Size class (employees at transfer)"), validators=[Optional()],
                                      choices=_choices(vocabulary.SIZE_CLASSES.choices()),
-                                     description="None selected: all.",
-                                     render_kw={"size": 5})
-    cohort_from = IntegerField("Transferred from (year)", validators=[Optional(), _year])
-    cohort_to = IntegerField("Transferred until (year)", validators=[Optional(), _year])
-    endpoint = SelectField("Endpoint", choices=_choices(vocabulary.ENDPOINTS.choices()), default="enterprise")
-    as_of = DateField("Analysis date (as of)", validators=[Optional()],
-                      description="Empty: today. Later transfers are left out; later exits ignored.")
-    delayed_entry = SelectField("Delayed entry", default="on", filters=[_on_off],
-                                choices=_choices([("on", "On: a case counts from its registration"),
-                                                  ("off", "Off: every case counts from its transfer")]))
-    group_by = SelectField("Group by", default="",
-                           choices=_choices([("", "No grouping (all cases)"),
+                                     widget=_CHECKBOXES, option_widget=_CHECKBOX)
+    cohort_from = IntegerField(_l("Transferred from (year)"), validators=[Optional(), _year])
+    cohort_to = IntegerField(_l("Transferred until (year)"), validators=[Optional(), _year])
+    endpoint = SelectField(_l("Endpoint"), choices=_choices(vocabulary.ENDPOINTS_SHORT.choices()), default="enterprise")
+    as_of = DateField(_l("Analysis date (as of)"), validators=[Optional()],
+                      description=_l("Empty: today. Later transfers are left out; later exits ignored."))
+    delayed_entry = SelectField(_l("Delayed entry"), default="on", filters=[_on_off],
+                                choices=_choices([("on", _l("On: a case counts from its registration")),
+                                                  ("off", _l("Off: every case counts from its transfer"))]))
+    group_by = SelectField(_l("Group by"), default="",
+                           choices=_choices([("", _l("No grouping (all cases)")),
                                              *((f, vocabulary.GROUP_FIELDS.lazy(f)) for f in GROUP_FIELDS)]))
-    cohort_bands = StringField("Cohort bands", validators=[Optional(), Length(max=200)],
-                               description="With “group by cohort”: e.g. 2000-2007,2008-2014. Empty: one group a year.")
-    horizons = StringField("Horizons (years)", validators=[Optional(), Length(max=100)],
-                           description="Whole years, e.g. 1,2,3,4,5 (the default).")
+    cohort_bands = StringField(_l("Cohort bands"), validators=[Optional(), Length(max=200)],
+                               description=_l("With “group by cohort”: e.g. 2000-2007,2008-2014. Empty: one group "
+                                              "a year."))
+    horizons = StringField(_l("Horizons (years)"), validators=[Optional(), Length(max=100)],
+                           description=_l("Whole years, e.g. 1,2,3,4,5 (the default)."))
+    model = SelectField(_l("Model"), default="",
+                        choices=_choices([("", _l("None")), ("cox", _l("Cox proportional hazards"))]))
+    covariates = StringField(_l("Covariates of the Cox model"), validators=[Optional(), Length(max=200)],
+                             description=_l("Comma-separated, among transfer_type, country, nace_section, cohort, "
+                                            "federation, size_class and log_employees."))
 
     def __init__(self, *args: Any, federations: Sequence[tuple[str, str]] | None = None,
                  present_countries: Iterable[str] = (), **kwargs: Any) -> None:
@@ -103,7 +114,7 @@ class ExploreSurvivalForm(FlaskForm):
 
     def validate_cohort_to(self, field: IntegerField) -> None:
         if field.data is not None and self.cohort_from.data is not None and field.data < self.cohort_from.data:
-            raise ValidationError("must not be before the 'from' year")
+            raise ValidationError(_("must not be before the 'from' year"))
 
     def set_error(self, name: str, message: str) -> bool:
         """Show an analysis parameter's error next to its field; False if no field has that name."""

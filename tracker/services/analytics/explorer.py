@@ -12,21 +12,35 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from matplotlib.figure import Figure
 from sqlalchemy import select
 
 from tracker import vocabulary
 from tracker.charts import style
-from tracker.charts.survival import PALETTE, competing_figure, figure_png, figure_svg, km_figure
+from tracker.charts.survival import (
+    PALETTE,
+    competing_figure,
+    figure_pdf,
+    figure_png,
+    figure_svg,
+    forest_figure,
+    hazard_figure,
+    km_figure,
+    published_figure,
+)
 from tracker.extensions import db
-from tracker.i18n import current_language
+from tracker.i18n import current_language, format_date, format_number
 from tracker.models import Case, Federation, User
 from tracker.services.analytics import data_version
 from tracker.services.analytics import queries as analytics
@@ -34,11 +48,12 @@ from tracker.services.analytics.baseline_matching import EUROSTAT_CODES
 from tracker.services.analytics.frame import CaseFrame
 from tracker.services.analytics.survival_query import SurvivalQuery
 from tracker.services.permissions import Scope, scope_cases
-from tracker.services.reference import published_comparisons
+from tracker.services.reference import countries, nace_sections, published_comparisons
 from tracker.survival import LEVEL_SEPARATOR, SurvivalReport, analyse_competing, prepare_followup
 from tracker.survival._arrays import at_risk, factorize_labels
 
 CACHE_SIZE = 32
+FIGURE_KINDS = ("km", "competing", "hazard", "forest", "published")
 CASES_PER_PAGE = 100
 #: More groups than colours of the palette make a figure nobody can read: tables only, then.
 MAX_DRAWN_GROUPS = len(PALETTE)
@@ -111,7 +126,9 @@ def filters_in_words(user: User, query: SurvivalQuery) -> list[tuple[str, str]]:
     out = []
     for name, values in query.where:
         if own is not None and name == "federation":
-            values = tuple(v if v == own else "another federation" for v in values)
+            values = tuple(v if v == own else _("another federation") for v in values)
+        elif name in ("transfer_type", "size_class", "country", "nace_section"):
+            values = tuple(group_label_of(name, v) for v in values)
         out.append((name, ", ".join(values)))
     return out
 
@@ -151,7 +168,111 @@ def matching_published(query: SurvivalQuery, analysis: analytics.Analysis) -> li
     return points
 
 
+# --- labels and words -------------------------------------------------------------------------------
+
+def group_label_of(field: str | None, code: str) -> str:
+    """What a reader sees for a group value: the vocabulary's label, a country's name, a sector's
+    title; "All cases" without grouping; cohorts and federations as they are."""
+    if code == "all" and field is None:
+        return _("All cases")
+    if code in ("unknown", ""):
+        return str(vocabulary.NOT_RECORDED)
+    if field == "transfer_type":
+        return vocabulary.label(vocabulary.TRANSFER_TYPES, code)
+    if field == "size_class":
+        return vocabulary.label(vocabulary.SIZE_CLASSES, code)
+    if field == "country":
+        return countries().get(code, code)
+    if field == "nace_section":
+        titles = {s.code: s.label for s in nace_sections()}
+        return f"{code} · {titles[code]}" if code in titles else code
+    return code
+
+
+def group_labels(query: SurvivalQuery, names: Sequence[str]) -> dict[str, str]:
+    fields = query.group_fields
+    out = {}
+    for name in names:
+        parts = name.split(LEVEL_SEPARATOR) if len(fields) > 1 else [name]
+        out[name] = LEVEL_SEPARATOR.join(group_label_of(f, p) for f, p in zip(fields or (None,), parts, strict=False))
+    return out
+
+
+def figure_label(text: str, limit: int = 30) -> str:
+    """A group's label as a figure shows it: without its explanation in brackets ("Rescue
+    (difficulty or insolvency)" → "Rescue"), cut to `limit` characters."""
+    parts = [part.split(" (")[0].strip() or part for part in text.split(LEVEL_SEPARATOR)]
+    short = LEVEL_SEPARATOR.join(parts)
+    return short if len(short) <= limit else short[:limit - 1].rstrip() + "…"
+
+
+def figure_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    return {code: figure_label(text) for code, text in labels.items()}
+
+
+def chart_words() -> dict[str, str]:
+    """The figures' words in the language of the moment (tracker.charts.survival.TEXT's keys)."""
+    return {
+        "x_label": _("Years since transfer"),
+        "y_label": _("Surviving (Kaplan-Meier)"),
+        "at_risk": _("Number at risk"),
+        "ci": _("95 % confidence interval"),
+        "censored": _("censored"),
+        "expected": _("expected survival (national baselines)"),
+        "expected_source": _("expected survival (national baselines: %(source)s)"),
+        "few_at_risk": _("fewer than %(n)s at risk"),
+        "group": _("%(group)s (n = %(n)s)"),
+        "group_median": _("%(group)s (n = %(n)s; median %(median)s y)"),
+        "logrank": _("Log-rank p = %(p)s"),
+        "logrank_below": _("Log-rank p < 0.001"),
+        "delayed": _("At 0: the cases observed from their transfer; the others enter at their registration "
+                     "(delayed entry), so fewer are at risk at 0 than the n of the legend."),
+        "closure": _("Closure (liquidation, dissolution, other)"),
+        "loss": _("Loss of the cooperative form (sold, merged, demutualised)"),
+        "incidence": _("Cumulative incidence"),
+        "ci_horizons": _("95 % confidence interval at the horizons"),
+        "hazard": _("Events per 100 enterprise-years"),
+        "hazard_year": _("Year since transfer"),
+        "published_x": _("Surviving"),
+        "this_selection": _("this selection"),
+        "hazard_ratio": _("Hazard ratio (95 % CI, log scale)"),
+    }
+
+
+def selection_in_words(user: User, query: SurvivalQuery) -> str:
+    """The selection as one sentence (under a downloaded figure's title, on the page)."""
+    parts = [_("as of %(date)s", date=format_date(query.as_of)), vocabulary.ENDPOINTS_SHORT[query.endpoint],
+             _("delayed entry on") if query.delayed_entry else _("delayed entry off")]
+    if query.group_by:
+        parts.append(_("by %(field)s", field=" × ".join(vocabulary.GROUP_FIELDS.get(f, f).lower()
+                                                       for f in query.group_fields)))
+    for name, values in filters_in_words(user, query):
+        parts.append(_("%(field)s: %(values)s", field=FILTER_LABELS.get(name, name), values=values))
+    return " · ".join(parts)
+
+
+#: Filter names as a reader sees them.
+FILTER_LABELS: Mapping[str, Any] = {
+    "transfer_type": _l("Transfer type"), "country": _l("Country"), "region": _l("Region"),
+    "nace_section": _l("NACE section"), "cohort": _l("Cohort (transfer year)"), "federation": _l("Federation"),
+    "size_class": _l("Size class"),
+}
+
+
 # --- the explorer's content ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class View:
+    """How the page shows a query (not part of the analysis): the CI bands on or off (None: for
+    one or two groups)."""
+
+    bands: bool | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> View:
+        value = str(params.get("bands") or "").strip().lower()
+        return cls(bands=True if value in ("on", "1", "true") else False if value in ("off", "0", "false") else None)
+
 
 @dataclass(frozen=True, eq=False)
 class Explorer:
@@ -159,6 +280,7 @@ class Explorer:
     Kaplan-Meier figure is drawn with it (the page inlines it); the other drawings on first use."""
 
     query: SurvivalQuery
+    view: View
     report: SurvivalReport
     groups: list[dict[str, Any]]
     logrank: dict[str, Any] | None
@@ -175,16 +297,39 @@ class Explorer:
     max_years: int
     km: Figure | None
     km_svg: str | None
+    labels: dict[str, str]
+    colours: dict[str, str]
+    headline: dict[str, Any]
+    bands_shown: bool
+    heatmap: bool
+    heat_range: tuple[float, float]
+    null_ci: bool
+    pairwise: list[dict[str, Any]]
+    hazard: list[dict[str, Any]]
+    selection: str
+    title: str
+    at_risk: dict[str, list[int]]
+    cox: dict[str, Any] | None = None
     drawn: dict[tuple[str, str], Any] = field(default_factory=dict)
 
-    def drawing(self, kind: str, fmt: str) -> str | bytes:
-        """The `km` or `competing` figure as an SVG document or PNG bytes (drawn once)."""
+    def drawing(self, kind: str, fmt: str, standalone: bool = True) -> str | bytes:
+        """A figure (`km`, `competing`, `hazard`, `published`) as an SVG document, PNG or PDF bytes
+        that stands on its own: title, the selection in words, as_of, n and the source (drawn once).
+        Not `standalone`: the bare figure, for the page that has its caption around it."""
         with _draw_lock:
-            if (kind, fmt) not in self.drawn:
-                fig = self.km if kind == "km" else self._competing_figure()
-                assert fig is not None  # an explorer made for a download has its figure (need_figure)
-                self.drawn[(kind, fmt)] = figure_svg(fig, id_prefix=kind) if fmt == "svg" else figure_png(fig)
-            return self.drawn[(kind, fmt)]
+            key = (kind, fmt if standalone else f"{fmt}-bare")
+            if key not in self.drawn:
+                fig = self._figure(kind, standalone=standalone)
+                if fig is None:
+                    raise LookupError(kind)
+                self.drawn[key] = (figure_svg(fig, id_prefix=kind) if fmt == "svg"
+                                   else figure_pdf(fig) if fmt == "pdf" else figure_png(fig))
+            return self.drawn[key]
+
+    def page(self, key: Any, render: Callable[[], str]) -> str:
+        """The page's rendered result for this explorer (one per address): rendering a large table
+        in the reader's number format costs more than the cached analysis."""
+        return self.memo(f"page:{key!r}", render)
 
     def memo(self, key: str, build: Callable[[], Any]) -> Any:
         """A download built once per cached explorer."""
@@ -193,10 +338,56 @@ class Explorer:
                 self.drawn[(key, "")] = build()
             return self.drawn[(key, "")]
 
-    def _competing_figure(self) -> Figure:
-        if ("competing", "figure") not in self.drawn:
-            self.drawn[("competing", "figure")] = competing_figure(self.competing_results, max_years=self.max_years)
-        return self.drawn[("competing", "figure")]
+    def footer(self) -> str:
+        sources = "; ".join(sorted({str(s.get("publisher") or s.get("series")) for s in self.baseline_sources}))
+        text = _("Source: Transfer Tracker registry, data as of %(date)s; n = %(n)s cases, %(events)s events.",
+                 date=format_date(self.query.as_of), n=format_number(self.n), events=format_number(self.events))
+        if sources:
+            text += " " + _("Expected survival: %(sources)s.", sources=sources)
+        return text
+
+    def _header(self, kind: str) -> tuple[str, str]:
+        titles = {"km": self.title, "forest": _("Cox model: hazard ratios"),
+                  "competing": _("Closure versus loss of the cooperative form"),
+                  "hazard": _("Hazard by year since transfer"), "published": _("Published cooperative figures")}
+        return titles[kind], self.selection
+
+    def _can_draw(self, kind: str) -> bool:
+        return {"km": self.km is not None, "competing": bool(self.competing_results) and self.km is not None,
+                "hazard": bool(self.hazard) and self.km is not None,
+                "forest": bool(self.cox and self.cox.get("terms")), "published": bool(self.published)}[kind]
+
+    def _figure(self, kind: str, standalone: bool) -> Figure | None:
+        if kind not in FIGURE_KINDS:
+            raise LookupError(kind)
+        if not self._can_draw(kind):
+            return None
+        if kind == "km" and not standalone:
+            return self.km
+        extra: dict[str, Any] = {"header": self._header(kind), "footer": self.footer()} if standalone else {}
+        words = chart_words()
+        if kind == "km":
+            return _km(self, int(current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10)), **extra)
+        if kind == "competing":
+            return competing_figure(self.competing_results, max_years=self.max_years, colours=self.colours,
+                                    labels=figure_labels(self.labels), text=words, **extra)
+        if kind == "hazard":
+            return hazard_figure(self.report, colours=self.colours, labels=figure_labels(self.labels), text=words,
+                                 **extra)
+        if kind == "forest":
+            assert self.cox is not None
+            return forest_figure(self.cox["terms"], text=words, **extra)
+        return published_figure(self.published, own=self.headline_points(), text=words, **extra)
+
+    def headline_points(self) -> list[dict[str, Any]]:
+        """This selection's own survival at the published figures' horizons (for the dot chart)."""
+        out = []
+        for g in self.groups if len(self.groups) == 1 else []:
+            for h in g["horizons"]:
+                if h["survival"] is not None:
+                    out.append({"years": h["years"], "survival": h["survival"], "ci_lower": h["ci_lower"],
+                                "ci_upper": h["ci_upper"]})
+        return out
 
 
 def _group_codes(labels: np.ndarray | tuple[np.ndarray, ...] | None, size: int) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -234,13 +425,24 @@ def at_risk_by_year(analysis: analytics.Analysis, years: int) -> dict[str, list[
     return out
 
 
+def _km(explorer: Explorer, threshold: int, **extra: Any) -> Figure:
+    report = explorer.report
+    return km_figure(report, at_risk=explorer.at_risk, unstable_below=threshold,
+                     # the legend names the series in the reader's language; the footer cites the publishers
+                     baseline_sources=[{"series": s["series"],
+                                        "publisher": vocabulary.BASELINE_SERIES.get(s["series"], s["series"])}
+                                       for s in explorer.baseline_sources],
+                     colours=explorer.colours, labels=figure_labels(explorer.labels),
+                     bands=explorer.view.bands, logrank_p=(explorer.logrank or {}).get("p_value"),
+                     text=chart_words(), number=format_number, **extra)
+
+
 def _optional(value: float | None) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def _group_rows(report: SurvivalReport) -> list[dict[str, Any]]:
+def _group_rows(report: SurvivalReport, colours: Mapping[str, str], labels: Mapping[str, str]) -> list[dict[str, Any]]:
     rows = []
-    colours = style.group_colours((report.group_by or "").split(",")[0] or None, [g.group for g in report.groups])
     for group in report.groups:
         relative = {h.years: h for h in group.baseline.horizons} if group.baseline is not None else {}
         horizons = []
@@ -254,10 +456,15 @@ def _group_rows(report: SurvivalReport) -> list[dict[str, Any]]:
                 "relative_ci_upper": _optional(r.ci_upper) if r else None,
             })
         baseline = group.baseline
+        rmst = group.rmst
         rows.append({
-            "group": group.group, "n": group.n, "events": group.events, "median_years": group.median_years,
-            "excluded": dict(group.exclusions), "horizons": horizons, "colour": colours[group.group],
-            "baseline_series": list(baseline.series) if baseline else [],
+            "group": group.group, "label": labels.get(group.group, group.group), "n": group.n, "events": group.events,
+            "median_years": group.median_years, "median_lower": group.median_ci.lower,
+            "median_upper": group.median_ci.upper,
+            "rmst": None if rmst is None else {"tau": rmst.tau, "years": rmst.years, "ci_lower": rmst.ci_lower,
+                                               "ci_upper": rmst.ci_upper},
+            "excluded": dict(group.exclusions), "horizons": horizons, "colour": colours.get(group.group, "#000000"),
+            "baseline_series": [vocabulary.BASELINE_SERIES.get(s, s) for s in baseline.series] if baseline else [],
             "baseline_matched": sum(m.n for m in baseline.matches) if baseline else 0,
             "baseline_unmatched": baseline.unmatched if baseline else group.n,
             "baseline_matches": [m.__dict__ for m in baseline.matches] if baseline else [],
@@ -269,13 +476,17 @@ def _empty_message(n: int, excluded: Mapping[str, int], threshold: int) -> str |
     if n == 0:
         left_out = sum(excluded.values())
         if not left_out:
-            return "No case matches these filters. Widen the selection (fewer filters, another analysis date)."
-        reasons = ", ".join(f"{vocabulary.EXCLUSION_REASONS.get(r, r)}: {k}" for r, k in excluded.items())
-        return (f"None of the {left_out} matching cases can be analysed ({reasons}). "
-                "Widen the selection or change the analysis date.")
+            return _("No case matches these filters. Widen the selection (fewer filters, another analysis date).")
+        reasons = ", ".join(f"{vocabulary.EXCLUSION_REASONS.get(r, r)}: {format_number(k)}"
+                            for r, k in excluded.items())
+        return _("None of the %(n)s matching cases can be analysed (%(reasons)s). Widen the selection or change "
+                 "the analysis date.", n=format_number(left_out), reasons=reasons)
     if n < threshold:
-        return (f"Only {n} case{'s' if n != 1 else ''} can be analysed: too few for a survival curve "
-                f"(at least {threshold} are needed). The counts are below; widen the selection to see curves.")
+        return ngettext("Only %(num)d case can be analysed: too few for a survival curve (at least %(threshold)d "
+                        "are needed). The counts are below; widen the selection to see curves.",
+                        "Only %(num)d cases can be analysed: too few for a survival curve (at least %(threshold)d "
+                        "are needed). The counts are below; widen the selection to see curves.",
+                        n, threshold=threshold)
     return None
 
 
@@ -287,6 +498,7 @@ def _inline(svg: str) -> str:
     prologue, no <style> element, and style="..." turned into presentation attributes."""
     svg = svg[svg.index("<svg"):]
     svg = re.sub(r"\s*<defs>\s*<style[^>]*>.*?</style>\s*</defs>", "", svg, count=1, flags=re.S)
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)  # RDF: no use on a page
 
     def attributes(match: re.Match[str]) -> str:
         pairs = (part.split(":", 1) for part in match.group(1).split(";") if ":" in part)
@@ -295,18 +507,76 @@ def _inline(svg: str) -> str:
     svg = re.sub(r'style="([^"]*)"', attributes, svg)
     # Two decimals of a point are plenty on screen and halve the page's weight.
     svg = _SHORT_NUMBER.sub(r"\1", svg)
-    return svg.replace("<svg ", '<svg class="img-fluid" role="img" stroke-linejoin="round" stroke-linecap="butt" ', 1)
+    return svg.replace("<svg ", '<svg class="figure-svg" focusable="false" aria-hidden="true" '
+                                'stroke-linejoin="round" stroke-linecap="butt" ', 1)
 
 
-def build_explorer(user: User, query: SurvivalQuery) -> Explorer:
+def _range(values: Sequence[float | None]) -> tuple[float, float]:
+    known = [v for v in values if v is not None]
+    return (min(known), max(known)) if known else (0.0, 1.0)
+
+
+def covariate_label(name: str) -> str:
+    if name == "log_employees":
+        return _("Employees (log)")
+    return vocabulary.GROUP_FIELDS.get(name, name)
+
+
+def _cox(analysis: analytics.Analysis, query: SurvivalQuery) -> dict[str, Any]:
+    """The Cox model of the query, its terms labelled for a reader (or its error)."""
+    out = analytics.cox_json(analysis, query)
+    for term in out.get("terms", ()):
+        name = covariate_label(term["covariate"])
+        if term["level"] is None:
+            term["label"] = name
+        else:
+            term["label"] = _("%(covariate)s: %(level)s vs %(reference)s", covariate=name,
+                              level=figure_label(group_label_of(term["covariate"], term["level"])),
+                              reference=figure_label(group_label_of(term["covariate"], term["reference"])))
+    return out
+
+
+def headline_horizon(query: SurvivalQuery) -> int:
+    """The horizon of the headline numbers: 5 years when asked for, else the longest asked."""
+    return 5 if 5 in query.horizons else max(query.horizons)
+
+
+def _headline(user: User, query: SurvivalQuery, report: SurvivalReport) -> dict[str, Any]:
+    """n, events, S(h) with CI and relative survival at the headline horizon for the whole selection
+    (one more, ungrouped, analysis when grouped), and the log-rank p."""
+    whole = report if not query.group_by else analytics.compute(user, query.but(group_by=None,
+                                                                                cohort_bands=None)).report
+    years = headline_horizon(query)
+    out: dict[str, Any] = {"years": years, "survival": None, "ci_lower": None, "ci_upper": None, "relative": None,
+                           "relative_ci_lower": None, "relative_ci_upper": None}
+    if whole.groups:
+        group = whole.groups[0]
+        for h in group.horizons:
+            if h.years == years:
+                out.update(survival=h.survival, ci_lower=h.ci_lower, ci_upper=h.ci_upper, unstable=h.unstable)
+        if group.baseline is not None:
+            for r in group.baseline.horizons:
+                if r.years == years:
+                    out.update(relative=_optional(r.relative), relative_ci_lower=_optional(r.ci_lower),
+                               relative_ci_upper=_optional(r.ci_upper))
+    logrank = report.logrank
+    out["logrank_p"] = None if logrank is None else logrank.p_value
+    return out
+
+
+def build_explorer(user: User, query: SurvivalQuery, view: View | None = None) -> Explorer:
     """Compute and draw the explorer for `query` as `user` may see it (cached)."""
-    return _cached(_cache_key(user, "explorer", query), lambda: _build_explorer(user, query))
+    view = view or View()
+    return _cached(_cache_key(user, "explorer", query, view), lambda: _build_explorer(user, query, view))
 
 
-def _build_explorer(user: User, query: SurvivalQuery) -> Explorer:
+def _build_explorer(user: User, query: SurvivalQuery, view: View) -> Explorer:
     threshold = int(current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))
     analysis = analytics.compute(user, query)
     report = analysis.report
+    names = [g.group for g in report.groups]
+    labels = group_labels(query, names)
+    colours = style.group_colours(query.group_fields[0] if query.group_fields else None, names)
     n = sum(g.n for g in report.groups)
     events = sum(g.events for g in report.groups)
     message = _empty_message(n, report.exclusions, threshold)
@@ -315,27 +585,47 @@ def _build_explorer(user: User, query: SurvivalQuery) -> Explorer:
     km = km_svg = figure_note = None
     longest = max((float(g.steps.time[-1]) for g in report.groups if g.n), default=1.0)
     years = max(1, math.ceil(longest))
-    if n >= threshold and len(report.groups) > MAX_DRAWN_GROUPS:
-        figure_note = (f"{len(report.groups)} groups are too many for a readable figure (at most {MAX_DRAWN_GROUPS}, "
-                       "one colour-blind-safe colour each). Narrow the selection, group cohorts in bands "
-                       "(e.g. 2000-2007,2008-2014) or group by another field; the tables below have every group.")
+    drawn_groups = [g for g in report.groups if g.n]
+    at_risk_rows: dict[str, list[int]] = {}
+    if n >= threshold and len(drawn_groups) > MAX_DRAWN_GROUPS:
+        figure_note = _("%(n)s groups are too many for one readable figure (at most %(max)s, one colour-blind-safe "
+                        "colour each): the table below shows them as a heat map. Narrow the selection, group "
+                        "cohorts in bands (e.g. 2000-2007,2008-2014) or group by another field to see curves.",
+                        n=len(drawn_groups), max=MAX_DRAWN_GROUPS)
     elif n >= threshold:
-        km = km_figure(report, at_risk=at_risk_by_year(analysis, years), unstable_below=threshold,
-                       baseline_sources=analysis.baseline_sources, published=published)
-        with _draw_lock:
-            km_svg = _inline(figure_svg(km, id_prefix="km"))
+        at_risk_rows = at_risk_by_year(analysis, years)
     logrank = report.logrank
-    return Explorer(
-        query=query, report=report, groups=_group_rows(report),
+    rows = _group_rows(report, colours, labels)
+    explorer = Explorer(
+        query=query, view=view, report=report, groups=rows,
         logrank=None if logrank is None else {"statistic": logrank.statistic, "df": logrank.df,
                                               "p_value": logrank.p_value, "reason": logrank.reason},
-        competing=[{"group": name, "n": r.n, "closures": r.closures, "losses": r.losses,
-                    "horizons": [h.__dict__ for h in r.horizons]} for name, r in competing],
+        competing=[{"group": name, "label": labels.get(name, name), "n": r.n, "closures": r.closures,
+                    "losses": r.losses, "horizons": [h.__dict__ for h in r.horizons]} for name, r in competing],
         competing_results=tuple(competing), published=published, baseline_sources=list(analysis.baseline_sources),
         n=n, events=events, excluded=dict(report.exclusions), message=message, figure_note=figure_note,
-        small_groups=[g.group for g in report.groups if 0 < g.n < threshold] if km is not None else [],
-        max_years=years, km=km, km_svg=km_svg)
-
+        small_groups=[labels.get(g.group, g.group) for g in report.groups if 0 < g.n < threshold]
+        if n >= threshold and len(drawn_groups) <= MAX_DRAWN_GROUPS else [],
+        max_years=years, km=None, km_svg=None, labels=labels, colours=colours,
+        headline=_headline(user, query, report) if n else {},
+        bands_shown=(len(drawn_groups) <= 2) if view.bands is None else view.bands,
+        heatmap=len(drawn_groups) > MAX_DRAWN_GROUPS,
+        heat_range=_range([h["survival"] for g in rows for h in g["horizons"]]),
+        null_ci=any(h["survival"] is not None and h["ci_lower"] is None for g in rows for h in g["horizons"]),
+        pairwise=[{"a": p.a, "b": p.b, "a_label": labels.get(p.a, p.a), "b_label": labels.get(p.b, p.b),
+                   "statistic": p.statistic, "p_value": p.p_value, "p_holm": p.p_holm} for p in report.pairwise],
+        hazard=[{"group": g.group, "label": labels.get(g.group, g.group),
+                 "years": [h.__dict__ for h in g.hazard]} for g in report.groups if g.hazard],
+        selection=selection_in_words(user, query),
+        title=_("%(endpoint)s by years since the transfer", endpoint=vocabulary.ENDPOINTS_SHORT[query.endpoint]),
+        at_risk=at_risk_rows, cox=_cox(analysis, query) if query.model == "cox" and n else None)
+    if at_risk_rows:
+        km = _km(explorer, threshold)
+        with _draw_lock:
+            km_svg = _inline(figure_svg(km, id_prefix="km"))
+        object.__setattr__(explorer, "km", km)
+        object.__setattr__(explorer, "km_svg", km_svg)
+    return explorer
 
 
 # --- the cases of a group -----------------------------------------------------------------------
@@ -347,21 +637,38 @@ def _visible_frame(user: User) -> tuple[np.ndarray, CaseFrame]:
     return frame.ids, frame
 
 
-def group_cases(user: User, query: SurvivalQuery, group: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """Ids of the visible cases in the selection (and in `group` when given), with, per case, None
-    when it is in the analysis or the reason it is left out. Uses the analysis' own filter and
-    grouping functions, so the included cases are exactly the group's n."""
+def case_followup(user: User, query: SurvivalQuery, group: str | None) -> dict[str, np.ndarray]:
+    """The visible cases of the selection (and of `group` when given), analysed ones first then by
+    id: `ids`, `reasons` (None when analysed, else why left out), and the follow-up the analysis
+    used: `entry` and `stop` (years since transfer; NaN when left out) and `event`. Uses the
+    analysis' own filter and grouping functions, so the analysed cases are exactly the group's n."""
     ids, frame = _visible_frame(user)
     mask = analytics.filter_mask(frame, query.where) if query.where else np.ones(len(frame), dtype=bool)
     if group is not None and query.group_by:
-        mask &= _group_names(analytics.labels(frame, query.group_by, query.cohort_bands), len(frame)) == group
+        mask &= _group_names(analytics.group_labels(frame, query), len(frame)) == group
     elif group not in (None, "all"):
         mask &= False
     frame = frame.subset(mask)
     followup = prepare_followup(frame.cases, query.as_of, query.endpoint, query.delayed_entry)
     order = np.lexsort((ids[mask], ~followup.included))  # analysed cases first, then by id
-    return ids[mask][order], followup.reasons[order]
+    return {"ids": ids[mask][order], "reasons": followup.reasons[order], "entry": followup.entry[order],
+            "stop": followup.stop[order], "event": followup.event[order], "included": followup.included[order]}
 
+
+def group_cases(user: User, query: SurvivalQuery, group: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Ids of the visible cases in the selection (and in `group`), with None or the reason left out."""
+    found = case_followup(user, query, group)
+    return found["ids"], found["reasons"]
+
+
+def methods_text(as_of: date | None = None) -> dict[str, Any]:
+    """The methods the explorer follows, as the annual report states them (its own text, reused)."""
+    from types import SimpleNamespace
+
+    from tracker.reports.build.methods import caveat, definitions
+
+    return {"definitions": definitions(SimpleNamespace(as_of=as_of or date.today())),  # type: ignore[arg-type]
+            "caveat": caveat()}
 
 
 @dataclass(frozen=True)
@@ -375,6 +682,7 @@ class CasePage:
     page: int
     pages: int
     federation_codes: dict[int, str]
+    followup: dict[int, tuple[float, float, bool]] = field(default_factory=dict)  # analysed: entry, stop, event
 
 
 CASE_COLUMNS = (Case.id, Case.ref, Case.name, Case.federation_id, Case.country, Case.region, Case.nace,
@@ -384,7 +692,8 @@ CASE_COLUMNS = (Case.id, Case.ref, Case.name, Case.federation_id, Case.country, 
 
 def case_page(user: User, query: SurvivalQuery, group: str | None, page: int) -> CasePage:
     """Page `page` (from 1) of the visible cases of the selection, analysed ones first."""
-    ids, reasons = group_cases(user, query, group)
+    found = case_followup(user, query, group)
+    ids, reasons = found["ids"], found["reasons"]
     page = max(page, 1)
     pages = max(1, math.ceil(len(ids) / CASES_PER_PAGE))
     start = (page - 1) * CASES_PER_PAGE
@@ -393,10 +702,15 @@ def case_page(user: User, query: SurvivalQuery, group: str | None, page: int) ->
     by_id = {row.id: row for row in db.session.execute(scope_cases(select(*CASE_COLUMNS), user)
                                                        .where(Case.id.in_(shown)))} if shown else {}
     codes = dict(db.session.execute(select(Federation.id, Federation.code)).all())
+    followup = {int(i): (e, t, bool(v)) for i, e, t, v, inc in zip(
+        found["ids"][start:start + CASES_PER_PAGE], found["entry"][start:start + CASES_PER_PAGE],
+        found["stop"][start:start + CASES_PER_PAGE], found["event"][start:start + CASES_PER_PAGE],
+        found["included"][start:start + CASES_PER_PAGE], strict=True) if inc}
     return CasePage(rows=[by_id[i] for i in shown if i in by_id], reason_of=reason_of, total=len(ids),
-                    included=int(sum(r is None for r in reasons)), page=page, pages=pages, federation_codes=codes)
+                    included=int(found["included"].sum()), page=page, pages=pages, federation_codes=codes,
+                    followup=followup)
 
 
 __all__ = ["CASES_PER_PAGE", "MAX_DRAWN_GROUPS", "CasePage", "Explorer", "at_risk_by_year", "build_explorer",
-           "case_page", "federation_choices", "filters_in_words", "group_cases", "matching_published",
-           "present_countries"]
+           "case_followup", "case_page", "federation_choices", "filters_in_words", "group_cases", "matching_published",
+           "methods_text", "present_countries"]
