@@ -127,6 +127,43 @@ BASELINE_SERIES: Labels = Labels({
 })
 
 
+#: The fields of a case, as forms and the change history name them.
+CASE_FIELDS: Labels = Labels({
+    "ref": _l("Ref"),
+    "name": _l("Name"),
+    "national_id": _l("National id"),
+    "country": _l("Country"),
+    "region": _l("Region"),
+    "nace": _l("NACE Rev. 2 code"),
+    "nace_section": _l("NACE section"),
+    "employees": _l("Employees at transfer"),
+    "transfer_date": _l("Transfer date"),
+    "transfer_type": _l("Transfer type"),
+    "legal_form": _l("Legal form"),
+    "registered_on": _l("Registered on"),
+    "last_verified_on": _l("Last verified on"),
+    "exit_date": _l("Exit date"),
+    "exit_reason": _l("Exit reason"),
+    "founded_on": _l("Founded on"),
+    "notes": _l("Notes"),
+    "contact_name": _l("Contact name"),
+    "contact_email": _l("Contact email"),
+    "contact_phone": _l("Contact phone"),
+    "deleted_at": _l("Deleted on"),
+    "federation_id": _l("Federation"),
+})
+
+#: What a change-history entry of a case did.
+HISTORY_ACTIONS: Labels = Labels({
+    "create": _l("Created"),
+    "update": _l("Edited"),
+    "follow_up": _l("Follow-up recorded"),
+    "exit_withdrawn": _l("Exit withdrawn"),
+    "delete": _l("Deleted"),
+    "restore": _l("Restored"),
+})
+
+
 def label(vocabulary: Mapping[str, str], code: str | None) -> str:
     """The label of `code`, "Not recorded" for a missing value, the code itself if unknown."""
     if code is None or code in ("", "unknown"):

@@ -54,7 +54,7 @@ def errors_next_to(html: str, control_id: str) -> list[str]:
     rest = html[match.end():]
     end = re.search(r"<label\b|</form>", rest)
     segment = rest[: end.start() if end else None]
-    found = re.findall(r'<div class="invalid-feedback d-block">(.*?)</div>', segment, re.S)
+    found = re.findall(r'<div class="invalid-feedback d-block"[^>]*>(.*?)</div>', segment, re.S)
     return [unescape(message).strip() for message in found]
 
 

@@ -90,10 +90,16 @@ def text_of(html: str, element_id: str) -> str:
 
 def problem_rows(html: str) -> list[tuple[str, str, str]]:
     """(row, column, message) of the problems table on a review page."""
+    return [(row, column, message) for row, _ref, _name, column, _value, message in full_problem_rows(html)]
+
+
+def full_problem_rows(html: str) -> list[tuple[str, ...]]:
+    """(row, ref, name, column, value, message) of the problems table on a review page ('—' when empty)."""
     table = re.search(r'<table[^>]*id="problems".*?<tbody>(.*?)</tbody>', html, re.S)
     assert table, "no problems table"
-    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", table.group(1), re.S)
-    return [tuple(unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in row) for row in rows]
+    rows = re.findall(r"<tr>(.*?)</tr>", table.group(1), re.S)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
+    return [tuple(unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in row) for row in cells]
 
 
 def count(model: type) -> int:
@@ -109,5 +115,5 @@ def checkbox_errors(html: str, control_id: str) -> list[str]:
     """The messages under a checkbox (Bootstrap-Flask puts its label between the box and them)."""
     match = re.search(rf'<input\b[^>]*\bid="{re.escape(control_id)}"[^>]*>(.*?)</div>\s*</div>', html, re.S)
     assert match, f"no checkbox with id {control_id!r} on the page"
-    found = re.findall(r'<div class="invalid-feedback d-block">(.*?)</div>', match.group(0) + "</div>", re.S)
+    found = re.findall(r'<div class="invalid-feedback d-block"[^>]*>(.*?)</div>', match.group(0) + "</div>", re.S)
     return [unescape(message).strip() for message in found]

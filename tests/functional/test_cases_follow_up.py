@@ -173,8 +173,12 @@ def test_history_lists_every_change_with_who_and_before_after(client, own_case, 
     client.post(f"/cases/{case.id}/follow-up", data=follow_up(case, checked_on="2025-03-10"))
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     history = html[html.index("Change history"):]
-    assert "follow_up" in history and staff.email in history
-    assert "<code>last_verified_on</code>: 2024-12-31 → 2025-03-10" in history
+    check = db.session.scalars(select(StatusCheck).where(StatusCheck.case_id == case.id)).one()
+    assert f'<a href="#check-{check.id}">Follow-up recorded</a>' in history and staff.email in history
+    assert f'id="check-{check.id}"' in html  # the link lands on the follow-up it belongs to
+    text = re.sub(r"<[^>]+>", "", history)
+    assert "Last verified on: 2024-12-31 → 2025-03-10" in text
+    assert "last_verified_on" not in text and "follow_up" not in text  # labels, never column names
 
 
 def test_admins_delete_and_restore_with_audit(client, login, make_case):

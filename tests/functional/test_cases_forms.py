@@ -38,7 +38,7 @@ def test_the_new_case_form_has_every_field_labelled(client, login):
         assert f'<label class="form-label" for="{name}">' in html, name
     for name in ("transfer_date", "registered_on", "last_verified_on", "exit_date"):
         assert re.search(rf'<input [^>]*id="{name}" name="{name}" (required )?type="date"', html), name
-    assert '<option value="FR">France (FR)</option>' in html
+    assert '<option selected value="FR">France (FR)</option>' in html  # the federation's country
     assert '<datalist id="nace-options">' in html and '<option value="25.62">' in html
     assert '<option value="rescue">' in html and '<option value="demutualised">' in html
     assert 'id="federation"' not in html  # staff create in their own federation only
@@ -215,7 +215,7 @@ def test_edit_saves_and_audits_before_and_after(client, login, make_federation, 
     assert entry.action == "update" and entry.user_id == staff.id
     assert entry.changes == {"name": ["Old Name", "New Name"], "employees": [12, 15]}
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert "<code>name</code>: Old Name → New Name" in html
+    assert "Name</span>: <span class=\"text-nowrap\">Old Name</span> → <span class=\"text-nowrap\">New Name" in html
 
 
 def test_an_unchanged_edit_writes_nothing(client, login, make_case):
@@ -231,11 +231,11 @@ def test_an_unchanged_edit_writes_nothing(client, login, make_case):
      "exit 2010-01-01 is before the transfer (2015-03-01)"),
     ({"transfer_date": TOMORROW}, "transfer_date", f"{TOMORROW} is in the future"),
     ({"employees": "-1"}, "employees", "must be 0 or more"),
-    ({"ref": "TAKEN"}, "ref", "ref TAKEN already exists in this federation"),
+    ({"ref": "TAKEN"}, "ref", "ref TAKEN already exists in federation TAKEN-FED"),
 ])
 def test_bad_edits_are_refused_next_to_the_field_and_change_nothing(client, login, make_federation, make_case,
                                                                      overrides, field, message):
-    fed = make_federation()
+    fed = make_federation(code="TAKEN-FED")
     make_case(federation=fed, ref="TAKEN")
     case = make_case(federation=fed, name="Unchanged")
     login(Role.STAFF, federation=fed)

@@ -17,7 +17,7 @@ from tracker.services.casework.case_list import CaseFilters, build_case_query
 def refs_on(response) -> list[str]:
     """Refs in table order (each row's first cell links to the case)."""
     html = response.get_data(as_text=True)
-    return re.findall(r'<td><a href="/cases/\d+">([^<]+)</a></td>', html)
+    return re.findall(r'<td[^>]*><a href="/cases/\d+">([^<]+)</a></td>', html)
 
 
 @pytest.fixture

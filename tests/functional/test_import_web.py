@@ -11,6 +11,7 @@ from support_cases import csrf_token_from, errors_next_to
 from support_import import (
     case_row,
     csv_bytes,
+    full_problem_rows,
     problem_rows,
     read_csv,
     text_of,
@@ -139,16 +140,19 @@ def test_every_problem_is_listed_and_downloadable_as_csv(client, login, fed):
     data = csv_bytes([case_row(ref="A"), case_row(ref="B", employees="-3"), case_row(ref="C", country="XX")])
     token = token_of(upload(client, data))
     html = client.get(f"/cases/import/{token}").get_data(as_text=True)
-    assert "Nothing can be imported" in text_of(html, "summary")
-    assert problem_rows(html) == [("3", "employees", "must be 0 or more"),
-                                   ("4", "country", "'XX' is not an ISO 3166-1 alpha-2 country code")]
-    assert 'name="submit"' not in html  # nothing to confirm
+    assert "2 rows have problems" in text_of(html, "summary")  # the valid row may still be imported
+    assert full_problem_rows(html) == [
+        ("3", "B", "Coopérative Alpha", "employees", "-3", "must be 0 or more"),
+        ("4", "C", "Coopérative Alpha", "country", "XX", "'XX' is not an ISO 3166-1 alpha-2 country code")]
+    assert 'name="submit"' not in html  # the whole file cannot be imported as it is
     download = client.get(f"/cases/import/{token}/problems.csv")
     assert download.status_code == 200 and download.mimetype == "text/csv"
     assert 'filename="cases-problems.csv"' in download.headers["Content-Disposition"]
-    assert read_csv(download.data) == [["row", "column", "message"], ["3", "employees", "must be 0 or more"],
-                                       ["4", "country", "'XX' is not an ISO 3166-1 alpha-2 country code"]]
-    assert client.post(f"/cases/import/{token}", data={}).status_code == 409
+    assert read_csv(download.data) == [
+        ["row", "ref", "name", "column", "value", "message"],
+        ["3", "B", "Coopérative Alpha", "employees", "'-3", "must be 0 or more"],  # -3 kept from running as a formula
+        ["4", "C", "Coopérative Alpha", "country", "XX", "'XX' is not an ISO 3166-1 alpha-2 country code"]]
+    assert client.post(f"/cases/import/{token}", data={}).status_code == 409  # not without "only the valid rows"
     assert cases_of(fed) == {}
 
 
@@ -156,8 +160,8 @@ def test_problem_messages_that_look_like_formulas_are_neutralised_in_the_downloa
     login(Role.STAFF, federation=fed)
     token = token_of(upload(client, csv_bytes([case_row(employees="-3")], columns=[*case_row(), "=cmd()"])))
     rows = read_csv(client.get(f"/cases/import/{token}/problems.csv").data)
-    assert ["1", "'=cmd()", "unknown column (the columns are: ref, name, national_id, country, region, nace, "
-            "employees, transfer_date, transfer_type, legal_form, registered_on, last_verified_on, exit_date, "
+    assert ["1", "", "", "'=cmd()", "", "unknown column (the columns are: ref, name, national_id, country, region, "
+            "nace, employees, transfer_date, transfer_type, legal_form, registered_on, last_verified_on, exit_date, "
             "exit_reason)"] in rows
 
 

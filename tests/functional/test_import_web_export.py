@@ -127,7 +127,7 @@ def test_anonymous_users_cannot_export(client, cases):
 
 # --- template and help ------------------------------------------------------------------------
 
-def test_the_csv_template_has_the_columns_and_an_example_row_that_imports(client, login, make_federation):
+def test_the_csv_template_has_the_columns_and_an_example_row_that_is_refused(client, login, make_federation):
     fed = make_federation()
     login(Role.STAFF, federation=fed)
     response = client.get("/cases/import/template.csv")
@@ -136,7 +136,11 @@ def test_the_csv_template_has_the_columns_and_an_example_row_that_imports(client
     assert rows[0] == list(CASE_FIELDS) and len(rows) == 2
     assert rows[1][:4] == ["EXAMPLE-1", "Atelier Coopératif du Nord", "552100554", "FR"]
     result = import_cases(None, fed, response.data, "template.csv", dry_run=True)
-    assert result.problems == () and result.created == 1
+    # The example shows the format; imported by mistake it would become a case of the federation.
+    assert [(p.row, p.column, p.message) for p in result.problems] == [
+        (2, "ref", "this is the example row of the blank template: delete it and enter your own cases")]
+    edited = response.data.replace(b"EXAMPLE-1", b"OWN-1")
+    assert import_cases(None, fed, edited, "template.csv", dry_run=True).created == 1  # otherwise it passes
 
 
 def test_the_xlsx_template_has_date_cells_and_a_notes_sheet(client, login, make_federation):
@@ -149,7 +153,7 @@ def test_the_xlsx_template_has_date_cells_and_a_notes_sheet(client, login, make_
     notes = read_xlsx(data, sheet=1)
     assert [line[0] for line in notes[1:len(CASE_FIELDS) + 1]] == list(CASE_FIELDS)
     assert "rescue (Rescue (difficulty or insolvency))" in notes[1 + CASE_FIELDS.index("transfer_type")][2]
-    assert import_cases(None, fed, data, "template.xlsx", dry_run=True).created == 1
+    assert [p.column for p in import_cases(None, fed, data, "template.xlsx", dry_run=True).problems] == ["ref"]
 
 
 def test_the_help_page_describes_every_column_and_its_allowed_values(client, login):
@@ -203,3 +207,30 @@ def test_the_help_lists_exactly_what_the_validator_accepts():
         assert required_here == bool(problems(column.name, None)), column.name
     assert "is required when there is an exit date" in " ".join(
         clean_case_values({**valid, "exit_date": date(2020, 1, 1), "last_verified_on": None})[1]["exit_reason"])
+
+
+def test_the_xlsx_template_and_status_sheet_carry_drop_downs_and_date_checks(client, login, make_federation,
+                                                                            make_case):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    fed = make_federation()
+    make_case(federation=fed, last_verified_on=date(2016, 1, 1))
+    login(Role.STAFF, federation=fed)
+
+    def rules(data: bytes) -> dict[str, tuple[str, str | None, str | None]]:
+        sheet = load_workbook(BytesIO(data)).worksheets[0]
+        header = [cell.value for cell in sheet[1]]
+        out = {}
+        for validation in sheet.data_validations.dataValidation:
+            column = header[next(iter(validation.sqref.ranges)).min_col - 1]
+            out[column] = (validation.type, validation.formula1, validation.prompt)
+        return out
+
+    template = rules(client.get("/cases/import/template.xlsx").data)
+    assert template["transfer_type"][:2] == ("list", '"succession,rescue,conversion,other"')
+    assert template["exit_reason"][0] == "list" and template["transfer_date"][0] == "date"
+    assert template["transfer_date"][2]  # the column's help as the cell's input message
+    status = rules(client.get("/cases/follow-up/status-check.xlsx").data)
+    assert status["exit_reason"][0] == "list" and status["operating_on"][0] == "date"

@@ -10,6 +10,7 @@ explorer, reports."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -165,3 +166,32 @@ def test_the_survival_explorer_has_no_english_left(client, login, make_user, mak
         html = client.get(path).get_data(as_text=True)
         assert f'<html lang="{language}">' in html, path
         assert not _english_left(html, words), path + ": " + " ".join(sorted(_english_left(html, words)))
+
+
+@pytest.mark.parametrize("language", ["fr", "it", "es"])
+def test_the_case_form_and_its_errors_have_no_english_left(client, login, make_user, language):
+    user = make_user(Role.STAFF)
+    user.language = language
+    db.session.commit()
+    login(user=user)
+    words = _english_words(language)
+    for html in (client.get("/cases/new").get_data(as_text=True),
+                 client.post("/cases/new", data={"ref": "", "name": ""}).get_data(as_text=True)):
+        assert f'<html lang="{language}">' in html
+        # The NACE suggestions are Eurostat's classification as published (reference data, in English).
+        html = re.sub(r'<datalist id="nace-options">.*?</datalist>', "", html, flags=re.S)
+        assert not _english_left(html, words), _english_left(html, words)
+
+
+@pytest.mark.parametrize("language", ["fr", "it", "es"])
+def test_the_staff_start_page_has_no_english_left(app, client, login, make_user, make_case, tmp_path, language):
+    app.config["IMPORT_STAGING_DIR"] = str(tmp_path)  # no upload of another test's user
+    user = make_user(Role.STAFF)
+    user.language = language
+    make_case(federation=user.federation, ref="R-1", name="Menuiserie Lenoir", last_verified_on=date(2016, 1, 1))
+    db.session.commit()
+    login(user=user)
+    words = _english_words(language)
+    html = client.get("/cases/start").get_data(as_text=True)
+    assert f'<html lang="{language}">' in html
+    assert not _english_left(html, words), _english_left(html, words)

@@ -83,15 +83,23 @@ def test_quickstart_builds_a_working_demo_database(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "admin@demo.coop" in result.output and "demo-password-2026" in result.output
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Case)) == 60
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 63  # 4 × 15, and 3 recorded twice
         assert db.session.scalar(select(func.count()).select_from(Federation)) == 4
+        # What the case-work pages show right away: possible duplicates, and cases due for their check.
+        from tracker.models import Role, User
+        from tracker.services.casework import completeness, duplicates
+
+        admin = db.session.scalar(select(User).where(User.role == Role.ADMIN))
+        assert len(duplicates.all_duplicates(admin)) == 3
+        assert db.session.scalar(select(func.count()).select_from(
+            completeness.stale_cases_query(admin).subquery())) > 0
         client = app.test_client()
         response = client.post("/login", data={"email": "researcher@demo.coop", "password": "demo-password-2026"})
         assert response.status_code == 302
         assert client.get("/api/v1/survival?group_by=transfer_type").status_code == 200
         again = app.test_cli_runner().invoke(args=["quickstart", "--no-serve"])
         assert "already has data" in again.output
-        assert db.session.scalar(select(func.count()).select_from(Case)) == 60
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 63
         db.session.remove()
         db.engine.dispose()
 

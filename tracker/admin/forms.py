@@ -61,12 +61,13 @@ class EditFederationForm(FlaskForm):
 
 class CreateUserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
-    role = SelectField(_l("Role"), choices=ROLE_CHOICES,
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=Role.STAFF.value,
                        validators=[DataRequired()])
     federation = SelectField(_l("Federation"), coerce=optional_int,
                              description=_l("Required for staff; leave empty for admins and researchers."))
     password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=200)],
-                             description=_l("At least 10 characters; give it to the user through a separate channel."))
+                             description=_l("At least 10 characters; give it to the user through a separate channel. "
+                                             "They choose their own at first login."))
     confirm = PasswordField(_l("Repeat the password"),
                             validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))])
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="", description=LANGUAGE_HELP)

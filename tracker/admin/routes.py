@@ -271,7 +271,7 @@ def create_user() -> str | Response:
         try:
             user = user_service.create_user(_actor(), form.email.data or "", form.password.data or "", form.role.data,
                                             federation=_federation_or_none(form.federation.data),
-                                            language=form.language.data or None)
+                                            language=form.language.data or None, must_change_password=True)
         except DomainError as exc:
             _show_error(form, exc)
         else:

@@ -31,10 +31,32 @@ LOGIN_FAILED = _l("Unknown email or wrong password.")
 
 
 
+#: What a user who must set their own password may still reach: that page, logging out, the
+#: language switch, static files. The JSON API authenticates by token and is never redirected.
+FIRST_LOGIN_ALLOWED = frozenset({"auth.change_password", "auth.logout", "auth.switch_language", "auth.healthz",
+                                 "static"})
+
+
+@bp.before_app_request
+def require_own_password():  # noqa: ANN201 - a redirect or None
+    """An account created with an initial password goes to the password page first."""
+    endpoint = request.endpoint or ""
+    if (endpoint in FIRST_LOGIN_ALLOWED or endpoint.startswith("api.") or not current_user.is_authenticated
+            or not getattr(current_user, "must_change_password", False)):
+        return None
+    return redirect(url_for("auth.change_password"))
+
+
+#: Where each role starts: staff with what is due, the secretariat with the follow-up of every
+#: federation, researchers with the survival explorer.
+START_PAGES = {"staff": "cases.start", "admin": "cases.completeness_page", "researcher": "research.index"}
+
+
 @bp.route("/")
 def index():
     if current_user.is_authenticated:
-        return redirect(url_for("cases.index"))
+        endpoint = START_PAGES.get(current_actor().role.value, "cases.index")
+        return redirect(url_for(endpoint if endpoint in current_app.view_functions else "cases.index"))
     return redirect(url_for("auth.login"))
 
 
@@ -102,6 +124,7 @@ def logout():
 @login_required
 def change_password():
     form = ChangePasswordForm()
+    first_login = current_actor().must_change_password
     if form.validate_on_submit():
         user = current_actor()
         if not user.check_password(form.current_password.data or ""):
@@ -116,7 +139,7 @@ def change_password():
                 login_user(user)  # new nonce: this session stays, all others end
                 flash(_("Password changed; other sessions were logged out."), "success")
                 return redirect(url_for("auth.index"))
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form, first_login=first_login)
 
 
 @bp.route("/account/profile", methods=["GET", "POST"])

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -26,7 +28,7 @@ from tracker import vocabulary
 from tracker.models import OPERATING
 from tracker.services.casework.case_list import DEFAULT_SORT, DIRECTIONS, SORT_LABELS, CaseFilters
 from tracker.services.casework.cases import CASE_FIELDS, CONTACT_FIELDS, MAX_LENGTHS
-from tracker.services.reference import country_choices
+from tracker.services.reference import country_choices, nace_codes
 
 
 def choices(pairs: Iterable[tuple[Any, str]], empty: str | None = None) -> list[SelectChoice]:
@@ -57,7 +59,7 @@ def _length(field: str) -> Length:
 def _year(form: FlaskForm, field: IntegerField) -> None:
     # Skipped when the text was not a number: that already has its message.
     if field.data is not None and not 1900 <= field.data <= 2100:
-        raise ValidationError("must be a year between 1900 and 2100")
+        raise ValidationError(_("must be a year between 1900 and 2100"))
 
 
 class VersionField(IntegerField):
@@ -74,34 +76,49 @@ class FilterCasesForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("Search", filters=[_strip], validators=[Optional(), Length(max=100)],
-                    description="Name, ref or national id", render_kw={"type": "search"})
-    country = SelectField("Country", filters=[_upper], validators=[Optional()])
-    transfer_type = SelectField("Transfer type", filters=[_lower], validators=[Optional()],
-                                choices=choices(TRANSFER_TYPE_CHOICES, "All types"))
-    status = SelectField("Status", validators=[Optional()],
-                         choices=choices([("open", "Open"), ("closed", "Closed (exited)")], "Open and closed"))
-    year_from = IntegerField("Transferred from (year)", validators=[Optional(), _year])
-    year_to = IntegerField("Transferred to (year)", validators=[Optional(), _year])
-    federation = SelectField("Federation", validators=[Optional()])
-    show_deleted = BooleanField("Show deleted cases", false_values=("", "0", "false", "n", "no", "off"))
-    sort = SelectField("Sort by", choices=choices(SORT_LABELS.items()), default=DEFAULT_SORT)
-    dir = SelectField("Order", choices=choices([("asc", "Ascending"), ("desc", "Descending")]), default="asc")
+    q = StringField(_l("Search"), filters=[_strip], validators=[Optional(), Length(max=100)],
+                    description=_l("Name, ref or national id"), render_kw={"type": "search"})
+    country = SelectField(_l("Country"), filters=[_upper], validators=[Optional()])
+    transfer_type = SelectField(_l("Transfer type"), filters=[_lower], validators=[Optional()],
+                                choices=choices(TRANSFER_TYPE_CHOICES, _l("All types")))
+    status = SelectField(_l("Status"), validators=[Optional()],
+                         choices=choices([("open", _l("Open")), ("closed", _l("Closed (exited)"))],
+                                         _l("Open and closed")))
+    year_from = IntegerField(_l("Transferred from (year)"), validators=[Optional(), _year])
+    year_to = IntegerField(_l("Transferred to (year)"), validators=[Optional(), _year])
+    federation = SelectField(_l("Federation"), validators=[Optional()])
+    nace_section = SelectField(_l("NACE section"), filters=[_upper], validators=[Optional()])
+    size_class = SelectField(_l("Size class"), validators=[Optional()],
+                             choices=choices(vocabulary.SIZE_CLASSES.choices(), _l("All sizes")))
+    region = StringField(_l("Region"), filters=[_upper], validators=[Optional(), Length(max=16)],
+                         description=_l("NUTS or ISO 3166-2 code, or its beginning"))
+    legal_form = StringField(_l("Legal form"), filters=[_strip], validators=[Optional(), Length(max=100)])
+    not_verified_since = DateField(_l("Not verified since"), validators=[Optional()],
+                                   description=_l("Open cases not confirmed operating since this date"))
+    show_deleted = BooleanField(_l("Show deleted cases"), false_values=("", "0", "false", "n", "no", "off"))
+    sort = SelectField(_l("Sort by"), choices=choices(SORT_LABELS.items()), default=DEFAULT_SORT)
+    dir = SelectField(_l("Order"), choices=choices([("asc", _l("Ascending")), ("desc", _l("Descending"))]),
+                      default="asc")
 
     def __init__(self, *args: Any, federations: list[tuple[int, str]] | None = None,
-                 allow_deleted: bool = False, **kwargs: Any) -> None:
+                 allow_deleted: bool = False, countries: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = choices(country_choices(), "All countries")
+        present = set(countries) if countries is not None else None
+        self.country.choices = choices([(code, label) for code, label in country_choices()
+                                        if present is None or code in present], _l("All countries"))
+        self.nace_section.choices = choices(((c.code, f"{c.code} · {c.label}") for c in nace_codes().values()
+                                             if c.level == "section"), _l("All sections"))
+        self.single_country = present is not None and len(present) <= 1 and not self.country.data
         if federations is None:
             del self.federation
         else:
-            self.federation.choices = choices(federations, "All federations")
+            self.federation.choices = choices(federations, _l("All federations"))
         if not allow_deleted:
             del self.show_deleted
 
     def validate_year_to(self, field: IntegerField) -> None:
         if field.data is not None and self.year_from.data is not None and field.data < self.year_from.data:
-            raise ValidationError("must not be before the 'from' year")
+            raise ValidationError(_("must not be before the 'from' year"))
 
     def filters(self) -> CaseFilters:
         """The filters to apply (call after validate()): a field that failed validation is left out,
@@ -116,6 +133,8 @@ class FilterCasesForm(FlaskForm):
             q=ok("q"), country=ok("country"), transfer_type=ok("transfer_type"), status=ok("status"),
             year_from=ok("year_from"), year_to=ok("year_to"),
             federation_id=int(federation) if federation else None,
+            nace_section=ok("nace_section"), size_class=ok("size_class"), region=ok("region"),
+            legal_form=ok("legal_form"), not_verified_since=ok("not_verified_since"),
             show_deleted=bool(ok("show_deleted")),
             sort=ok("sort") or DEFAULT_SORT,
             direction=ok("dir") if ok("dir") in DIRECTIONS else "asc",
@@ -126,55 +145,81 @@ class FilterCasesForm(FlaskForm):
         f = self.filters()
         args = {"q": f.q, "country": f.country, "transfer_type": f.transfer_type, "status": f.status,
                 "year_from": f.year_from, "year_to": f.year_to, "federation": f.federation_id,
+                "nace_section": f.nace_section, "size_class": f.size_class, "region": f.region,
+                "legal_form": f.legal_form,
+                "not_verified_since": f.not_verified_since.isoformat() if f.not_verified_since else None,
                 "show_deleted": "y" if f.show_deleted else None}
         return {k: v for k, v in args.items() if v is not None}
+
+    def chips(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """The active filters as (field label, value as shown, query args without it), so each can
+        be removed with one click."""
+        args = self.query_args()
+        out = []
+        for name, value in args.items():
+            field = self._fields.get("federation" if name == "federation" else name)
+            if field is None:
+                continue
+            shown = str(value)
+            if isinstance(field, SelectField):
+                shown = next((str(label) for val, label, *_ in field.iter_choices() if str(val) == str(value)), shown)
+            elif isinstance(field, BooleanField):
+                shown = str(_("yes"))
+            out.append((str(field.label.text), shown, {k: v for k, v in args.items() if k != name}))
+        return out
 
 
 # --- create / edit ----------------------------------------------------------------------------
 
 class CaseFormBase(FlaskForm):
-    ref = StringField("Ref", filters=[_strip], validators=[DataRequired(), _length("ref")],
-                      description="Your federation's own reference; unique within the federation")
-    name = StringField("Name", filters=[_strip], validators=[DataRequired(), _length("name")])
-    national_id = StringField("National id", filters=[_strip], validators=[Optional(), _length("national_id")],
-                              description="Business-register number (optional)")
+    ref = StringField(_l("Ref"), filters=[_strip], validators=[DataRequired(), _length("ref")],
+                      description=_l("Your federation's own reference; unique within the federation"))
+    name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(), _length("name")])
+    national_id = StringField(_l("National id"), filters=[_strip], validators=[Optional(), _length("national_id")],
+                              description=_l("Business-register number (optional)"))
     # Codes are not restricted to the choices here: the service checks them and says what is wrong.
-    country = SelectField("Country", validate_choice=False, validators=[DataRequired()])
-    region = StringField("Region", filters=[_strip], validators=[Optional(), _length("region")],
-                         description="NUTS or ISO 3166-2 code (optional), e.g. FRK or FR-ARA")
-    nace = StringField("NACE Rev. 2 code", filters=[_strip], validators=[Optional(), Length(max=8)],
-                       description="Section, division, group or class, e.g. C, 25, 25.6, 25.62 or C25.6")
-    employees = IntegerField("Employees at transfer", validators=[Optional()], render_kw={"min": 0})
-    transfer_date = DateField("Transfer date", validators=[InputRequired()])
-    transfer_type = SelectField("Transfer type", validate_choice=False, validators=[DataRequired()],
-                                choices=choices(TRANSFER_TYPE_CHOICES, "— choose —"))
-    legal_form = StringField("Legal form", filters=[_strip], validators=[Optional(), _length("legal_form")])
-    registered_on = DateField("Registered on", validators=[Optional()],
-                              description="When the federation started following the case; "
-                                          "empty means the transfer date")
-    last_verified_on = DateField("Last verified on", validators=[Optional()],
-                                 description="Latest date the enterprise was confirmed operating "
-                                             "(required for an open case)")
-    exit_date = DateField("Exit date", validators=[Optional()])
-    exit_reason = SelectField("Exit reason", validate_choice=False,
+    country = SelectField(_l("Country"), validate_choice=False, validators=[DataRequired()])
+    region = StringField(_l("Region"), filters=[_strip], validators=[Optional(), _length("region")],
+                         description=_l("NUTS or ISO 3166-2 code (optional), e.g. FRK or FR-ARA"))
+    nace = StringField(_l("NACE Rev. 2 code"), filters=[_strip], validators=[Optional(), Length(max=8)],
+                       description=_l("Section, division, group or class, e.g. C, 25, 25.6, 25.62 or C25.6"))
+    employees = IntegerField(_l("Employees at transfer"), validators=[Optional()], render_kw={"min": 0})
+    transfer_date = DateField(_l("Transfer date"), validators=[InputRequired()])
+    transfer_type = SelectField(_l("Transfer type"), validate_choice=False, validators=[DataRequired()],
+                                choices=choices(TRANSFER_TYPE_CHOICES, _l("— choose —")))
+    legal_form = StringField(_l("Legal form"), filters=[_strip], validators=[Optional(), _length("legal_form")])
+    registered_on = DateField(_l("Registered on"), validators=[Optional()],
+                              description=_l("When the federation started following the case; "
+                                             "empty means the transfer date"))
+    last_verified_on = DateField(_l("Last verified on"), validators=[Optional()],
+                                 description=_l("Latest date the enterprise was confirmed operating "
+                                                "(required for an open case)"))
+    exit_date = DateField(_l("Exit date"), validators=[Optional()])
+    exit_reason = SelectField(_l("Exit reason"), validate_choice=False,
                               choices=choices(vocabulary.EXIT_REASONS.choices(),
-                                              "— (still operating)"))
-    notes = TextAreaField("Notes", filters=[_strip], validators=[Optional(), _length("notes")],
+                                              _l("— (still operating)")))
+    notes = TextAreaField(_l("Notes"), filters=[_strip], validators=[Optional(), _length("notes")],
                           render_kw={"rows": 3})
-    contact_name = StringField("Contact name", filters=[_strip], validators=[Optional(), _length("contact_name")])
-    contact_email = StringField("Contact email", filters=[_strip],
+    contact_name = StringField(_l("Contact name"), filters=[_strip], validators=[Optional(), _length("contact_name")])
+    contact_email = StringField(_l("Contact email"), filters=[_strip],
                                 validators=[Optional(), _length("contact_email")], render_kw={"type": "email"})
-    contact_phone = StringField("Contact phone", filters=[_strip],
+    contact_phone = StringField(_l("Contact phone"), filters=[_strip],
                                 validators=[Optional(), _length("contact_phone")], render_kw={"type": "tel"})
     # Shown only when the case has possible duplicates (services.casework.duplicates).
-    confirm_distinct = BooleanField("I checked the possible duplicates listed: this is a different enterprise")
+    confirm_distinct = BooleanField(_l("I checked the possible duplicates listed: this is a different enterprise"))
 
     def __init__(self, *args: Any, show_contact: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = choices(country_choices(), "— choose —")
+        self.country.choices = choices(country_choices(), _l("— choose —"))
         if not show_contact:
             for name in CONTACT_FIELDS:
                 delattr(self, name)
+
+    def apply_defaults(self, defaults: dict[str, Any]) -> None:
+        """Fill empty fields with suggested values (a new case: the federation's country, next ref)."""
+        for name, value in defaults.items():
+            if name in self and not self[name].data and value is not None:
+                self[name].data = value
 
     def case_values(self) -> dict[str, Any]:
         """The import-schema fields, for services.casework.cases (typed: dates, ints; '' for empty choices)."""
@@ -196,81 +241,98 @@ class _ChooseFederation(FlaskForm):
         if federations is None:
             del self.federation
         else:
-            self.federation.choices = choices(federations, "— choose —")
+            self.federation.choices = choices(federations, _l("— choose —"))
 
     def federation_id(self) -> int | None:
-        return int(self.federation.data) if "federation" in self and self.federation.data else None
+        """The chosen federation's id; None when none (or no number) was posted."""
+        if "federation" not in self or not self.federation.data:
+            return None
+        try:
+            return int(self.federation.data)
+        except (TypeError, ValueError):
+            return None
 
 
 class CreateCaseForm(_ChooseFederation, CaseFormBase):
-    federation = SelectField("Federation", validators=[InputRequired()])
-    submit = SubmitField("Create case")
+    federation = SelectField(_l("Federation"), validators=[InputRequired()])
+    submit = SubmitField(_l("Create case"))
 
 
 
 class EditCaseForm(CaseFormBase):
     version = VersionField(validators=[InputRequired()])
-    submit = SubmitField("Save changes")
+    submit = SubmitField(_l("Save changes"))
 
 
 # --- follow-up and state changes --------------------------------------------------------------
 
 class RecordFollowUpForm(FlaskForm):
-    outcome = SelectField("Outcome", choices=choices([
-        (OPERATING, "Operating (confirmed on this date)"),
+    outcome = SelectField(_l("Outcome"), choices=choices([
+        (OPERATING, _l("Operating (confirmed on this date)")),
         *((code, vocabulary.OUTCOMES.lazy(code)) for code in vocabulary.EXIT_REASONS)]))
-    checked_on = DateField("On", validators=[InputRequired()], default=date.today)
-    source = StringField("Source", filters=[_strip], validators=[Optional(), Length(max=200)],
-                         description="How it was checked, e.g. business register, phone call")
-    note = TextAreaField("Note", filters=[_strip], validators=[Optional(), Length(max=10_000)],
+    checked_on = DateField(_l("On"), validators=[InputRequired()], default=date.today)
+    source = StringField(_l("Source"), filters=[_strip], validators=[Optional(), Length(max=200)],
+                         description=_l("How it was checked, e.g. business register, phone call"))
+    note = TextAreaField(_l("Note"), filters=[_strip], validators=[Optional(), Length(max=10_000)],
                          render_kw={"rows": 2})
     version = VersionField(validators=[InputRequired()])
-    submit = SubmitField("Record follow-up")
+    submit = SubmitField(_l("Record follow-up"))
+
+
+class ConfirmOperatingForm(FlaskForm):
+    """One click on the start page: the case was confirmed operating today, from this source."""
+
+    source = StringField(_l("Source"), filters=[_strip], validators=[DataRequired(), Length(max=200)],
+                         default=_l("phone call"))
+    version = VersionField(validators=[InputRequired()])
+    submit = SubmitField(_l("Confirmed operating today"))
 
 
 class WithdrawExitForm(FlaskForm):
-    note = TextAreaField("Why was the exit wrong?", filters=[_strip],
-                         validators=[DataRequired("Say why the exit was wrong."), Length(max=10_000)],
+    note = TextAreaField(_l("Why was the exit wrong?"), filters=[_strip],
+                         validators=[DataRequired(_l("Say why the exit was wrong.")), Length(max=10_000)],
                          render_kw={"rows": 2})
     version = VersionField(validators=[InputRequired()])
-    submit = SubmitField("Withdraw the exit")
+    submit = SubmitField(_l("Withdraw the exit"))
 
 
 class DeleteCaseForm(FlaskForm):
     """Button-only form: the POST carries the CSRF token."""
 
-    submit = SubmitField("Delete case")
+    submit = SubmitField(_l("Delete case"))
 
 
 class RestoreCaseForm(FlaskForm):
-    submit = SubmitField("Restore case")
+    submit = SubmitField(_l("Restore case"))
 
 
 # --- spreadsheets: import, status check, duplicates, follow-up completeness ---------------------
 
 class UploadCasesForm(_ChooseFederation, FlaskForm):
-    federation = SelectField("Federation", validators=[InputRequired()])
-    file = FileField("Spreadsheet", validators=[FileRequired("Choose a CSV or XLSX file.")],
+    federation = SelectField(_l("Federation"), validators=[InputRequired()])
+    file = FileField(_l("Spreadsheet"), validators=[FileRequired(_l("Choose a CSV or XLSX file."))],
                      render_kw={"accept": ".csv,.xlsx,text/csv,"
                                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
-    submit = SubmitField("Upload and check")
+    submit = SubmitField(_l("Upload and check"))
 
 
 
 class ConfirmImportForm(FlaskForm):
-    confirm_distinct = BooleanField("I checked the possible duplicates listed: they are different enterprises")
-    submit = SubmitField("Import")
+    confirm_distinct = BooleanField(_l("I checked the possible duplicates listed: they are different enterprises"))
+    submit = SubmitField(_l("Import"))
+    # A file with wrong rows: import the others (the wrong ones come back as a file to fix).
+    import_valid = SubmitField(_l("Import only the valid rows"))
 
 
 class UploadStatusCheckForm(FlaskForm):
-    file = FileField("Filled-in status check", validators=[FileRequired("Choose a CSV or XLSX file.")],
+    file = FileField(_l("Filled-in status check"), validators=[FileRequired(_l("Choose a CSV or XLSX file."))],
                      render_kw={"accept": ".csv,.xlsx,text/csv,"
                                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
-    submit = SubmitField("Upload and check")
+    submit = SubmitField(_l("Upload and check"))
 
 
 class ConfirmStatusCheckForm(FlaskForm):
-    submit = SubmitField("Record the follow-ups")
+    submit = SubmitField(_l("Record the follow-ups"))
 
 
 class ConfirmDistinctForm(FlaskForm):
@@ -279,14 +341,15 @@ class ConfirmDistinctForm(FlaskForm):
     case_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
     other_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
     next = StringField(widget=HiddenInput(), validators=[Optional(), Length(max=500)])
-    submit = SubmitField("Different enterprises")
+    submit = SubmitField(_l("Different enterprises"))
 
 
 class FilterDuplicatesForm(FlaskForm):
     class Meta:
         csrf = False
 
-    scope = SelectField("Show", choices=choices([("across", "Pairs across federations"), ("all", "All pairs")]),
+    scope = SelectField(_l("Show"), choices=choices([("across", _l("Pairs across federations")),
+                                                     ("all", _l("All pairs"))]),
                         default="across")
 
 
@@ -294,20 +357,21 @@ class FilterFollowUpForm(FlaskForm):
     class Meta:
         csrf = False
 
-    federation = SelectField("Federation", validators=[Optional()])
+    federation = SelectField(_l("Federation"), validators=[Optional()])
 
     def __init__(self, *args: Any, federations: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if federations is None:
             del self.federation
         else:
-            self.federation.choices = choices(federations, "All federations")
+            self.federation.choices = choices(federations, _l("All federations"))
 
     def federation_id(self) -> int | None:
         field = self._fields.get("federation")
         return int(field.data) if field is not None and field.data and not field.errors else None
 
 
-__all__ = ["ConfirmDistinctForm", "ConfirmImportForm", "ConfirmStatusCheckForm", "CreateCaseForm", "DeleteCaseForm",
+__all__ = ["ConfirmDistinctForm", "ConfirmOperatingForm",
+           "ConfirmImportForm", "ConfirmStatusCheckForm", "CreateCaseForm", "DeleteCaseForm",
            "EditCaseForm", "FilterCasesForm", "FilterDuplicatesForm", "FilterFollowUpForm", "RecordFollowUpForm",
            "RestoreCaseForm", "UploadCasesForm", "UploadStatusCheckForm", "WithdrawExitForm"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -29,6 +29,8 @@ class User(UserMixin, Base):
     last_login_at: Mapped[datetime | None]
     # The interface language the user chose (tracker.i18n.LANGUAGES); None follows the browser.
     language: Mapped[str | None] = mapped_column(String(8))
+    # Set for an account an admin created with an initial password: the user sets their own first.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     federation: Mapped[Federation | None] = relationship()
 

@@ -3,11 +3,14 @@ turn any of them into a message naming the input at fault (`field`), never a 500
 
 - `InvalidParameter`: a query parameter (API, explorer, CLI option) is wrong;
 - `InvalidCase`: one or more field rules of a case failed (every field at once);
+- `UnconfirmedDuplicates`: an `InvalidCase` whose possible duplicates were not confirmed as distinct;
 - `InvalidReportRequest`: a report cannot be made for that year, date or format;
 - `NotFound`, `PermissionDenied`, `DuplicateRef`, `EditConflict`: what their names say.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class DomainError(Exception):
@@ -42,6 +45,17 @@ class InvalidCase(DomainError):
         first = next(iter(errors.items()))
         super().__init__(f"{first[0]}: {first[1][0]}", field=first[0])
         self.errors = errors
+
+
+class UnconfirmedDuplicates(InvalidCase):
+    """Possible duplicates the user can see were found and not confirmed as different enterprises
+    (a case form, an import). `pairs` are those to confirm; `errors` may hold other fields' errors
+    too, so a form shows every problem at once."""
+
+    def __init__(self, pairs: list[Any], message: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__({**(errors or {}), "confirm_distinct": [message]})
+        self.message = message
+        self.pairs = pairs
 
 
 class InvalidParameter(DomainError):

@@ -104,8 +104,11 @@ def set_language(actor: User, user: User, language: str | None) -> None:
         audit.record(actor, user, "update", changes)
 
 
-def create_user(actor: User | None, email: str, password: str, role: Role | str,
-                federation: Federation | None = None, language: str | None = None) -> User:
+def create_user(actor: User | None, email: str, password: str, role: Role | str = Role.STAFF,
+                federation: Federation | None = None, language: str | None = None,
+                must_change_password: bool = False) -> User:
+    """A new account (staff unless another role is given). With `must_change_password` (an admin
+    gave an initial password on the web), the user sets their own at first login."""
     role = Role(role)
     email = User.normalise_email(email)
     if "@" not in email or len(email) > 254:
@@ -114,7 +117,8 @@ def create_user(actor: User | None, email: str, password: str, role: Role | str,
         raise DomainError(_("A user with email %(email)s already exists.", email=email), field="email")
     _check_role_federation(role, federation)
     check_password_policy(password)
-    user = User(email=email, role=role, federation=federation, active=True, language=check_language(language))
+    user = User(email=email, role=role, federation=federation, active=True, language=check_language(language),
+                must_change_password=must_change_password)
     user.set_password(password, _hash_method())
     db.session.add(user)
     db.session.flush()
@@ -148,8 +152,14 @@ def update_user(actor: User, user: User, *, role: Role | str | None = None,
 
 
 def change_password(actor: User, user: User, password: str) -> None:
+    """A new password; the user's own change also ends the first-login obligation. An admin's
+    reset leaves it as it was."""
     check_password_policy(password)
+    if actor.id == user.id and user.must_change_password and user.check_password(password):
+        raise DomainError(_("Choose a password different from the initial one."), field="password")
     user.set_password(password, _hash_method())
+    if actor.id == user.id:
+        user.must_change_password = False
     user.session_nonce += 1
     db.session.flush()
     audit.record(actor, user, "password_change", {"password": ["***", "***"]})

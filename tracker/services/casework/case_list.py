@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, UnaryExpression, func, or_, select
 
+from tracker.extensions import db
 from tracker.models import Case, TransferType, User
 from tracker.services.permissions import can, scope_cases
 
@@ -48,9 +49,26 @@ class CaseFilters:
     year_from: int | None = None  # transfer year, inclusive
     year_to: int | None = None  # transfer year, inclusive
     federation_id: int | None = None
+    nace_section: str | None = None  # A..U
+    size_class: str | None = None  # a key of SIZE_CLASS_RANGES
+    region: str | None = None  # NUTS or ISO 3166-2 code, or its beginning (FR, FRK)
+    legal_form: str | None = None  # contains (case-insensitive)
+    not_verified_since: date | None = None  # open cases not confirmed operating on or after this date
     show_deleted: bool = False  # honoured for admins only
     sort: str = DEFAULT_SORT
     direction: str = "asc"
+
+
+#: Employees at transfer of each size class (vocabulary.SIZE_CLASSES), bounds inclusive.
+SIZE_CLASS_RANGES: dict[str, tuple[int | None, int | None]] = {
+    "0-9": (0, 9), "10-49": (10, 49), "50-249": (50, 249), "250+": (250, None), "unknown": (None, None),
+}
+
+
+def countries_present(user: User) -> list[str]:
+    """The countries of the cases `user` may see, for the list's country filter."""
+    stmt = scope_cases(select(Case.country).distinct(), user).order_by(Case.country)
+    return list(db.session.scalars(stmt))
 
 
 def escape_like(text: str, escape: str = "\\") -> str:
@@ -101,6 +119,28 @@ def _conditions(filters: CaseFilters) -> list[ColumnElement[bool]]:
         conditions.append(Case.transfer_date <= date(filters.year_to, 12, 31))
     if filters.federation_id is not None:
         conditions.append(Case.federation_id == filters.federation_id)
+    return [*conditions, *_case_work_conditions(filters)]
+
+
+def _case_work_conditions(filters: CaseFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.nace_section:
+        conditions.append(Case.nace_section == filters.nace_section.upper())
+    if filters.size_class in SIZE_CLASS_RANGES:
+        low, high = SIZE_CLASS_RANGES[filters.size_class]
+        if low is None:
+            conditions.append(Case.employees.is_(None))
+        else:
+            conditions.append(Case.employees >= low)
+            if high is not None:
+                conditions.append(Case.employees <= high)
+    if filters.region:
+        conditions.append(Case.region.startswith(filters.region.upper(), autoescape=True))
+    if filters.legal_form:
+        conditions.append(Case.legal_form.ilike(f"%{escape_like(filters.legal_form)}%", escape="\\"))
+    if filters.not_verified_since is not None:
+        conditions.append(Case.exit_date.is_(None))
+        conditions.append(or_(Case.last_verified_on.is_(None), Case.last_verified_on < filters.not_verified_since))
     return conditions
 
 

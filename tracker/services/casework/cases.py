@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -17,7 +19,9 @@ from tracker.extensions import db
 from tracker.models import OPERATING, Case, ExitReason, Federation, StatusCheck, TransferType, User
 from tracker.models.base import utcnow
 from tracker.services.casework import audit
-from tracker.services.errors import DomainError, DuplicateRef, EditConflict, InvalidCase
+from tracker.services.casework import duplicates as duplicate_service
+from tracker.services.casework.duplicates import PossibleDuplicate
+from tracker.services.errors import DomainError, DuplicateRef, EditConflict, InvalidCase, UnconfirmedDuplicates
 from tracker.services.reference import UnknownNace, is_country, normalise_nace
 
 # The import/export schema (docs/design.md), in column order.
@@ -67,7 +71,7 @@ def parse_date(value: Any) -> date | None:
             return date.fromisoformat(text)
         except ValueError:
             pass
-    raise ValueError(f"'{text[:40]}' is not a date in the form YYYY-MM-DD")
+    raise ValueError(_("'%(value)s' is not a date in the form YYYY-MM-DD", value=text[:40]))
 
 
 def parse_int(value: Any) -> int | None:
@@ -79,7 +83,7 @@ def parse_int(value: Any) -> int | None:
     if not text:
         return None
     if not re.fullmatch(r"[+-]?\d{1,9}", text):
-        raise ValueError(f"'{text[:40]}' is not a whole number")
+        raise ValueError(_("'%(value)s' is not a whole number", value=text[:40]))
     return int(text)
 
 
@@ -93,7 +97,7 @@ def _choice(enum_cls: type[TransferType] | type[ExitReason]) -> Callable[[Any], 
         try:
             return enum_cls(text.lower())
         except ValueError:
-            raise ValueError(f"'{text[:40]}' is not one of: {allowed}") from None
+            raise ValueError(_("'%(value)s' is not one of: %(allowed)s", value=text[:40], allowed=allowed)) from None
 
     return parse
 
@@ -133,13 +137,13 @@ def clean_case_values(raw: Mapping[str, Any], today: date | None = None,
             continue
         if isinstance(value, str):
             if _CONTROL_RE.search(value):
-                err(field, "contains control characters")
+                err(field, _("contains control characters"))
                 continue
             if len(value) > MAX_LENGTHS.get(field, 10_000):
-                err(field, f"is longer than {MAX_LENGTHS[field]} characters")
+                err(field, _("is longer than %(max)d characters", max=MAX_LENGTHS[field]))
                 continue
         if value is None and field in REQUIRED_FIELDS:
-            err(field, "is required")
+            err(field, _("is required"))
             continue
         values[field] = value
     _check_codes(values, errors, err)
@@ -151,13 +155,14 @@ def _check_codes(values: Values, errors: Errors, err: Callable[[str, str], None]
     if values.get("country") is not None:
         values["country"] = values["country"].upper()
         if not is_country(values["country"]):
-            err("country", f"'{values['country'][:40]}' is not an ISO 3166-1 alpha-2 country code")
+            err("country", _("'%(value)s' is not an ISO 3166-1 alpha-2 country code", value=values["country"][:40]))
     if values.get("region") is not None:
         region = values["region"] = values["region"].upper()
         country = values.get("country") or ""
         if not _REGION_RE.match(region) or (
                 country and not region.startswith((country, _NUTS_PREFIX.get(country, country)))):
-            err("region", f"'{region[:40]}' is not a NUTS or ISO 3166-2 code of country {country or '?'}")
+            err("region", _("'%(value)s' is not a NUTS or ISO 3166-2 code of country %(country)s", value=region[:40],
+                             country=country or "?"))
     if "nace" in values:
         values["nace_section"] = None
         if values["nace"] is not None:
@@ -172,9 +177,10 @@ def _check_codes(values: Values, errors: Errors, err: Callable[[str, str], None]
 
 def _check_employees(values: Values, err: Callable[[str, str], None]) -> None:
     if values.get("employees") is not None and values["employees"] < 0:
-        err("employees", "must be 0 or more")
+        err("employees", _("must be 0 or more"))
     elif values.get("employees") is not None and values["employees"] > MAX_EMPLOYEES:
-        err("employees", f"{values['employees']:,} is more than {MAX_EMPLOYEES:,}")
+        err("employees", _("%(value)s is more than %(max)s", value=f"{values['employees']:,}",
+                           max=f"{MAX_EMPLOYEES:,}"))
 
 
 def _check_dates(values: Values, errors: Errors, err: Callable[[str, str], None], today: date) -> None:
@@ -182,17 +188,19 @@ def _check_dates(values: Values, errors: Errors, err: Callable[[str, str], None]
     for field in ("transfer_date", "registered_on", "last_verified_on", "exit_date"):
         value = values.get(field)
         if value is not None and value > today:
-            err(field, f"{value.isoformat()} is in the future")
+            err(field, _("%(date)s is in the future", date=value.isoformat()))
         elif value is not None and value < EARLIEST_DATE:
-            err(field, f"{value.isoformat()} is before {EARLIEST_DATE.year}")
+            err(field, _("%(date)s is before %(year)d", date=value.isoformat(), year=EARLIEST_DATE.year))
     if "registered_on" in values and values["registered_on"] is None and transfer is not None:
         values["registered_on"] = transfer
     exit_date, verified = values.get("exit_date"), values.get("last_verified_on")
     if transfer is not None:
         if exit_date is not None and exit_date < transfer:
-            err("exit_date", f"exit {exit_date.isoformat()} is before the transfer ({transfer.isoformat()})")
+            err("exit_date", _("exit %(date)s is before the transfer (%(transfer)s)", date=exit_date.isoformat(),
+                                 transfer=transfer.isoformat()))
         if verified is not None and verified < transfer:
-            err("last_verified_on", f"{verified.isoformat()} is before the transfer ({transfer.isoformat()})")
+            err("last_verified_on", _("%(date)s is before the transfer (%(transfer)s)", date=verified.isoformat(),
+                                        transfer=transfer.isoformat()))
     _check_exit(values, errors, err)
 
 
@@ -203,15 +211,15 @@ def _check_exit(values: Values, errors: Errors, err: Callable[[str, str], None])
                                    values.get("last_verified_on"))
     if "exit_date" in values and "exit_reason" in values:
         if exit_date is not None and reason is None and "exit_reason" not in errors:
-            err("exit_reason", "is required when there is an exit date")
+            err("exit_reason", _("is required when there is an exit date"))
         if reason is not None and exit_date is None and "exit_date" not in errors:
-            err("exit_date", "is required when there is an exit reason")
+            err("exit_date", _("is required when there is an exit reason"))
     if exit_date is not None and verified is not None and verified > exit_date:
-        err("last_verified_on", f"confirmed operating on {verified.isoformat()}, after its exit "
-                                f"on {exit_date.isoformat()}")
+        err("last_verified_on", _("confirmed operating on %(date)s, after its exit on %(exit)s",
+                                  date=verified.isoformat(), exit=exit_date.isoformat()))
     if ("last_verified_on" in values and exit_date is None and verified is None
             and "exit_date" not in errors and "last_verified_on" not in errors):
-        err("last_verified_on", "is required for an open case (the latest date it was confirmed operating)")
+        err("last_verified_on", _("is required for an open case (the latest date it was confirmed operating)"))
 
 
 def check_values(raw: Mapping[str, Any], today: date | None = None) -> Values:
@@ -228,8 +236,8 @@ def ref_taken(federation_id: int, ref: str, exclude_id: int | None = None) -> bo
     return db.session.scalar(stmt) is not None
 
 
-def _clean_extra(extra: Mapping[str, Any] | None) -> Values:
-    """Notes and contact fields (not in the import schema)."""
+def _clean_extra(extra: Mapping[str, Any] | None) -> tuple[Values, Errors]:
+    """Notes and contact fields (not in the import schema), and their errors by field."""
     cleaned: Values = {}
     errors: Errors = {}
     for field in ("notes", *CONTACT_FIELDS):
@@ -237,50 +245,111 @@ def _clean_extra(extra: Mapping[str, Any] | None) -> Values:
             continue
         value = _text(extra[field])
         if value is not None and "\x00" in value:
-            errors.setdefault(field, []).append("contains a NUL character")
+            errors.setdefault(field, []).append(_("contains a NUL character"))
         elif value is not None and len(value) > MAX_LENGTHS[field]:
-            errors.setdefault(field, []).append(f"is longer than {MAX_LENGTHS[field]} characters")
+            errors.setdefault(field, []).append(_("is longer than %(max)d characters", max=MAX_LENGTHS[field]))
         elif field == "contact_email" and value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-            errors.setdefault(field, []).append(f"'{value[:60]}' is not an email address")
+            errors.setdefault(field, []).append(_("'%(value)s' is not an email address", value=value[:60]))
         else:
             cleaned[field] = value
+    return cleaned, errors
+
+
+@dataclass
+class DuplicateCheck:
+    """Asks create_case / update_case to look for possible duplicates (services.casework.duplicates)
+    of the case being saved. Pairs the actor can see in full must be `confirmed` as different
+    enterprises (else UnconfirmedDuplicates, together with any other error of the case); the
+    confirmation is stored with the case. After the call, `pairs` holds every pair found and
+    `hidden` how many involve a case the actor may not see (they are only told one exists)."""
+
+    confirmed: bool = False
+    context: str = "case form"
+    pairs: list[PossibleDuplicate] = dataclass_field(default_factory=list)
+    must_confirm: list[PossibleDuplicate] = dataclass_field(default_factory=list)
+
+    @property
+    def hidden(self) -> int:
+        return len(self.pairs) - len(self.must_confirm)
+
+
+# What duplicate detection compares: checked only when these are valid (a ref already in use is
+# still a ref, so the duplicates show together with that error).
+DUPLICATE_FIELDS = ("name", "national_id", "country", "transfer_date")
+
+
+def case_problems(actor: User | None, federation: Federation, raw: Mapping[str, Any],
+                  extra: Mapping[str, Any] | None = None, case: Case | None = None, today: date | None = None,
+                  duplicates: DuplicateCheck | None = None) -> tuple[Values, Errors]:
+    """Every rule of a case at once: field and cross-field rules, the ref unique in the
+    federation and (with `duplicates`) unconfirmed possible duplicates, under "confirm_distinct".
+    Returns the cleaned values (extra fields included) and the errors by field; writes nothing."""
+    values, errors = clean_case_values(raw, today)
+    cleaned_extra, extra_errors = _clean_extra(extra)
+    values.update(cleaned_extra)
+    errors.update(extra_errors)
+    ref = values.get("ref")
+    if ref is not None and (case is None or ref != case.ref) and \
+            ref_taken(federation.id, ref, case.id if case is not None else None):
+        errors.setdefault("ref", []).append(
+            _("ref %(ref)s already exists in federation %(code)s", ref=ref, code=federation.code))
+    if duplicates is not None and values.get("ref") and all(name not in errors for name in DUPLICATE_FIELDS):
+        pairs = duplicate_service.duplicates_of(duplicate_service.identity_of(
+            values, federation.id, case.id if case is not None else None))
+        duplicates.pairs = pairs
+        duplicates.must_confirm = duplicate_service.needs_confirmation(actor, pairs)
+        if duplicates.must_confirm and not duplicates.confirmed:
+            errors["confirm_distinct"] = [_("Check the possible duplicates listed, then tick this box to save.")]
+    return values, errors
+
+
+def _checked(actor: User | None, federation: Federation, raw: Mapping[str, Any], extra: Mapping[str, Any] | None,
+             case: Case | None, today: date | None, duplicates: DuplicateCheck | None) -> Values:
+    values, errors = case_problems(actor, federation, raw, extra, case, today, duplicates)
+    if duplicates is not None and "confirm_distinct" in errors:
+        message = errors.pop("confirm_distinct")[0]
+        raise UnconfirmedDuplicates(duplicates.must_confirm, message, errors)
     if errors:
         raise InvalidCase(errors)
-    return cleaned
+    return values
+
+
+def _store_confirmation(actor: User | None, case: Case, duplicates: DuplicateCheck | None) -> None:
+    if duplicates is not None and duplicates.must_confirm:
+        duplicate_service.confirm_distinct(actor, [(case.id, p.other.id) for p in duplicates.must_confirm
+                                                   if p.other.id is not None], context=duplicates.context)
 
 
 def create_case(actor: User | None, federation: Federation, raw: Mapping[str, Any],
                 extra: Mapping[str, Any] | None = None, today: date | None = None,
-                context: str | None = None) -> Case:
-    """Create a case of `federation` from raw field values. Raises InvalidCase or DuplicateRef."""
-    values = check_values(raw, today)
-    values.update(_clean_extra(extra))
-    if ref_taken(federation.id, values["ref"]):
-        raise DuplicateRef(f"ref {values['ref']} already exists in federation {federation.code}", field="ref")
+                context: str | None = None, duplicates: DuplicateCheck | None = None) -> Case:
+    """Create a case of `federation` from raw field values. Raises InvalidCase with every
+    problem at once (an UnconfirmedDuplicates when, with `duplicates`, pairs need confirming)."""
+    values = _checked(actor, federation, raw, extra, None, today, duplicates)
     actor_id = actor.id if actor is not None else None
     case = Case(federation=federation, created_by_id=actor_id, updated_by_id=actor_id, **values)
     db.session.add(case)
     db.session.flush()
     audit.record(actor, case, "create", audit.diff({}, audit.snapshot(case, AUDITED_FIELDS)), context)
+    _store_confirmation(actor, case, duplicates)
     return case
 
 
 def update_case(actor: User | None, case: Case, raw: Mapping[str, Any], expected_version: int | None,
                 extra: Mapping[str, Any] | None = None, today: date | None = None,
-                context: str | None = None) -> Case:
+                context: str | None = None, duplicates: DuplicateCheck | None = None) -> Case:
     """Apply new field values. `expected_version` is the version the user loaded: if the case
-    changed since, raise EditConflict instead of overwriting someone else's change."""
+    changed since, raise EditConflict instead of overwriting someone else's change. Rules as
+    create_case (every problem at once, duplicates with `duplicates`)."""
     if expected_version is not None and expected_version != case.version:
         raise EditConflict(f"Case {case.ref} was changed by someone else since you opened it "
                            f"(version {expected_version}, now {case.version}).")
-    values = check_values(raw, today)
-    values.update(_clean_extra(extra))
-    if values["ref"] != case.ref and ref_taken(case.federation_id, values["ref"], case.id):
-        raise DuplicateRef(f"ref {values['ref']} already exists in this federation", field="ref")
+    values = _checked(actor, case.federation, raw, extra, case, today, duplicates)
     before = audit.snapshot(case, AUDITED_FIELDS)
     for field, value in values.items():
         setattr(case, field, value)
     changes = audit.diff(before, audit.snapshot(case, AUDITED_FIELDS))
+    _store_confirmation(actor, case, duplicates)
     if not changes:
         return case
     case.updated_by_id = actor.id if actor is not None else None
@@ -414,6 +483,34 @@ def restore_case(actor: User, case: Case) -> None:
     case.deleted_at, case.deleted_by_id, case.updated_by_id = None, None, actor.id
     _flush_versioned(case)
     audit.record(actor, case, "restore", {"deleted_at": [before, None]})
+
+
+_NUMBERED_REF = re.compile(r"^(.*?)(\d+)$")
+
+
+def next_ref(federation: Federation) -> str:
+    """The next free ref in the federation's own pattern: the prefix and zero-padded width of its
+    latest case's ref, one more than the highest number in use with that prefix (`ALP-0042` →
+    `ALP-0043`). A federation without numbered refs starts at `CODE-0001`."""
+    latest = db.session.scalar(select(Case.ref).where(Case.federation_id == federation.id)
+                               .order_by(Case.id.desc()).limit(1))
+    match = _NUMBERED_REF.match(latest or "")
+    prefix, width = (match.group(1), len(match.group(2))) if match else (f"{federation.code}-", 4)
+    highest = 0
+    for (ref,) in db.session.execute(select(Case.ref).where(Case.federation_id == federation.id,
+                                                            Case.ref.startswith(prefix, autoescape=True))):
+        number = ref[len(prefix):]
+        if number.isdigit():
+            highest = max(highest, int(number))
+    candidate = f"{prefix}{highest + 1:0{width}d}"
+    return candidate[:MAX_LENGTHS["ref"]]
+
+
+def new_case_defaults(federation: Federation | None) -> Values:
+    """What a new case of `federation` starts with: its country and the next free ref."""
+    if federation is None:
+        return {}
+    return {"country": federation.country, "ref": next_ref(federation)}
 
 
 def case_values(case: Case) -> Values:

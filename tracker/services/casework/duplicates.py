@@ -126,8 +126,14 @@ def name_similarity(a: str, b: str) -> float:
     return SequenceMatcher(None, " ".join(words_a), " ".join(words_b), autojunk=False).ratio()
 
 
+_NO_NUMBERS: frozenset[str] = frozenset()
+
+
 def _numbers(words: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(word.lstrip("0") or "0" for word in words if word.isdigit())
+    digits = [word for word in words if word.isdigit()]
+    if not digits:
+        return _NO_NUMBERS
+    return frozenset([word.lstrip("0") or "0" for word in digits])
 
 
 def _ratio(a: str, b: str) -> float:
@@ -271,27 +277,49 @@ def duplicates_of(identity: CaseIdentity) -> list[PossibleDuplicate]:
         for start in range(0, len(ids), _CHUNK):
             pool += [_identity(row) for row in db.session.execute(
                 same_country.where(Case.id.in_(ids[start:start + _CHUNK])))]
-    return find_duplicates([identity], pool)
+    # A case found both ways (same year and same national id) is one case: list it once.
+    unique = list({other.id: other for other in pool}.values())
+    return find_duplicates([identity], unique)
+
+
+def duplicates_counted(user: User, app_testing: bool = False) -> list[PossibleDuplicate] | None:
+    """all_duplicates, or None while this process is still building its index (a start page
+    does not wait for it; the duplicates page does)."""
+    from tracker.services.casework import duplicate_index
+
+    if not app_testing and not duplicate_index.ready():
+        return None
+    return all_duplicates(user)
 
 
 def all_duplicates(user: User, across_only: bool = False) -> list[PossibleDuplicate]:
     """The report: every possible duplicate pair among the cases `user` may see (admins: all,
-    pairs across federations only with `across_only`). For a staff user, also the pairs between
-    one of their cases and a case elsewhere: present them with `visible_to` (never the other side)."""
+    pairs across federations only with `across_only`), each pair once with its reasons together.
+    For a staff user, also the pairs between one of their cases and a case elsewhere: present
+    them with `visible_to` (never the other side). The pairs come from the index kept between
+    requests (services.casework.duplicate_index)."""
+    from tracker.services.casework import duplicate_index
+
     if user.role not in (Role.ADMIN, Role.STAFF):
         return []
-    cases = load_cases()
+    found = duplicate_index.current_pairs()
+    confirmed = confirmed_pairs({i for pair in found for i in pair}) if found else set()
+    found = {pair: value for pair, value in found.items() if pair not in confirmed}
+    cases = duplicate_index.identities(i for pair in found for i in pair)
     scope = Scope.of(user)
-    if not scope.everything:
-        countries = {c.country for c in cases if scope.may_see(c.federation_id)}
-        cases = [c for c in cases if c.country in countries]
-    pairs = find_duplicates(cases)
-    if not scope.everything:
-        mine = scope.federation_id
-        pairs = [p if p.case.federation_id == mine else PossibleDuplicate(p.other, p.case, p.reasons, p.similarity)
-                 for p in pairs if mine in (p.case.federation_id, p.other.federation_id)]
-    if across_only:
-        pairs = [p for p in pairs if p.across_federations]
+    pairs = []
+    for (low, high), (reasons, score) in found.items():
+        case, other = cases.get(low), cases.get(high)
+        if case is None or other is None:  # deleted since the index was read
+            continue
+        if not scope.everything:
+            if scope.federation_id not in (case.federation_id, other.federation_id):
+                continue
+            if case.federation_id != scope.federation_id:
+                case, other = other, case
+        pair = PossibleDuplicate(case, other, tuple(sorted(reasons)), round(score, 3))
+        if not across_only or pair.across_federations:
+            pairs.append(pair)
     return sorted(pairs, key=_sort_key)
 
 

@@ -108,3 +108,23 @@ def generate_cases(n: int, federation: DemoFederation, seed: int = 2026, today: 
             "exit_date": exit_date,
             "exit_reason": _weighted(rng, _EXITS) if exit_date else None,
         }
+
+
+def duplicate_variants(cases: list[dict[str, Any]], count: int = 1) -> list[dict[str, Any]]:
+    """Cases recorded twice, as happens in practice, so the possible-duplicates features show in
+    the demo: a second record of an open case under another ref, with its legal form in the name
+    (same words once normalised) and, every other time, the same national id written with
+    spaces. Typed values in the import schema, like `generate_cases`."""
+    out = []
+    open_cases = [case for case in cases if case["exit_date"] is None and case["national_id"]]
+    for n, original in enumerate(open_cases[:count], 1):
+        twin = dict(original)
+        twin["ref"] = f"{original['ref']}-B"
+        twin["name"] = f"{original['name']} {original['legal_form'].split()[0]}"
+        if n % 2:
+            national = original["national_id"]
+            twin["national_id"] = " ".join(national[i:i + 3] for i in range(0, len(national), 3))
+        else:
+            twin["national_id"] = None
+        out.append(twin)
+    return out

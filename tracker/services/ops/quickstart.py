@@ -12,7 +12,7 @@ from tracker.models import Federation, Role, User
 from tracker.services.accounts import federations, users
 from tracker.services.analytics import baselines
 from tracker.services.casework.cases import create_case
-from tracker.services.ops.demo import DEMO_FEDERATIONS, DEMO_PASSWORD, generate_cases
+from tracker.services.ops.demo import DEMO_FEDERATIONS, DEMO_PASSWORD, duplicate_variants, generate_cases
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,9 @@ def seed_demo(cases_per_federation: int = 100, seed: int = 2026, today: date | N
         users.create_user(None, login.email, DEMO_PASSWORD, Role(login.role),
                           by_code[login.federation] if login.federation else None)
     for demo in DEMO_FEDERATIONS:
-        for values in generate_cases(cases_per_federation, demo, seed=seed, today=today):
+        generated = list(generate_cases(cases_per_federation, demo, seed=seed, today=today))
+        # Two possible duplicate pairs in the first federation, one in the second (demo.duplicate_variants).
+        twins = duplicate_variants(generated, {0: 2, 1: 1}.get(DEMO_FEDERATIONS.index(demo), 0))
+        for values in [*generated, *twins]:
             create_case(None, by_code[demo.code], values, today=today, context="demo data")
     return True

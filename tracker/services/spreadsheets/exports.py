@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from typing import IO, Any
@@ -100,15 +101,30 @@ def write_export(fh: IO[bytes], user: User | None, federation: Federation | None
     return count
 
 
+@dataclass(frozen=True)
+class CellRule:
+    """An Excel data-validation rule of a column (XLSX only): a list of allowed codes, or a date;
+    `help` is shown as the cell's input message."""
+
+    kind: str  # "list" or "date"
+    values: tuple[str, ...] = ()
+    help: str = ""
+
+
+#: Rows of a sheet the rules cover beyond the rows written, for the rows people add.
+VALIDATED_ROWS = 2000
+
+
 def write_table(fh: IO[bytes], fmt: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
                 sheet: str = "cases", notes: Sequence[Sequence[Any]] | None = None,
-                widths: dict[str, int] | None = None) -> int:
+                widths: dict[str, int] | None = None, rules: dict[str, CellRule] | None = None) -> int:
     """Write `rows` under the header `columns` as CSV or XLSX (sheet `sheet`; `notes`, when
-    given, go to a second sheet "notes", which the imports never read). Returns the row count."""
+    given, go to a second sheet "notes", which the imports never read; `rules`, data-validation
+    lists and date checks by column, XLSX only). Returns the row count."""
     if fmt not in FORMATS:
         raise DomainError(_("unknown export format '%(format)s'; use csv or xlsx", format=fmt))
     if fmt == "xlsx":
-        return _write_xlsx(fh, iter(rows), columns, sheet, notes, widths)
+        return _write_xlsx(fh, iter(rows), columns, sheet, notes, widths, rules)
     count = 0
     for chunk, written in _csv_chunks(iter(rows), columns):
         fh.write(chunk)
@@ -155,6 +171,31 @@ def _rows(query: Select, progress: ExportProgress | None, total: int,
         progress(done, total)
 
 
+def _add_rules(sheet: Any, columns: Sequence[str], rules: dict[str, CellRule], last_row: int) -> None:
+    """Excel data validation: a drop-down of the allowed codes, or a date check, per column."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    for index, name in enumerate(columns, 1):
+        rule = rules.get(name)
+        if rule is None:
+            continue
+        if rule.kind == "list":
+            validation = DataValidation(type="list", formula1='"' + ",".join(rule.values) + '"', allow_blank=True)
+        else:
+            validation = DataValidation(type="date", operator="between", formula1="DATE(1900,1,1)",
+                                        formula2="DATE(2100,12,31)", allow_blank=True)
+        validation.error = _("Not an allowed value for %(column)s.", column=name)[:225]
+        validation.errorTitle = name[:32]
+        validation.showErrorMessage = True
+        if rule.help:
+            validation.prompt, validation.promptTitle = rule.help[:255], name[:32]
+            validation.showInputMessage = True
+        letter = get_column_letter(index)
+        validation.add(f"{letter}2:{letter}{last_row}")
+        sheet.data_validations.append(validation)
+
+
 def _csv_value(value: Any) -> str:
     if value is None:
         return ""
@@ -186,7 +227,7 @@ def _csv_chunks(rows: Iterator[Sequence[Any]], columns: Sequence[str] = CASE_FIE
 
 def _write_xlsx(fh: IO[bytes], rows: Iterator[Sequence[Any]], columns: Sequence[str] = CASE_FIELDS,
                 title: str = "cases", notes: Sequence[Sequence[Any]] | None = None,
-                widths: dict[str, int] | None = None) -> int:
+                widths: dict[str, int] | None = None, rules: dict[str, CellRule] | None = None) -> int:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -227,6 +268,7 @@ def _write_xlsx(fh: IO[bytes], rows: Iterator[Sequence[Any]], columns: Sequence[
             else value
             for value in row
         ])
+    _add_rules(sheet, columns, rules or {}, count + 1 + VALIDATED_ROWS)
     if notes is not None:
         notes_sheet = workbook.create_sheet("notes")
         notes_sheet.column_dimensions["A"].width = 18

@@ -21,6 +21,7 @@ from typing import Any
 
 from tracker.models import ExitReason, TransferType
 from tracker.services.casework.cases import _PARSERS, CASE_FIELDS, MAX_LENGTHS, REQUIRED_FIELDS, parse_date, parse_int
+from tracker.services.spreadsheets.exports import CellRule
 
 ENUM_COLUMNS: dict[str, type[StrEnum]] = {"transfer_type": TransferType, "exit_reason": ExitReason}
 CONDITIONALLY_REQUIRED = {"last_verified_on": "for open cases", "exit_reason": "with exit_date"}
@@ -105,6 +106,18 @@ def help_rows(labels: Mapping[str, Mapping[Any, str]] | None = None) -> list[tup
         rows.append((column.name, column.required, rule))
     rows.append(("", "", "Delete the example row before importing. Dates must not be in the future."))
     return rows
+
+
+def cell_rules() -> dict[str, CellRule]:
+    """Excel data validation for the template: drop-downs of the codes of the closed lists, date
+    checks on the dates, each with the column's help as its input message."""
+    rules: dict[str, CellRule] = {}
+    for column in column_help():
+        if column.values:
+            rules[column.name] = CellRule("list", tuple(v for v, _m in column.values), column.description)
+        elif _PARSERS.get(column.name) is parse_date:
+            rules[column.name] = CellRule("date", help=column.description)
+    return rules
 
 
 def template_row() -> tuple[Any, ...]:

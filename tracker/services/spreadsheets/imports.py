@@ -59,16 +59,19 @@ Rules, in the order they are applied:
 
 from __future__ import annotations
 
+import csv
 import gc
+import io
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from enum import Enum
 from pathlib import PurePath
 from typing import Any
 
+from flask_babel import gettext, ngettext
 from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
 
 from tracker.extensions import db
@@ -79,9 +82,10 @@ from tracker.services.analytics import data_version
 from tracker.services.casework import audit, duplicates
 from tracker.services.casework.cases import CASE_FIELDS, REQUIRED_FIELDS, clean_case_values
 from tracker.services.casework.duplicates import PossibleDuplicate
-from tracker.services.errors import DomainError, EditConflict, PermissionDenied
+from tracker.services.errors import EditConflict, PermissionDenied, UnconfirmedDuplicates
 from tracker.services.spreadsheets import csv_dialect, readers
 from tracker.services.spreadsheets.csv_dialect import DateOrder
+from tracker.services.spreadsheets.import_help import TEMPLATE_EXAMPLE
 from tracker.services.spreadsheets.readers import Formula, Limits
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -109,6 +113,9 @@ class ImportProblem:
     row: int
     column: str
     message: str
+    ref: str = ""  # the row's ref and name as written, so people find the row without counting
+    name: str = ""
+    value: str = ""  # the cell at fault as written (shortened)
 
     def __str__(self) -> str:
         if self.row == 0:
@@ -148,19 +155,45 @@ class ImportResult:
     duplicates: tuple[PossibleDuplicate, ...] = ()  # with check_duplicates only
     source: FileSource | None = None  # how a CSV file was read (None for XLSX, or an unreadable file)
     dates: DateOrder | None = None  # how the dates written as text were read
+    # What the import creates and how it changes existing cases (for a file with problems: what
+    # its valid rows would do), in file order.
+    creates: tuple[PreviewRow, ...] = ()
+    updates: tuple[PreviewRow, ...] = ()
+    importable: int = 0  # valid rows (creates, updates and unchanged ones)
+    # With only_valid: the problems of the rows left out (nothing of those rows was written).
+    skipped: tuple[ImportProblem, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def partial_possible(self) -> bool:
+        """Rows are wrong but every problem is about a row, all rows were checked, and some rows
+        are valid: importing only the valid rows is possible."""
+        return bool(self.problems) and self.importable > 0 and all(p.row > 0 for p in self.problems)
 
-class UnconfirmedDuplicates(DomainError):
-    """The file has possible duplicates the user can see and did not confirm as distinct."""
+    @property
+    def rejected_rows(self) -> tuple[int, ...]:
+        return tuple(sorted({p.row for p in (self.problems or self.skipped) if p.row > 0}))
 
-    def __init__(self, pairs: list[PossibleDuplicate]) -> None:
-        super().__init__(f"{len(pairs)} possible duplicate{'s' if len(pairs) != 1 else ''}: confirm that they are "
-                         "different enterprises, or correct the file", field="confirm_distinct")
-        self.pairs = pairs
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One row of the preview: a case to create, or an update with {field: [before, after]}."""
+
+    row: int
+    ref: str
+    name: str
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def unconfirmed_import(pairs: list[PossibleDuplicate]) -> UnconfirmedDuplicates:
+    """The error of a file with possible duplicates the user can see and did not confirm as distinct."""
+    return UnconfirmedDuplicates(pairs, ngettext(
+        "%(num)d possible duplicate: confirm that it is a different enterprise, or correct the file",
+        "%(num)d possible duplicates: confirm that they are different enterprises, or correct the file",
+        len(pairs)))
 
 
 class _FileProblem(Exception):
@@ -189,6 +222,9 @@ class _Existing:
 @dataclass
 class _Plan:
     creates: list[dict[str, Any]] = field(default_factory=list)
+    create_rows: list[int] = field(default_factory=list)
+    update_rows: list[int] = field(default_factory=list)
+    stopped: bool = False  # validation gave up after MAX_PROBLEMS
     updates: list[tuple[_Existing, dict[str, Any], dict[str, list[Any]]]] = field(default_factory=list)
     unchanged: int = 0
     problems: list[ImportProblem] = field(default_factory=list)
@@ -201,7 +237,7 @@ class _Plan:
 def import_cases(actor: User | None, federation: Federation, data: bytes, filename: str, dry_run: bool,
                  today: date | None = None, progress: Progress | None = None,
                  max_bytes: int = DEFAULT_MAX_BYTES, check_duplicates: bool = False,
-                 confirm_distinct: bool = False) -> ImportResult:
+                 confirm_distinct: bool = False, only_valid: bool = False) -> ImportResult:
     """Validate `data` (CSV or XLSX bytes) and, when it is valid and not `dry_run`, create or
     update the cases of `federation`. Dates are checked against `today` (default: today).
 
@@ -209,6 +245,8 @@ def import_cases(actor: User | None, federation: Federation, data: bytes, filena
     `actor` may not import into `federation`, EditConflict when a case changed between
     validation and writing, UnconfirmedDuplicates (see the module rules; nothing written) when
     `check_duplicates` finds pairs the actor must confirm and `confirm_distinct` is not set.
+    With `only_valid`, a file whose problems are all about rows imports its valid rows (one
+    transaction, audited as a partial import) and reports the others in `skipped`.
     The caller rolls back on any of these."""
     if actor is not None and not permissions.can(actor, "case.import", federation):
         raise PermissionDenied(f"You may not import cases into federation {federation.code}.")
@@ -224,22 +262,58 @@ def import_cases(actor: User | None, federation: Federation, data: bytes, filena
     dates = date_order(table, positions, federation.country)
     with _gc_frozen():
         plan = _plan(federation, table, positions, today or date.today(), progress, dates.order)
-        if plan.problems:
-            return _rejected(plan.problems, rows=len(table.rows), dry_run=dry_run, source=table.source,
-                             dates=dates)
         pairs = _possible_duplicates(federation, plan) if check_duplicates else []
-        to_confirm = duplicates.needs_confirmation(actor, pairs)
+        creates, updates = _preview(plan)
+        importable = len(plan.creates) + len(plan.updates) + plan.unchanged
+        skipped: tuple[ImportProblem, ...] = ()
+        if plan.problems:
+            rejected = ImportResult(0, 0, 0, tuple(plan.problems), len(table.rows), dry_run, tuple(pairs),
+                                    table.source, dates, creates, updates,
+                                    importable=0 if plan.stopped else importable)
+            if not (only_valid and rejected.partial_possible):
+                return rejected
+            skipped = rejected.problems
         if not dry_run:
-            if to_confirm and not confirm_distinct:
-                raise UnconfirmedDuplicates(to_confirm)
-            gc.freeze()  # the plan too: it lives until the end
-            context = f"import {PurePath(filename).name}"[:200]
-            ids = _write(actor, federation, plan, context, progress)
-            if to_confirm:
-                duplicates.confirm_distinct(actor, _pair_ids(to_confirm, ids), context)
+            _apply(actor, federation, plan, pairs, PurePath(filename).name, confirm_distinct, progress, skipped)
     return ImportResult(created=len(plan.creates), updated=len(plan.updates), unchanged=plan.unchanged,
                         problems=(), rows=len(table.rows), dry_run=dry_run, duplicates=tuple(pairs),
-                        source=table.source, dates=dates)
+                        source=table.source, dates=dates, creates=creates, updates=updates,
+                        importable=importable, skipped=skipped)
+
+
+def _apply(actor: User | None, federation: Federation, plan: _Plan, pairs: list[PossibleDuplicate], name: str,
+           confirm_distinct: bool, progress: Progress | None, skipped: tuple[ImportProblem, ...]) -> None:
+    """Write a checked plan (see import_cases)."""
+    to_confirm = duplicates.needs_confirmation(actor, pairs)
+    if to_confirm and not confirm_distinct:
+        raise unconfirmed_import(to_confirm)
+    gc.freeze()  # the plan too: it lives until the end
+    context = (f"import {name}" if not skipped else f"import {name} (valid rows only)")[:200]
+    ids = _write(actor, federation, plan, context, progress)
+    if to_confirm:
+        duplicates.confirm_distinct(actor, _pair_ids(to_confirm, ids), context)
+    if skipped:
+        _audit_partial(actor, federation, context, len(plan.creates) + len(plan.updates) + plan.unchanged, skipped)
+
+
+def _preview(plan: _Plan) -> tuple[tuple[PreviewRow, ...], tuple[PreviewRow, ...]]:
+    creates = tuple(PreviewRow(row, str(values["ref"]), str(values["name"]))
+                    for row, values in zip(plan.create_rows, plan.creates, strict=True))
+    updates = tuple(PreviewRow(row, str(values["ref"]), str(values["name"]), changes)
+                    for row, (_current, values, changes) in zip(plan.update_rows, plan.updates, strict=True))
+    return creates, updates
+
+
+def _audit_partial(actor: User | None, federation: Federation, context: str, imported: int,
+                   skipped: tuple[ImportProblem, ...]) -> None:
+    """One entry for the import as a whole, on the federation: how many rows were imported and
+    which were left out (each imported case has its own entry, as in any import)."""
+    rows = sorted({p.row for p in skipped})
+    db.session.add(AuditEntry(user_id=actor.id if actor is not None else None, table_name="federations",
+                              row_id=federation.id, action="import_valid_rows",
+                              changes={"imported_rows": [None, imported], "rejected_rows": [None, rows[:1000]]},
+                              context=context))
+    db.session.flush()
 
 
 def read_rows(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES
@@ -253,6 +327,49 @@ def read_rows(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES
     except _FileProblem as exc:
         return exc.problem
     return table.header, table.header_row, table.rows
+
+
+REJECTED_COLUMN = "problems"
+
+
+def rejected_rows_file(data: bytes, filename: str, problems: Sequence[ImportProblem],
+                       max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | None:
+    """The rows of the file that have problems, as a CSV to fix and upload again: the file's own
+    header and cells (values as written) with a last column saying what is wrong. None when no
+    problem is about a row, or the file cannot be read."""
+    by_row: dict[int, list[str]] = {}
+    for problem in problems:
+        if problem.row > 0:
+            by_row.setdefault(problem.row, []).append(
+                f"{problem.column}: {problem.message}" if problem.column else problem.message)
+    if not by_row:
+        return None
+    try:
+        table = _read_table(data, filename, max_bytes)
+    except _FileProblem:
+        return None
+    width = max([len(table.header), *(len(cells) for number, cells in table.rows if number in by_row)])
+    header = [*(str(h) if h is not None else "" for h in table.header), *[""] * (width - len(table.header))]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([*header, REJECTED_COLUMN])
+    for number, cells in table.rows:
+        if number in by_row:
+            row = [_written(cell) for cell in cells]
+            writer.writerow([*row, *[""] * (width - len(row)), "; ".join(by_row[number])])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")  # with a BOM, so Excel reads it as UTF-8
+
+
+def _written(cell: Any) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, datetime):
+        return cell.date().isoformat() if cell.time() == time(0) else cell.isoformat(sep=" ")
+    if isinstance(cell, date):
+        return cell.isoformat()
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell)
 
 
 def date_order(table: _Table, positions: dict[str, int], country: str | None) -> DateOrder:
@@ -453,8 +570,7 @@ def _plan(federation: Federation, table: _Table, positions: dict[str, int], toda
     refs = {ref for _, cells in table.rows if (ref := _ref_of(_cell(_at(cells, ref_index)))) is not None}
     existing, deleted = _load_existing(federation, refs)
     plan = _Plan()
-    first_row: dict[str, int] = {}
-    known = set(positions.values())
+    rows = _Rows(existing, deleted, set(positions.values()), today, date_order)
     total = len(table.rows)
     for done, (number, cells) in enumerate(table.rows, 1):
         if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
@@ -462,29 +578,77 @@ def _plan(federation: Federation, table: _Table, positions: dict[str, int], toda
         if len(plan.problems) >= MAX_PROBLEMS:
             plan.problems.append(ImportProblem(0, "", f"validation stopped after {MAX_PROBLEMS:,} problems; "
                                                       "fix these and import again"))
+            plan.stopped = True
             break
         raw = {name: _cell(_at(cells, index)) for name, index in positions.items()}
-        _check_stray_cells(cells, known, number, plan.problems)
+        first_problem = len(plan.problems)
+        written = dict(raw)  # as in the file: the checks below read dates and blank formulas in `raw`
+        rows.check(plan, raw, cells, number)
+        if len(plan.problems) > first_problem:
+            _describe_problems(plan.problems, first_problem, written)
+    return plan
+
+
+@dataclass
+class _Rows:
+    """What checking a row needs besides the row: the federation's cases of the file's refs, and
+    the row where each ref was first seen."""
+
+    existing: dict[str, _Existing]
+    deleted: set[str]
+    known: set[int]  # the positions of the named columns
+    today: date
+    date_order: str
+    first_row: dict[str, int] = field(default_factory=dict)
+
+    def check(self, plan: _Plan, raw: dict[str, Any], cells: Sequence[Any], number: int) -> None:
+        """One row: a valid one goes into the plan, each problem into plan.problems."""
+        if _is_template_example(raw):
+            plan.problems.append(ImportProblem(number, "ref", gettext(
+                "this is the example row of the blank template: delete it and enter your own cases")))
+            return
+        problems_before = len(plan.problems)
+        _check_stray_cells(cells, self.known, number, plan.problems)
         formulas = _refuse_formulas(raw, number, plan.problems)
-        read_dates(raw, date_order)
+        read_dates(raw, self.date_order)
         ref = _ref_of(raw["ref"])
-        current = existing.get(ref) if ref is not None else None
-        values, errors = clean_case_values({**current.values, **raw} if current else raw, today)
+        current = self.existing.get(ref) if ref is not None else None
+        values, errors = clean_case_values({**current.values, **raw} if current else raw, self.today)
         for column in formulas:
             errors.pop(column, None)
         for column, messages in errors.items():
             plan.problems.extend(ImportProblem(number, column, message) for message in messages)
-        if ref is not None and ref in first_row:
-            plan.problems.append(ImportProblem(number, "ref", f"ref {ref} already appears in row {first_row[ref]}"))
-            continue
+        if ref is not None and ref in self.first_row:
+            plan.problems.append(ImportProblem(number, "ref",
+                                               f"ref {ref} already appears in row {self.first_row[ref]}"))
+            return
         if ref is not None:
-            first_row[ref] = number
-        if ref in deleted:
+            self.first_row[ref] = number
+        if ref in self.deleted:
             plan.problems.append(ImportProblem(number, "ref", f"case {ref} was deleted; restore it first"))
-            continue
-        if not errors:
+            return
+        if len(plan.problems) == problems_before:  # a stray cell or a formula rejects the row too
             _classify(plan, values, current, number)
-    return plan
+
+
+def _describe_problems(problems: list[ImportProblem], start: int, raw: dict[str, Any]) -> None:
+    """Give the row's problems its ref, name and the value at fault, as written."""
+    ref, name = _shown(raw.get("ref")), _shown(raw.get("name"))
+    for index in range(start, len(problems)):
+        problem = problems[index]
+        problems[index] = replace(problem, ref=ref, name=name, value=_shown(raw.get(problem.column)))
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_template_example(raw: dict[str, Any]) -> bool:
+    return (_ref_of(raw.get("ref")) == TEMPLATE_EXAMPLE["ref"]
+            and str(raw.get("name") or "").strip() == TEMPLATE_EXAMPLE["name"])
 
 
 def _refuse_formulas(raw: dict[str, Any], number: int, problems: list[ImportProblem]) -> list[str]:
@@ -519,6 +683,7 @@ IDENTITY_FIELDS = frozenset({"name", "national_id", "country", "transfer_date"})
 def _classify(plan: _Plan, values: dict[str, Any], current: _Existing | None, row: int) -> None:
     if current is None:
         plan.creates.append(values)
+        plan.create_rows.append(row)
         plan.identities.append((row, values, None))
         return
     # Typed comparison (dates, enums, ints); only changed fields are converted for the audit entry.
@@ -527,6 +692,7 @@ def _classify(plan: _Plan, values: dict[str, Any], current: _Existing | None, ro
                for name in COMPARED_FIELDS if name in values and values[name] != before[name]}
     if changes:
         plan.updates.append((current, values, changes))
+        plan.update_rows.append(row)
         if not IDENTITY_FIELDS.isdisjoint(changes):
             plan.identities.append((row, values, current.id))
     else:

@@ -41,6 +41,7 @@ from tracker.services.errors import NotFound
 DEFAULT_TTL_SECONDS = 2 * 3600
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 KINDS = frozenset({"cases", "status"})
+ATTACHMENTS = frozenset({"rejected"})
 
 
 @dataclass(frozen=True)
@@ -119,10 +120,47 @@ def update_review(folder: Path, staged: StagedUpload, review: dict[str, Any], ke
     return updated
 
 
+def attach(folder: Path, staged: StagedUpload, name: str, content: bytes) -> None:
+    """Keep a file made from the upload (e.g. its rejected rows) beside it, until it expires."""
+    if name not in ATTACHMENTS:
+        raise ValueError(f"unknown attachment {name!r}")
+    _write(folder / f"{staged.token}.{name}", content)
+
+
+def read_attachment(folder: Path, staged: StagedUpload, name: str) -> bytes:
+    """An attached file; NotFound when there is none (or it expired)."""
+    if name not in ATTACHMENTS:
+        raise NotFound("No such file.")
+    try:
+        return (folder / f"{staged.token}.{name}").read_bytes()
+    except OSError:
+        raise NotFound("No such file; it may have expired.") from None
+
+
+def pending(folder: Path, user_id: int, ttl: int = DEFAULT_TTL_SECONDS, now: float | None = None
+            ) -> list[StagedUpload]:
+    """This user's checked uploads still waiting for their confirmation, newest first."""
+    if not folder.is_dir():
+        return []
+    limit = (now or time.time()) - ttl
+    found = []
+    for path in folder.glob("*.json"):
+        if not TOKEN_RE.match(path.stem):
+            continue
+        try:
+            staged = StagedUpload(**json.loads(path.read_bytes()))
+        except (OSError, ValueError, TypeError):
+            continue
+        if (staged.user_id == user_id and staged.has_data and staged.created_at >= limit
+                and staged.review.get("status") in ("checked", "partial")):
+            found.append(staged)
+    return sorted(found, key=lambda s: s.created_at, reverse=True)
+
+
 def discard(folder: Path, token: str) -> None:
     if not TOKEN_RE.match(token):
         return
-    for suffix in (".data", ".json"):
+    for suffix in (".data", ".json", *(f".{name}" for name in ATTACHMENTS)):
         with contextlib.suppress(FileNotFoundError):
             (folder / f"{token}{suffix}").unlink()
 
@@ -135,7 +173,7 @@ def purge_expired(folder: Path, ttl: int = DEFAULT_TTL_SECONDS, now: float | Non
     removed = 0
     for path in folder.iterdir():
         token, _, suffix = path.name.partition(".")
-        if suffix not in ("data", "json", "tmp") or not TOKEN_RE.match(token):
+        if suffix not in ("data", "json", "tmp", *ATTACHMENTS) or not TOKEN_RE.match(token):
             continue  # not ours: leave it alone
         try:
             if path.stat().st_mtime < limit:

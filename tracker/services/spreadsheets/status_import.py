@@ -93,7 +93,16 @@ def write_status_check(fh: IO[bytes], user: User, fmt: str, federation_id: int |
     """Write the annual status check sheet (CSV or XLSX, with an instructions sheet in XLSX)."""
     return exports.write_table(fh, fmt, STATUS_COLUMNS, status_check_rows(user, federation_id, today),
                                sheet="status check", notes=[tuple(str(cell) for cell in row) for row in INSTRUCTIONS],
-                               widths={"federation": 14, "ref": 16, "note": 30, "source": 20})
+                               widths={"federation": 14, "ref": 16, "note": 30, "source": 20},
+                               rules={"operating_on": exports.CellRule("date", help=_status_help("operating_on")),
+                                      "exit_date": exports.CellRule("date", help=_status_help("exit_date")),
+                                      "exit_reason": exports.CellRule("list", tuple(r.value for r in ExitReason),
+                                                                      _status_help("exit_reason"))})
+
+
+def _status_help(column: str) -> str:
+    """The instruction of a fill-in column, as the cell's input message."""
+    return next((str(help_text) for name, _required, help_text in INSTRUCTIONS if name == column), "")
 
 
 # --- import --------------------------------------------------------------------------------------
