@@ -57,7 +57,6 @@ from tracker.services.spreadsheets.imports import (
     FileSource,
     ImportProblem,
     ImportResult,
-    UnconfirmedDuplicates,
 )
 from tracker.services.spreadsheets.readers import Limits
 
@@ -167,7 +166,7 @@ def _finish(run: _Run, dry_run: bool, confirm_distinct: bool, source: FileSource
     writer = run.writer
     if pairs and writer is not None:
         if not confirm_distinct:
-            raise UnconfirmedDuplicates(pairs)
+            raise imports.unconfirmed_import(pairs)
         duplicates.confirm_distinct(run.actor, [(p.case.id, p.other.id) for p in pairs
                                                 if p.case.id and p.other.id], writer.context)
     if writer is not None:
