@@ -252,11 +252,11 @@ def cases_group() -> None:
 
 
 @cases_group.command("import", help=N_(
-    "Import cases from FILE (CSV or XLSX). All or nothing: on any problem, every problem is listed as "
-    "`row R, column C: message` (on stderr), nothing is written and the exit status is 1. Rows that look like "
-    "cases already registered (same national id and country, or a very similar name in the same country and "
-    "transfer year, in any federation) are listed too, and stop the import until confirmed with "
-    "--confirm-distinct, as in the web app."))
+    "Import cases from FILE (CSV or XLSX), of any size: streamed, in one transaction, all or nothing: on any "
+    "problem, every problem is listed as `row R, column C: message` (on stderr), nothing is written and the exit "
+    "status is 1. Rows that look like cases already registered (the same national id in the same country, or the "
+    "same name in the same country and transfer year, in any federation) are listed too, and stop the import until "
+    "confirmed with --confirm-distinct, as in the web app."))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--federation", "federation_code", required=True, help=N_("federation CODE the cases belong to"))
 @click.option("--dry-run", is_flag=True, help=N_("validate and report only; write nothing"))
@@ -265,17 +265,15 @@ def cases_group() -> None:
                       "such"))
 @with_appcontext
 def cases_import(file: Path, federation_code: str, dry_run: bool, confirm_distinct: bool) -> None:
-    from tracker.services.spreadsheets import imports
+    from tracker.services.spreadsheets import bulk, imports
 
     federation = federation_service.get_by_code(federation_code)
     if federation is None:
         _no_federation(federation_code)
-    with file.open("rb") as fh:  # one byte over the limit is enough to refuse the file
-        data = fh.read(imports.DEFAULT_MAX_BYTES + 1)
     try:
-        with _StageProgress() as progress:
-            result = imports.import_cases(None, federation, data, file.name, dry_run=dry_run, progress=progress,
-                                          check_duplicates=True, confirm_distinct=confirm_distinct)
+        with _StageProgress() as progress:  # any size, streamed, one transaction (services.spreadsheets.bulk)
+            result = bulk.import_file(None, federation, file, dry_run=dry_run, progress=progress,
+                                      confirm_distinct=confirm_distinct)
     except imports.UnconfirmedDuplicates as exc:
         db.session.rollback()
         _echo_duplicates(exc.pairs)
@@ -341,9 +339,11 @@ def _echo_duplicates(pairs: Any) -> None:
 
 
 class _StageProgress:
-    """A click progress bar on stderr per import stage (validating, writing), for large files only."""
+    """A click progress bar on stderr per import stage (validating, writing; importing in the bulk
+    import), for large files only."""
 
-    LABELS = {"validating": N_("Validating"), "writing": N_("Writing"), "exporting": N_("Exporting")}
+    LABELS = {"validating": N_("Validating"), "writing": N_("Writing"), "exporting": N_("Exporting"),
+              "importing": N_("Importing")}
 
     def __init__(self) -> None:
         self._stage: str | None = None

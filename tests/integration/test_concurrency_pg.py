@@ -91,9 +91,9 @@ def test_an_import_killed_half_way_leaves_nothing(app, make_federation, tmp_path
     with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as process:
         deadline = time.monotonic() + 120
         seen = ""
-        while "Writing" not in seen and time.monotonic() < deadline and process.poll() is None:
+        while "Importing" not in seen and time.monotonic() < deadline and process.poll() is None:
             seen += process.stderr.read(1)
-        assert "Writing" in seen, f"the import never started writing: {seen[-500:]}"
+        assert "Importing" in seen, f"the import never started: {seen[-500:]}"
         # Kill while its transaction is copying the new cases in (seen from the server's side), not
         # after a fixed delay: on a fast machine the whole write can take under a second.
         assert _wait_for_a_writing_transaction(deadline), "the import was never seen copying cases in"

@@ -40,6 +40,7 @@ NATIONAL_DATE_ORDER: dict[str, str] = {
 
 #: Bytes Windows-1252 leaves undefined: a file holding one is Latin-1 (or something else).
 _UNDEFINED_IN_CP1252 = frozenset(b"\x81\x8d\x8f\x90\x9d")
+_UNDEFINED_RE = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 #: Bytes no text file holds (C0 controls but TAB, LF, CR): their presence means a binary file.
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _BINARY_SIGNATURES = {b"%PDF-": _l("the file is a PDF document, not UTF-8, Windows-1252 or Latin-1 text nor an "
@@ -189,32 +190,105 @@ def date_order_of(values: Iterable[str], national: str) -> DateOrder:
     first or second place, or a four-digit year first), else the `national` order (day first when
     the national order is year first: a year never hides). When both day-first and month-first
     dates occur, the order more dates show wins, and the dates that contradict it fail validation."""
-    shown = {DAY_FIRST: 0, MONTH_FIRST: 0, YEAR_FIRST: 0}
-    example: dict[str, str] = {}
+    evidence = DateEvidence()
     for raw in values:
+        evidence.add(raw)
+    return evidence.order(national)
+
+
+class DateEvidence:
+    """What the dates of a file show about their order, counted one text at a time (a file of any
+    size is read once): `add` each date text, then `order` (the rules of date_order_of)."""
+
+    def __init__(self) -> None:
+        self.shown = {DAY_FIRST: 0, MONTH_FIRST: 0, YEAR_FIRST: 0}
+        self.example: dict[str, str] = {}
+
+    def add(self, raw: str) -> None:
         text = raw.strip()
         if _ISO.fullmatch(text):
-            example.setdefault("iso", text)
-            continue
+            self.example.setdefault("iso", text)
+            return
         match = _NUMERIC.fullmatch(text)
         if not match:
-            continue
+            return
         first, _sep, second, _third = match.groups()
-        example.setdefault("any", text)
+        self.example.setdefault("any", text)
         kind = YEAR_FIRST if len(first) == 4 else DAY_FIRST if int(first) > 12 else \
             MONTH_FIRST if int(second) > 12 else None
         if kind:
-            shown[kind] += 1
-            example.setdefault(kind, text)
-    if "any" not in example:
-        iso = example.get("iso")
-        return DateOrder(national, national, "iso", iso, read_date(iso, national) if iso else None)
-    if shown[DAY_FIRST] or shown[MONTH_FIRST]:
-        order = DAY_FIRST if shown[DAY_FIRST] >= shown[MONTH_FIRST] else MONTH_FIRST
-        evidence = "file"
-    elif shown[YEAR_FIRST]:
-        order, evidence = YEAR_FIRST, "file"
-    else:
-        order, evidence = (national if national != YEAR_FIRST else DAY_FIRST), "national"
-    sample = example.get(order, example["any"])
-    return DateOrder(order, national, evidence, sample, read_date(sample, order))
+            self.shown[kind] += 1
+            self.example.setdefault(kind, text)
+
+    def order(self, national: str) -> DateOrder:
+        shown, example = self.shown, self.example
+        if "any" not in example:
+            iso = example.get("iso")
+            return DateOrder(national, national, "iso", iso, read_date(iso, national) if iso else None)
+        if shown[DAY_FIRST] or shown[MONTH_FIRST]:
+            order = DAY_FIRST if shown[DAY_FIRST] >= shown[MONTH_FIRST] else MONTH_FIRST
+            evidence = "file"
+        elif shown[YEAR_FIRST]:
+            order, evidence = YEAR_FIRST, "file"
+        else:
+            order, evidence = (national if national != YEAR_FIRST else DAY_FIRST), "national"
+        sample = example.get(order, example["any"])
+        return DateOrder(order, national, evidence, sample, read_date(sample, order))
+
+
+def detect_encoding(chunks: Iterable[bytes]) -> DecodedText:
+    """`decode_text`'s choice for a file read in chunks, without holding it (the command line's bulk
+    import reads files of any size): the encoding, with `text` left empty. Same rules and messages."""
+    scan = _EncodingScan()
+    for chunk in chunks:
+        if scan.feed(chunk):
+            break
+    return DecodedText("", scan.encoding())
+
+
+class _EncodingScan:
+    def __init__(self) -> None:
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.utf8, self.offset, self.head, self.bom = True, 0, b"", ""
+        self.utf16 = self.undefined = False
+        self.control: tuple[int, int] | None = None  # (position, byte) of the first control byte
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take the next chunk; True when the encoding is already known (a UTF-16 BOM)."""
+        if self.offset == 0 and not self.head:
+            if chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                self.utf16 = True  # strictly decoded as it is read
+                return True
+            if chunk.startswith(codecs.BOM_UTF8):
+                self.bom, chunk = "utf-8-sig", chunk[3:]
+            self.head = chunk[:16] or b" "
+        if self.utf8:
+            try:
+                self.decoder.decode(chunk)
+            except UnicodeDecodeError:
+                self.utf8 = False
+        found = _CONTROL.search(chunk) if self.control is None else None
+        if found:
+            self.control = (self.offset + found.start(), chunk[found.start()])
+        self.undefined = self.undefined or _UNDEFINED_RE.search(chunk) is not None
+        self.offset += len(chunk)
+        return False
+
+    def encoding(self) -> str:
+        if self.utf16:
+            return "utf-16"
+        if self.utf8:
+            try:
+                self.decoder.decode(b"", final=True)
+                return self.bom or "utf-8"
+            except UnicodeDecodeError:
+                pass
+        for signature, what in _BINARY_SIGNATURES.items():
+            if self.head.startswith(signature):
+                raise UnreadableText(f"the file is {what}, not UTF-8, Windows-1252 or Latin-1 text nor an XLSX "
+                                     "workbook")
+        if self.control is not None:
+            position, byte = self.control
+            raise UnreadableText(f"the file is not UTF-8, Windows-1252 or Latin-1 text (byte 0x{byte:02x} "
+                                 f"at position {position}) nor an XLSX workbook")
+        return "latin-1" if self.undefined else "cp1252"

@@ -1,0 +1,121 @@
+"""Bulk import from the command line against a plain load of the same rows.
+
+    python -m bench.bulk_import --rows 1000000 [--database-url postgresql://postgres@127.0.0.1:5432/x]
+    python -m bench.bulk_import --rows 1000 --into sqlite:////tmp/m.sqlite3   # into an existing registry
+
+Writes N generated rows (the demo generator, seed 11, federation FR) to a CSV, then times, each
+on a fresh database made by the migrations (or `--into`, a registry made by bench.generate):
+
+- baseline: `csv.reader` + `sqlite3.executemany` of the same rows into the cases table (the
+  columns of the file plus what a case needs: federation, section, timestamps, version), one
+  commit; nothing checked, no audit trail (SQLite only: it is the yardstick for both databases);
+- `tracker cases import FILE --federation F --confirm-distinct`, end to end in a new process
+  (start-up included), with its peak memory (`ru_maxrss` of the child).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+FEDERATION = "FR-BULK"
+
+
+def write_csv(path: Path, n: int, seed: int = 11) -> None:
+    from tracker.services.ops.demo import DEMO_FEDERATIONS, generate_cases
+
+    rows = generate_cases(n, DEMO_FEDERATIONS[0], seed=seed, today=date(2025, 12, 31))
+    first = next(rows)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(list(first))
+        for i, row in enumerate((first, *rows)):
+            row["ref"] = f"BULK-{seed}-{i:07d}"
+            writer.writerow(["" if v is None else v for v in row.values()])
+
+
+def prepare(url: str) -> None:
+    """Schema by the migrations, and the federation, in a separate process (as an operator would)."""
+    env = dict(os.environ, DATABASE_URL=url)
+    code = ("from flask_migrate import upgrade\nfrom tracker import create_app\nfrom tracker.extensions import db\n"
+            "from tracker.services.accounts import federations as f\napp = create_app()\nwith app.app_context():\n"
+            f"    upgrade()\n    f.get_by_code('{FEDERATION}') or f.create_federation(None, code='{FEDERATION}', "
+            "name='Bulk', country='FR')\n    db.session.commit()\n")
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+
+
+def baseline(path: Path, database: Path) -> tuple[float, float]:
+    """(wall, CPU seconds) of a plain load: csv + sqlite3.executemany into the cases table, one transaction."""
+    from tracker.services.reference import nace_codes
+
+    sections = {c.code: c.section for c in nace_codes().values()}
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    started, cpu = time.perf_counter(), time.process_time()
+    connection = sqlite3.connect(database)
+    fed_id = connection.execute("SELECT id FROM federations WHERE code = ?", (FEDERATION,)).fetchone()[0]
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        columns = [*header, "federation_id", "nace_section", "created_at", "updated_at", "version", "changed_in"]
+        nace = header.index("nace")
+        statement = f"INSERT INTO cases ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        rows = ([*(cell or None for cell in cells), fed_id, sections.get(cells[nace]), now, now, 1, 1]
+                for cells in reader)
+        connection.executemany(statement, rows)
+    connection.commit()
+    connection.close()
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def tracker_import(path: Path, url: str) -> tuple[float, float, float, str]:
+    """(wall seconds, CPU seconds, peak MB, last line of output) of `tracker cases import` in a child process."""
+    tracker = str(Path(sys.executable).with_name("tracker"))
+    env = dict(os.environ, DATABASE_URL=url, TRACKER_CONFIG=os.environ.get("TRACKER_CONFIG", "development"))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run([tracker, "cases", "import", str(path), "--federation", FEDERATION, "--confirm-distinct"],
+                          env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"tracker cases import failed:\n{done.stderr[-3000:]}")
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return elapsed, cpu, after.ru_maxrss / 1024, done.stdout.strip().splitlines()[-1]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--database-url", help="import into this database (default: a fresh SQLite file)")
+    parser.add_argument("--into", help="an existing registry (bench.generate) to import into; no baseline")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--no-baseline", action="store_true")
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="bulk-bench-"))
+    path = folder / "cases.csv"
+    write_csv(path, args.rows, args.seed)
+    size = path.stat().st_size / 2**20
+    print(f"{args.rows:,} rows, {size:.0f} MB CSV ({path}); load average {os.getloadavg()[0]:.1f}")
+    if not args.no_baseline and not args.into:
+        database = folder / "baseline.sqlite3"
+        prepare(f"sqlite:///{database}")
+        wall, cpu = baseline(path, database)
+        print(f"  baseline csv + sqlite3.executemany: {wall:.1f} s (CPU {cpu:.1f} s)")
+    url = args.into or args.database_url or f"sqlite:///{folder / 'import.sqlite3'}"
+    prepare(url)
+    elapsed, cpu, peak, line = tracker_import(path, url)
+    print(f"  tracker cases import ({url.split('://')[0]}): {elapsed:.1f} s (CPU {cpu:.1f} s), peak {peak:.0f} MB; "
+          f"{line}")
+
+
+if __name__ == "__main__":
+    main()
