@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.extensions import db
+from tracker.i18n import format_number
 from tracker.models import OPERATING, Case, ExitReason, Federation, StatusCheck, TransferType, User
 from tracker.models.base import utcnow
 from tracker.services.casework import audit
@@ -181,8 +182,8 @@ def _check_employees(values: Values, err: Callable[[str, str], None]) -> None:
     if values.get("employees") is not None and values["employees"] < 0:
         err("employees", _("must be 0 or more"))
     elif values.get("employees") is not None and values["employees"] > MAX_EMPLOYEES:
-        err("employees", _("%(value)s is more than %(max)s", value=f"{values['employees']:,}",
-                           max=f"{MAX_EMPLOYEES:,}"))
+        err("employees", _("%(value)s is more than %(max)s", value=format_number(values["employees"]),
+                           max=format_number(MAX_EMPLOYEES)))
 
 
 def _check_dates(values: Values, errors: Errors, err: Callable[[str, str], None], today: date) -> None:
