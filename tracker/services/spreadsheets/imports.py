@@ -72,6 +72,7 @@ from pathlib import PurePath
 from typing import Any
 
 from flask_babel import gettext, ngettext
+from openpyxl.utils import get_column_letter
 from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
 
 from tracker.extensions import db
@@ -519,12 +520,8 @@ def _megabytes(size: int) -> str:
 
 
 def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    """The spreadsheet name of the 0-based column `index` (0 → A)."""
+    return get_column_letter(index + 1)
 
 
 # --- header --------------------------------------------------------------------------------------

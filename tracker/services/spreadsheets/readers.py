@@ -39,6 +39,7 @@ from dataclasses import dataclass, replace
 from typing import IO, Any
 
 from flask_babel import gettext as _
+from openpyxl.utils import get_column_letter
 
 from tracker.i18n import format_number
 
@@ -116,12 +117,7 @@ def blank(cell: Any) -> bool:
 
 def column_letter(index: int) -> str:
     """The spreadsheet name of the 0-based column `index` (0 → A, 31 → AF)."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    return get_column_letter(index + 1)
 
 
 class _Bounds:
