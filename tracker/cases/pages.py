@@ -19,7 +19,7 @@ from tracker import vocabulary
 from tracker.extensions import db
 from tracker.i18n import format_datetime, format_number
 from tracker.models import Case, Federation, User
-from tracker.services.casework import duplicates
+from tracker.services.casework import duplicate_hints, duplicates
 from tracker.services.casework.duplicates import PossibleDuplicate
 from tracker.services.errors import DomainError, InvalidCase, NotFound
 from tracker.services.permissions import Scope, require
@@ -95,6 +95,23 @@ def describe_pairs(user: User | None, pairs: list[PossibleDuplicate], codes: dic
                     "similarity": pair.similarity if both else None,
                     "confirmable": both and pair.case.id is not None and pair.other.id is not None})
     return out
+
+
+def hinted_pairs(user: User | None, pairs: list[PossibleDuplicate], valid: bool
+                 ) -> tuple[list[PossibleDuplicate], bool]:
+    """The pairs to show `user`, and whether hints about other federations were withheld because
+    the daily allowance is spent (`duplicate_hints`): the pairs with another federation's case
+    only when the file or form is otherwise `valid` and the allowance has room for all of them."""
+    hidden = duplicate_hints.hidden(user, pairs)
+    if not hidden:
+        return pairs, False
+    hidden_ids = {id(p) for p in hidden}
+    shown = [p for p in pairs if id(p) not in hidden_ids]
+    if not valid:
+        return shown, False
+    if duplicate_hints.take(user, len(hidden)):
+        return pairs, False
+    return shown, True
 
 
 # --- export of the filtered list, blank template, help ----------------------------------------
