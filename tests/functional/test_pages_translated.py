@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from html.parser import HTMLParser
+from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -214,13 +215,12 @@ def test_the_follow_up_pages_have_no_english_left(app, client, login, make_user,
     login(user=admin)
     words = _english_words(language)
     code = case.federation.code
-    pages = {path: client.get(path) for path in ("/cases/follow-up", "/cases/follow-up/census.csv?census_date=1800-01-01",
-                                                 "/cases/follow-up/upload")}
-    for name, content in (("rejected", f"federation,ref,operating_on,exit_date,exit_reason\r\n{code},R-1,x,,\r\n"),
-                          ("checked", f"federation,ref,operating_on,exit_date,exit_reason\r\n{code},R-1,2020-01-01,,\r\n")):
-        from io import BytesIO
-
-        response = client.post("/cases/follow-up/upload", data={"file": (BytesIO(content.encode()), "s.csv")})
+    paths = ("/cases/follow-up", "/cases/follow-up/census.csv?census_date=1800-01-01", "/cases/follow-up/upload")
+    pages = {path: client.get(path) for path in paths}
+    header = "federation,ref,operating_on,exit_date,exit_reason\r\n"
+    for name, row in (("rejected", f"{code},R-1,x,,"), ("checked", f"{code},R-1,2020-01-01,,")):
+        upload = (BytesIO((header + row + "\r\n").encode()), "s.csv")
+        response = client.post("/cases/follow-up/upload", data={"file": upload})
         pages[name] = client.get(response.headers["Location"])
     for name, response in pages.items():
         html = response.get_data(as_text=True)
