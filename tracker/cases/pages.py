@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
 from tracker import vocabulary
 from tracker.extensions import db
-from tracker.models import Case, ExitReason, Federation, User
+from tracker.i18n import format_datetime, format_number
+from tracker.models import Case, Federation, User
 from tracker.services.casework import duplicate_hints, duplicates
 from tracker.services.casework.duplicates import PossibleDuplicate
 from tracker.services.errors import DomainError, InvalidCase, NotFound
@@ -152,9 +154,10 @@ def max_upload_bytes() -> int:
 
 
 def megabytes(size: int) -> str:
+    """An upload limit as the user's language writes it: 1.5 MB, 1,5 Mo."""
     if size < 1024 * 1024:
-        return f"{size // 1024} KB"
-    return f"{size / (1024 * 1024):.0f} MB" if size % (1024 * 1024) == 0 else f"{size / (1024 * 1024):.1f} MB"
+        return _("%(size)s KB", size=format_number(size // 1024))
+    return _("%(size)s MB", size=format_number(size / (1024 * 1024), digits=0 if size % (1024 * 1024) == 0 else 1))
 
 
 def too_large_message() -> str:
@@ -215,7 +218,7 @@ DUPLICATES_SHOWN = 200
 
 def expiry(staged: staging.StagedUpload) -> str:
     expires = datetime.fromtimestamp(staged.expires_at(staging_ttl()), tz=UTC)
-    return expires.strftime("%Y-%m-%d %H:%M UTC")
+    return format_datetime(expires)
 
 
 def staged_data(folder: Path, staged: staging.StagedUpload) -> bytes:
@@ -237,4 +240,4 @@ def close_staged(folder: Path, staged: staging.StagedUpload, review: dict[str, A
 
 def render_status_upload(form: Form) -> str:
     return render_template("cases/status_upload.html", form=form, max_megabytes=megabytes(max_upload_bytes()),
-                           exit_reasons=[reason.value for reason in ExitReason])
+                           exit_reasons=vocabulary.EXIT_REASONS.choices())
