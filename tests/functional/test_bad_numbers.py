@@ -278,3 +278,13 @@ def test_a_founding_date_before_1900_goes_out_and_back_in_by_xlsx(app, client, l
     assert client.post(f"/cases/import/{token}", data={}).status_code == 303
     db.session.expire_all()
     assert db.session.get(Case, case.id).founded_on == date(1850, 6, 1)
+
+
+def test_a_census_date_before_1900_or_out_of_range_is_a_400_with_its_message(client, login, some_cases):
+    login(Role.ADMIN)
+    for value in ("1850-01-01", "0001-01-01", "1899-12-31", "99999-01-01", "2025-02-30"):
+        for fmt in ("csv", "xlsx"):
+            response = client.get(f"/cases/follow-up/census.{fmt}", query_string={"census_date": value})
+            assert response.status_code == 400, (value, fmt, response.status_code)
+            assert 'id="census_date"' in response.get_data(as_text=True) or "census" in response.get_data(
+                as_text=True)
