@@ -373,7 +373,21 @@ class FilterFollowUpForm(FlaskForm):
         return int(field.data) if field is not None and field.data and not field.errors else None
 
 
+
+class CensusForm(FlaskForm):
+    """The census sheet's date: a GET form (the federation is the one chosen for the list) whose
+    buttons choose the format. The date is checked by `completeness.census_date`, which names
+    the problem."""
+
+    class Meta:
+        csrf = False
+
+    census_date = StringField(_l("Census date"), render_kw={"type": "date", "min": "1900-01-01"},
+                              description=_l("Every case open on that day is listed (default: 31 December of "
+                                             "last year)."))
+
+
 __all__ = ["ConfirmDistinctForm", "ConfirmOperatingForm",
-           "ConfirmImportForm", "ConfirmStatusCheckForm", "CreateCaseForm", "DeleteCaseForm",
+           "CensusForm", "ConfirmImportForm", "ConfirmStatusCheckForm", "CreateCaseForm", "DeleteCaseForm",
            "EditCaseForm", "FilterCasesForm", "FilterDuplicatesForm", "FilterFollowUpForm", "RecordFollowUpForm",
            "RestoreCaseForm", "UploadCasesForm", "UploadStatusCheckForm", "WithdrawExitForm"]
