@@ -172,6 +172,12 @@ HISTORY_ACTIONS: Labels = Labels({
     "restore": _l("Restored"),
 })
 
+#: Why two cases may be one enterprise (keys: tracker.services.casework.duplicates' REASON_*).
+DUPLICATE_REASONS: Labels = Labels({
+    "same national id": _l("same national id"),
+    "very similar name, transfer in the same year": _l("very similar name, transfer in the same year"),
+})
+
 
 def label(vocabulary: Mapping[str, str], code: str | None) -> str:
     """The label of `code`, "Not recorded" for a missing value, the code itself if unknown."""

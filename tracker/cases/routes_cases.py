@@ -85,10 +85,14 @@ def _render_case_form(form: Form, case: Case | None = None, conflict: str | None
         typed = form.case_values()
         current = [(form[name].label.text, saved[name], typed[name]) for name in saved
                    if (saved[name] or None) != (typed[name] or None)]
-    pairs = check.pairs if check is not None else []
+    # Hints about other federations' cases only when the form is otherwise valid, within the
+    # user's daily allowance (services.casework.duplicate_hints).
+    pairs, withheld = pages.hinted_pairs(pages.user(), check.pairs if check is not None else [],
+                                         valid=set(form.errors) <= {"confirm_distinct"})
     described = pages.describe_pairs(pages.user(), pairs, pages.federation_codes() if pairs else {})
     return render_template("cases/form.html", form=form, case=case, conflict=conflict, current=current,
                            nace_options=nace_choices(), duplicates=described,
+                           hints_withheld=pages.duplicate_hints.per_day() if withheld else None,
                            must_confirm=bool(check and check.must_confirm)), status
 
 
@@ -114,7 +118,7 @@ def _save_case(form: Form, save: Callable[[case_service.DuplicateCheck], Case],
         pages.show_errors(form, exc)
         return _render_case_form(form, case, check=check)
     db.session.commit()
-    if check.hidden:
+    if check.hidden and pages.duplicate_hints.take(pages.user(), check.hidden):
         flash(HIDDEN_DUPLICATE_NOTICE, "warning")
     return case
 

@@ -251,6 +251,13 @@ def latest_edition(year: int, scope: str) -> ReportEdition | None:
         .order_by(ReportEdition.number.desc()).limit(1)).first()
 
 
+def last_edition(scope: str = SCOPE_ALL) -> ReportEdition | None:
+    """The last official edition of `scope`, whatever its year: the newest year, its highest number."""
+    return db.session.scalars(select(ReportEdition).where(
+        ReportEdition.scope == scope, ReportEdition.number.is_not(None))
+        .order_by(ReportEdition.year.desc(), ReportEdition.number.desc()).limit(1)).first()
+
+
 @contextmanager
 def allocation_lock(year: int, scope: str) -> Iterator[None]:
     """Held while an edition of (year, scope) is checked, inserted and committed."""
@@ -291,4 +298,4 @@ def get_edition(user: User, edition_id: int) -> ReportEdition | None:
 
 
 __all__ = ["FORMATS", "Generated", "InvalidReportRequest", "figures_json", "generate_edition", "get_edition",
-           "latest_edition", "render", "visible_editions"]
+           "last_edition", "latest_edition", "render", "visible_editions"]
