@@ -25,6 +25,7 @@ LAST_YEAR = TODAY.year - 1
 @pytest.fixture(autouse=True)
 def staging_dir(app, tmp_path):
     app.config["IMPORT_STAGING_DIR"] = str(tmp_path / "staging")
+    app.config["CENSUS_YEARS_SHOWN"] = 100  # every year of the registry, whenever the tests run
 
 
 @pytest.fixture
@@ -98,6 +99,17 @@ def test_the_page_shows_completeness_by_census_year_in_the_locale(client, login,
     assert download[0] == ["federation", "census_date", "open_cases", "settled", "not_settled", "share_settled"]
     assert ["FR-A", "2020-12-31", "5", "4", "1", "0.8"] in download
     assert ["all", "2021-12-31", "5", "2", "3", "0.4"] in download
+
+
+def test_the_page_shows_the_newest_years_and_the_download_every_year(app, client, login, registry):
+    app.config["CENSUS_YEARS_SHOWN"] = 2
+    login(Role.ADMIN)
+    html = client.get("/cases/follow-up").get_data(as_text=True)
+    shown = re.findall(r"(\d{4})-12-31", text_of(html, "census-years"))
+    assert shown == [str(LAST_YEAR), str(LAST_YEAR - 1)]
+    assert "The download has every year, from 2018." in html
+    rows = read_csv(client.get("/cases/follow-up/census-completeness.csv").data)
+    assert {row[1][:4] for row in rows[1:]} == {str(year) for year in range(2018, LAST_YEAR + 1)}
 
 
 def test_staff_see_their_own_census_years_on_the_page_and_in_the_download(client, login, registry):

@@ -31,6 +31,7 @@ from tracker.services.permissions import Scope, require_role
 from tracker.services.spreadsheets import exports, staging, status_import
 
 Form = Any  # a FlaskForm subclass instance
+CENSUS_YEARS_SHOWN = 10  # on the page, newest first (CENSUS_YEARS_SHOWN in the config); the download has every year
 
 # --- follow-up completeness and the annual status check ---------------------------------------
 
@@ -60,6 +61,7 @@ def _render_completeness(census_form: Form, status: int = 200) -> Any:
                            cutoff=completeness.verification_cutoff(), federation_codes=pages.federation_codes(),
                            several=several, census_form=census_form,
                            census=completeness.census_completeness(user),
+                           years_shown=int(current_app.config.get("CENSUS_YEARS_SHOWN", CENSUS_YEARS_SHOWN)),
                            secretariat=user.role == Role.ADMIN, edition=edition, formats=FORMATS,
                            change_text=change_text), status
 
