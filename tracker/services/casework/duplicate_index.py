@@ -185,6 +185,7 @@ def identities(case_ids: Iterable[int]) -> dict[int, rules.CaseIdentity]:
 
 
 _warming: set[str] = set()
+_warming_lock = threading.Lock()
 
 
 def warm(app: Any) -> None:
@@ -194,7 +195,9 @@ def warm(app: Any) -> None:
     if app.testing:
         return
     key = _database_key()
-    with _lock:
+    # Not `_lock`: the build holds it for seconds (tens under load), and every request of an
+    # admin or staff user comes through here first.
+    with _warming_lock:
         if key in _warming or key in _indexes:
             return
         _warming.add(key)
