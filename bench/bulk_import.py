@@ -103,7 +103,10 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
 def tracker_import(path: Path, url: str) -> tuple[float, float, float, str]:
     """(wall seconds, CPU seconds, peak MB, last line of output) of `tracker cases import` in a child process."""
     tracker = str(Path(sys.executable).with_name("tracker"))
-    env = dict(os.environ, DATABASE_URL=url, TRACKER_CONFIG=os.environ.get("TRACKER_CONFIG", "development"))
+    # This checkout's code, not whichever the `tracker` script's installation points to.
+    root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, DATABASE_URL=url, TRACKER_CONFIG=os.environ.get("TRACKER_CONFIG", "development"),
+               PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
     return timed([tracker, "cases", "import", str(path), "--federation", FEDERATION, "--confirm-distinct"], env)
 
 
