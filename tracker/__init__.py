@@ -328,6 +328,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["can"] = can
     app.jinja_env.globals["error_description"] = _error_description
     app.jinja_env.globals["role_label"] = lambda role: vocabulary.label(vocabulary.ROLES, role)
+    app.jinja_env.filters["app_text"] = vocabulary.app_text
     app.jinja_env.filters["duplicate_reasons"] = (
         lambda reasons: "; ".join(vocabulary.label(vocabulary.DUPLICATE_REASONS, reason) for reason in reasons))
     app.jinja_env.globals["country_name"] = country_name  # a country code as its name in the page's language

@@ -40,7 +40,7 @@ def load_case(case_id: int, action: str) -> Case:
 
 def refuse_if_deleted(case: Case) -> None:
     if case.is_deleted:
-        abort(409, description=f"Case {case.ref} is deleted; restore it before changing it.")
+        abort(409, description=_("Case %(ref)s is deleted; restore it before changing it.", ref=case.ref))
 
 
 def show_errors(form: Form, exc: DomainError | dict[str, list[str]], keep_form_errors: bool = False) -> None:

@@ -248,7 +248,7 @@ def follow_up(case_id: int) -> Any:
             pages.show_errors(form, exc)
         else:
             db.session.commit()
-            flash("Follow-up recorded.", "success")
+            flash(_("Follow-up recorded."), "success")
             return redirect(url_for("cases.detail", case_id=case.id))
     return render_template("cases/detail.html", **_detail_context(case, follow_up_form=form))
 
@@ -274,7 +274,7 @@ def withdraw_exit(case_id: int) -> Any:
             pages.show_errors(form, exc)
         else:
             db.session.commit()
-            flash("Exit withdrawn; the case is open again.", "success")
+            flash(_("Exit withdrawn; the case is open again."), "success")
             return redirect(url_for("cases.detail", case_id=case.id))
     return render_template("cases/detail.html", **_detail_context(case, withdraw_form=form))
 
@@ -294,7 +294,7 @@ def delete(case_id: int) -> Response:
         flash(exc.message, "warning")
         return redirect(url_for("cases.detail", case_id=case_id))
     db.session.commit()
-    flash(f"Case {case.ref} deleted. Tick “Show deleted cases” to find and restore it.", "success")
+    flash(_("Case %(ref)s deleted. Tick “Show deleted cases” to find and restore it.", ref=case.ref), "success")
     return redirect(url_for("cases.index"))
 
 
@@ -311,7 +311,7 @@ def restore(case_id: int) -> Response:
         flash(exc.message, "warning")
     else:
         db.session.commit()
-        flash(f"Case {case.ref} restored.", "success")
+        flash(_("Case %(ref)s restored.", ref=case.ref), "success")
     return redirect(url_for("cases.detail", case_id=case_id))
 
 @bp.route(f"/export.<{pages.FILE_FORMATS}:fmt>")

@@ -13,11 +13,15 @@ from sqlalchemy.orm import selectinload
 
 from tracker import vocabulary
 from tracker.extensions import db
+from tracker.i18n import format_date, format_datetime, format_number
 from tracker.models import AuditEntry, Case, User
 
 # services.casework.cases.record_follow_up writes "status check <id>: <outcome>" as the context.
 _FOLLOW_UP_CONTEXT = re.compile(r"^status check (\d+):")
 _VALUE_LABELS = {"transfer_type": vocabulary.TRANSFER_TYPES, "exit_reason": vocabulary.EXIT_REASONS}
+# Dates are kept as ISO strings in the audit trail, and shown as the user's language writes them.
+_DATE_FIELDS = frozenset({"transfer_date", "exit_date", "last_verified_on", "founded_on", "registered_on"})
+_TIME_FIELDS = frozenset({"deleted_at"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,12 @@ def _value(field: str, value: Any) -> Any:
     labels = _VALUE_LABELS.get(field)
     if labels is not None and value is not None:
         return labels.get(str(value), str(value))
+    if field in _DATE_FIELDS and isinstance(value, str) and value:
+        return format_date(value)
+    if field in _TIME_FIELDS and isinstance(value, str) and value:
+        return format_datetime(value)
+    if field == "employees" and isinstance(value, int):
+        return format_number(value)
     return value
 
 
@@ -59,5 +69,6 @@ def case_history(case: Case) -> list[HistoryEntry]:
                         for name, pair in (entry.changes or {}).items())
         out.append(HistoryEntry(entry.at, entry.user, entry.action,
                                 vocabulary.HISTORY_ACTIONS.get(entry.action, entry.action),
-                                None if match else entry.context, int(match.group(1)) if match else None, changes))
+                                None if match else vocabulary.app_text(entry.context),
+                                int(match.group(1)) if match else None, changes))
     return out
