@@ -28,7 +28,7 @@ from tracker import MAX_DATABASE_ID, vocabulary
 from tracker.models import OPERATING
 from tracker.services.casework.case_list import DEFAULT_SORT, DIRECTIONS, SORT_LABELS, CaseFilters
 from tracker.services.casework.cases import CASE_FIELDS, CONTACT_FIELDS, MAX_LENGTHS
-from tracker.services.reference import country_choices, nace_codes
+from tracker.services.reference import country_choices, nace_sections
 
 
 def choices(pairs: Iterable[tuple[Any, str]], empty: str | None = None) -> list[SelectChoice]:
@@ -122,8 +122,8 @@ class FilterCasesForm(FlaskForm):
         present = set(countries) if countries is not None else None
         self.country.choices = choices([(code, label) for code, label in country_choices()
                                         if present is None or code in present], _l("All countries"))
-        self.nace_section.choices = choices(((c.code, f"{c.code} · {c.label}") for c in nace_codes().values()
-                                             if c.level == "section"), _l("All sections"))
+        self.nace_section.choices = choices(((c.code, f"{c.code} · {c.label}") for c in nace_sections()),
+                                            _l("All sections"))
         self.single_country = present is not None and len(present) <= 1 and not self.country.data
         if federations is None:
             del self.federation

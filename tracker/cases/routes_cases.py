@@ -4,6 +4,7 @@ applies every rule in one call, the view commits once and redirects (PRG)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -35,7 +36,7 @@ from tracker.services.casework.case_list import LIST_COLUMNS, SORT_LABELS, build
 from tracker.services.casework.history import case_history
 from tracker.services.errors import DomainError, EditConflict
 from tracker.services.permissions import Scope, can, require, require_role
-from tracker.services.reference import countries, nace_choices, nace_codes
+from tracker.services.reference import NaceCode, countries, nace_choices, nace_codes, nace_label
 from tracker.services.spreadsheets import exports
 
 Form = Any  # a FlaskForm subclass instance
@@ -186,6 +187,11 @@ def edit(case_id: int) -> Any:
 
 
 
+def _in_language(entry: NaceCode | None) -> NaceCode | None:
+    """A NACE entry with its title as the page's language has it (a section's is translated)."""
+    return dataclasses.replace(entry, label=nace_label(entry)) if entry is not None else None
+
+
 def _detail_context(case: Case, follow_up_form: Form | None = None, withdraw_form: Form | None = None,
                     conflict: str | None = None) -> dict[str, Any]:
     user = pages.user()
@@ -213,7 +219,8 @@ def _detail_context(case: Case, follow_up_form: Form | None = None, withdraw_for
         "history": history, "show_history": can(user, "case.view_history", case),
         "show_contact": can(user, "case.view_contact", case),
         "country_name": countries().get(case.country, case.country),
-        "nace": codes.get(case.nace or ""), "nace_section": codes.get(case.nace_section or ""),
+        "nace": _in_language(codes.get(case.nace or "")),
+        "nace_section": _in_language(codes.get(case.nace_section or "")),
         "follow_up_form": follow_up_form if may_follow_up else None,
         "withdraw_form": withdraw_form if may_follow_up and case.exit_date is not None else None,
         "conflict": conflict, "outcome_labels": vocabulary.OUTCOMES,
