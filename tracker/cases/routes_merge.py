@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -95,9 +96,11 @@ def merge_pair() -> Any:
         form.form_errors.append(exc.message)
         return _render_compare(a, b, form=form, status=422)
     db.session.commit()
-    flash(_("Case %(removed)s was merged into case %(kept)s: %(count)d follow-ups moved. You can undo the merge "
-            "from this page.", removed=result.removed.ref, kept=result.kept.ref,
-            count=len(result.moved_follow_ups)), "success")
+    flash(ngettext("Case %(removed)s was merged into case %(kept)s: %(num)d follow-up moved. You can undo the "
+                   "merge from this page.",
+                   "Case %(removed)s was merged into case %(kept)s: %(num)d follow-ups moved. You can undo the "
+                   "merge from this page.", len(result.moved_follow_ups), removed=result.removed.ref,
+                   kept=result.kept.ref), "success")
     return redirect(url_for("cases.detail", case_id=result.kept.id), code=303)
 
 
@@ -115,8 +118,9 @@ def unmerge(case_id: int) -> Response:
         flash(exc.message, "warning")
         return redirect(url_for("cases.detail", case_id=case_id), code=303)
     db.session.commit()
-    message = _("The merge was undone: case %(ref)s is back with its %(count)d follow-ups.",
-                ref=result.restored.ref, count=len(result.follow_ups_back))
+    message = ngettext("The merge was undone: case %(ref)s is back with its %(num)d follow-up.",
+                       "The merge was undone: case %(ref)s is back with its %(num)d follow-ups.",
+                       len(result.follow_ups_back), ref=result.restored.ref)
     if result.fields_kept:
         labels = ", ".join(str(vocabulary.CASE_FIELDS.get(f, f)) for f in result.fields_kept)
         message += " " + _("Changed on case %(ref)s since the merge, so left as they are now: %(fields)s.",
