@@ -165,6 +165,12 @@ CASE_FIELDS: Labels = Labels({
     "moved_follow_ups": _l("Follow-ups moved"),
 })
 
+#: Why two cases are a possible duplicate (services.casework.duplicates: REASON_NATIONAL_ID, REASON_NAME).
+DUPLICATE_REASONS: Labels = Labels({
+    "same national id": _l("same national id"),
+    "very similar name, transfer in the same year": _l("very similar name, transfer in the same year"),
+})
+
 #: What a change-history entry of a case did.
 HISTORY_ACTIONS: Labels = Labels({
     "create": _l("Created"),

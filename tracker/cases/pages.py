@@ -89,7 +89,8 @@ def describe_pairs(user: User | None, pairs: list[PossibleDuplicate], codes: dic
     for pair in pairs:
         this, other = side(pair.case), side(pair.other)
         both = this["visible"] and other["visible"]
-        out.append({"case": this, "other": other, "reasons": list(pair.reasons) if both else [],
+        reasons = [vocabulary.DUPLICATE_REASONS.get(reason, reason) for reason in pair.reasons] if both else []
+        out.append({"case": this, "other": other, "reasons": reasons,
                     "similarity": pair.similarity if both else None,
                     "confirmable": both and pair.case.id is not None and pair.other.id is not None})
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -67,6 +68,6 @@ def confirm_distinct() -> Response:
     except DomainError as exc:
         abort(400, description=exc.message)
     db.session.commit()
-    flash("Confirmed: different enterprises; this pair will not be reported again." if stored
-          else "This pair was already confirmed as different enterprises.", "success")
+    flash(_("Confirmed: different enterprises; this pair will not be reported again.") if stored
+          else _("This pair was already confirmed as different enterprises."), "success")
     return redirect(safe_next(form.next.data, url_for("cases.duplicates_page")))
