@@ -77,7 +77,7 @@ def index() -> str:
         list_args=list_args, sort_labels=SORT_LABELS, federation_codes=codes,
         transfer_type_labels=vocabulary.TRANSFER_TYPES, exit_reason_labels=vocabulary.EXIT_REASONS,
         saved_views=saved_views.views_of(user), save_view_form=SaveViewForm(formdata=None, query=current),
-        delete_view_form=DeleteViewForm(formdata=None), moved_away=moved_away)
+        moved_away=moved_away)
 
 
 # --- saved views of the list (each user's own) ---------------------------------------------------

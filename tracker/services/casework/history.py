@@ -52,6 +52,9 @@ def _value(field: str, value: Any, codes: dict[int, str] | None = None, refs: di
     return value
 
 
+# Their changes say it all (which case, which federation), in the reader's language; their context
+# (English, for the audit) is not repeated.
+_SELF_EXPLAINED = frozenset({"merge", "merged_into", "unmerge", "move"})
 # Fields of the merge and move entries (services.casework.merge) holding a case id: shown as its ref.
 _CASE_LINKS = frozenset({"merged_case_id", "merged_into_id"})
 
@@ -74,5 +77,6 @@ def case_history(case: Case) -> list[HistoryEntry]:
                         for name, pair in (entry.changes or {}).items())
         out.append(HistoryEntry(entry.at, entry.user, entry.action,
                                 vocabulary.HISTORY_ACTIONS.get(entry.action, entry.action),
-                                None if match else entry.context, int(match.group(1)) if match else None, changes))
+                                None if match or entry.action in _SELF_EXPLAINED else entry.context,
+                                int(match.group(1)) if match else None, changes))
     return out
