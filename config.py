@@ -35,6 +35,9 @@ class Config:
     # Baseline series per country; countries not listed use eurostat-bd, else their national series.
     BASELINE_SERIES = {"FR": "insee-sine"}
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    # Hints about possible duplicates in other federations a user gets per day (import review,
+    # case form): services/casework/duplicate_hints.py. Counted in RATELIMIT_STORAGE_URI.
+    IMPORT_DUPLICATE_HINTS_PER_DAY = 50
     PASSWORD_HASH_METHOD = "scrypt"
     # Failed logins allowed per account and per client address (Flask-Limiter syntax).
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
@@ -64,6 +67,8 @@ class Config:
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", self.RATELIMIT_STORAGE_URI)
         # Keys in a shared Redis start with this (several installations, or CI runs, on one server).
         self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "tracker")
+        self.IMPORT_DUPLICATE_HINTS_PER_DAY = int(os.environ.get("IMPORT_DUPLICATE_HINTS_PER_DAY",
+                                                                 self.IMPORT_DUPLICATE_HINTS_PER_DAY))
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("DATABASE_URL"))
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE") or type(self).BABEL_DEFAULT_LOCALE

@@ -2,6 +2,7 @@
 
     python -m bench.bulk_import --rows 1000000 [--database-url postgresql://postgres@127.0.0.1:5432/x]
     python -m bench.bulk_import --rows 1000 --into sqlite:////tmp/m.sqlite3   # into an existing registry
+    python -m bench.bulk_import --csv /tmp/cases-1m.csv ...   # reuse (or write once) the CSV
 
 Writes N generated rows (the demo generator, seed 11, federation FR) to a CSV, then times, each
 on a fresh database made by the migrations (or `--into`, a registry made by bench.generate):
@@ -11,6 +12,9 @@ on a fresh database made by the migrations (or `--into`, a registry made by benc
   commit; nothing checked, no audit trail (SQLite only: it is the yardstick for both databases);
 - `tracker cases import FILE --federation F --confirm-distinct`, end to end in a new process
   (start-up included), with its peak memory (`ru_maxrss` of the child).
+
+Both run in a child process under `/usr/bin/time` (when present), one after the other, so they
+share the machine's conditions; each line gives wall and CPU seconds and the peak resident size.
 """
 
 from __future__ import annotations
@@ -76,20 +80,31 @@ def baseline(path: Path, database: Path) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - cpu
 
 
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
+    """(wall seconds, CPU seconds, peak MB, last line of output) of a child process, by
+    /usr/bin/time when it exists (else this process's clock and the child's rusage)."""
+    clock = ["/usr/bin/time", "-f", "TIME %e %U %S %M"] if Path("/usr/bin/time").exists() else []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run([*clock, *command], env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{command[0]} failed:\n{done.stderr[-3000:]}")
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    peak = after.ru_maxrss / 1024
+    for line in done.stderr.splitlines():
+        if line.startswith("TIME "):
+            wall, user, system, kib = line.split()[1:]
+            elapsed, cpu, peak = float(wall), float(user) + float(system), int(kib) / 1024
+    return elapsed, cpu, peak, (done.stdout.strip().splitlines() or [""])[-1]
+
+
 def tracker_import(path: Path, url: str) -> tuple[float, float, float, str]:
     """(wall seconds, CPU seconds, peak MB, last line of output) of `tracker cases import` in a child process."""
     tracker = str(Path(sys.executable).with_name("tracker"))
     env = dict(os.environ, DATABASE_URL=url, TRACKER_CONFIG=os.environ.get("TRACKER_CONFIG", "development"))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run([tracker, "cases", "import", str(path), "--federation", FEDERATION, "--confirm-distinct"],
-                          env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise SystemExit(f"tracker cases import failed:\n{done.stderr[-3000:]}")
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return elapsed, cpu, after.ru_maxrss / 1024, done.stdout.strip().splitlines()[-1]
+    return timed([tracker, "cases", "import", str(path), "--federation", FEDERATION, "--confirm-distinct"], env)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,22 +114,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--into", help="an existing registry (bench.generate) to import into; no baseline")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--csv", help="the generated CSV: reused when it exists, else written there")
+    parser.add_argument("--baseline-only", nargs=2, metavar=("CSV", "SQLITE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.baseline_only:  # the child process of the baseline
+        wall, cpu = baseline(Path(args.baseline_only[0]), Path(args.baseline_only[1]))
+        print(f"{wall:.1f} s, CPU {cpu:.1f} s")
+        return
     folder = Path(tempfile.mkdtemp(prefix="bulk-bench-"))
-    path = folder / "cases.csv"
-    write_csv(path, args.rows, args.seed)
+    path = Path(args.csv) if args.csv else folder / "cases.csv"
+    if not path.exists():
+        write_csv(path, args.rows, args.seed)
     size = path.stat().st_size / 2**20
     print(f"{args.rows:,} rows, {size:.0f} MB CSV ({path}); load average {os.getloadavg()[0]:.1f}")
     if not args.no_baseline and not args.into:
         database = folder / "baseline.sqlite3"
         prepare(f"sqlite:///{database}")
-        wall, cpu = baseline(path, database)
-        print(f"  baseline csv + sqlite3.executemany: {wall:.1f} s (CPU {cpu:.1f} s)")
+        wall, cpu, peak, _line = timed([sys.executable, "-m", "bench.bulk_import", "--baseline-only", str(path),
+                                        str(database)])
+        print(f"  baseline csv + sqlite3.executemany: {wall:.1f} s (CPU {cpu:.1f} s), peak {peak:.0f} MB; "
+              f"load average {os.getloadavg()[0]:.1f}")
     url = args.into or args.database_url or f"sqlite:///{folder / 'import.sqlite3'}"
     prepare(url)
     elapsed, cpu, peak, line = tracker_import(path, url)
     print(f"  tracker cases import ({url.split('://')[0]}): {elapsed:.1f} s (CPU {cpu:.1f} s), peak {peak:.0f} MB; "
-          f"{line}")
+          f"load average {os.getloadavg()[0]:.1f}; {line}")
 
 
 if __name__ == "__main__":

@@ -129,10 +129,16 @@ def register_input_guards(app: Flask) -> None:
 
     @app.before_request
     def refuse_impossible_page_numbers() -> None:
-        # A list page's offset (page x per page) must fit the database's 64-bit integers.
+        # A list page's offset (page x per page) must fit the database's 64-bit integers. The
+        # pages read `page` with int(), which also takes signs, spaces, underscores and other
+        # scripts' digits ("+1_000_000_000_000"): the guard reads it the same way.
         page = request.args.get("page", "")
-        if page.isdigit() and (len(page) > 9 or int(page) > MAX_PAGE):
-            shown = page[:20] + ("…" if len(page) > 20 else "")
+        try:
+            number = int(page) if len(page) <= 100 else None
+        except ValueError:
+            return
+        if number is None or number > MAX_PAGE:
+            shown = page.strip()[:20] + ("…" if len(page.strip()) > 20 else "")
             abort(404, description=_("There is no page %(page)s.", page=shown))
 
     @app.before_request
@@ -322,6 +328,9 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["can"] = can
     app.jinja_env.globals["error_description"] = _error_description
     app.jinja_env.globals["role_label"] = lambda role: vocabulary.label(vocabulary.ROLES, role)
+    app.jinja_env.filters["app_text"] = vocabulary.app_text
+    app.jinja_env.filters["duplicate_reasons"] = (
+        lambda reasons: "; ".join(vocabulary.label(vocabulary.DUPLICATE_REASONS, reason) for reason in reasons))
     app.jinja_env.globals["country_name"] = country_name  # a country code as its name in the page's language
     app.jinja_env.globals["app_version"] = _version()
 

@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import select
 
 from tracker import vocabulary
 from tracker.extensions import db
-from tracker.i18n import N_, cli_language, format_date, format_number
+from tracker.i18n import DEFAULT_LANGUAGE, N_, cli_language, format_date, format_number
 from tracker.models import Federation, Role
 from tracker.services.accounts import federations as federation_service
 from tracker.services.accounts import users as user_service
@@ -410,36 +410,40 @@ def cases_export(file: Path, federation_code: str | None) -> None:
 
 # --- survival ----------------------------------------------------------------------------------
 
-@click.command("survival")
-@click.option("--as-of", "as_of", help="analysis date YYYY-MM-DD (default: today)")
-@click.option("--endpoint", type=click.Choice(["enterprise", "cooperative"]), default="enterprise", show_default=True)
+@click.command("survival", help=N_(
+    "Kaplan-Meier survival of the transferred enterprises (docs/design.md, \"Survival definitions\"), with the "
+    "median's CI, the restricted mean, the annual hazard, pairwise tests and, on request, a Cox model or the "
+    "competing outcomes. A bad option exits 2 with its message."))
+@click.option("--as-of", "as_of", help=N_("analysis date YYYY-MM-DD (default: today)"))
+@click.option("--endpoint", type=click.Choice(["enterprise", "cooperative"]), default="enterprise", show_default=True,
+              help=N_("enterprise: a closure is the event (a sale or merger ends the follow-up); cooperative: "
+                      "every exit is the event"))
 @click.option("--group-by", "group_by", metavar="FIELD[,FIELD]",
-              help="transfer_type, country, nace_section, cohort, federation, size_class or age_band; "
-                   "two joined by a comma")
-@click.option("--horizons", default="1,2,3,4,5", show_default=True, help="whole years, comma-separated")
-@click.option("--no-delayed-entry", is_flag=True, help="enter every case at its transfer (no left truncation)")
-@click.option("--where", "where", multiple=True, metavar="FIELD=VALUE", help="filter; repeat to combine")
-@click.option("--cohort-bands", help="group cohorts in bands, e.g. 2000-2007,2008-2014")
-@click.option("--no-baselines", is_flag=True, help="leave out expected and relative survival")
-@click.option("--rmst-tau", "rmst_tau", metavar="YEARS", help="restriction time of the restricted mean survival "
-              "time (years > 0, default 5)")
-@click.option("--model", metavar="cox", help="fit a model on the selection: cox (proportional hazards)")
+              help=N_("transfer_type, country, nace_section, cohort, federation, size_class or age_band; "
+                      "two joined by a comma"))
+@click.option("--horizons", default="1,2,3,4,5", show_default=True, help=N_("whole years, comma-separated"))
+@click.option("--no-delayed-entry", is_flag=True, help=N_("enter every case at its transfer (no left truncation)"))
+@click.option("--where", "where", multiple=True, metavar="FIELD=VALUE", help=N_("filter; repeat to combine"))
+@click.option("--cohort-bands", help=N_("group cohorts in bands, e.g. 2000-2007,2008-2014"))
+@click.option("--no-baselines", is_flag=True, help=N_("leave out expected and relative survival"))
+@click.option("--rmst-tau", "rmst_tau", metavar="YEARS",
+              help=N_("restriction time of the restricted mean survival time (years > 0, default 5)"))
+@click.option("--model", metavar="cox", help=N_("fit a model on the selection: cox (proportional hazards)"))
 @click.option("--covariates", metavar="F1[,F2...]",
-              help="the model's covariates: grouping fields, log_employees, age_at_transfer")
-@click.option("--competing", is_flag=True, help="print the competing outcomes (closure, loss of the cooperative "
-              "form) instead, as GET /api/v1/survival/competing")
+              help=N_("the model's covariates: grouping fields, log_employees, age_at_transfer"))
+@click.option("--competing", is_flag=True,
+              help=N_("print the competing outcomes (closure, loss of the cooperative form) instead, as "
+                      "GET /api/v1/survival/competing"))
 @click.option("--microdata", "microdata_path", metavar="FILE.zip", type=click.Path(dir_okay=False, writable=True),
-              help="write the selection's anonymised microdata (CSV, Stata .dta, codebook, README) to this "
-                   "zip instead, as GET /api/v1/microdata")
-@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True)
+              help=N_("write the selection's anonymised microdata (CSV, Stata .dta, codebook, README) to this zip "
+                      "instead, as GET /api/v1/microdata"))
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table", show_default=True,
+              help=N_("table: for reading, in the language of the command line; json: the API's JSON"))
 @with_appcontext
 def survival(as_of: str | None, endpoint: str, group_by: str | None, horizons: str, no_delayed_entry: bool,
              where: tuple[str, ...], cohort_bands: str | None, no_baselines: bool, rmst_tau: str | None,
              model: str | None, covariates: str | None, competing: bool, microdata_path: str | None,
              fmt: str) -> None:
-    """Kaplan-Meier survival of the transferred enterprises (docs/design.md, "Survival definitions"),
-    with the median's CI, the restricted mean, the annual hazard, pairwise tests and, on request,
-    a Cox model or the competing outcomes. A bad option exits 2 with its message."""
     import json
 
     from tracker.services.analytics import queries as analytics
@@ -470,7 +474,7 @@ def survival(as_of: str | None, endpoint: str, group_by: str | None, horizons: s
             result = analytics.survival_json(None, query)
     except analytics.InvalidParameter as exc:
         db.session.rollback()
-        click.secho(f"Error: --{exc.name.replace('_', '-')}: {exc.message}", fg="red", err=True)
+        error(f"--{exc.name.replace('_', '-')}: {exc.message}")
         sys.exit(2)
     if fmt == "json":
         click.echo(json.dumps(result, indent=1))
@@ -628,24 +632,37 @@ REPORT_SUFFIXES = {".pdf": "pdf", ".xlsx": "xlsx", ".zip": "csv", ".csv": "csv",
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help=N_("file to write (default: the edition's file name in the current folder)"))
 @click.option("--as-of", "as_of", help=N_("reference date YYYY-MM-DD (default: YEAR-12-31)"))
-@click.option("--lang", "language", type=click.Choice(["en", "fr", "it", "es"]), default="en", show_default=True,
-              help=N_("language of the report (an edition may exist in several languages, with the same figures)"))
+@click.option("--lang", "language", type=click.Choice(["en", "fr", "it", "es"]),
+              help=N_("language of the report (an edition may exist in several languages, with the same figures); "
+                      "default: the instance's language (BABEL_DEFAULT_LOCALE)"))
 @with_appcontext
-def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | None, language: str) -> None:
+def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | None, language: str | None) -> None:
     from datetime import date
+
+    from babel import Locale
 
     from tracker.reports.build.inputs import STAGES, InvalidReportRequest
     from tracker.reports.changes import change_text
     from tracker.reports.editions import FORMATS, generate_edition
+    from tracker.reports.jobs import stage_text
 
+    language = language or current_app.config.get("BABEL_DEFAULT_LOCALE") or DEFAULT_LANGUAGE
     fmt = fmt or (REPORT_SUFFIXES.get(output.suffix.lower(), "pdf") if output else "pdf")
     try:
         reference = date.fromisoformat(as_of) if as_of else None
     except ValueError:
         fail(_("--as-of: '%(value)s' is not a date in the form YYYY-MM-DD", value=as_of))
+    console = str(get_locale() or DEFAULT_LANGUAGE)  # the report is built in its own language, the bar is not
+
+    def show(stage: str | None) -> str | None:
+        if stage is None:
+            return None
+        with force_locale(console):
+            return stage_text(stage)
+
     try:
         with click.progressbar(length=len(STAGES) + len(FORMATS), label=_("Annual report"), file=sys.stderr,
-                               item_show_func=lambda stage: stage) as bar:
+                               item_show_func=show) as bar:
             generated = generate_edition(None, year, fmt, reference, language=language,
                                          progress=lambda stage: bar.update(1, stage))
         edition, file = generated.edition, generated.file(fmt, language)
@@ -664,7 +681,8 @@ def report_annual(year: int, fmt: str | None, output: Path | None, as_of: str | 
                      "date): that edition is offered, no new number was taken.", number=edition.number, year=year))
     click.echo(_("Annual report %(year)s, edition %(number)s (all federations, reference date %(as_of)s, "
                  "%(language)s): %(format)s, %(size)s bytes, written to %(target)s.", year=year,
-                 number=edition.number, as_of=format_date(edition.as_of), language=language,
+                 number=edition.number, as_of=format_date(edition.as_of),
+                 language=Locale.parse(language).get_display_name(console),
                  format=FORMATS[fmt].label, size=format_number(file.file_size), target=str(target)))
     click.echo(_("Application %(version)s; data fingerprint %(fingerprint)s.", version=edition.app_version,
                  fingerprint=edition.fingerprint))

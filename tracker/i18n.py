@@ -147,10 +147,13 @@ def format_date(value: date | datetime | str | None, style: str = "numeric", mis
     return babel_format_date(value, format=pattern, locale=locale)
 
 
-def format_datetime(value: datetime | None, missing: str = "—") -> str:
-    """A timestamp (UTC) as the numeric date and the hour: 31/12/2025 14:05 UTC."""
-    if value is None:
+def format_datetime(value: datetime | str | None, missing: str = "—") -> str:
+    """A timestamp (UTC) as the numeric date and the hour: 31/12/2025 14:05 UTC. A string is read
+    as ISO up to the minute ("2025-12-31 14:05 UTC", as an upload's review keeps its times)."""
+    if value is None or value == "":
         return missing
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value[:16])
     locale = _locale()
     pattern = _NUMERIC_DATE.get(locale.language, "yyyy-MM-dd") + " HH:mm"
     return babel_format_datetime(value, format=pattern, tzinfo=None, locale=locale) + " UTC"

@@ -15,6 +15,7 @@ labels when writing, never at import time, and never cache them across languages
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 
 from flask_babel import LazyString
@@ -165,12 +166,6 @@ CASE_FIELDS: Labels = Labels({
     "moved_follow_ups": _l("Follow-ups moved"),
 })
 
-#: Why two cases are a possible duplicate (services.casework.duplicates: REASON_NATIONAL_ID, REASON_NAME).
-DUPLICATE_REASONS: Labels = Labels({
-    "same national id": _l("same national id"),
-    "very similar name, transfer in the same year": _l("very similar name, transfer in the same year"),
-})
-
 #: What a change-history entry of a case did.
 HISTORY_ACTIONS: Labels = Labels({
     "create": _l("Created"),
@@ -184,6 +179,37 @@ HISTORY_ACTIONS: Labels = Labels({
     "unmerge": _l("Merge undone"),
     "move": _l("Moved to another federation"),
 })
+
+#: Why two cases may be one enterprise (keys: tracker.services.casework.duplicates' REASON_*).
+DUPLICATE_REASONS: Labels = Labels({
+    "same national id": _l("same national id"),
+    "very similar name, transfer in the same year": _l("very similar name, transfer in the same year"),
+})
+
+#: Texts the application itself writes into the timeline and the history (sources, notes, the
+#: context of an audit entry), read in the user's language; `{file}` stands for a file's name.
+APP_TEXTS: Labels = Labels({
+    "case edit": _l("case edit"),
+    "exit cleared by editing the case": _l("exit cleared by editing the case"),
+    "demo data": _l("demo data"),
+    "import {file} (valid rows only)": _l("import %(file)s (valid rows only)"),
+    "import {file}": _l("import %(file)s"),
+    "baselines import {file}": _l("baselines import %(file)s"),
+})
+_APP_TEXT_PATTERNS = [(re.compile("^" + re.escape(key).replace(re.escape("{file}"), "(?P<file>.+)") + "$"), key)
+                      for key in APP_TEXTS]
+
+
+def app_text(text: str | None) -> str | None:
+    """`text` in the user's language when the application wrote it (see APP_TEXTS), else as recorded."""
+    if not text:
+        return text
+    for pattern, key in _APP_TEXT_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            label = APP_TEXTS.lazy(key)
+            return str(label % match.groupdict()) if match.groupdict() else str(label)
+    return text
 
 
 def label(vocabulary: Mapping[str, str], code: str | None) -> str:

@@ -45,8 +45,9 @@ def test_the_case_page_shows_the_facts_with_nace_label_and_section(client, own_c
     case, _ = own_case
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Verrerie Ouvrière" in html and "France (FR)" in html
-    assert "23.13 · Manufacture of hollow glass" in html
-    assert "Section C · Manufacturing" in html
+    text = re.sub(r"<[^>]+>", "", html)  # the classification's labels are marked as data (translate="no")
+    assert "23.13 · Manufacture of hollow glass" in text
+    assert "Section C · Manufacturing" in text
     assert "Ana Lopes" in html and "ana@example.org" in html  # own federation: contact shown
     assert "Change history" in html
 
@@ -63,7 +64,7 @@ def test_researchers_see_the_case_without_contact_history_or_forms(client, login
     assert response.status_code == 200 and case.name in html
     assert "Ana Lopes" not in html and "ana@example.org" not in html and "Contact person" not in html
     assert "Change history" not in html
-    assert "Source: Annual survey" in html and staff.email not in html  # the timeline, without who
+    assert "Source: Annual survey" in re.sub(r"<[^>]+>", "", html) and staff.email not in html  # timeline, not who
     assert "Record a follow-up" not in html and f"/cases/{case.id}/edit" not in html
 
 
@@ -82,7 +83,7 @@ def test_confirming_a_case_operating_moves_last_verified_forward(client, own_cas
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Follow-up recorded." in html
     assert "<strong>2025-03-10</strong> ·\n            Operating" in html
-    assert "Source: Registre SIRENE" in html and staff.email in html
+    assert "Source: Registre SIRENE" in re.sub(r"<[^>]+>", "", html) and staff.email in html
 
 
 def test_recording_an_exit_closes_the_case_and_the_timeline_is_newest_first(client, own_case):

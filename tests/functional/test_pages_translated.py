@@ -3,15 +3,16 @@ interface. A word counts as English when it occurs in an English message of the 
 none of that language's translations; proper names are allowed.
 
 Pages covered: login, the account pages (settings, password, API tokens) for every role, the
-error pages, and every admin page (with its flashes, a refused form and audit entries). Not yet
-covered (their templates are not translated yet): cases, import, follow-up, duplicates, survival
-explorer, reports."""
+error pages, every admin page (with its flashes, a refused form and audit entries), and the
+follow-up pages (completeness, census, status upload and review). Not yet covered (their
+templates are not translated yet): cases, import, duplicates, survival explorer, reports."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
 from html.parser import HTMLParser
+from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,33 @@ def test_the_staff_start_page_has_no_english_left(app, client, login, make_user,
     html = client.get("/cases/start").get_data(as_text=True)
     assert f'<html lang="{language}">' in html
     assert not _english_left(html, words), _english_left(html, words)
+
+
+@pytest.mark.parametrize("language", ["fr", "it", "es"])
+def test_the_follow_up_pages_have_no_english_left(app, client, login, make_user, make_case, tmp_path, language):
+    """The secretariat's start page (completeness, census years, last edition and what changed),
+    a refused census date, the upload page and a rejected and a checked upload."""
+    from tracker.models.report import ReportEdition
+
+    app.config["IMPORT_STAGING_DIR"] = str(tmp_path)
+    admin = make_user(Role.ADMIN)
+    admin.language = language
+    case = make_case(ref="R-1", name="Menuiserie Lenoir", last_verified_on=date(2016, 1, 1))
+    db.session.add(ReportEdition(year=2024, scope="ALL", number=2, official=True, as_of=date(2025, 3, 31),
+                                 app_version="1.0", fingerprint="f" * 64, figures={},
+                                 changes=[{"kind": "input", "key": "transfers", "old": 10, "new": 12}]))
+    db.session.commit()
+    login(user=admin)
+    words = _english_words(language)
+    code = case.federation.code
+    paths = ("/cases/follow-up", "/cases/follow-up/census.csv?census_date=1800-01-01", "/cases/follow-up/upload")
+    pages = {path: client.get(path) for path in paths}
+    header = "federation,ref,operating_on,exit_date,exit_reason\r\n"
+    for name, row in (("rejected", f"{code},R-1,x,,"), ("checked", f"{code},R-1,2020-01-01,,")):
+        upload = (BytesIO((header + row + "\r\n").encode()), "s.csv")
+        response = client.post("/cases/follow-up/upload", data={"file": upload})
+        pages[name] = client.get(response.headers["Location"])
+    for name, response in pages.items():
+        html = response.get_data(as_text=True)
+        assert f'<html lang="{language}">' in html, name
+        assert not _english_left(html, words), (name, _english_left(html, words))

@@ -145,7 +145,7 @@ def test_ten_requests_at_once_wait_in_a_queue_and_all_finish(app, client, login,
     real_record = jobs._record_stage
 
     def record(job_id, stage):
-        if stage.startswith("In the queue"):
+        if stage.startswith(jobs.QUEUED_STAGE):
             seen_queued.append(job_id)
         real_record(job_id, stage)
 

@@ -29,7 +29,7 @@ def test_enum_members_find_their_label_and_missing_values_read_not_recorded() ->
     assert vocabulary.label(vocabulary.EXIT_REASONS, "sold") == "Sold to non-members"
 
 
-def test_every_reason_for_a_possible_duplicate_has_a_label() -> None:
+def test_every_duplicate_reason_has_a_label() -> None:
     from tracker.services.casework import duplicates
 
     assert set(vocabulary.DUPLICATE_REASONS) == {duplicates.REASON_NATIONAL_ID, duplicates.REASON_NAME}

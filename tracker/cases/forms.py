@@ -22,10 +22,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in types-WTForms 3.2
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
-from tracker import vocabulary
+from tracker import MAX_DATABASE_ID, vocabulary
 from tracker.models import OPERATING
 from tracker.services.casework.case_list import DEFAULT_SORT, DIRECTIONS, SORT_LABELS, CaseFilters
 from tracker.services.casework.cases import CASE_FIELDS, CONTACT_FIELDS, MAX_LENGTHS
@@ -65,9 +65,25 @@ def _year(form: FlaskForm, field: IntegerField) -> None:
 
 
 class VersionField(IntegerField):
-    """The case version the user loaded (optimistic locking), carried in a hidden input."""
+    """The case version the user loaded (optimistic locking), carried in a hidden input. A number
+    no version column holds is read as a version no case has (-1): the save is then a conflict,
+    never a database error."""
 
     widget = HiddenInput()
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not 0 <= self.data <= MAX_DATABASE_ID:
+            self.data = -1
+
+
+def _database_id(text: Any) -> int | None:
+    """A posted id as an int, when an id column can hold it (else None: no such row)."""
+    try:
+        number = int(text)
+    except (TypeError, ValueError):
+        return None
+    return number if 1 <= number <= MAX_DATABASE_ID else None
 
 
 # --- list filters (GET) -----------------------------------------------------------------------
@@ -251,10 +267,7 @@ class _ChooseFederation(FlaskForm):
         """The chosen federation's id; None when none (or no number) was posted."""
         if "federation" not in self or not self.federation.data:
             return None
-        try:
-            return int(self.federation.data)
-        except (TypeError, ValueError):
-            return None
+        return _database_id(self.federation.data)
 
 
 class CreateCaseForm(_ChooseFederation, CaseFormBase):
@@ -342,8 +355,8 @@ class ConfirmStatusCheckForm(FlaskForm):
 class ConfirmDistinctForm(FlaskForm):
     """Button form of one possible-duplicate pair: the two case ids travel in hidden inputs."""
 
-    case_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
-    other_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    case_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(1, MAX_DATABASE_ID)])
+    other_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(1, MAX_DATABASE_ID)])
     next = StringField(widget=HiddenInput(), validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Different enterprises"))
 
@@ -372,7 +385,21 @@ class FilterFollowUpForm(FlaskForm):
 
     def federation_id(self) -> int | None:
         field = self._fields.get("federation")
-        return int(field.data) if field is not None and field.data and not field.errors else None
+        return _database_id(field.data) if field is not None and field.data and not field.errors else None
+
+
+
+class CensusForm(FlaskForm):
+    """The census sheet's date: a GET form (the federation is the one chosen for the list) whose
+    buttons choose the format. The date is checked by `completeness.census_date`, which names
+    the problem."""
+
+    class Meta:
+        csrf = False
+
+    census_date = StringField(_l("Census date"), render_kw={"type": "date", "min": "1900-01-01"},
+                              description=_l("Every case open on that day is listed (default: 31 December of "
+                                             "last year)."))
 
 
 # --- duplicates resolved: merge, undo, move; saved views of the list -------------------------------
@@ -435,6 +462,6 @@ class DeleteViewForm(FlaskForm):
 
 __all__ = ["ConfirmDistinctForm", "DeleteViewForm", "MergeCasesForm", "MoveCaseForm", "SaveViewForm",
            "UndoMergeForm", "ConfirmOperatingForm",
-           "ConfirmImportForm", "ConfirmStatusCheckForm", "CreateCaseForm", "DeleteCaseForm",
+           "CensusForm", "ConfirmImportForm", "ConfirmStatusCheckForm", "CreateCaseForm", "DeleteCaseForm",
            "EditCaseForm", "FilterCasesForm", "FilterDuplicatesForm", "FilterFollowUpForm", "RecordFollowUpForm",
            "RestoreCaseForm", "UploadCasesForm", "UploadStatusCheckForm", "WithdrawExitForm"]

@@ -10,14 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
 from tracker import vocabulary
 from tracker.extensions import db
-from tracker.models import Case, ExitReason, Federation, User
-from tracker.services.casework import duplicates
+from tracker.i18n import format_datetime, format_number
+from tracker.models import Case, Federation, User
+from tracker.services.casework import duplicate_hints, duplicates
 from tracker.services.casework.duplicates import PossibleDuplicate
 from tracker.services.errors import DomainError, InvalidCase, NotFound
 from tracker.services.permissions import Scope, require
@@ -38,7 +40,7 @@ def load_case(case_id: int, action: str) -> Case:
 
 def refuse_if_deleted(case: Case) -> None:
     if case.is_deleted:
-        abort(409, description=f"Case {case.ref} is deleted; restore it before changing it.")
+        abort(409, description=_("Case %(ref)s is deleted; restore it before changing it.", ref=case.ref))
 
 
 def show_errors(form: Form, exc: DomainError | dict[str, list[str]], keep_form_errors: bool = False) -> None:
@@ -89,11 +91,27 @@ def describe_pairs(user: User | None, pairs: list[PossibleDuplicate], codes: dic
     for pair in pairs:
         this, other = side(pair.case), side(pair.other)
         both = this["visible"] and other["visible"]
-        reasons = [vocabulary.DUPLICATE_REASONS.get(reason, reason) for reason in pair.reasons] if both else []
-        out.append({"case": this, "other": other, "reasons": reasons,
+        out.append({"case": this, "other": other, "reasons": list(pair.reasons) if both else [],
                     "similarity": pair.similarity if both else None,
                     "confirmable": both and pair.case.id is not None and pair.other.id is not None})
     return out
+
+
+def hinted_pairs(user: User | None, pairs: list[PossibleDuplicate], valid: bool
+                 ) -> tuple[list[PossibleDuplicate], bool]:
+    """The pairs to show `user`, and whether hints about other federations were withheld because
+    the daily allowance is spent (`duplicate_hints`): the pairs with another federation's case
+    only when the file or form is otherwise `valid` and the allowance has room for all of them."""
+    hidden = duplicate_hints.hidden(user, pairs)
+    if not hidden:
+        return pairs, False
+    hidden_ids = {id(p) for p in hidden}
+    shown = [p for p in pairs if id(p) not in hidden_ids]
+    if not valid:
+        return shown, False
+    if duplicate_hints.take(user, len(hidden)):
+        return pairs, False
+    return shown, True
 
 
 # --- export of the filtered list, blank template, help ----------------------------------------
@@ -136,9 +154,10 @@ def max_upload_bytes() -> int:
 
 
 def megabytes(size: int) -> str:
+    """An upload limit as the user's language writes it: 1.5 MB, 1,5 Mo."""
     if size < 1024 * 1024:
-        return f"{size // 1024} KB"
-    return f"{size / (1024 * 1024):.0f} MB" if size % (1024 * 1024) == 0 else f"{size / (1024 * 1024):.1f} MB"
+        return _("%(size)s KB", size=format_number(size // 1024))
+    return _("%(size)s MB", size=format_number(size / (1024 * 1024), digits=0 if size % (1024 * 1024) == 0 else 1))
 
 
 def too_large_message() -> str:
@@ -199,7 +218,7 @@ DUPLICATES_SHOWN = 200
 
 def expiry(staged: staging.StagedUpload) -> str:
     expires = datetime.fromtimestamp(staged.expires_at(staging_ttl()), tz=UTC)
-    return expires.strftime("%Y-%m-%d %H:%M UTC")
+    return format_datetime(expires)
 
 
 def staged_data(folder: Path, staged: staging.StagedUpload) -> bytes:
@@ -221,4 +240,4 @@ def close_staged(folder: Path, staged: staging.StagedUpload, review: dict[str, A
 
 def render_status_upload(form: Form) -> str:
     return render_template("cases/status_upload.html", form=form, max_megabytes=megabytes(max_upload_bytes()),
-                           exit_reasons=[reason.value for reason in ExitReason])
+                           exit_reasons=vocabulary.EXIT_REASONS.choices())

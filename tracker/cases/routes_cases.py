@@ -141,10 +141,14 @@ def _render_case_form(form: Form, case: Case | None = None, conflict: str | None
         typed = form.case_values()
         current = [(form[name].label.text, saved[name], typed[name]) for name in saved
                    if (saved[name] or None) != (typed[name] or None)]
-    pairs = check.pairs if check is not None else []
+    # Hints about other federations' cases only when the form is otherwise valid, within the
+    # user's daily allowance (services.casework.duplicate_hints).
+    pairs, withheld = pages.hinted_pairs(pages.user(), check.pairs if check is not None else [],
+                                         valid=set(form.errors) <= {"confirm_distinct"})
     described = pages.describe_pairs(pages.user(), pairs, pages.federation_codes() if pairs else {})
     return render_template("cases/form.html", form=form, case=case, conflict=conflict, current=current,
                            nace_options=nace_choices(), duplicates=described,
+                           hints_withheld=pages.duplicate_hints.per_day() if withheld else None,
                            must_confirm=bool(check and check.must_confirm)), status
 
 
@@ -170,7 +174,7 @@ def _save_case(form: Form, save: Callable[[case_service.DuplicateCheck], Case],
         pages.show_errors(form, exc)
         return _render_case_form(form, case, check=check)
     db.session.commit()
-    if check.hidden:
+    if check.hidden and pages.duplicate_hints.take(pages.user(), check.hidden):
         flash(HIDDEN_DUPLICATE_NOTICE, "warning")
     return case
 
@@ -316,7 +320,7 @@ def follow_up(case_id: int) -> Any:
             pages.show_errors(form, exc)
         else:
             db.session.commit()
-            flash("Follow-up recorded.", "success")
+            flash(_("Follow-up recorded."), "success")
             return redirect(url_for("cases.detail", case_id=case.id))
     return render_template("cases/detail.html", **_detail_context(case, follow_up_form=form))
 
@@ -342,7 +346,7 @@ def withdraw_exit(case_id: int) -> Any:
             pages.show_errors(form, exc)
         else:
             db.session.commit()
-            flash("Exit withdrawn; the case is open again.", "success")
+            flash(_("Exit withdrawn; the case is open again."), "success")
             return redirect(url_for("cases.detail", case_id=case.id))
     return render_template("cases/detail.html", **_detail_context(case, withdraw_form=form))
 
@@ -362,7 +366,7 @@ def delete(case_id: int) -> Response:
         flash(exc.message, "warning")
         return redirect(url_for("cases.detail", case_id=case_id))
     db.session.commit()
-    flash(f"Case {case.ref} deleted. Tick “Show deleted cases” to find and restore it.", "success")
+    flash(_("Case %(ref)s deleted. Tick “Show deleted cases” to find and restore it.", ref=case.ref), "success")
     return redirect(url_for("cases.index"))
 
 
@@ -379,7 +383,7 @@ def restore(case_id: int) -> Response:
         flash(exc.message, "warning")
     else:
         db.session.commit()
-        flash(f"Case {case.ref} restored.", "success")
+        flash(_("Case %(ref)s restored.", ref=case.ref), "success")
     return redirect(url_for("cases.detail", case_id=case_id))
 
 @bp.route(f"/export.<{pages.FILE_FORMATS}:fmt>")

@@ -120,7 +120,9 @@ def _preview(result: imports.ImportResult) -> dict[str, Any]:
 
 
 def _import_review(user: User, federation: Federation, result: imports.ImportResult) -> dict[str, Any]:
-    pairs = list(result.duplicates)
+    # Hints about other federations' cases only for a file that is otherwise valid, within the
+    # user's daily allowance (services.casework.duplicate_hints).
+    pairs, withheld = pages.hinted_pairs(user, list(result.duplicates), valid=result.ok)
     return {
         "status": "checked" if result.ok else "partial" if result.partial_possible else "rejected",
         "importable": result.importable, "rejected_rows": len(result.rejected_rows),
@@ -130,6 +132,7 @@ def _import_review(user: User, federation: Federation, result: imports.ImportRes
         "problems": pages.problem_rows(result.problems),
         "duplicates": pages.describe_pairs(user, pairs, pages.federation_codes() if pairs else {}),
         "must_confirm": len(duplicates.needs_confirmation(user, pairs)),
+        "hints_withheld": pages.duplicate_hints.per_day() if withheld else None,
         "reading": _file_reading(result),
     }
 

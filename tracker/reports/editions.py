@@ -37,7 +37,7 @@ from tracker.models import Role, User
 from tracker.models.base import utcnow
 from tracker.models.report import SCOPE_ALL, ReportEdition, ReportFile
 from tracker.reports.build.annual import build_annual
-from tracker.reports.build.inputs import InvalidReportRequest
+from tracker.reports.build.inputs import InvalidReportRequest, check_request
 from tracker.reports.changes import describe_changes, figures_json
 from tracker.reports.content import AnnualReport, EditionInfo
 from tracker.services.permissions import Scope
@@ -71,6 +71,14 @@ class Generated:
         found = self.edition.file(fmt, language)
         assert found is not None  # every format is rendered together
         return found
+
+
+#: The stage of a job rendering format `key` (`tracker.reports.jobs.stage_text` writes it out).
+RENDER_STAGE = "render:"
+
+
+def render_stage(key: str) -> str:
+    return RENDER_STAGE + key
 
 
 def render(report: AnnualReport, fmt: str) -> bytes:
@@ -116,6 +124,7 @@ def generate_edition(actor: User | None, year: int, fmt: str = "pdf", as_of: dat
     `fmt` is the format the caller will hand out (checked here). Commits (see the module)."""
     check_format(fmt)
     check_language(language)
+    check_request(year, as_of or date(year, 12, 31), today or date.today())  # in the caller's language
     step = progress or (lambda stage: None)
     official = publishes_official(actor)
     report = _build(actor, year, as_of, language, today, step)
@@ -184,7 +193,7 @@ def _render_all(report: AnnualReport, language: str, step: Callable[[str], None]
 
         html = render_html(report)  # once: the HTML file and the PDF's source
         for key, fmt in FORMATS.items():
-            step(f"Rendering {fmt.label}")
+            step(render_stage(key))
             content = html.encode("utf-8") if key == "html" else render_pdf(report, html) if key == "pdf" else \
                 render(report, key)
             files.append(ReportFile(format=key, language=language, filename=file_name(report, key, language),
@@ -242,6 +251,13 @@ def latest_edition(year: int, scope: str) -> ReportEdition | None:
         .order_by(ReportEdition.number.desc()).limit(1)).first()
 
 
+def last_edition(scope: str = SCOPE_ALL) -> ReportEdition | None:
+    """The last official edition of `scope`, whatever its year: the newest year, its highest number."""
+    return db.session.scalars(select(ReportEdition).where(
+        ReportEdition.scope == scope, ReportEdition.number.is_not(None))
+        .order_by(ReportEdition.year.desc(), ReportEdition.number.desc()).limit(1)).first()
+
+
 @contextmanager
 def allocation_lock(year: int, scope: str) -> Iterator[None]:
     """Held while an edition of (year, scope) is checked, inserted and committed."""
@@ -282,4 +298,4 @@ def get_edition(user: User, edition_id: int) -> ReportEdition | None:
 
 
 __all__ = ["FORMATS", "Generated", "InvalidReportRequest", "figures_json", "generate_edition", "get_edition",
-           "latest_edition", "render", "visible_editions"]
+           "last_edition", "latest_edition", "render", "visible_editions"]

@@ -9,7 +9,7 @@ from wtforms import DateField, IntegerField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in types-WTForms 3.2
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from tracker.i18n import LANGUAGES
+from tracker.i18n import LANGUAGES, current_language
 from tracker.reports.editions import FORMATS
 
 
@@ -22,7 +22,8 @@ class GenerateReportForm(FlaskForm):
                          default="pdf",
                          description=_l("Every format of the edition is kept; this one is offered first."))
     language = SelectField(_l("Language of the report"),
-                           choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()], default="en",
+                           choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()],
+                           default=current_language,  # the reader's own language
                            description=_l("The same edition, with the same figures, may be published in several "
                                           "languages."))
     submit = SubmitField(_l("Generate the report"))

@@ -33,10 +33,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from tracker.extensions import db
+from tracker.i18n import N_
 from tracker.models import ReportJob, User
 from tracker.models.base import utcnow
 from tracker.reports.build.inputs import InvalidReportRequest, check_request
-from tracker.reports.editions import check_format, check_language, generate_edition, may_see
+from tracker.reports.editions import FORMATS, RENDER_STAGE, check_format, check_language, generate_edition, may_see
 from tracker.services.permissions import Scope
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -45,6 +46,10 @@ UNEXPECTED = _l("The report could not be generated because of an unexpected erro
 INTERRUPTED = _l("The report was interrupted (the server restarted); generate it again.")
 DEFAULT_MAX_JOBS = 2
 SLOT_POLL_SECONDS = 0.5
+#: Stages before the report's own (`tracker.reports.build.inputs.STAGES`, then one per format rendered):
+#: stored in English, as msgids, and written out in the reader's language by `stage_text`.
+WAITING, STARTING = N_("Waiting to start"), N_("Starting")
+QUEUED_STAGE = "queued:"
 
 _threads: dict[int, threading.Thread] = {}
 
@@ -60,7 +65,7 @@ def submit(user: User, year: int, fmt: str, as_of: date | None, language: str = 
     check_language(language)
     check_request(year, as_of or date(year, 12, 31), date.today())
     job = ReportJob(requested_by_id=user.id, federation_id=Scope.of(user).federation_id, language=language,
-                    year=year, format=fmt, as_of=as_of, status=QUEUED, stage="Waiting to start")
+                    year=year, format=fmt, as_of=as_of, status=QUEUED, stage=WAITING)
     db.session.add(job)
     db.session.flush()
     return job
@@ -117,7 +122,7 @@ def job_slot(job_id: int, record_stage: bool) -> Iterator[None]:
             ahead = ahead_of(job)
             db.session.rollback()
             if ahead != said:
-                _record_stage(job_id, queued_words(ahead))
+                _record_stage(job_id, f"{QUEUED_STAGE}{ahead}")
                 said = ahead
         time.sleep(SLOT_POLL_SECONDS)
     try:
@@ -140,9 +145,22 @@ def _free_slot(folder: Path, slots: int) -> IO[str] | None:
 
 
 def queued_words(ahead: int) -> str:
-    """The stage of a queued job (stored, shown on its page)."""
+    """What the page of a queued job says, `ahead` jobs before it."""
     return _("In the queue: at most %(max)s reports are generated at once; %(ahead)s requested before this one.",
              max=max_jobs(), ahead=ahead)
+
+
+def stage_text(stage: str | None) -> str:
+    """A job's stored stage in the language of the moment: the stages are kept as their English
+    msgids (one job's stage is read by readers of every language), the queue as `queued:N` and
+    the rendering of a format as `render:KEY`. A stage the catalogues do not know stays as it is."""
+    if not stage:
+        return _("Waiting to start")
+    if stage.startswith(QUEUED_STAGE) and stage[len(QUEUED_STAGE):].isdigit():
+        return queued_words(int(stage[len(QUEUED_STAGE):]))
+    if stage.startswith(RENDER_STAGE) and stage[len(RENDER_STAGE):] in FORMATS:
+        return _("Rendering %(format)s", format=FORMATS[stage[len(RENDER_STAGE):]].label)
+    return _(stage)
 
 
 def _execute(job_id: int, record_stage: bool) -> None:
@@ -171,7 +189,7 @@ def _execute(job_id: int, record_stage: bool) -> None:
 
 def _set_running(job_id: int) -> None:
     job = db.session.get_one(ReportJob, job_id)
-    job.status, job.stage = RUNNING, "Starting"
+    job.status, job.stage = RUNNING, STARTING
     db.session.commit()
 
 

@@ -34,7 +34,7 @@ def _user() -> User:
 def _page(form: GenerateReportForm, status: int = 200) -> tuple[str, int]:
     return render_template("reports/index.html", form=form, editions=visible_editions(_user()),
                            pending=jobs.pending_jobs(_user()), formats=FORMATS, change_text=change_text,
-                           official=publishes_official(_user())), status
+                           official=publishes_official(_user()), stage_text=jobs.stage_text), status
 
 
 @bp.get("/")
@@ -99,7 +99,7 @@ def job(job_id: int) -> Response | str:
         return redirect(url_for("reports.index", _anchor=f"edition-{job.edition.id}"))
     interrupted = jobs.is_interrupted(job)
     return render_template("reports/job.html", job=job, formats=FORMATS, interrupted=interrupted, languages=LANGUAGES,
-                           error=jobs.INTERRUPTED if interrupted else job.error,
+                           stage_text=jobs.stage_text, error=jobs.INTERRUPTED if interrupted else job.error,
                            waiting=job.status in (jobs.QUEUED, jobs.RUNNING) and not interrupted)
 
 

@@ -56,7 +56,7 @@ def build_annual(user: User | None, year: int, as_of: date | None = None, *, tod
     as_of = as_of or date(year, 12, 31)
     check_request(year, as_of, today or date.today())
     inputs = gather(user, year, as_of, progress or (lambda stage: None))
-    (progress or (lambda stage: None))("Tables and figures")
+    (progress or (lambda stage: None))(STAGES[-1])
     counts = case_counts(inputs)
     sections = (*body(inputs), annex(inputs, counts))
     return AnnualReport(year=year, as_of=as_of, scope=inputs.scope, scope_label=inputs.scope_label,

@@ -19,6 +19,7 @@ from tracker.survival import EXCLUSION_REASONS
 
 TYPE_ORDER = ("succession", "rescue", "conversion", "other", "unknown")
 SIZE_ORDER = ("0-9", "10-49", "50-249", "250+", "unknown")
+AGE_ORDER = ("<5", "5-19", "20+", "unknown")
 BREAKDOWN_TITLES = {
     "transfer_type": _l("Survival at 1 to 5 years by transfer type"),
     "country": _l("Survival at 1 to 5 years by country"),
@@ -55,6 +56,8 @@ def group_label(field: str, value: str, inputs: ReportInputs | None = None) -> s
         return nace_label(value)
     if field == "size_class":
         return vocabulary.label(vocabulary.SIZE_CLASSES, value)
+    if field == "age_band":
+        return vocabulary.label(vocabulary.AGE_BANDS, value)
     if field == "federation" and inputs is not None:
         return inputs.federations.get(value, value) if value != "unknown" else str(vocabulary.NOT_RECORDED)
     if value == "unknown":
@@ -69,6 +72,8 @@ def group_order(field: str, names: Sequence[str], inputs: ReportInputs | None = 
         return sorted(names, key=lambda n: TYPE_ORDER.index(n) if n in TYPE_ORDER else len(TYPE_ORDER))
     if field == "size_class":
         return sorted(names, key=lambda n: SIZE_ORDER.index(n) if n in SIZE_ORDER else len(SIZE_ORDER))
+    if field == "age_band":
+        return sorted(names, key=lambda n: AGE_ORDER.index(n) if n in AGE_ORDER else len(AGE_ORDER))
     if field == "cohort":
         return sorted(names, key=lambda n: (n == "unknown", n))
     return sorted(names, key=lambda n: (n == "unknown", group_label(field, n, inputs)))

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from tracker.extensions import db
+from tracker.i18n import N_
 from tracker.models import SCOPE_ALL, Baseline, Federation, User
 from tracker.reports.build.confidentiality import DEFAULT_MIN_CELL, Rules
 from tracker.reports.fingerprint import baselines_fingerprint, fingerprint
@@ -28,8 +29,13 @@ from tracker.survival import CompetingResult, FollowUp, analyse_competing, prepa
 
 Progress = Callable[[str], None]
 BREAKDOWNS = ("transfer_type", "country", "nace_section", "size_class", "cohort")
-STAGES = ("Reading cases", "Fingerprinting the data", "Overall survival", *(f"Survival by {b.replace('_', ' ')}"
-          for b in BREAKDOWNS), "Exits", "Survival by year since transfer", "Tables and figures")
+#: The stages of a report as it is generated, in order: English msgids (stored as such in a job's
+#: `stage`, translated where they are shown: `tracker.reports.jobs.stage_text`).
+STAGES = (N_("Reading cases"), N_("Fingerprinting the data"), N_("Overall survival"),
+          N_("Survival by transfer type"), N_("Survival by country"), N_("Survival by sector"),
+          N_("Survival by size at transfer"), N_("Survival by year of transfer"), N_("Exits"),
+          N_("Survival by year since transfer"), N_("Tables and figures"))
+assert len(STAGES) == len(BREAKDOWNS) + 6
 MAX_FIGURE_YEARS = 20
 MIN_FIGURE_YEARS = 5
 
@@ -67,13 +73,19 @@ class ReportInputs:
 
 
 def check_request(year: int, as_of: date, today: date) -> None:
+    """Refuse an impossible year or reference date (the message in the language of the moment)."""
+    from tracker.i18n import format_date
+
     if not 1900 <= year <= today.year:
-        raise InvalidReportRequest(f"the year must be between 1900 and {today.year}, not {year}", "year")
+        raise InvalidReportRequest(_("the year must be between 1900 and %(last)s, not %(year)s", last=today.year,
+                                     year=year), "year")
     if as_of < date(year, 1, 1):
-        raise InvalidReportRequest(f"the reference date {as_of} is before the year {year} starts", "as_of")
+        raise InvalidReportRequest(_("the reference date %(date)s is before the year %(year)s starts",
+                                     date=format_date(as_of), year=year), "as_of")
     if as_of > today:
-        raise InvalidReportRequest(f"the reference date {as_of} is in the future: follow-up is only known up to "
-                                   f"today ({today}); give an earlier reference date", "as_of")
+        raise InvalidReportRequest(_("the reference date %(date)s is in the future: follow-up is only known up to "
+                                     "today (%(today)s); give an earlier reference date", date=format_date(as_of),
+                                     today=format_date(today)), "as_of")
 
 
 def gather(user: User | None, year: int, as_of: date, progress: Progress) -> ReportInputs:
@@ -105,13 +117,13 @@ def gather(user: User | None, year: int, as_of: date, progress: Progress) -> Rep
         progress(stage)
         by[name] = analytics.compute(user, replace(base, group_by=name))
 
-    progress("Exits")
+    progress(STAGES[3 + len(BREAKDOWNS)])
     options = base.options(unstable)
     typed = by["transfer_type"]
     competing_all = analyse_competing(typed.frame.cases, None, replace(options, group_by=None))
     competing_by_type = analyse_competing(typed.frame.cases, typed.groups, replace(options, group_by="transfer_type"))
 
-    progress("Survival by year since transfer")
+    progress(STAGES[4 + len(BREAKDOWNS)])
     years = figure_years(followup, rules.min_cell)
     by_year = analytics.compute(user, replace(base, horizons=tuple(range(1, years + 1))))
 

@@ -181,6 +181,8 @@ def group_label_of(field: str | None, code: str) -> str:
         return vocabulary.label(vocabulary.TRANSFER_TYPES, code)
     if field == "size_class":
         return vocabulary.label(vocabulary.SIZE_CLASSES, code)
+    if field == "age_band":
+        return vocabulary.label(vocabulary.AGE_BANDS, code)
     if field == "country":
         return countries().get(code, code)
     if field == "nace_section":

@@ -21,6 +21,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+from flask_babel import gettext
 
 from tracker.i18n import COOKIE as LANGUAGE_PARAMETER  # ?lang=xx, which any page may carry
 from tracker.models import TransferType
@@ -54,10 +55,14 @@ Where = tuple[tuple[str, tuple[str, ...]], ...]
 # --- reading one value -------------------------------------------------------------------------
 
 def parse_date_param(name: str, text: str) -> date:
+    """A date parameter (as_of, …): YYYY-MM-DD, from 1900 (no case has an earlier date)."""
     try:
-        return date.fromisoformat(text.strip())
+        value = date.fromisoformat(text.strip())
     except ValueError:
         raise InvalidParameter(name, f"'{text[:40]}' is not a date in the form YYYY-MM-DD") from None
+    if value.year < YEAR_MIN:
+        raise InvalidParameter(name, gettext("%(date)s is before %(year)d", date=value.isoformat(), year=YEAR_MIN))
+    return value
 
 
 def parse_bool_param(name: str, text: str) -> bool:

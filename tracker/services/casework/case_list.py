@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, UnaryExpression, func, or_, select
 
 from tracker.extensions import db
@@ -25,9 +27,9 @@ SORT_KEYS: dict[str, Any] = {
     "last_verified": Case.last_verified_on,
 }
 NULLABLE_SORT_KEYS = frozenset({"last_verified"})
-SORT_LABELS: dict[str, str] = {
-    "ref": "Ref", "name": "Name", "country": "Country", "transfer_date": "Transfer date",
-    "last_verified": "Last verified",
+SORT_LABELS: dict[str, LazyString] = {
+    "ref": _l("Ref"), "name": _l("Name"), "country": _l("Country"), "transfer_date": _l("Transfer date"),
+    "last_verified": _l("Last verified"),
 }
 DEFAULT_SORT = "ref"
 DIRECTIONS = ("asc", "desc")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.extensions import db
-from tracker.i18n import format_number
+from tracker.i18n import format_date, format_number
 from tracker.models import OPERATING, Case, ExitReason, Federation, StatusCheck, TransferType, User
 from tracker.models.base import utcnow
 from tracker.services.casework import audit
@@ -358,8 +358,8 @@ def update_case(actor: User | None, case: Case, raw: Mapping[str, Any], expected
     changed since, raise EditConflict instead of overwriting someone else's change. Rules as
     create_case (every problem at once, duplicates with `duplicates`)."""
     if expected_version is not None and expected_version != case.version:
-        raise EditConflict(f"Case {case.ref} was changed by someone else since you opened it "
-                           f"(version {expected_version}, now {case.version}).")
+        raise EditConflict(_("Case %(ref)s was changed by someone else since you opened it (version %(old)s, now "
+                             "%(new)s).", ref=case.ref, old=expected_version, new=case.version))
     values = _checked(actor, case.federation, raw, extra, case, today, duplicates)
     before = audit.snapshot(case, AUDITED_FIELDS)
     for field, value in values.items():
@@ -399,8 +399,8 @@ def _flush_versioned(case: Case) -> None:
     try:
         db.session.flush()
     except StaleDataError:
-        raise EditConflict(f"Case {ref} was changed by someone else at the same time; "
-                           "reload it and apply your change again.") from None
+        raise EditConflict(_("Case %(ref)s was changed by someone else at the same time; reload it and apply your "
+                             "change again.", ref=ref)) from None
 
 
 @dataclass(frozen=True)
@@ -417,31 +417,33 @@ def record_follow_up(actor: User | None, case: Case, follow_up: FollowUp, expect
     last_verified_on forward, never back); an exit reason closes the case on that date."""
     today = today or date.today()
     if expected_version is not None and expected_version != case.version:
-        raise EditConflict(f"Case {case.ref} was changed by someone else since you opened it.")
+        raise EditConflict(_("Case %(ref)s was changed by someone else since you opened it.", ref=case.ref))
     when = follow_up.checked_on
     if when > today:
-        raise DomainError(f"{when.isoformat()} is in the future", field="checked_on")
+        raise DomainError(_("%(date)s is in the future", date=format_date(when)), field="checked_on")
     if when < case.transfer_date:
-        raise DomainError(f"{when.isoformat()} is before the transfer ({case.transfer_date.isoformat()})",
-                          field="checked_on")
+        raise DomainError(_("%(date)s is before the transfer (%(transfer)s)", date=format_date(when),
+                            transfer=format_date(case.transfer_date)), field="checked_on")
     before = audit.snapshot(case, ("last_verified_on", "exit_date", "exit_reason"))
     if follow_up.outcome == OPERATING:
         if case.exit_date is not None and when > case.exit_date:
-            raise DomainError(f"The case exited on {case.exit_date.isoformat()}; to confirm it operating later, "
-                              "first withdraw the exit.", field="checked_on")
+            raise DomainError(_("The case exited on %(date)s; to confirm it operating later, first withdraw the exit.",
+                                date=format_date(case.exit_date)), field="checked_on")
         if case.last_verified_on is None or when > case.last_verified_on:
             case.last_verified_on = when
     else:
         try:
             reason = ExitReason(follow_up.outcome)
         except ValueError:
-            raise DomainError(f"'{follow_up.outcome}' is not 'operating' or an exit reason", field="outcome") from None
+            raise DomainError(_("'%(outcome)s' is not 'operating' or an exit reason", outcome=follow_up.outcome),
+                              field="outcome") from None
         if case.exit_date is not None:
-            raise DomainError(f"The case already exited on {case.exit_date.isoformat()}; withdraw that exit "
-                              "first to record a different one.", field="outcome")
+            raise DomainError(_("The case already exited on %(date)s; withdraw that exit first to record a different "
+                                "one.", date=format_date(case.exit_date)), field="outcome")
         if case.last_verified_on is not None and when < case.last_verified_on:
-            raise DomainError(f"The case was confirmed operating on {case.last_verified_on.isoformat()}, "
-                              f"after {when.isoformat()}.", field="checked_on")
+            raise DomainError(_("The case was confirmed operating on %(verified)s, after %(date)s.",
+                                verified=format_date(case.last_verified_on), date=format_date(when)),
+                              field="checked_on")
         case.exit_date, case.exit_reason = when, reason
     check = StatusCheck(case=case, checked_on=when, outcome=follow_up.outcome,
                         source=_text(follow_up.source), note=_text(follow_up.note),
@@ -458,11 +460,11 @@ def withdraw_exit(actor: User | None, case: Case, note: str | None, expected_ver
     """Correct a wrongly recorded exit: the case is open again, followed until its last
     verification. The withdrawal is kept in the timeline and audited."""
     if expected_version is not None and expected_version != case.version:
-        raise EditConflict(f"Case {case.ref} was changed by someone else since you opened it.")
+        raise EditConflict(_("Case %(ref)s was changed by someone else since you opened it.", ref=case.ref))
     if case.exit_date is None:
-        raise DomainError("The case has no exit to withdraw.", field="outcome")
+        raise DomainError(_("The case has no exit to withdraw."), field="outcome")
     if not _text(note):
-        raise DomainError("Say why the exit was wrong.", field="note")
+        raise DomainError(_("Say why the exit was wrong."), field="note")
     wrong = db.session.scalar(select(StatusCheck).where(
         StatusCheck.case_id == case.id, StatusCheck.outcome == (case.exit_reason.value if case.exit_reason else ""),
         StatusCheck.checked_on == case.exit_date).order_by(StatusCheck.id.desc()))
@@ -484,7 +486,7 @@ def withdraw_exit(actor: User | None, case: Case, note: str | None, expected_ver
 def delete_case(actor: User, case: Case) -> None:
     """Soft deletion (admins): the case leaves lists, exports and analyses; restore brings it back."""
     if case.deleted_at is not None:
-        raise DomainError("The case is already deleted.")
+        raise DomainError(_("The case is already deleted."))
     case.deleted_at, case.deleted_by_id, case.updated_by_id = utcnow(), actor.id, actor.id
     _flush_versioned(case)
     audit.record(actor, case, "delete", {"deleted_at": [None, audit.jsonable(case.deleted_at)]})
@@ -492,13 +494,14 @@ def delete_case(actor: User, case: Case) -> None:
 
 def restore_case(actor: User, case: Case) -> None:
     if case.deleted_at is None:
-        raise DomainError("The case is not deleted.")
+        raise DomainError(_("The case is not deleted."))
     if case.merged_into_id is not None:
         # Restoring alone would leave its follow-ups on the other case: undoing the merge moves them back.
         raise DomainError(_("Case %(ref)s was merged into another case; undo the merge to bring it back.",
                             ref=case.ref))
     if ref_taken(case.federation_id, case.ref, case.id):
-        raise DuplicateRef(f"Another case now uses ref {case.ref}; change one ref before restoring.", field="ref")
+        raise DuplicateRef(_("Another case now uses ref %(ref)s; change one ref before restoring.", ref=case.ref),
+                           field="ref")
     before = audit.jsonable(case.deleted_at)
     case.deleted_at, case.deleted_by_id, case.updated_by_id = None, None, actor.id
     _flush_versioned(case)

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, Select, and_, case, extract, func, or_, select
 
 from tracker.extensions import db
+from tracker.i18n import format_date
 from tracker.models import Case, Federation, User
+from tracker.services.casework.cases import parse_date
+from tracker.services.errors import DomainError
 from tracker.services.permissions import Scope, scope_cases
 
 STALE_AFTER_MONTHS = 12
@@ -82,3 +87,145 @@ def stale_cases_query(user: User, federation_id: int | None = None, today: date 
     if federation_id is not None:
         stmt = stmt.where(Case.federation_id == federation_id)
     return stmt.order_by(Case.last_verified_on.asc().nulls_first(), Case.federation_id, Case.ref)
+
+
+# --- the annual census ------------------------------------------------------------------------
+#
+# The census takes stock of every case open on a census date D (by default 31 December of last
+# year): transferred on or before D, with no exit before D (an exit on D itself is the case's
+# status on that day), not deleted. A case's status on D is *settled* when the registry already
+# knows it: an exit is recorded (the enterprise operated until then), or it was confirmed
+# operating on or after D (last_verified_on ≥ D). Completeness by census year counts, for each
+# 31 December from the first transfer's year to last year, the open and the settled cases.
+
+CENSUS_EARLIEST = date(1900, 1, 1)
+
+
+class InvalidCensusDate(DomainError):
+    """The census date asked for is not a date, is in the future or before 1900."""
+
+
+def default_census_date(today: date | None = None) -> date:
+    """31 December of last year."""
+    return date((today or date.today()).year - 1, 12, 31)
+
+
+def census_date(value: str | date | None, today: date | None = None) -> date:
+    """The census date a user asked for (ISO text or a date; empty: `default_census_date`)."""
+    today = today or date.today()
+    try:
+        parsed = parse_date(value)
+    except ValueError as exc:
+        raise InvalidCensusDate(str(exc), field="census_date") from None
+    if parsed is None:
+        return default_census_date(today)
+    if parsed > today:
+        raise InvalidCensusDate(_("%(date)s is in the future", date=format_date(parsed)), field="census_date")
+    if parsed < CENSUS_EARLIEST:
+        raise InvalidCensusDate(_("the census date must be in %(year)s or later", year=CENSUS_EARLIEST.year),
+                                field="census_date")
+    return parsed
+
+
+def open_on(day: date) -> ColumnElement[bool]:
+    """Cases open on `day`: transferred on or before it, no exit before it, not deleted."""
+    return and_(Case.deleted_at.is_(None), Case.transfer_date <= day,
+                or_(Case.exit_date.is_(None), Case.exit_date >= day))
+
+
+def census_cases_query(user: User, day: date, federation_id: int | None = None) -> Select:
+    """`select(Case)` of the cases open on `day` that the user may see, by federation and ref."""
+    stmt = scope_cases(select(Case), user).where(open_on(day))
+    if federation_id is not None:
+        stmt = stmt.where(Case.federation_id == federation_id)
+    return stmt.order_by(Case.federation_id, Case.ref)
+
+
+@dataclass(frozen=True)
+class CensusYear:
+    """One federation (None: all of them) on 31 December of `year`."""
+
+    federation_id: int | None
+    year: int
+    open_cases: int
+    settled: int
+
+    @property
+    def census_date(self) -> date:
+        return date(self.year, 12, 31)
+
+    @property
+    def unsettled(self) -> int:
+        return self.open_cases - self.settled
+
+    @property
+    def share_settled(self) -> float | None:
+        return self.settled / self.open_cases if self.open_cases else None
+
+
+@dataclass(frozen=True)
+class CensusCompleteness:
+    """Completeness by census year: `years` newest first, `federations` (id, code, name) by code,
+    `cells[(federation_id, year)]`, and `totals[year]` over the federations shown."""
+
+    years: tuple[int, ...]
+    federations: tuple[tuple[int, str, str], ...]
+    cells: dict[tuple[int, int], CensusYear]
+    totals: dict[int, CensusYear]
+
+    def rows(self) -> list[CensusYear]:
+        """Every cell, by federation code then year (newest first), for the download."""
+        return [self.cells[(fed_id, year)] for fed_id, _code, _name in self.federations for year in self.years]
+
+
+def _last_census_year(day: Any) -> Any:
+    """The last year whose 31 December is on or before `day` (SQL): the year before, unless
+    `day` is itself a 31 December."""
+    return (extract("year", day) - 1
+            + case((and_(extract("month", day) == 12, extract("day", day) == 31), 1), else_=0))
+
+
+def census_completeness(user: User, today: date | None = None) -> CensusCompleteness:
+    """Open and settled cases on each 31 December, from the year of the first transfer the user
+    may see to last year, per federation (see the census rules above).
+
+    One grouped query: each case is open from the census of its transfer year (`first`) to the
+    last census before its exit (`last`, NULL while open) and settled up to `settled` (its last
+    open census when it exited, else the last census its verification reaches); the groups are
+    counted and spread over the years here, never case by case."""
+    last_year = (today or date.today()).year - 1
+    first = extract("year", Case.transfer_date)
+    last = case((Case.exit_date.is_(None), None), else_=_last_census_year(Case.exit_date))
+    settled = case((Case.exit_date.is_not(None), _last_census_year(Case.exit_date)),
+                   else_=_last_census_year(Case.last_verified_on))
+    stmt = (scope_cases(select(Case.federation_id, first.label("first"), last.label("last"),
+                               settled.label("settled"), func.count()), user)
+            .group_by(Case.federation_id, first, last, settled))
+    groups = [(int(f), int(a), None if b is None else int(b), None if c is None else int(c), int(n))
+              for f, a, b, c, n in db.session.execute(stmt)]
+    firsts = [a for _f, a, _b, _c, _n in groups if a <= last_year]
+    if not firsts:
+        return CensusCompleteness((), (), {}, {})
+    years = range(min(firsts), last_year + 1)
+    counts: dict[int, tuple[list[int], list[int]]] = {}
+    for fed_id, a, b, c, n in groups:
+        opened, known = counts.setdefault(fed_id, ([0] * (len(years) + 1), [0] * (len(years) + 1)))
+        # +n from the first census, -n after the last: open until the exit (None: still open),
+        # settled until `c` (None: never)
+        for diff, stop in ((opened, last_year if b is None else min(b, last_year)),
+                           (known, a - 1 if c is None else min(c, last_year))):
+            if a <= stop:
+                diff[a - years.start] += n
+                diff[stop + 1 - years.start] -= n
+    feds = tuple((int(i), str(code), str(name)) for i, code, name in db.session.execute(
+        select(Federation.id, Federation.code, Federation.name).where(Federation.id.in_(counts))
+        .order_by(Federation.code)))
+    cells: dict[tuple[int, int], CensusYear] = {}
+    for fed_id, (opened, known) in counts.items():
+        open_now = settled_now = 0
+        for i, year in enumerate(years):
+            open_now, settled_now = open_now + opened[i], settled_now + known[i]
+            cells[(fed_id, year)] = CensusYear(fed_id, year, open_now, settled_now)
+    totals = {year: CensusYear(None, year, sum(cells[(f, year)].open_cases for f in counts),
+                               sum(cells[(f, year)].settled for f in counts)) for year in years}
+    return CensusCompleteness(tuple(reversed(years)), feds, cells, totals)

@@ -41,6 +41,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import extract, func, insert, or_, select, tuple_
 
 from tracker.extensions import db
@@ -373,12 +374,12 @@ def confirm_pair(actor: User, case_id: int, other_id: int) -> bool:
     from tracker.services.permissions import can
 
     if case_id == other_id:
-        raise DomainError("A case cannot be a duplicate of itself.")
+        raise DomainError(_("A case cannot be a duplicate of itself."))
     cases = db.session.scalars(select(Case).where(Case.id.in_([case_id, other_id]))).all()
     if len(cases) != 2 or any(c.deleted_at is not None or not can(actor, "case.view", c) for c in cases):
-        raise NotFound("No such pair of cases.")
+        raise NotFound(_("No such pair of cases."))
     if not all(can(actor, "case.edit", c) for c in cases):
-        raise PermissionDenied("You may not confirm this pair.")
+        raise PermissionDenied(_("You may not confirm this pair."))
     return confirm_distinct(actor, [(case_id, other_id)]) == 1
 
 

@@ -13,11 +13,15 @@ from sqlalchemy.orm import selectinload
 
 from tracker import vocabulary
 from tracker.extensions import db
+from tracker.i18n import format_date, format_datetime, format_number
 from tracker.models import AuditEntry, Case, Federation, User
 
 # services.casework.cases.record_follow_up writes "status check <id>: <outcome>" as the context.
 _FOLLOW_UP_CONTEXT = re.compile(r"^status check (\d+):")
 _VALUE_LABELS = {"transfer_type": vocabulary.TRANSFER_TYPES, "exit_reason": vocabulary.EXIT_REASONS}
+# Dates are kept as ISO strings in the audit trail, and shown as the user's language writes them.
+_DATE_FIELDS = frozenset({"transfer_date", "exit_date", "last_verified_on", "founded_on", "registered_on"})
+_TIME_FIELDS = frozenset({"deleted_at"})
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,12 @@ def _value(field: str, value: Any, codes: dict[int, str] | None = None, refs: di
         return refs.get(value, value)
     if field == "moved_follow_ups" and isinstance(value, list):
         return len(value)
+    if field in _DATE_FIELDS and isinstance(value, str) and value:
+        return format_date(value)
+    if field in _TIME_FIELDS and isinstance(value, str) and value:
+        return format_datetime(value)
+    if field == "employees" and isinstance(value, int):
+        return format_number(value)
     return value
 
 
@@ -72,11 +82,12 @@ def case_history(case: Case) -> list[HistoryEntry]:
     out = []
     for entry in entries:
         match = _FOLLOW_UP_CONTEXT.match(entry.context or "")
+        context = None if match or entry.action in _SELF_EXPLAINED else vocabulary.app_text(entry.context)
         changes = tuple(Change(name, vocabulary.CASE_FIELDS.get(name, name), _value(name, pair[0], codes, refs),
                                _value(name, pair[1], codes, refs))
                         for name, pair in (entry.changes or {}).items())
         out.append(HistoryEntry(entry.at, entry.user, entry.action,
                                 vocabulary.HISTORY_ACTIONS.get(entry.action, entry.action),
-                                None if match or entry.action in _SELF_EXPLAINED else entry.context,
+                                context,
                                 int(match.group(1)) if match else None, changes))
     return out

@@ -19,35 +19,39 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from flask_babel import LazyString
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from tracker.models import ExitReason, TransferType
 from tracker.services.casework.cases import _PARSERS, CASE_FIELDS, MAX_LENGTHS, REQUIRED_FIELDS, parse_date, parse_int
 from tracker.services.spreadsheets.exports import CellRule
 
 ENUM_COLUMNS: dict[str, type[StrEnum]] = {"transfer_type": TransferType, "exit_reason": ExitReason}
-CONDITIONALLY_REQUIRED = {"last_verified_on": "for open cases", "exit_reason": "with exit_date"}
+CONDITIONALLY_REQUIRED = {"last_verified_on": _l("for open cases"), "exit_reason": _l("with exit_date")}
 
-DESCRIPTIONS: dict[str, str] = {
-    "ref": "The federation's own reference of the case, unique within the federation. Importing a ref that "
-           "already exists updates that case.",
-    "name": "Name of the enterprise.",
-    "national_id": "Business-register number (e.g. SIREN). Used to spot duplicates.",
-    "country": "Country of the enterprise: ISO 3166-1 alpha-2 code (FR, IT, ES, ...).",
-    "region": "NUTS code (e.g. FRK, ITC4) or ISO 3166-2 code (e.g. FR-ARA), of the case's country.",
-    "nace": "Activity: NACE Rev. 2 section letter (C), division (25), group (25.6) or class (25.62), "
-            "optionally prefixed by its section (C25.6). The section is derived.",
-    "employees": "Number of employees at the transfer.",
-    "transfer_date": "Date of the transfer to the employees. Not in the future.",
-    "transfer_type": "How the enterprise came to its employees.",
-    "legal_form": "Legal form after the transfer (free text, e.g. SCOP SA).",
-    "registered_on": "Date the federation started following the case; empty means the transfer date. May be "
-                     "before the transfer (supported project) or long after it (back-filled history).",
-    "last_verified_on": "Latest date the enterprise was confirmed operating: on or after the transfer, not in the "
-                        "future, not after the exit. Required while the case is open.",
-    "exit_date": "Date the cooperative ended (liquidation, sale, ...): on or after the transfer, not in the future. "
-                 "Empty while the case is open.",
-    "exit_reason": "Why the case ended; required with exit_date, empty without it.",
-    "founded_on": "Date the enterprise was created (optional): on or before the transfer, not in the future. "
-                  "Gives its age at the transfer (the age_band grouping and the age_at_transfer covariate).",
+DESCRIPTIONS: dict[str, LazyString] = {
+    "ref": _l("The federation's own reference of the case, unique within the federation. Importing a ref that "
+              "already exists updates that case."),
+    "name": _l("Name of the enterprise."),
+    "national_id": _l("Business-register number (e.g. SIREN). Used to spot duplicates."),
+    "country": _l("Country of the enterprise: ISO 3166-1 alpha-2 code (FR, IT, ES, ...)."),
+    "region": _l("NUTS code (e.g. FRK, ITC4) or ISO 3166-2 code (e.g. FR-ARA), of the case's country."),
+    "nace": _l("Activity: NACE Rev. 2 section letter (C), division (25), group (25.6) or class (25.62), "
+               "optionally prefixed by its section (C25.6). The section is derived."),
+    "employees": _l("Number of employees at the transfer."),
+    "transfer_date": _l("Date of the transfer to the employees. Not in the future."),
+    "transfer_type": _l("How the enterprise came to its employees."),
+    "legal_form": _l("Legal form after the transfer (free text, e.g. SCOP SA)."),
+    "registered_on": _l("Date the federation started following the case; empty means the transfer date. May be "
+                        "before the transfer (supported project) or long after it (back-filled history)."),
+    "last_verified_on": _l("Latest date the enterprise was confirmed operating: on or after the transfer, not in the "
+                           "future, not after the exit. Required while the case is open."),
+    "exit_date": _l("Date the cooperative ended (liquidation, sale, ...): on or after the transfer, not in the future. "
+                    "Empty while the case is open."),
+    "exit_reason": _l("Why the case ended; required with exit_date, empty without it."),
+    "founded_on": _l("Date the enterprise was created (optional): on or before the transfer, not in the future. "
+                     "Gives its age at the transfer (the age_band grouping and the age_at_transfer covariate)."),
 }
 
 # The example row of the blank template: a case that passes every rule.
@@ -81,33 +85,33 @@ def column_help(labels: Mapping[str, Mapping[Any, str]] | None = None) -> list[C
         if name in ENUM_COLUMNS:
             meanings = labels.get(name, {})
             values = tuple((m.value, meanings.get(m, "")) for m in ENUM_COLUMNS[name])
-            kind = "one of the values listed (lower or upper case)"
+            kind = _("one of the values listed (lower or upper case)")
         elif parser is parse_date:
-            kind = "date YYYY-MM-DD (or a date cell in XLSX)"
+            kind = _("date YYYY-MM-DD (or a date cell in XLSX)")
         elif parser is parse_int:
-            kind = "whole number, 0 or more"
+            kind = _("whole number, 0 or more")
         elif name == "country":
-            kind = "2-letter country code"
+            kind = _("2-letter country code")
         elif name == "nace":
-            kind = "NACE Rev. 2 code"
+            kind = _("NACE Rev. 2 code")
         else:
-            kind = "text"
-        required = "yes" if name in REQUIRED_FIELDS else CONDITIONALLY_REQUIRED.get(name, "no")
-        out.append(ColumnHelp(name, required, kind, DESCRIPTIONS[name], values, MAX_LENGTHS.get(name)))
+            kind = _("text")
+        required = _("yes") if name in REQUIRED_FIELDS else str(CONDITIONALLY_REQUIRED.get(name, _("no")))
+        out.append(ColumnHelp(name, required, kind, str(DESCRIPTIONS[name]), values, MAX_LENGTHS.get(name)))
     return out
 
 
 def help_rows(labels: Mapping[str, Mapping[Any, str]] | None = None) -> list[tuple[str, str, str]]:
     """The help as (column, required, rule) lines, for the template's "notes" sheet."""
-    rows = [("column", "required", "what it holds")]
+    rows = [(_("column"), _("required"), _("what it holds"))]
     for column in column_help(labels):
-        rule = f"{column.description} Format: {column.kind}."
+        rule = _("%(description)s Format: %(kind)s.", description=column.description, kind=column.kind)
         if column.values:
-            rule += " Values: " + "; ".join(f"{v} ({m})" if m else v for v, m in column.values) + "."
+            rule += " " + _("Values: %(values)s.", values="; ".join(f"{v} ({m})" if m else v for v, m in column.values))
         if column.max_length:
-            rule += f" At most {column.max_length} characters."
+            rule += " " + _("At most %(count)s characters.", count=column.max_length)
         rows.append((column.name, column.required, rule))
-    rows.append(("", "", "Delete the example row before importing. Dates must not be in the future."))
+    rows.append(("", "", _("Delete the example row before importing. Dates must not be in the future.")))
     return rows
 
 

@@ -7,11 +7,16 @@ The sheet (CSV or XLSX, the rules of services.spreadsheets.exports: BOM, formula
     federation, ref, name, national_id, country, transfer_date, last_verified_on,  (what the case is)
     operating_on, exit_date, exit_reason, source, note                             (filled in by staff)
 
+The census sheet is the same sheet for a census date D (`census_date` given): every case open
+on D (completeness.census_cases_query), with a `census_date` column after `last_verified_on`, and
+the exit of a case that exited after D already filled in (uploaded back as it is, it is
+"unchanged"). It goes back through the same upload: `census_date` is descriptive, like `name`.
+
 Import rules (the file is read by `imports.read_rows`: CSV UTF-8 with `,` or `;`, or XLSX):
 
 - Header: `federation`, `ref`, `operating_on`, `exit_date` and `exit_reason` are required;
-  `source` and `note` optional; the descriptive columns may be kept or deleted and are not
-  read (the case is identified by federation and ref only). Unknown or repeated columns are errors.
+  `source` and `note` optional; the descriptive columns (`census_date` too) may be kept or
+  deleted and are not read (the case is identified by federation and ref only). Unknown or repeated columns are errors.
 - Each row names a federation by code and a case by ref. The federation must be one the user
   may record follow-ups for (a staff user: their own; any other code is a problem on that row);
   the ref must be a live case of that federation. A (federation, ref) seen twice is a problem.
@@ -46,7 +51,7 @@ from tracker.extensions import db
 from tracker.i18n import format_date, format_number
 from tracker.models import OPERATING, Case, ExitReason, Federation, User
 from tracker.services.casework.cases import FollowUp, parse_date, record_follow_up
-from tracker.services.casework.completeness import stale_cases_query
+from tracker.services.casework.completeness import census_cases_query, stale_cases_query
 from tracker.services.errors import DomainError
 from tracker.services.permissions import can
 from tracker.services.spreadsheets import csv_dialect, exports, imports
@@ -55,6 +60,8 @@ from tracker.services.spreadsheets.imports import DEFAULT_MAX_BYTES, ImportProbl
 CASE_COLUMNS = ("federation", "ref", "name", "national_id", "country", "transfer_date", "last_verified_on")
 FILL_COLUMNS = ("operating_on", "exit_date", "exit_reason", "source", "note")
 STATUS_COLUMNS = (*CASE_COLUMNS, *FILL_COLUMNS)
+CENSUS_COLUMNS = (*CASE_COLUMNS, "census_date", *FILL_COLUMNS)
+KNOWN_COLUMNS = CENSUS_COLUMNS  # what an upload may hold: either sheet
 REQUIRED_COLUMNS = ("federation", "ref", "operating_on", "exit_date", "exit_reason")
 SOURCE_MAX = 200
 NOTE_MAX = 10_000
@@ -72,6 +79,9 @@ INSTRUCTIONS = (
     ("note", _l("optional"), _l("Anything worth keeping with the follow-up.")),
     ("", "", _l("Rows left empty are skipped. Upload the file back on the follow-up page.")),
 )
+CENSUS_INSTRUCTION = ("census_date", _l("no"), _l("The census date: fill in each case's status on that date, "
+                                                  "or the latest you know. An exit already recorded is shown; "
+                                                  "leave it as it is."))
 
 
 # --- export --------------------------------------------------------------------------------------
@@ -80,20 +90,42 @@ def status_check_rows(user: User, federation_id: int | None = None,
                       today: date | None = None) -> Iterator[tuple[Any, ...]]:
     """The sheet's rows: the stale open cases the user may see, fill-in columns empty."""
     stmt = (stale_cases_query(user, federation_id, today)
-            .with_only_columns(Federation.code, Case.ref, Case.name, Case.national_id, Case.country,
-                               Case.transfer_date, Case.last_verified_on)
+            .with_only_columns(*_described())
             .join(Federation, Federation.id == Case.federation_id))
     empty = (None,) * len(FILL_COLUMNS)
     for row in db.session.execute(stmt.execution_options(yield_per=2000)):
         yield (*row, *empty)
 
 
+def census_rows(user: User, census_date: date, federation_id: int | None = None) -> Iterator[tuple[Any, ...]]:
+    """The census sheet's rows: every case open on `census_date` the user may see; a case that
+    exited after it has its exit filled in, the other fill-in columns are empty."""
+    stmt = (census_cases_query(user, census_date, federation_id)
+            .with_only_columns(*_described(), Case.exit_date, Case.exit_reason)
+            .join(Federation, Federation.id == Case.federation_id))
+    for *described, exit_date, exit_reason in db.session.execute(stmt.execution_options(yield_per=2000)):
+        yield (*described, census_date, None, exit_date, exit_reason.value if exit_reason else None, None, None)
+
+
+def _described() -> tuple[Any, ...]:
+    return (Federation.code, Case.ref, Case.name, Case.national_id, Case.country, Case.transfer_date,
+            Case.last_verified_on)
+
+
 def write_status_check(fh: IO[bytes], user: User, fmt: str, federation_id: int | None = None,
-                       today: date | None = None) -> int:
-    """Write the annual status check sheet (CSV or XLSX, with an instructions sheet in XLSX)."""
-    return exports.write_table(fh, fmt, STATUS_COLUMNS, status_check_rows(user, federation_id, today),
-                               sheet="status check", notes=[tuple(str(cell) for cell in row) for row in INSTRUCTIONS],
-                               widths={"federation": 14, "ref": 16, "note": 30, "source": 20},
+                       today: date | None = None, census_date: date | None = None) -> int:
+    """Write the annual status check sheet (CSV or XLSX, with an instructions sheet in XLSX); with
+    `census_date`, the census sheet of that date (see the module docstring)."""
+    columns: tuple[str, ...]
+    if census_date is None:
+        columns, rows, sheet = STATUS_COLUMNS, status_check_rows(user, federation_id, today), "status check"
+        instructions: tuple[tuple[Any, ...], ...] = INSTRUCTIONS
+    else:
+        columns, rows, sheet = CENSUS_COLUMNS, census_rows(user, census_date, federation_id), "census"
+        instructions = (*INSTRUCTIONS[:3], CENSUS_INSTRUCTION, *INSTRUCTIONS[3:])
+    return exports.write_table(fh, fmt, columns, rows,
+                               sheet=sheet, notes=[tuple(str(cell) for cell in row) for row in instructions],
+                               widths={"federation": 14, "ref": 16, "note": 30, "source": 20, "census_date": 12},
                                rules={"operating_on": exports.CellRule("date", help=_status_help("operating_on")),
                                       "exit_date": exports.CellRule("date", help=_status_help("exit_date")),
                                       "exit_reason": exports.CellRule("list", tuple(r.value for r in ExitReason),
@@ -188,9 +220,9 @@ def _map_header(header: list[Any], row: int) -> tuple[dict[str, int], list[Impor
             continue
         if name in positions:
             problems.append(ImportProblem(row, name[:40], _("appears twice in the header")))
-        elif name not in STATUS_COLUMNS:
+        elif name not in KNOWN_COLUMNS:
             problems.append(ImportProblem(row, name[:40], _("unknown column (the columns are: %(columns)s)",
-                                                            columns=", ".join(STATUS_COLUMNS))))
+                                                            columns=", ".join(KNOWN_COLUMNS))))
         else:
             positions[name] = index
     problems += [ImportProblem(row, name, _("required column is missing"))

@@ -1,0 +1,99 @@
+"""The annual census in a real browser: staff choose a census date, download the census sheet
+(XLSX), fill it in with a spreadsheet program (openpyxl here), upload it, review and confirm,
+and see the follow-ups recorded and the census year complete."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from tests.e2e.conftest import log_in
+from tracker.extensions import db
+from tracker.models import Case, ExitReason, Federation, Role, StatusCheck
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def staff(live_server) -> str:  # noqa: ANN001
+    from tests.e2e.conftest import PASSWORD
+    from tracker.services.accounts import users
+    from tracker.services.casework.cases import create_case
+
+    with live_server.app.app_context():
+        fed = db.session.scalar(select(Federation).where(Federation.code == "FR-CENS"))
+        if fed is None:
+            fed = Federation(code="FR-CENS", name="Fédération du recensement", country="FR")
+            db.session.add(fed)
+            db.session.flush()
+            users.create_user(None, "census@e2e.coop", PASSWORD, Role.STAFF, fed)
+            for ref, name, transfer, verified in (("CEN-1", "Imprimerie du Port", date(2015, 4, 1), date(2019, 6, 30)),
+                                                  ("CEN-2", "Boulangerie Coop", date(2018, 9, 1), date(2019, 2, 1)),
+                                                  ("CEN-3", "Transports Réunis", date(2021, 2, 1), date(2021, 2, 1))):
+                create_case(None, fed, {"ref": ref, "name": name, "country": "FR", "transfer_date": transfer,
+                                        "transfer_type": "succession", "last_verified_on": verified})
+            db.session.commit()
+    return "census@e2e.coop"
+
+
+def test_staff_download_fill_upload_and_confirm_the_census(page, live_server, staff, tmp_path):
+    from playwright.sync_api import expect
+
+    log_in(page, staff)
+    page.goto("/cases/follow-up")
+    census = page.locator("#census")
+    census.get_by_label("Census date").fill("2020-12-31")
+    with page.expect_download() as download:
+        census.get_by_role("button", name="Download the census (XLSX)").click()
+    assert download.value.suggested_filename == "census-FR-CENS-2020-12-31.xlsx"
+    path = tmp_path / "census.xlsx"
+    download.value.save_as(path)
+
+    workbook = load_workbook(path)
+    sheet = workbook["census"]
+    header = [cell.value for cell in sheet[1]]
+    refs = {sheet.cell(row, 2).value: row for row in range(2, sheet.max_row + 1)}
+    assert set(refs) == {"CEN-1", "CEN-2"}  # CEN-3 was transferred after the census date
+    assert sheet.cell(refs["CEN-1"], header.index("census_date") + 1).value == datetime(2020, 12, 31)
+    sheet.cell(refs["CEN-1"], header.index("operating_on") + 1).value = date(2021, 1, 20)
+    sheet.cell(refs["CEN-1"], header.index("source") + 1).value = "registre du commerce"
+    sheet.cell(refs["CEN-2"], header.index("exit_date") + 1).value = date(2020, 6, 30)
+    sheet.cell(refs["CEN-2"], header.index("exit_reason") + 1).value = "liquidation"
+    workbook.save(path)
+
+    census.get_by_role("link", name="Upload the filled-in sheet").click()
+    page.get_by_label("Filled-in status check").set_input_files(str(path))
+    page.get_by_role("button", name="Upload and check").click()
+    summary = page.locator("#summary")
+    expect(summary).to_contain_text("The file passes every check")
+    expect(summary).to_contain_text("Confirming records 1 confirmation of operation and 1 exit")
+    page.get_by_role("button", name="Record the follow-ups").click()
+    expect(page.get_by_text("Recorded 1 confirmation of operation and 1 exit from census.xlsx.")).to_be_visible()
+    expect(page.locator("#summary")).to_contain_text("Recorded")
+
+    with live_server.app.app_context():
+        cases = {c.ref: c for c in db.session.scalars(select(Case).where(Case.ref.in_(["CEN-1", "CEN-2"])))}
+        assert cases["CEN-1"].last_verified_on == date(2021, 1, 20)
+        assert (cases["CEN-2"].exit_date, cases["CEN-2"].exit_reason) == (date(2020, 6, 30), ExitReason.LIQUIDATION)
+        assert db.session.scalar(select(StatusCheck.source).where(StatusCheck.case_id == cases["CEN-1"].id)) == \
+            "registre du commerce"
+
+    page.get_by_role("link", name="Back to the follow-up page").click()
+    row = page.locator("#census-years tr", has_text="2020-12-31")
+    expect(row).to_contain_text(re.compile(r"100\.0%\s*1 of 1"))  # CEN-2 exited before: one case open, settled
+
+
+def test_a_census_date_in_the_future_is_refused_next_to_the_field(page, staff):
+    from playwright.sync_api import expect
+
+    log_in(page, staff)
+    page.goto("/cases/follow-up")
+    census = page.locator("#census")
+    census.get_by_label("Census date").fill(f"{date.today().year + 1}-12-31")
+    census.get_by_role("button", name="Download the census (CSV)").click()
+    expect(census.locator(".invalid-feedback")).to_contain_text("is in the future")
+    expect(census.get_by_label("Census date")).to_be_visible()
