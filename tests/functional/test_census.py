@@ -75,6 +75,18 @@ def test_completeness_by_census_year_counts_open_and_settled_cases(registry, mak
     assert census.cells[(fr.id, 2020)].share_settled == 0.8 and census.cells[(fr.id, 2018)].share_settled is None
 
 
+def test_the_counts_follow_every_write_though_kept_between_pages(registry, make_user):
+    from tracker.services.casework.cases import FollowUp, record_follow_up
+
+    fr, _ = registry
+    admin = make_user(Role.ADMIN)
+    assert counts(census_completeness(admin), fr.id, 2021) == (4, 1)
+    a4 = db.session.scalar(select(Case).where(Case.ref == "A4"))
+    record_follow_up(admin, a4, FollowUp(date(2022, 1, 10), "operating", "registre"))
+    db.session.commit()
+    assert counts(census_completeness(admin), fr.id, 2021) == (4, 2)
+
+
 def test_staff_see_their_federations_census_years_only(registry, make_user):
     fr, _ = registry
     census = census_completeness(make_user(Role.STAFF, federation=fr))

@@ -165,3 +165,28 @@ def test_duplicates_are_looked_up_for_the_files_identities_only(fed, make_federa
     assert any("lower(cases.name) IN" in s for s in statements)
     assert db.session.scalar(select(Case.id).where(Case.federation_id == fed.id)) is None  # not confirmed
     assert bulk_run(fed, path, confirm=True).created == 4
+
+
+def test_the_create_entries_json_is_the_json_modules_text():
+    """The bulk writer builds the audit JSON itself (a hot path): the same text as json.dumps."""
+    import json
+
+    from tracker.models import ExitReason, TransferType
+
+    values = {"ref": 'Q-"1"\\', "name": "Coopérative « Ünïon » \u2028 é\t", "national_id": None, "employees": 0,
+              "transfer_date": date(1900, 1, 1), "transfer_type": TransferType.RESCUE, "exit_reason": ExitReason.SOLD,
+              "big": 10**30, "flag": True, "ratio": 0.5, "emoji": "\U0001f600"}
+    expected = json.dumps({k: [None, imports._jsonable(v)] for k, v in values.items() if v is not None})
+    assert bulk._created_json(values) == expected
+
+
+def test_the_packed_identities_give_back_every_row():
+    identities = bulk._Identities()
+    rows = [bulk._Row(2, "A-1", "Coopérative", None, "FR", 2015, None),
+            bulk._Row(3, "A-2", "Ünïon", "552 100 554", "DE", 1900, 2**31 - 1)]
+    for r in rows:
+        identities.append(r)
+    assert [identities[i] for i in range(len(identities))] == rows
+    assert identities.slice(1, 99) == rows[1:] and identities.case_ids() == {2**31 - 1}
+    with pytest.raises(ValueError):
+        identities.append(bulk._Row(4, "A-\x1f", "x", None, "FR", 2015, None))

@@ -25,17 +25,23 @@ content is kept:
    As on the web, pairs stop the import unless confirmed distinct (`confirm_distinct`), and are
    then stored as such.
 
-Memory holds the current batch, the refs seen (to report a ref repeated in the file), the ids of
-the cases written and one small identity per row for the duplicate check: about 300 bytes a row.
+Memory holds the current batch, the refs seen (to report a ref repeated in the file; freed before
+the duplicate check) and one packed identity per row for the duplicate check (`_Identities`: one
+string and three numbers, ~110 bytes a row where a row object with its own strings took ~400).
+Objects that outlive a batch are frozen out of the cyclic garbage collector's passes (`gc.freeze`,
+as `imports` does), which otherwise walk every identity kept so far, again and again.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+from array import array
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from json.encoder import encode_basestring_ascii as _quote
 from pathlib import Path, PurePath
 from typing import IO, Any
 
@@ -101,6 +107,43 @@ class _Row:
     case_id: int | None
 
 
+class _Identities:
+    """The `_Row`s of a file, packed: ref, name, national id and country in one string (joined by
+    the unit separator, a control character the validator refuses in every text), the spreadsheet
+    row, transfer year and case id (0: not written yet) in arrays. Indexing gives a `_Row`."""
+
+    _SEP = "\x1f"
+
+    def __init__(self) -> None:
+        self._texts: list[str] = []
+        self._rows = array("q")
+        self._years = array("l")
+        self._ids = array("q")
+
+    def append(self, r: _Row) -> None:
+        parts = (r.ref, r.name, r.national_id or "", r.country)
+        if any(self._SEP in part for part in parts):
+            raise ValueError("an identity holds a control character")  # refused by the validator before
+        self._texts.append(self._SEP.join(parts))
+        self._rows.append(r.row)
+        self._years.append(r.year)
+        self._ids.append(r.case_id or 0)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __getitem__(self, index: int) -> _Row:
+        ref, name, national_id, country = self._texts[index].split(self._SEP)
+        return _Row(self._rows[index], ref, name, national_id or None, country, self._years[index],
+                    self._ids[index] or None)
+
+    def slice(self, start: int, stop: int) -> list[_Row]:
+        return [self[i] for i in range(start, min(stop, len(self)))]
+
+    def case_ids(self) -> set[int]:
+        return {i for i in self._ids if i}
+
+
 @dataclass
 class _Run:
     actor: User | None
@@ -113,7 +156,7 @@ class _Run:
     progress: Progress | None
     problems: list[ImportProblem] = field(default_factory=list)
     first_row: dict[str, int] = field(default_factory=dict)
-    identities: list[_Row] = field(default_factory=list)
+    identities: _Identities = field(default_factory=_Identities)
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -148,7 +191,7 @@ def import_file(actor: User | None, federation: Federation, path: Path, dry_run:
                                  total=total, changed_in=data_version.transaction_version(),
                                  copy_into=imports._copy_target())
     run = _Run(actor, federation, today or date.today(), dates.order, positions, writer, total, progress)
-    with _index_cache():
+    with _index_cache(), imports._gc_frozen():
         try:
             _import_pass(run, source, header_row)
         except readers.Unreadable as exc:
@@ -321,12 +364,15 @@ def _batch(run: _Run, batch: list[tuple[int, list[Any]]]) -> None:
     run.unchanged += plan.unchanged
     rows = [_Row(row, v["ref"], v["name"], v.get("national_id"), v["country"], v["transfer_date"].year, case_id)
             for row, v, case_id in plan.identities]
-    run.identities.extend(rows)
     if run.writer is not None and not run.problems:
         ids = _write(run, plan)
         for r in rows:
             if r.case_id is None:
                 r.case_id = ids[r.ref]
+    for r in rows:
+        run.identities.append(r)
+    del rows, plan
+    gc.freeze()  # what outlives the batch (identities, refs seen) is out of the collector's passes
     if run.progress is not None:
         run.progress("importing", run.rows, run.total)
 
@@ -334,7 +380,8 @@ def _batch(run: _Run, batch: list[tuple[int, list[Any]]]) -> None:
 def _check_row(run: _Run, plan: Any, number: int, cells: list[Any], known: set[int], existing: dict[str, Any],
                deleted: set[str]) -> None:
     """One row by imports' rules (as imports._plan checks it): problems, or its place in the plan."""
-    raw = {name: imports._cell(imports._at(cells, index)) for name, index in run.positions.items()}
+    size, cell = len(cells), imports._cell
+    raw = {name: cell(cells[index]) if index < size else None for name, index in run.positions.items()}
     imports._check_stray_cells(cells, known, number, plan.problems)
     formulas = imports._refuse_formulas(raw, number, plan.problems)
     imports.read_dates(raw, run.order)
@@ -390,9 +437,17 @@ def _insert_sqlite(writer: Any, creates: list[dict[str, Any]]) -> None:
     fixed = {name: _bound(table.c[name].type, dialect, value) for name, value in writer._new_case({}).items()}
     names = [name for name in creates[0] if name not in fixed]
     convert = [_converter(table.c[name].type, dialect) for name in names]
-    constants = tuple(fixed.values())
-    rows = [(*(v if (c := convert[i]) is None or v is None else c(v)
-               for i, v in enumerate(values.get(name) for name in names)), *constants) for values in creates]
+    constants = list(fixed.values())
+    converted = [(i, c) for i, c in enumerate(convert) if c is not None]
+    rows = []
+    for values in creates:
+        get = values.get
+        row = [get(name) for name in names]
+        for i, c in converted:
+            if (v := row[i]) is not None:
+                row[i] = c(v)
+        row += constants
+        rows.append(tuple(row))
     columns = [*names, *fixed]
     connection.exec_driver_sql(f"INSERT INTO cases ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                                rows)
@@ -403,13 +458,39 @@ def _audit_sqlite(writer: Any, creates: list[dict[str, Any]], ids: dict[str, int
     connection = db.session.connection()
     table = imports._table(AuditEntry)
     at = _bound(table.c.at.type, connection.dialect, writer.now)
-    jsonable = imports._jsonable
-    rows = [(at, writer.actor_id, "cases", ids[values["ref"]], "create",
-             json.dumps({name: [None, jsonable(value)] for name, value in values.items() if value is not None}),
-             writer.context) for values in creates]
+    actor_id, context = writer.actor_id, writer.context
+    rows = [(at, actor_id, "cases", ids[values["ref"]], "create", _created_json(values), context)
+            for values in creates]
     connection.exec_driver_sql("INSERT INTO audit_entries (at, user_id, table_name, row_id, action, changes, context) "
                                "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     writer.done += len(rows)
+
+
+_JSON_KEYS: dict[str, str] = {}
+
+
+def _created_json(values: dict[str, Any]) -> str:
+    """`json.dumps({field: [None, imports._jsonable(value)] for each field with a value})`, the
+    same text, written directly: strings by the json module's own C quoting, ints and dates
+    as themselves, anything else through json.dumps."""
+    parts = []
+    for name, value in values.items():
+        if value is None:
+            continue
+        key = _JSON_KEYS.get(name)
+        if key is None:
+            key = _JSON_KEYS[name] = f"{_quote(name)}: [null, "
+        kind = type(value)
+        if kind is str:
+            text = _quote(value)
+        elif kind is int:
+            text = int.__repr__(value)
+        elif kind is date:
+            text = f'"{value.isoformat()}"'
+        else:
+            text = json.dumps(imports._jsonable(value))
+        parts.append(f"{key}{text}]")
+    return "{" + ", ".join(parts) + "}"
 
 
 def _bound(kind: Any, dialect: Any, value: Any) -> Any:
@@ -465,11 +546,11 @@ def _possible_duplicates(run: _Run) -> list[PossibleDuplicate]:
     if not rows:
         return []
     written = run.writer.changed_in if run.writer is not None else None
-    pool = _registry_matches(rows, written, {r.case_id for r in rows if r.case_id is not None})
+    pool = _registry_matches(rows, written, rows.case_ids())
     return _pairs(run.federation.id, rows, pool)
 
 
-def _registry_matches(rows: list[_Row], written: int | None, updated: set[int]) -> list[CaseIdentity]:
+def _registry_matches(rows: _Identities, written: int | None, updated: set[int]) -> list[CaseIdentity]:
     """The live cases (not written by this import, nor updated by it) whose national id is written
     as one of the file's, or whose name is one of the file's up to case, in the same country. Only
     the name and national id indexes are used: the country is checked here, so a planner without
@@ -483,7 +564,7 @@ def _registry_matches(rows: list[_Row], written: int | None, updated: set[int]) 
     found: dict[int, CaseIdentity] = {}
     for start in range(0, len(rows), _CHUNK):
         wanted: set[tuple[str, str]] = set()  # (country, lower-case name) and (country, national id as written)
-        for r in rows[start:start + _CHUNK]:
+        for r in rows.slice(start, start + _CHUNK):
             wanted.add((r.country, "n:" + r.name.lower()))
             if r.national_id:
                 key = duplicates.national_id_key(r.national_id, r.country)
@@ -502,7 +583,7 @@ def _registry_matches(rows: list[_Row], written: int | None, updated: set[int]) 
     return list(found.values())
 
 
-def _pairs(federation_id: int, rows: list[_Row], pool: list[CaseIdentity]) -> list[PossibleDuplicate]:
+def _pairs(federation_id: int, rows: _Identities, pool: list[CaseIdentity]) -> list[PossibleDuplicate]:
     """Pairs with equal keys (same national id key; same normalised name and transfer year),
     each involving at least one row of the file; confirmed-distinct pairs left out. Entries are
     numbered rows first, then the pool; only the members of pairs become CaseIdentity."""

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import time
 import warnings
 import zipfile
@@ -186,7 +187,7 @@ def csv_rows(text: IO[str], delimiter: str, limits: Limits, tally: Tally | None 
             bounds.cells(len(cells), number)
             if len(cells) > limits.columns:
                 cells = _cut(cells, limits.columns, number, bounds)
-            if any(cell[:1] == "=" for cell in cells):
+            if any(map(str.startswith, cells, _EQUALS)):  # cell[:1] == "=", without a Python call per cell
                 cells = [Formula(cell) if cell[:1] == "=" and len(cell) > 1 else cell for cell in cells]
             bounds.row(number, cells)
             yield number, cells
@@ -200,6 +201,9 @@ def csv_rows(text: IO[str], delimiter: str, limits: Limits, tally: Tally | None 
     except _NulCharacter as exc:
         raise Unreadable(_("the file holds NUL characters (first on line %(line)s): it is not a text CSV file; save "
                            "it as CSV UTF-8 or as XLSX", line=exc.line)) from None
+
+
+_EQUALS = itertools.repeat("=")
 
 
 def _cut(cells: list[str], columns: int, number: int, bounds: _Bounds) -> list[str]:
