@@ -75,6 +75,8 @@ ROUTES: dict[str, Route] = {
     "cases.save_view": Route("/cases/views", ("POST",), ALL, data={"name": "mine", "query": "status=open"}),
     "cases.open_view": Route("/cases/views/999999", ("GET",), ALL),
     "cases.delete_view": Route("/cases/views/999999/delete", ("POST",), ALL),
+    "cases.census_export": Route("/cases/follow-up/census.csv", ("GET",), WRITERS),
+    "cases.census_completeness_export": Route("/cases/follow-up/census-completeness.csv", ("GET",), WRITERS),
     "cases.completeness_page": Route("/cases/follow-up", ("GET",), WRITERS),
     "cases.status_check_export": Route("/cases/follow-up/status-check.csv", ("GET",), WRITERS),
     "cases.status_upload": Route("/cases/follow-up/upload", ("GET", "POST"), WRITERS),
