@@ -188,6 +188,7 @@ APP_TEXTS: Labels = Labels({
     "import {file} (valid rows only)": _l("import %(file)s (valid rows only)"),
     "import {file}": _l("import %(file)s"),
     "baselines import {file}": _l("baselines import %(file)s"),
+    "annual status check {file}": _l("annual status check %(file)s"),
 })
 _APP_TEXT_PATTERNS = [(re.compile("^" + re.escape(key).replace(re.escape("{file}"), "(?P<file>.+)") + "$"), key)
                       for key in APP_TEXTS]
