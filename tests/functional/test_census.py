@@ -306,3 +306,10 @@ def test_a_first_edition_says_there_is_nothing_to_compare_with_and_staff_see_no_
     assert "First edition: nothing to compare with." in client.get("/cases/follow-up").get_data(as_text=True)
     login(Role.STAFF, federation=fr)
     assert 'id="last-edition"' not in client.get("/cases/follow-up").get_data(as_text=True)
+
+
+def test_staff_find_the_census_from_their_start_page(client, login, registry):
+    fr, _ = registry
+    login(Role.STAFF, federation=fr)
+    html = client.get("/", follow_redirects=True).get_data(as_text=True)
+    assert 'href="/cases/follow-up#census"' in html and "The annual census of every open case" in html
