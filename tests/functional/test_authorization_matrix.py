@@ -79,8 +79,6 @@ ROUTES: dict[str, Route] = {
     "cases.census_completeness_export": Route("/cases/follow-up/census-completeness.csv", ("GET",), WRITERS),
     "cases.completeness_page": Route("/cases/follow-up", ("GET",), WRITERS),
     "cases.status_check_export": Route("/cases/follow-up/status-check.csv", ("GET",), WRITERS),
-    "cases.census_export": Route("/cases/follow-up/census.csv", ("GET",), WRITERS),
-    "cases.census_completeness_export": Route("/cases/follow-up/census-completeness.csv", ("GET",), WRITERS),
     "cases.status_upload": Route("/cases/follow-up/upload", ("GET", "POST"), WRITERS),
     "cases.status_review": Route("/cases/follow-up/upload/not-a-token", ("GET", "POST"), WRITERS),
     "cases.status_problems": Route("/cases/follow-up/upload/not-a-token/problems.csv", ("GET",), WRITERS),
