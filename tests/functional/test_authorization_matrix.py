@@ -212,7 +212,8 @@ def test_staff_never_see_the_other_federations_data(client, world, role, other):
     other_id = world["feds"][other]
     for url in ("/cases/", f"/cases/?federation={other_id}", "/cases/?q=Secret", "/cases/export.csv",
                 f"/cases/export.csv?federation={other_id}", "/cases/follow-up", "/cases/duplicates",
-                "/cases/follow-up/status-check.csv", "/research/cases?as_of=2025-12-31",
+                "/cases/follow-up/status-check.csv", f"/cases/follow-up/census.csv?federation={other_id}",
+                "/cases/follow-up/census-completeness.csv", "/research/cases?as_of=2025-12-31",
                 f"/research/cases?federation=FED-{other}", "/reports/", "/api/v1/survival?group_by=federation",
                 f"/research/?group_by=federation&federation=FED-{other}"):
         body = client.get(url).get_data(as_text=True)
