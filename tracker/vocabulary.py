@@ -161,6 +161,9 @@ CASE_FIELDS: Labels = Labels({
     "contact_phone": _l("Contact phone"),
     "deleted_at": _l("Deleted on"),
     "federation_id": _l("Federation"),
+    "merged_case_id": _l("Case merged into this one"),
+    "merged_into_id": _l("Merged into case"),
+    "moved_follow_ups": _l("Follow-ups moved"),
 })
 
 #: What a change-history entry of a case did.
@@ -171,6 +174,10 @@ HISTORY_ACTIONS: Labels = Labels({
     "exit_withdrawn": _l("Exit withdrawn"),
     "delete": _l("Deleted"),
     "restore": _l("Restored"),
+    "merge": _l("Another case merged into this one"),
+    "merged_into": _l("Merged into another case"),
+    "unmerge": _l("Merge undone"),
+    "move": _l("Moved to another federation"),
 })
 
 #: Why two cases may be one enterprise (keys: tracker.services.casework.duplicates' REASON_*).
@@ -188,6 +195,7 @@ APP_TEXTS: Labels = Labels({
     "import {file} (valid rows only)": _l("import %(file)s (valid rows only)"),
     "import {file}": _l("import %(file)s"),
     "baselines import {file}": _l("baselines import %(file)s"),
+    "annual status check {file}": _l("annual status check %(file)s"),
 })
 _APP_TEXT_PATTERNS = [(re.compile("^" + re.escape(key).replace(re.escape("{file}"), "(?P<file>.+)") + "$"), key)
                       for key in APP_TEXTS]

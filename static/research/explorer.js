@@ -26,8 +26,23 @@
         el.disabled = true;
       }
     });
+    // The Cox covariates travel as one parameter, covariates=a,b (in the boxes' order), as the API takes them.
+    var chosen = [];
+    Array.prototype.forEach.call(form.querySelectorAll('input[type="checkbox"][name="covariates"]'), function (box) {
+      if (box.checked) { chosen.push(box.value); }
+      box.disabled = true;
+    });
+    if (chosen.length) {
+      var joined = document.createElement("input");
+      joined.type = "hidden";
+      joined.name = "covariates";
+      joined.value = chosen.join(",");
+      joined.setAttribute("data-joined", "");
+      form.appendChild(joined);
+    }
   });
   window.addEventListener("pageshow", function () {
+    Array.prototype.forEach.call(form.querySelectorAll("input[data-joined]"), function (el) { el.remove(); });
     Array.prototype.forEach.call(form.elements, function (el) { el.disabled = false; });
   });
 

@@ -84,3 +84,18 @@ def test_a_phone_never_scrolls_the_page_sideways(browser, live_server, researche
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         context.close()
+
+
+def test_the_cox_covariate_boxes_send_one_parameter_in_the_boxes_order(browser, live_server, researcher):
+    context, page = _page(browser, live_server, 1366, 768)
+    try:
+        log_in(page, researcher)
+        page.goto("/research/?as_of=2025-12-31&model=cox&covariates=size_class&lang=en")
+        with page.expect_navigation():
+            page.check('input[name="covariates"][value="transfer_type"]')
+        assert "covariates=transfer_type%2Csize_class" in page.url, page.url
+        assert page.locator("#cox-table").count() == 1
+        assert page.is_checked('input[name="covariates"][value="transfer_type"]')
+        assert page.is_checked('input[name="covariates"][value="size_class"]')
+    finally:
+        context.close()

@@ -68,6 +68,15 @@ ROUTES: dict[str, Route] = {
     "cases.import_help_page": Route("/cases/import/help", ("GET",), ALL),
     "cases.duplicates_page": Route("/cases/duplicates", ("GET",), WRITERS),
     "cases.confirm_distinct": Route("/cases/duplicates/confirm", ("POST",), WRITERS),
+    "cases.compare": Route("/cases/duplicates/compare?a={case}&b=999999", ("GET",), ADMIN),
+    "cases.merge_pair": Route("/cases/duplicates/merge", ("POST",), ADMIN),
+    "cases.unmerge": Route("/cases/{case}/unmerge", ("POST",), ADMIN, owned=True),
+    "cases.move": Route("/cases/{case}/move", ("GET", "POST"), ADMIN, owned=True),
+    "cases.save_view": Route("/cases/views", ("POST",), ALL, data={"name": "mine", "query": "status=open"}),
+    "cases.open_view": Route("/cases/views/999999", ("GET",), ALL),
+    "cases.delete_view": Route("/cases/views/999999/delete", ("POST",), ALL),
+    "cases.census_export": Route("/cases/follow-up/census.csv", ("GET",), WRITERS),
+    "cases.census_completeness_export": Route("/cases/follow-up/census-completeness.csv", ("GET",), WRITERS),
     "cases.completeness_page": Route("/cases/follow-up", ("GET",), WRITERS),
     "cases.status_check_export": Route("/cases/follow-up/status-check.csv", ("GET",), WRITERS),
     "cases.status_upload": Route("/cases/follow-up/upload", ("GET", "POST"), WRITERS),
@@ -203,7 +212,8 @@ def test_staff_never_see_the_other_federations_data(client, world, role, other):
     other_id = world["feds"][other]
     for url in ("/cases/", f"/cases/?federation={other_id}", "/cases/?q=Secret", "/cases/export.csv",
                 f"/cases/export.csv?federation={other_id}", "/cases/follow-up", "/cases/duplicates",
-                "/cases/follow-up/status-check.csv", "/research/cases?as_of=2025-12-31",
+                "/cases/follow-up/status-check.csv", f"/cases/follow-up/census.csv?federation={other_id}",
+                "/cases/follow-up/census-completeness.csv", "/research/cases?as_of=2025-12-31",
                 f"/research/cases?federation=FED-{other}", "/reports/", "/api/v1/survival?group_by=federation",
                 f"/research/?group_by=federation&federation=FED-{other}"):
         body = client.get(url).get_data(as_text=True)

@@ -75,6 +75,18 @@ def test_completeness_by_census_year_counts_open_and_settled_cases(registry, mak
     assert census.cells[(fr.id, 2020)].share_settled == 0.8 and census.cells[(fr.id, 2018)].share_settled is None
 
 
+def test_the_counts_follow_every_write_though_kept_between_pages(registry, make_user):
+    from tracker.services.casework.cases import FollowUp, record_follow_up
+
+    fr, _ = registry
+    admin = make_user(Role.ADMIN)
+    assert counts(census_completeness(admin), fr.id, 2021) == (4, 1)
+    a4 = db.session.scalar(select(Case).where(Case.ref == "A4"))
+    record_follow_up(admin, a4, FollowUp(date(2022, 1, 10), "operating", "registre"))
+    db.session.commit()
+    assert counts(census_completeness(admin), fr.id, 2021) == (4, 2)
+
+
 def test_staff_see_their_federations_census_years_only(registry, make_user):
     fr, _ = registry
     census = census_completeness(make_user(Role.STAFF, federation=fr))
@@ -183,6 +195,16 @@ def test_a_bad_census_date_is_named_next_to_its_field(client, login, registry, v
     assert message in errors_next_to(response.get_data(as_text=True), "census_date")[0]
 
 
+@pytest.mark.parametrize("value", ["", " ", "2020-02-30", "9999-12-31", "\uff12\uff10\uff12\uff10-01-01", "%00",
+                                   "x" * 5000, "2020-12-31T00:00", "-2020-01-01", "+002020-01-01"])
+def test_odd_census_dates_never_break_the_page(client, login, registry, value):
+    login(Role.ADMIN)
+    response = client.get("/cases/follow-up/census.csv", query_string={"census_date": value, "federation": "zz"})
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert errors_next_to(response.get_data(as_text=True), "census_date")
+
+
 def test_researchers_have_no_census(client, login, registry):
     login(Role.RESEARCHER)
     assert client.get("/cases/follow-up/census.csv").status_code == 403
@@ -284,3 +306,10 @@ def test_a_first_edition_says_there_is_nothing_to_compare_with_and_staff_see_no_
     assert "First edition: nothing to compare with." in client.get("/cases/follow-up").get_data(as_text=True)
     login(Role.STAFF, federation=fr)
     assert 'id="last-edition"' not in client.get("/cases/follow-up").get_data(as_text=True)
+
+
+def test_staff_find_the_census_from_their_start_page(client, login, registry):
+    fr, _ = registry
+    login(Role.STAFF, federation=fr)
+    html = client.get("/", follow_redirects=True).get_data(as_text=True)
+    assert 'href="/cases/follow-up#census"' in html and "The annual census of every open case" in html

@@ -1,11 +1,20 @@
-"""The pages translated so far, rendered in French, Italian and Spanish, show no English word of the
-interface. A word counts as English when it occurs in an English message of the catalogue and in
-none of that language's translations; proper names are allowed.
+"""The pages, rendered in French, Italian and Spanish, show no English word of the interface. A word
+counts as English when it occurs in an English message of the catalogue and in none of that
+language's translations; proper names are allowed, and data shown as recorded is marked
+`translate="no"` (names, notes, cited titles).
 
-Pages covered: login, the account pages (settings, password, API tokens) for every role, the
-error pages, every admin page (with its flashes, a refused form and audit entries), and the
-follow-up pages (completeness, census, status upload and review). Not yet covered (their
-templates are not translated yet): cases, import, duplicates, survival explorer, reports."""
+Pages covered: login, the account pages (settings, password, API tokens) for every role, the error
+pages, every admin page (with its flashes, a refused form and audit entries), the survival explorer
+(its figures, the heat map, a group's case list, the methods page), the staff start page, and every
+casework page with realistic content: the case list with filters (one not understood) and an empty
+one, a case page with follow-ups, a withdrawn exit and its history, the new and edit forms with their
+errors, the import page and its column help, import reviews with problems, the status check's upload,
+its reviews and its recorded page, the follow-up completeness and a possible duplicate pair; the
+reports page with a kept edition and one being generated, and a job's page. Dates and numbers on a
+French page are written the French way (31/12/2025, 1 234).
+
+Not covered yet: the annual report's own HTML (its table of published comparisons shows the cited
+sources' English wording, not yet marked as recorded data)."""
 
 from __future__ import annotations
 
@@ -19,7 +28,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from tracker.extensions import db
-from tracker.models import Role
+from tracker.models import ExitReason, Role, TransferType
 
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "tracker" / "translations"
 ALLOWED = {"transfer", "tracker", "api", "json", "csrf", "token", "tokens", "bearer", "authorization", "code",
@@ -226,3 +235,151 @@ def test_the_follow_up_pages_have_no_english_left(app, client, login, make_user,
         html = response.get_data(as_text=True)
         assert f'<html lang="{language}">' in html, name
         assert not _english_left(html, words), (name, _english_left(html, words))
+
+
+def _language_user(make_user, role: Role, language: str, federation=None):
+    user = make_user(role, federation=federation)
+    user.language = language
+    db.session.commit()
+    return user
+
+
+def _casework_pages(client, fed, cases) -> dict[str, str]:
+    """Every casework page a staff member sees, with realistic content: filters (one not understood),
+    a case with follow-ups, a withdrawn exit and its history, the forms with their errors, the import
+    and its help, an import review with problems, the status check's upload and reviews, the
+    follow-up completeness and a possible duplicate pair."""
+    from support_import import case_row, csv_bytes, read_csv, token_of, upload
+
+    lenoir, namesake, closed = cases
+    pages: dict[str, object] = {}
+    pages["follow-up recorded"] = client.post(f"/cases/{lenoir.id}/follow-up", follow_redirects=True, data={
+        "followup-outcome": "operating", "followup-checked_on": "2025-06-30", "followup-source": "appel téléphonique",
+        "followup-note": "Gérante jointe", "followup-version": str(lenoir.version)})
+    db.session.refresh(lenoir)
+    pages["follow-up refused"] = client.post(f"/cases/{lenoir.id}/follow-up", data={
+        "followup-outcome": "operating", "followup-checked_on": "2099-01-01", "followup-version": str(lenoir.version)})
+    pages["exit recorded"] = client.post(f"/cases/{closed.id}/follow-up", follow_redirects=True, data={
+        "followup-outcome": "liquidation", "followup-checked_on": "2024-02-01", "followup-source": "BODACC",
+        "followup-version": str(closed.version)})
+    db.session.refresh(closed)
+    pages["exit withdrawn"] = client.post(f"/cases/{closed.id}/withdraw-exit", follow_redirects=True, data={
+        "withdraw-note": "Erreur de saisie", "withdraw-version": str(closed.version)})
+    db.session.refresh(closed)
+    client.post(f"/cases/{closed.id}/follow-up", data={
+        "followup-outcome": "sold", "followup-checked_on": "2024-03-01", "followup-version": str(closed.version)})
+    pages["edit refused"] = client.post(f"/cases/{lenoir.id}/edit", data={"name": "", "ref": lenoir.ref,
+                                                                          "version": str(lenoir.version)})
+    pages["new refused"] = client.post("/cases/new", data={"ref": "", "name": "", "transfer_date": "31/02/2020"})
+    for path in ["/cases/", "/cases/?q=Menuiserie&status=open&transfer_type=rescue&year_from=2010&sort=name&dir=desc",
+                 "/cases/?year_from=deux-mille&status=closed", "/cases/?q=Introuvable", "/cases/?page=9",
+                 f"/cases/{lenoir.id}", f"/cases/{closed.id}", f"/cases/{lenoir.id}/edit", "/cases/new",
+                 "/cases/import", "/cases/import/help", "/cases/follow-up", "/cases/follow-up/upload",
+                 "/cases/duplicates", "/cases/start"]:
+        pages[path] = client.get(path)
+
+    rows = [case_row(ref="IMP-1", name="Boulangerie Coopérative"),
+            case_row(ref="IMP-2", name="Imprimerie Solidaire", transfer_date="2099-01-01", exit_reason="faillite"),
+            case_row(ref="IMP-3", name="Garage du Centre", employees="douze", country="ZZ")]
+    token = token_of(upload(client, csv_bytes(rows), "dossiers.csv"))
+    pages["import review with problems"] = client.get(f"/cases/import/{token}")
+    token = token_of(upload(client, csv_bytes([case_row(ref="IMP-9")], columns=[*rows[0], "inconnue"]),
+                            "colonnes.csv"))
+    pages["import refused"] = client.get(f"/cases/import/{token}")
+
+    sheet = read_csv(client.get("/cases/follow-up/status-check.csv").data)
+    header = sheet[0]
+
+    def filled(**cells: str) -> bytes:
+        out = [header]
+        for row in sheet[1:]:
+            row = list(row)
+            if row[header.index("ref")] == lenoir.ref:
+                for name, value in cells.items():
+                    row[header.index(name)] = value
+            out.append(row)
+        return ("\r\n".join(",".join(row) for row in out) + "\r\n").encode()
+
+    token = token_of(upload(client, filled(operating_on="hier"), "suivi-faux.csv", url="/cases/follow-up/upload"))
+    pages["status review with problems"] = client.get(f"/cases/follow-up/upload/{token}")
+    token = token_of(upload(client, filled(operating_on="2025-11-30", source="visite"), "suivi.csv",
+                            url="/cases/follow-up/upload"))
+    pages["status review"] = client.get(f"/cases/follow-up/upload/{token}")
+    pages["status recorded"] = client.post(f"/cases/follow-up/upload/{token}", data={}, follow_redirects=True)
+    pages["case page after it all"] = client.get(f"/cases/{lenoir.id}")
+    expected = {"follow-up refused": 200, "edit refused": 200, "new refused": 200, "/cases/?page=9": 200}
+    html = {}
+    for name, response in pages.items():
+        assert response.status_code in (expected.get(name, 200), 400, 409) if name.endswith("refused") else \
+            response.status_code == 200, (name, response.status_code)
+        html[name] = response.get_data(as_text=True)
+    return html
+
+
+@pytest.mark.parametrize("language", ["fr", "it", "es"])
+def test_the_casework_pages_have_no_english_left(app, client, login, make_user, make_federation, make_case,
+                                                 tmp_path, language):
+    app.config["IMPORT_STAGING_DIR"] = str(tmp_path)
+    fed = make_federation(code="FR-CGSCOP", name="Confédération générale des Scop", country="FR")
+    cases = (make_case(fed, ref="FR-001", name="Menuiserie Lenoir", national_id="552100554", employees=1234,
+                       transfer_date=date(2015, 3, 1), last_verified_on=date(2016, 1, 1),
+                       notes="Reprise par 9 salariés sur 14."),
+             make_case(fed, ref="FR-002", name="Menuiserie Lenoir", national_id="552100554",
+                       transfer_date=date(2025, 12, 31), registered_on=date(2025, 12, 31),
+                       last_verified_on=date(2026, 1, 15)),
+             make_case(fed, ref="FR-003", name="Fonderie Dupuis", transfer_date=date(2012, 5, 1),
+                       last_verified_on=date(2023, 6, 1)))
+    login(user=_language_user(make_user, Role.STAFF, language, federation=fed))
+    words = _english_words(language)
+    # A problem about a closed list or the header names the import schema's codes (sold, region).
+    from tracker.services.casework.cases import CASE_FIELDS
+
+    schema_codes = {member.value for enum in (ExitReason, TransferType) for member in enum} | set(CASE_FIELDS)
+    pages = _casework_pages(client, fed, cases)
+    for name, html in pages.items():
+        assert f'<html lang="{language}">' in html, name
+        if "import" in name or "status" in name:
+            html = re.sub(r"\b(" + "|".join(schema_codes) + r")\b", " ", html)
+        # The NACE suggestions and labels are Eurostat's classification as published (reference data, in English).
+        html = re.sub(r'<datalist id="nace-options">.*?</datalist>', "", html, flags=re.S)
+        html = re.sub(r"\b\w+_\w+\b", " ", html)  # the import schema's column names are codes (exit_date)
+        assert not _english_left(html, words), (name, sorted(_english_left(html, words)))
+    # Dates are written the way the language writes them, on every page that shows one.
+    assert "31/12/2025" in pages["/cases/"] and "2025-12-31" not in pages["/cases/"]
+    if language == "fr":  # and numbers: 1 234 employees (a narrow no-break space groups the thousands)
+        assert "1\u202f234" in pages[f"/cases/{cases[0].id}"]
+
+
+@pytest.mark.parametrize("language", ["fr", "it", "es"])
+def test_the_reports_pages_have_no_english_left(client, login, make_user, make_federation, make_case, language):
+    """The reports page with a kept edition and one being generated, and a job's page."""
+    from sqlalchemy import select
+
+    from tracker.models import ReportEdition, ReportJob
+    from tracker.reports import jobs
+    from tracker.services.analytics import queries as analytics
+    from tracker.services.analytics.baselines import import_baselines, shipped_baselines
+
+    analytics.clear_cache()
+    assert not import_baselines(None, shipped_baselines()).problems
+    fed = make_federation(code="FR-CGSCOP", name="Confédération générale des Scop", country="FR")
+    for i in range(12):
+        make_case(fed, transfer_date=date(2014, 1 + i, 1), registered_on=date(2014, 1 + i, 1),
+                  last_verified_on=date(2025, 9, 30))
+    user = _language_user(make_user, Role.ADMIN, language)
+    login(user=user)
+    generated = client.post("/reports/annual", data={"year": "2025", "format": "html", "language": language},
+                            follow_redirects=True)
+    edition = db.session.scalars(select(ReportEdition)).one()
+    job = ReportJob(requested_by_id=user.id, year=2025, format="pdf", language=language, status=jobs.RUNNING,
+                    stage="Survival by transfer type")
+    db.session.add(job)
+    db.session.commit()
+    pages = {"generated": generated, "index": client.get("/reports/"), "job": client.get(f"/reports/jobs/{job.id}")}
+    assert f"edition-{edition.id}" in pages["index"].get_data(as_text=True)
+    words = _english_words(language)
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        html = response.get_data(as_text=True)
+        assert f'lang="{language}"' in html, name
+        assert not _english_left(html, words), (name, " ".join(sorted(_english_left(html, words))))

@@ -255,3 +255,26 @@ def test_the_cox_model_shows_its_hazard_ratios_and_forest_plot(client, login, or
     assert 'id="forest-figure"' in html
     forest = client.get("/research/figure/forest.svg?as_of=2025-12-31&model=cox&covariates=transfer_type")
     assert forest.status_code == 200 and "forest-forest-0" in forest.get_data(as_text=True)
+
+
+def test_the_cox_covariates_are_boxes_and_the_address_keeps_one_parameter(client, login, make_federation):
+    load_oracle(make_federation)
+    login(Role.RESEARCHER)
+    joined = client.get("/research/?as_of=2025-12-31&model=cox&covariates=transfer_type,size_class&lang=en")
+    html = joined.get_data(as_text=True)
+    assert joined.status_code == 200
+    boxes = dict(re.findall(r'<input class="form-check-input" type="checkbox" name="covariates" value="([^"]+)"\s*'
+                            r'id="[^"]+"( checked)?>', html))
+    assert set(boxes) == {"transfer_type", "country", "nace_section", "cohort", "federation", "size_class",
+                          "age_band", "log_employees", "age_at_transfer"}
+    assert {k for k, v in boxes.items() if v} == {"transfer_type", "size_class"}
+    assert not re.search(r'<input[^>]*type="text"[^>]*name="covariates"|<input[^>]*name="covariates"[^>]*type="text"',
+                         html), "no free-text field any more"
+    assert "Employees (log)" in html and "Age at transfer (years)" in html
+    # Without the script, the browser sends one parameter per box: the same model, links in the address's form.
+    repeated = client.get("/research/?as_of=2025-12-31&group_by=country&model=cox&covariates=transfer_type"
+                          "&covariates=size_class&lang=en").get_data(as_text=True)
+    assert 'id="cox-table"' in repeated and "covariates=transfer_type%2Csize_class" in repeated
+    for block in ('id="forest-caption"', 'id="hazard-caption"', 'id="cif-caption"', "/research/table/cox.csv?",
+                  "/research/table/hazard.csv?", "/research/table/pairwise.csv?"):
+        assert block in repeated, block

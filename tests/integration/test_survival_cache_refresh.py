@@ -20,6 +20,7 @@ from tracker.services.analytics import data_version
 from tracker.services.analytics import frame as case_frame
 from tracker.services.analytics import queries as analytics
 from tracker.services.analytics.baselines import import_baselines, shipped_baselines
+from tracker.services.casework import merge
 from tracker.services.casework.cases import (
     FollowUp,
     create_case,
@@ -96,8 +97,10 @@ def one_case(**where) -> Case:
     return db.session.scalars(stmt).first()
 
 
-def test_every_kind_of_write_is_applied_without_reading_everything_again(registry, full_reads, make_user):
+def test_every_kind_of_write_is_applied_without_reading_everything_again(registry, full_reads, make_user,
+                                                                         make_federation):
     admin = make_user(Role.ADMIN)
+    other_federation = make_federation(code="OTHER")
     refresh_and_check()
     assert len(full_reads) == 1
 
@@ -112,6 +115,10 @@ def test_every_kind_of_write_is_applied_without_reading_everything_again(registr
                                               FollowUp(checked_on=date(2025, 12, 1), outcome="operating")),
         "delete": lambda: delete_case(admin, one_case(ref="NEW-1")),
         "restore": lambda: restore_case(admin, one_case(ref="NEW-1")),
+        "merge": lambda: merge.merge_cases(admin, one_case(exit_date=None), one_case(ref="NEW-1"), None, None,
+                                           ["employees", "country"]),
+        "undo the merge": lambda: merge.undo_merge(admin, one_case(ref="NEW-1")),
+        "move": lambda: merge.move_case(admin, one_case(ref="NEW-1"), other_federation),
     }
     for name, write in writes.items():
         before = data_version.current()

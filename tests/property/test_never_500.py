@@ -58,6 +58,20 @@ def test_survival_api_parameters_never_fail(client, staff, params):
 
 
 @FUZZ
+@given(name=text, params=st.dictionaries(st.sampled_from(["q", "country", "status", "year_from", "sort", "dir",
+                                                          "federation", "not_verified_since", "other"]), text))
+def test_saved_views_never_fail_to_save_or_open(client, staff, name, params):
+    from tracker.models import SavedView
+
+    response = client.post("/cases/views", data={"name": name, "query": urlencode(params)})
+    assert response.status_code in (302, 303, 400), response.status_code
+    for view_id in db.session.scalars(select(SavedView.id).where(SavedView.user_id == staff.id)):
+        opened = client.get(f"/cases/views/{view_id}")
+        assert opened.status_code == 302
+        assert client.get(opened.headers["Location"]).status_code in (200, 400)
+
+
+@FUZZ
 @given(email=text, password=text)
 def test_login_form_never_fails(client, email, password):
     assert client.post("/login", data={"email": email, "password": password}).status_code in (200, 302, 400)

@@ -214,3 +214,30 @@ def test_age_bands() -> None:
     age = age_at_transfer(np.array(["2000-01-01", "2019-01-01", None, "1990-01-01"], dtype="datetime64[D]"),
                           np.array(["2020-01-01", "2020-01-01", "2020-01-01", "1995-06-01"], dtype="datetime64[D]"))
     assert age_band_labels(age).tolist() == ["20+", "<5", "unknown", "5-19"]
+
+
+def test_cox_sums_by_covariate_pattern_equal_the_sums_by_case(monkeypatch) -> None:
+    """Categorical covariates give few distinct design rows: the risk-set sums are then counted per
+    (event time, pattern) once; the likelihood, its derivatives and the Schoenfeld residuals are
+    those of the case-by-case sums and of lifelines' own time-varying computation."""
+    from tracker.survival import cox
+
+    n = 2000
+    entry, stop, event = _random(n, seed=5)
+    rng = np.random.default_rng(6)
+    codes = rng.integers(0, 4, n)
+    x = np.column_stack([*((codes == k).astype(float) for k in (1, 2, 3)), (rng.random(n) < 0.4).astype(float)])
+    beta = np.array([0.3, -0.2, 0.1, 0.5])
+    grouped = _RiskSets(entry, stop, event)
+    assert grouped.patterns(x) is not None and len(grouped.patterns(x).rows) == 8
+    h, g, ll = CoxTimeVaryingFitter._get_gradients(x, event, entry, stop, np.ones(n), beta)
+    h2, g2, ll2 = grouped.gradients(x, beta)
+    monkeypatch.setattr(cox, "MAX_PATTERN_CELLS", 0)
+    by_case = _RiskSets(entry, stop, event)
+    assert by_case.patterns(x) is None
+    h3, g3, ll3 = by_case.gradients(x, beta)
+    for hessian, gradient, log_lik in ((h2, g2, ll2), (h3, g3, ll3)):
+        np.testing.assert_allclose(hessian, h, rtol=1e-10, atol=1e-9)
+        np.testing.assert_allclose(gradient, g, rtol=1e-10, atol=1e-9)
+        assert log_lik == pytest.approx(ll, rel=1e-12)
+    np.testing.assert_allclose(grouped.schoenfeld(x, beta), by_case.schoenfeld(x, beta), atol=1e-11)

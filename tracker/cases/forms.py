@@ -15,6 +15,7 @@ from wtforms import (
     BooleanField,
     DateField,
     IntegerField,
+    RadioField,
     SelectField,
     StringField,
     SubmitField,
@@ -28,7 +29,8 @@ from tracker import MAX_DATABASE_ID, vocabulary
 from tracker.models import OPERATING
 from tracker.services.casework.case_list import DEFAULT_SORT, DIRECTIONS, SORT_LABELS, CaseFilters
 from tracker.services.casework.cases import CASE_FIELDS, CONTACT_FIELDS, MAX_LENGTHS
-from tracker.services.reference import country_choices, nace_codes
+from tracker.services.casework.merge import MERGE_FIELDS
+from tracker.services.reference import country_choices, nace_sections
 
 
 def choices(pairs: Iterable[tuple[Any, str]], empty: str | None = None) -> list[SelectChoice]:
@@ -122,8 +124,8 @@ class FilterCasesForm(FlaskForm):
         present = set(countries) if countries is not None else None
         self.country.choices = choices([(code, label) for code, label in country_choices()
                                         if present is None or code in present], _l("All countries"))
-        self.nace_section.choices = choices(((c.code, f"{c.code} · {c.label}") for c in nace_codes().values()
-                                             if c.level == "section"), _l("All sections"))
+        self.nace_section.choices = choices(((c.code, f"{c.code} · {c.label}") for c in nace_sections()),
+                                            _l("All sections"))
         self.single_country = present is not None and len(present) <= 1 and not self.country.data
         if federations is None:
             del self.federation
@@ -400,7 +402,66 @@ class CensusForm(FlaskForm):
                                              "last year)."))
 
 
-__all__ = ["ConfirmDistinctForm", "ConfirmOperatingForm",
+# --- duplicates resolved: merge, undo, move; saved views of the list -------------------------------
+
+class MergeCasesForm(FlaskForm):
+    """The compare page: which of the two cases (a, b) is kept, and for each field that differs
+    which case's value the kept case gets (`value_<field>`; none chosen keeps the kept case's own)."""
+
+    a_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    b_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    a_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    b_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    keep = RadioField(_l("Case kept"), choices=choices([("a", "A"), ("b", "B")]), default="a",
+                      validators=[InputRequired()])
+    submit = SubmitField(_l("Merge the two cases"))
+
+    def taken(self) -> list[str]:
+        """The fields whose value comes from the case not kept."""
+        kept = self.keep.data
+        return [name for name in MERGE_FIELDS
+                if self[f"value_{name}"].data in ("a", "b") and self[f"value_{name}"].data != kept]
+
+
+for _name in MERGE_FIELDS:
+    setattr(MergeCasesForm, f"value_{_name}", RadioField(choices=choices([("a", "A"), ("b", "B")]),
+                                                         validate_choice=False, validators=[Optional()]))
+
+
+class UndoMergeForm(FlaskForm):
+    """Button form on the merged case: the versions both cases had when the page was shown."""
+
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    kept_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    submit = SubmitField(_l("Undo the merge"))
+
+
+class MoveCaseForm(FlaskForm):
+    federation = SelectField(_l("Move to federation"), coerce=int, validators=[InputRequired()])
+    ref = StringField(_l("Ref in that federation"), filters=[_strip], validators=[Optional(), Length(max=64)],
+                      description=_l("Its own ref unless that is in use there"))
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    submit = SubmitField(_l("Move the case"))
+
+    def __init__(self, *args: Any, federations: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.federation.choices = choices(federations or [])
+
+
+class SaveViewForm(FlaskForm):
+    """Save the list's current filters: the service checks the name and the query string."""
+
+    name = StringField(_l("Name of the view"), filters=[_strip], validators=[Length(max=200)])
+    query = StringField(widget=HiddenInput(), validators=[Optional(), Length(max=4000)])
+    submit = SubmitField(_l("Save this view"))
+
+
+class DeleteViewForm(FlaskForm):
+    submit = SubmitField(_l("Delete"))
+
+
+__all__ = ["ConfirmDistinctForm", "DeleteViewForm", "MergeCasesForm", "MoveCaseForm", "SaveViewForm",
+           "UndoMergeForm", "ConfirmOperatingForm",
            "CensusForm", "ConfirmImportForm", "ConfirmStatusCheckForm", "CreateCaseForm", "DeleteCaseForm",
            "EditCaseForm", "FilterCasesForm", "FilterDuplicatesForm", "FilterFollowUpForm", "RecordFollowUpForm",
            "RestoreCaseForm", "UploadCasesForm", "UploadStatusCheckForm", "WithdrawExitForm"]

@@ -161,8 +161,8 @@ def megabytes(size: int) -> str:
 
 
 def too_large_message() -> str:
-    return (f"The file is larger than the upload limit of {megabytes(max_upload_bytes())}. Split it into "
-            "smaller files (or save it as XLSX, which is usually smaller) and upload each.")
+    return _("The file is larger than the upload limit of %(size)s. Split it into smaller files (or save it as "
+             "XLSX, which is usually smaller) and upload each.", size=megabytes(max_upload_bytes()))
 
 
 def read_upload(form: Form) -> tuple[bytes, str]:

@@ -4,9 +4,11 @@ applies every rule in one call, the view commits once and redirects (PRG)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -21,21 +23,24 @@ from tracker.cases import bp, pages
 from tracker.cases.forms import (
     CreateCaseForm,
     DeleteCaseForm,
+    DeleteViewForm,
     EditCaseForm,
     FilterCasesForm,
     RecordFollowUpForm,
     RestoreCaseForm,
+    SaveViewForm,
+    UndoMergeForm,
     WithdrawExitForm,
 )
 from tracker.extensions import db
 from tracker.models import Case, Federation, Role, StatusCheck, User
 from tracker.services.casework import cases as case_service
-from tracker.services.casework import duplicates
+from tracker.services.casework import duplicates, merge, saved_views
 from tracker.services.casework.case_list import LIST_COLUMNS, SORT_LABELS, build_case_query, countries_present
 from tracker.services.casework.history import case_history
-from tracker.services.errors import DomainError, EditConflict
+from tracker.services.errors import DomainError, EditConflict, NotFound
 from tracker.services.permissions import Scope, can, require, require_role
-from tracker.services.reference import countries, nace_choices, nace_codes
+from tracker.services.reference import NaceCode, countries, nace_choices, nace_codes, nace_label
 from tracker.services.spreadsheets import exports
 
 Form = Any  # a FlaskForm subclass instance
@@ -64,10 +69,62 @@ def index() -> str:
     stmt = build_case_query(user, filters).options(load_only(*LIST_COLUMNS))
     page = max(request.args.get("page", 1, type=int), 1)
     pagination = db.paginate(stmt, page=page, per_page=current_app.config["CASES_PER_PAGE"], error_out=False)
+    list_args = form.query_args()
+    current = urlencode({**list_args, "sort": filters.sort, "dir": filters.direction})
+    moved_away = merge.moved_from(user.federation_id, limit=10) if user.role == Role.STAFF and user.federation_id \
+        else []
     return render_template(
         "cases/index.html", form=form, filters=filters, pagination=pagination, cases=pagination.items,
-        list_args=form.query_args(), sort_labels=SORT_LABELS, federation_codes=codes,
-        transfer_type_labels=vocabulary.TRANSFER_TYPES, exit_reason_labels=vocabulary.EXIT_REASONS)
+        list_args=list_args, sort_labels=SORT_LABELS, federation_codes=codes,
+        transfer_type_labels=vocabulary.TRANSFER_TYPES, exit_reason_labels=vocabulary.EXIT_REASONS,
+        saved_views=saved_views.views_of(user), save_view_form=SaveViewForm(formdata=None, query=current),
+        moved_away=moved_away)
+
+
+# --- saved views of the list (each user's own) ---------------------------------------------------
+
+@bp.route("/views", methods=["POST"])
+@login_required
+def save_view() -> Response:
+    user = pages.user()
+    form = SaveViewForm()
+    query = form.query.data or ""
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        view = saved_views.save_view(user, form.name.data, query)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "warning")
+    else:
+        db.session.commit()
+        flash(_("View “%(name)s” saved: it is listed above the filters.", name=view.name), "success")
+    back: dict[str, Any] = saved_views.clean_query(query)
+    return redirect(url_for("cases.index", **back), code=303)
+
+
+@bp.route("/views/<int:view_id>")
+@login_required
+def open_view(view_id: int) -> Response:
+    try:
+        arguments: dict[str, Any] = saved_views.view_arguments(pages.user(), view_id)
+    except NotFound:
+        abort(404)
+    return redirect(url_for("cases.index", **arguments))
+
+
+@bp.route("/views/<int:view_id>/delete", methods=["POST"])
+@login_required
+def delete_view(view_id: int) -> Response:
+    if not DeleteViewForm().validate_on_submit():
+        abort(400)
+    try:
+        name = saved_views.delete_view(pages.user(), view_id)
+    except NotFound:
+        abort(404)
+    db.session.commit()
+    flash(_("View “%(name)s” deleted.", name=name), "success")
+    return redirect(url_for("cases.index"), code=303)
 
 
 # --- create and edit --------------------------------------------------------------------------
@@ -186,6 +243,11 @@ def edit(case_id: int) -> Any:
 
 
 
+def _in_language(entry: NaceCode | None) -> NaceCode | None:
+    """A NACE entry with its title as the page's language has it (a section's is translated)."""
+    return dataclasses.replace(entry, label=nace_label(entry)) if entry is not None else None
+
+
 def _detail_context(case: Case, follow_up_form: Form | None = None, withdraw_form: Form | None = None,
                     conflict: str | None = None) -> dict[str, Any]:
     user = pages.user()
@@ -207,13 +269,23 @@ def _detail_context(case: Case, follow_up_form: Form | None = None, withdraw_for
         pairs = duplicates.duplicates_of(duplicates.identity_of(case_service.case_values(case), case.federation_id,
                                                                 case.id))
         possible = pages.describe_pairs(user, pairs, pages.federation_codes() if pairs else {})
+    is_admin = user.role == Role.ADMIN
+    merged_into = db.session.get(Case, case.merged_into_id) if case.merged_into_id is not None else None
+    merged_here = merge.merged_into_this(case) if is_admin else []
+    undo_forms = {c.id: UndoMergeForm(formdata=None, version=c.version, kept_version=case.version)
+                  for c in merged_here}
+    if merged_into is not None and is_admin:
+        undo_forms[case.id] = UndoMergeForm(formdata=None, version=case.version, kept_version=merged_into.version)
     return {
+        "merged_into": merged_into, "merged_here": merged_here, "undo_forms": undo_forms,
+        "may_move": is_admin and not case.is_deleted,
         "case": case, "checks": checks, "duplicates": possible,
         "withdrawn_ids": {c.corrects_id for c in checks if c.corrects_id},
         "history": history, "show_history": can(user, "case.view_history", case),
         "show_contact": can(user, "case.view_contact", case),
         "country_name": countries().get(case.country, case.country),
-        "nace": codes.get(case.nace or ""), "nace_section": codes.get(case.nace_section or ""),
+        "nace": _in_language(codes.get(case.nace or "")),
+        "nace_section": _in_language(codes.get(case.nace_section or "")),
         "follow_up_form": follow_up_form if may_follow_up else None,
         "withdraw_form": withdraw_form if may_follow_up and case.exit_date is not None else None,
         "conflict": conflict, "outcome_labels": vocabulary.OUTCOMES,
@@ -224,6 +296,13 @@ def _detail_context(case: Case, follow_up_form: Form | None = None, withdraw_for
 @bp.route("/<int:case_id>")
 @login_required
 def detail(case_id: int) -> str:
+    user = pages.user()
+    case = db.get_or_404(Case, case_id)
+    if user.role == Role.STAFF and user.federation_id is not None and not can(user, "case.view", case):
+        # A case moved out of this staff user's federation: they are told where it went, nothing more.
+        moves = merge.moved_from(user.federation_id, case_id=case.id)
+        if moves:
+            return render_template("cases/moved.html", moves=moves)
     case = pages.load_case(case_id, "case.view")
     return render_template("cases/detail.html", **_detail_context(case))
 

@@ -8,11 +8,13 @@ from tracker.models.duplicate import DistinctCasePair
 from tracker.models.enums import CLOSURE_REASONS, OPERATING, ExitReason, Role, TransferType
 from tracker.models.federation import Federation
 from tracker.models.report import SCOPE_ALL, ReportEdition, ReportFile, ReportJob
+from tracker.models.saved_view import SavedView
 from tracker.models.token import ApiToken
 from tracker.models.user import User
 
 __all__ = [
     "ApiToken", "AuditEntry", "Base", "Baseline", "Case", "CLOSURE_REASONS", "DataVersion", "DistinctCasePair",
-    "ExitReason", "Federation", "OPERATING", "ReportEdition", "ReportFile", "ReportJob", "Role", "SCOPE_ALL",
+    "ExitReason", "Federation", "OPERATING", "ReportEdition", "ReportFile", "ReportJob", "Role", "SavedView",
+    "SCOPE_ALL",
     "StatusCheck", "TransferType", "User",
 ]

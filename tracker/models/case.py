@@ -65,12 +65,16 @@ class Case(Base):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     deleted_at: Mapped[datetime | None]
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Set when an admin merged this case into another (services.casework.merge): it is then also
+    # soft-deleted, its follow-ups belong to that case, and only undoing the merge brings it back.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     version: Mapped[int] = mapped_column(default=1)
     changed_in: Mapped[int] = mapped_column(default=0, server_default="0", index=True)
 
     federation: Mapped[Federation] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    merged_into: Mapped[Case | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
     status_checks: Mapped[list[StatusCheck]] = relationship(
         back_populates="case", order_by="StatusCheck.checked_on.desc(), StatusCheck.id.desc()")
 

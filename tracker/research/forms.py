@@ -52,6 +52,17 @@ def _countries(form: FlaskForm, field: SelectMultipleField) -> None:
 
 #: Several values of a filter are ticked, not Ctrl-clicked.
 _CHECKBOXES = ListWidget(prefix_label=False)
+#: The Cox model's covariates (docs/design.md): every grouping field, and the two numeric ones.
+COVARIATE_CHOICES = [*((f, vocabulary.GROUP_FIELDS.lazy(f) if f != "age_band" else _l("Age at transfer (band)"))
+                       for f in GROUP_FIELDS),
+                     ("log_employees", _l("Employees (log)")), ("age_at_transfer", _l("Age at transfer (years)"))]
+
+
+def _split_commas(values: Any) -> Any:
+    """`covariates=a,b` (the address's form) and repeated boxes alike, as a list of names."""
+    if not values:
+        return values
+    return [part.strip() for value in values for part in str(value).split(",") if part.strip()]
 _CHECKBOX = CheckboxInput()
 
 
@@ -95,9 +106,9 @@ class ExploreSurvivalForm(FlaskForm):
                            description=_l("Whole years, e.g. 1,2,3,4,5 (the default)."))
     model = SelectField(_l("Model"), default="",
                         choices=_choices([("", _l("None")), ("cox", _l("Cox proportional hazards"))]))
-    covariates = StringField(_l("Covariates of the Cox model"), validators=[Optional(), Length(max=200)],
-                             description=_l("Comma-separated, among transfer_type, country, nace_section, cohort, "
-                                            "federation, size_class and log_employees."))
+    covariates = SelectMultipleField(_l("Covariates of the Cox model"), filters=[_split_commas], validate_choice=False,
+                                     choices=_choices(COVARIATE_CHOICES), widget=_CHECKBOXES, option_widget=_CHECKBOX,
+                                     description=_l("With the Cox model; its terms follow this order."))
 
     def __init__(self, *args: Any, federations: Sequence[tuple[str, str]] | None = None,
                  present_countries: Iterable[str] = (), **kwargs: Any) -> None:

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from flask import Response, abort, current_app, render_template, request, url_for
 from flask_login import login_required
+from werkzeug.datastructures import MultiDict
 
 from tracker import vocabulary
 from tracker.models import User
@@ -40,14 +41,15 @@ _user = current_actor
 def _read(user: User) -> tuple[ExploreSurvivalForm, SurvivalQuery | None, list[str]]:
     """The form filled from the query string, the query it asks for (None when invalid) and the
     problems, each naming its field."""
-    form = ExploreSurvivalForm(formdata=request.args, federations=service.federation_choices(user),
+    args = _args()
+    form = ExploreSurvivalForm(formdata=args, federations=service.federation_choices(user),
                                present_countries=service.present_countries(user))
     if not form.validate():
         problems = [f"{form[name].label.text} ({name}): {message}"
                     for name, messages in form.errors.items() for message in messages]
         return form, None, problems
     try:
-        query = SurvivalQuery.from_params(request.args, allow=PAGE_PARAMETERS)
+        query = SurvivalQuery.from_params(args, allow=PAGE_PARAMETERS)
     except InvalidParameter as exc:
         form.set_error(exc.name, exc.message)
         return form, None, [f"{exc.name}: {exc.message}"]
@@ -63,7 +65,17 @@ def _query_or_400(user: User) -> SurvivalQuery:
 
 def _view_args() -> dict[str, list[str]]:
     """The query string as given (repeated keys kept), without paging and group, for links."""
-    return {k: v for k, v in request.args.to_dict(flat=False).items() if k not in LOCAL_PARAMETERS}
+    return {k: v for k, v in _args().to_dict(flat=False).items() if k not in LOCAL_PARAMETERS}
+
+
+def _args() -> MultiDict[str, str]:
+    """The query string, with the Cox covariates in the address's form `covariates=a,b` when the
+    form's boxes came as one parameter each (a browser without the explorer's script)."""
+    args = request.args.copy()
+    covariates = args.getlist("covariates")
+    if len(covariates) > 1:
+        args.setlist("covariates", [",".join(covariates)])
+    return args
 
 
 def _linker(args: Mapping[str, list[str]]) -> Callable[..., str]:

@@ -163,10 +163,10 @@ def _columns(
         # Reference: the most cases, ties broken by name (the levels are sorted by name).
         reference_code = int(np.argmax(counts))
         reference = str(levels[reference_code])
-        for code, level in enumerate(levels):
-            if code != reference_code:
-                columns.append((codes == code).astype(float))
-                labels.append((c.name, str(level), reference))
+        # Indicators of the other levels, read off an identity matrix by code (one pass, no comparisons).
+        others = [code for code in range(len(levels)) if code != reference_code]
+        columns.append(np.eye(len(levels))[:, others][codes])
+        labels.extend((c.name, str(levels[code]), reference) for code in others)
     return np.column_stack(columns), labels
 
 
@@ -190,6 +190,8 @@ class _RiskSets:
         # Event times at which each case is at risk: slots lo..hi-1 (entry < t <= stop).
         self.lo = np.searchsorted(self.times, start, side="right")
         self.hi = np.searchsorted(self.times, stop, side="right")
+        self._patterns_of: np.ndarray | None = None
+        self._patterns: _Patterns | None = None
 
     def sums(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` (n or n x d) over the risk set at each event time: a case is in the
@@ -202,44 +204,120 @@ class _RiskSets:
                     - np.cumsum(np.bincount(self.hi, weights=values, minlength=bins)))[:-1]
         return np.column_stack([self.sums(values[:, k]) for k in range(values.shape[1])])
 
+    def patterns(self, x: np.ndarray) -> _Patterns | None:
+        """The design's distinct rows, if few: categorical covariates give at most the product of
+        their levels (96 for the benchmark's three), however many cases. Built once per design."""
+        if self._patterns_of is not x:
+            self._patterns_of, self._patterns = x, _Patterns.of(self, x)
+        return self._patterns
+
     def efron(self, x: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per death (in tie-set order): denominator, numerator, and the risk-set weights."""
-        eta = x @ beta
-        phi = np.exp(eta)
-        phi_x = phi[:, None] * x
-        s0, s1 = self.sums(phi), self.sums(phi_x)
+        """exp(linear predictor) of the cases (of the patterns, with few patterns), then per death
+        (in tie-set order) the Efron denominator and numerator, and phi * x (cases or patterns)."""
         slots = len(self.times)
-        t0 = np.bincount(self.death_slot, weights=phi[self.death], minlength=slots)
-        dead_phi_x = phi_x[self.death]
-        t1 = np.column_stack([np.bincount(self.death_slot, weights=dead_phi_x[:, k], minlength=slots)
-                              for k in range(x.shape[1])])
+        grouped = self.patterns(x)
+        if grouped is not None:
+            phi = np.exp(grouped.rows @ beta)
+            phi_x = phi[:, None] * grouped.rows
+            s0, s1 = grouped.at_risk @ phi, grouped.at_risk @ phi_x
+            t0, t1 = grouped.deaths @ phi, grouped.deaths @ phi_x
+        else:
+            eta = x @ beta
+            phi = np.exp(eta)
+            phi_x = phi[:, None] * x
+            s0, s1 = self.sums(phi), self.sums(phi_x)
+            t0 = np.bincount(self.death_slot, weights=phi[self.death], minlength=slots)
+            dead_phi_x = phi_x[self.death]
+            t1 = np.column_stack([np.bincount(self.death_slot, weights=dead_phi_x[:, k], minlength=slots)
+                                  for k in range(x.shape[1])])
         f = self.fraction
         denom = s0[self.death_slot] - f * t0[self.death_slot]
         numer = s1[self.death_slot] - f[:, None] * t1[self.death_slot]
-        return eta, phi, denom, numer
+        return phi, denom, numer, phi_x
 
     def gradients(self, x: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """Hessian, gradient and log partial likelihood (Efron), as lifelines' ``_get_gradients``."""
-        eta, phi, denom, numer = self.efron(x, beta)
-        log_lik = float(eta[self.death].sum() - np.log(denom).sum())
-        gradient = x[self.death].sum(axis=0) - (numer / denom[:, None]).sum(axis=0)
+        phi, denom, numer, _phi_x = self.efron(x, beta)
+        grouped = self.patterns(x)
         inv = 1.0 / denom
         c = np.bincount(self.death_slot, weights=inv, minlength=len(self.times))
         e = np.bincount(self.death_slot, weights=self.fraction * inv, minlength=len(self.times))
+        summand = numer * inv[:, None]
+        if grouped is not None:
+            # Per pattern: the cases' weights summed over their risk sets (c) less the deaths' (e).
+            rows, dead = grouped.rows, grouped.dead_pattern
+            eta_dead = (rows @ beta)[dead]
+            log_lik = float(eta_dead.sum() - np.log(denom).sum())
+            gradient = grouped.deaths.sum(axis=0) @ rows - summand.sum(axis=0)
+            weight = phi * (c @ grouped.at_risk - e @ grouped.deaths)
+            hessian = summand.T @ summand - (rows * weight[:, None]).T @ rows
+            return hessian, gradient, log_lik
+        eta = x @ beta
+        log_lik = float(eta[self.death].sum() - np.log(denom).sum())
+        gradient = x[self.death].sum(axis=0) - summand.sum(axis=0)
         cum_c = np.r_[0.0, np.cumsum(c)]
         weight = phi * (cum_c[self.hi] - cum_c[self.lo])
         weight[self.death] -= phi[self.death] * e[self.death_slot]
-        summand = numer * inv[:, None]
         hessian = summand.T @ summand - (x * weight[:, None]).T @ x
         return hessian, gradient, log_lik
 
     def schoenfeld(self, x: np.ndarray, beta: np.ndarray) -> np.ndarray:
         """Schoenfeld residuals of the deaths (in ``self.death`` order), Efron mean at ties."""
-        _eta, _phi, denom, numer = self.efron(x, beta)
+        _phi, denom, numer, _phi_x = self.efron(x, beta)
         means = np.zeros((len(self.times), x.shape[1]))
         np.add.at(means, self.death_slot, numer / denom[:, None])
         means /= self.tie_count[:, None]
-        return x[self.death] - means[self.death_slot]
+        grouped = self.patterns(x)
+        dead_x = grouped.rows[grouped.dead_pattern] if grouped is not None else x[self.death]
+        return dead_x - means[self.death_slot]
+
+
+#: The most (patterns × event times) cells kept for the grouped sums (8 bytes each, two tables).
+MAX_PATTERN_CELLS = 5_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class _Patterns:
+    """Cases with the same covariate values contribute alike: the risk-set sums are then counts
+    at risk and deaths per (event time, pattern), computed once, times each pattern's weight at
+    every iteration (O(event times x patterns) instead of O(cases) per column)."""
+
+    rows: np.ndarray  # patterns x columns
+    at_risk: np.ndarray  # event times x patterns: cases of the pattern at risk
+    deaths: np.ndarray  # event times x patterns: deaths of the pattern
+    dead_pattern: np.ndarray  # the pattern of each death (in the risk sets' death order)
+
+    @classmethod
+    def of(cls, risk: _RiskSets, x: np.ndarray) -> _Patterns | None:
+        if x.ndim != 2 or not len(x) or not np.all(np.isfinite(x)):
+            return None
+        # One number per row (a fixed random projection), then a check that equal keys are equal rows.
+        key = x @ np.random.default_rng(20251203).uniform(1.0, 2.0, x.shape[1])
+        _keys, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        slots = len(risk.times)
+        if len(first) * (slots + 1) > MAX_PATTERN_CELLS:
+            return None
+        rows = x[first]
+        if not np.array_equal(rows[inverse], x):
+            return None
+        count = len(first)
+        inverse = inverse.astype(np.int64)
+        bins = (slots + 1) * count
+        entering = np.bincount(risk.lo * count + inverse, minlength=bins).reshape(slots + 1, count)
+        leaving = np.bincount(risk.hi * count + inverse, minlength=bins).reshape(slots + 1, count)
+        at_risk = np.cumsum(entering - leaving, axis=0)[:-1].astype(float)
+        dead = inverse[risk.death]
+        deaths = np.bincount(risk.death_slot * count + dead, minlength=slots * count).reshape(slots, count)
+        return cls(rows=rows, at_risk=at_risk, deaths=deaths.astype(float), dead_pattern=dead)
+
+
+def _log_partial_hazard(fitter: Any, X: Any) -> pd.Series | None:
+    """(x - mean) . beta of the rows of a frame holding the model's columns (else None)."""
+    names = list(fitter.params_.index)
+    if not (isinstance(X, pd.DataFrame) and all(name in X.columns for name in names)):
+        return None
+    values = X[names].to_numpy(dtype=float)
+    return pd.Series((values - fitter._norm_mean[names].to_numpy()) @ fitter.params_.to_numpy(), index=X.index)
 
 
 def _fitter_class() -> type:
@@ -257,10 +335,16 @@ def _fitter_class() -> type:
             # "typical case" predictions, which the app does not use): seconds on a million cases.
             return None
 
+        def predict_log_partial_hazard(self, X: Any) -> Any:
+            # lifelines predicts every training case once at the end of `fit` (through its formula
+            # machinery, copying the frame): the same (x - mean) . beta, straight from the columns.
+            direct = _log_partial_hazard(self, X)
+            return direct if direct is not None else super().predict_log_partial_hazard(X)
+
         def _choose_gradient_calculator(self, T: Any, X: Any, entries: Any) -> Any:
             if entries is None:
                 return super()._choose_gradient_calculator(T, X, entries)
-            built: dict[str, _RiskSets] = {}
+            built: dict[str, Any] = {}
 
             def gradients(X: Any, T: Any, E: Any, weights: Any, entries: Any, beta: np.ndarray) -> Any:
                 if "risk" not in built:
@@ -268,7 +352,9 @@ def _fitter_class() -> type:
                         raise ValueError("the risk-set sums assume unit case weights")
                     built["risk"] = _RiskSets(np.asarray(entries, dtype=float), np.asarray(T, dtype=float),
                                               np.asarray(E, dtype=bool))
-                return built["risk"].gradients(np.asarray(X, dtype=float), beta)
+                if built.get("X") is not X:  # the same design at every iteration: its patterns are kept
+                    built["X"], built["x"] = X, np.asarray(X, dtype=float)
+                return built["risk"].gradients(built["x"], beta)
 
             return gradients
 
@@ -309,8 +395,12 @@ def cox_model(
         raise CoxModelError("no event among the cases in the model")
     x, labels = _columns(covariates, prepared, keep, event)
     columns = [f"x{i}" for i in range(x.shape[1])]
-    frame = pd.DataFrame(x, columns=columns)
-    frame["entry"], frame["stop"], frame["event"] = entry[keep], stop[keep], event[keep].astype(int)
+    # One float block, already in lifelines' order (by stop, then event): lifelines copies and
+    # sorts the frame, which costs seconds on a million cases when it is made of several blocks.
+    inside = (entry[keep], stop[keep], event[keep].astype(float))
+    order = np.lexsort((inside[2], inside[1]))
+    frame = pd.DataFrame(np.column_stack([x[order], *(v[order] for v in inside)]),
+                         columns=[*columns, "entry", "stop", "event"])
     fitter = _fitter_class()()
     from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 

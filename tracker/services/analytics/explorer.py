@@ -523,6 +523,8 @@ def _range(values: Sequence[float | None]) -> tuple[float, float]:
 def covariate_label(name: str) -> str:
     if name == "log_employees":
         return _("Employees (log)")
+    if name == "age_at_transfer":
+        return _("Age at transfer (years)")
     return vocabulary.GROUP_FIELDS.get(name, name)
 
 

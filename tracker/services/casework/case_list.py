@@ -154,3 +154,11 @@ def _ordering(filters: CaseFilters) -> tuple[UnaryExpression[Any], UnaryExpressi
         order = order.nulls_last()
     # (Non-null keys keep a plain ORDER BY, so the ref, name and date indexes can serve the page.)
     return order, Case.id.asc() if filters.direction == "asc" else Case.id.desc()
+
+
+#: The query-string names the list reads (its filters, sort and order): the only ones a saved
+#: view keeps.
+LIST_PARAMETERS: tuple[str, ...] = (
+    "q", "country", "transfer_type", "status", "year_from", "year_to", "federation", "nace_section", "size_class",
+    "region", "legal_form", "not_verified_since", "show_deleted", "sort", "dir",
+)

@@ -495,6 +495,10 @@ def delete_case(actor: User, case: Case) -> None:
 def restore_case(actor: User, case: Case) -> None:
     if case.deleted_at is None:
         raise DomainError(_("The case is not deleted."))
+    if case.merged_into_id is not None:
+        # Restoring alone would leave its follow-ups on the other case: undoing the merge moves them back.
+        raise DomainError(_("Case %(ref)s was merged into another case; undo the merge to bring it back.",
+                            ref=case.ref))
     if ref_taken(case.federation_id, case.ref, case.id):
         raise DuplicateRef(_("Another case now uses ref %(ref)s; change one ref before restoring.", ref=case.ref),
                            field="ref")

@@ -11,16 +11,20 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, extract, func, or_, select
 
 from tracker.extensions import db
 from tracker.i18n import format_date
 from tracker.models import Case, Federation, User
+from tracker.services.analytics import data_version
 from tracker.services.casework.cases import parse_date
 from tracker.services.errors import DomainError
 from tracker.services.permissions import Scope, scope_cases
@@ -187,36 +191,12 @@ def _last_census_year(day: Any) -> Any:
 
 def census_completeness(user: User, today: date | None = None) -> CensusCompleteness:
     """Open and settled cases on each 31 December, from the year of the first transfer the user
-    may see to last year, per federation (see the census rules above).
-
-    One grouped query: each case is open from the census of its transfer year (`first`) to the
-    last census before its exit (`last`, NULL while open) and settled up to `settled` (its last
-    open census when it exited, else the last census its verification reaches); the groups are
-    counted and spread over the years here, never case by case."""
+    may see to last year, per federation (see the census rules above)."""
     last_year = (today or date.today()).year - 1
-    first = extract("year", Case.transfer_date)
-    last = case((Case.exit_date.is_(None), None), else_=_last_census_year(Case.exit_date))
-    settled = case((Case.exit_date.is_not(None), _last_census_year(Case.exit_date)),
-                   else_=_last_census_year(Case.last_verified_on))
-    stmt = (scope_cases(select(Case.federation_id, first.label("first"), last.label("last"),
-                               settled.label("settled"), func.count()), user)
-            .group_by(Case.federation_id, first, last, settled))
-    groups = [(int(f), int(a), None if b is None else int(b), None if c is None else int(c), int(n))
-              for f, a, b, c, n in db.session.execute(stmt)]
-    firsts = [a for _f, a, _b, _c, _n in groups if a <= last_year]
-    if not firsts:
+    first_year, counts = _census_counts(user, last_year)
+    if first_year is None:
         return CensusCompleteness((), (), {}, {})
-    years = range(min(firsts), last_year + 1)
-    counts: dict[int, tuple[list[int], list[int]]] = {}
-    for fed_id, a, b, c, n in groups:
-        opened, known = counts.setdefault(fed_id, ([0] * (len(years) + 1), [0] * (len(years) + 1)))
-        # +n from the first census, -n after the last: open until the exit (None: still open),
-        # settled until `c` (None: never)
-        for diff, stop in ((opened, last_year if b is None else min(b, last_year)),
-                           (known, a - 1 if c is None else min(c, last_year))):
-            if a <= stop:
-                diff[a - years.start] += n
-                diff[stop + 1 - years.start] -= n
+    years = range(first_year, last_year + 1)
     feds = tuple((int(i), str(code), str(name)) for i, code, name in db.session.execute(
         select(Federation.id, Federation.code, Federation.name).where(Federation.id.in_(counts))
         .order_by(Federation.code)))
@@ -229,3 +209,61 @@ def census_completeness(user: User, today: date | None = None) -> CensusComplete
     totals = {year: CensusYear(None, year, sum(cells[(f, year)].open_cases for f in counts),
                                sum(cells[(f, year)].settled for f in counts)) for year in years}
     return CensusCompleteness(tuple(reversed(years)), feds, cells, totals)
+
+
+CensusCounts = tuple[int | None, dict[int, tuple[list[int], list[int]]]]
+_CACHE_SIZE = 16
+
+
+def _census_counts(user: User, last_year: int) -> CensusCounts:
+    """The first census year and, per federation, the changes of the open and settled counts
+    from one census to the next, kept per data version (any write to cases or follow-ups makes
+    a new one): a million cases take seconds to group, the start page is shown far more often."""
+    allowed = Scope.of(user).federation_ids
+    key = (str(db.engine.url), data_version.identity(), None if allowed is None else tuple(sorted(allowed)), last_year)
+    cache = current_app.extensions.setdefault("census_counts", OrderedDict())
+    with _CACHE_LOCK:
+        if key in cache:
+            cache.move_to_end(key)
+            return cast(CensusCounts, cache[key])
+    value = _count_census(user, last_year)
+    with _CACHE_LOCK:
+        cache[key] = value
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+    return value
+
+
+_CACHE_LOCK = threading.Lock()
+
+
+def _count_census(user: User, last_year: int) -> CensusCounts:
+    """One grouped query: each case is open from the census of its transfer year (`first`) to the
+    last census before its exit (`last`, NULL while open) and settled up to `settled` (its last
+    open census when it exited, else the last census its verification reaches); the groups are
+    spread over the years as differences (+n at the first census, -n after the last), never
+    case by case."""
+    first = extract("year", Case.transfer_date)
+    last = case((Case.exit_date.is_(None), None), else_=_last_census_year(Case.exit_date))
+    settled = case((Case.exit_date.is_not(None), _last_census_year(Case.exit_date)),
+                   else_=_last_census_year(Case.last_verified_on))
+    stmt = (scope_cases(select(Case.federation_id, first.label("first"), last.label("last"),
+                               settled.label("settled"), func.count()), user)
+            .group_by(Case.federation_id, first, last, settled))
+    groups = [(int(f), int(a), None if b is None else int(b), None if c is None else int(c), int(n))
+              for f, a, b, c, n in db.session.execute(stmt)]
+    firsts = [a for _f, a, _b, _c, _n in groups if a <= last_year]
+    if not firsts:
+        return None, {}
+    start = min(firsts)
+    size = last_year - start + 2
+    counts: dict[int, tuple[list[int], list[int]]] = {}
+    for fed_id, a, b, c, n in groups:
+        opened, known = counts.setdefault(fed_id, ([0] * size, [0] * size))
+        # open until the exit (None: still open), settled until `c` (None: never)
+        for diff, stop in ((opened, last_year if b is None else min(b, last_year)),
+                           (known, a - 1 if c is None else min(c, last_year))):
+            if a <= stop:
+                diff[a - start] += n
+                diff[stop + 1 - start] -= n
+    return start, counts

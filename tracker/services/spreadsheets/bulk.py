@@ -45,9 +45,11 @@ from json.encoder import encode_basestring_ascii as _quote
 from pathlib import Path, PurePath
 from typing import IO, Any
 
+from flask_babel import gettext
 from sqlalchemy import Date, DateTime, func, select
 
 from tracker.extensions import db
+from tracker.i18n import format_number
 from tracker.models import AuditEntry, Case, Federation, User
 from tracker.services import permissions
 from tracker.services.analytics import data_version
@@ -172,7 +174,7 @@ def import_file(actor: User | None, federation: Federation, path: Path, dry_run:
     written before the first problem was met. Raises as `imports.import_cases` does
     (PermissionDenied, EditConflict, UnconfirmedDuplicates)."""
     if actor is not None and not permissions.can(actor, "case.import", federation):
-        raise PermissionDenied(f"You may not import cases into federation {federation.code}.")
+        raise PermissionDenied(gettext("You may not import cases into federation %(code)s.", code=federation.code))
     try:
         source = _open(path)
         header, header_row, total, dates = _first_pass(source, federation)
@@ -182,7 +184,7 @@ def import_file(actor: User | None, federation: Federation, path: Path, dry_run:
         return _rejected(exc.problems, rows=exc.rows, dry_run=dry_run, source=source.described)
     positions, problems = imports._map_header(header, header_row)
     if not problems and not total:
-        problems = [ImportProblem(0, "", "the file has a header row but no case rows")]
+        problems = [ImportProblem(0, "", gettext("the file has a header row but no case rows"))]
     if problems:
         return _rejected(problems, rows=total, dry_run=dry_run, source=source.described)
     writer = None
@@ -323,7 +325,7 @@ def _first_pass(source: _Source, federation: Federation) -> tuple[list[Any], int
                 if isinstance(cell, str) and cell:
                     evidence.add(cell)
     if header is None:
-        raise _Rejected([ImportProblem(0, "", "the file is empty")], 0)
+        raise _Rejected([ImportProblem(0, "", gettext("the file is empty"))], 0)
     return header, header_row, total, evidence.order(csv_dialect.national_date_order(federation.country))
 
 
@@ -340,8 +342,9 @@ def _import_pass(run: _Run, source: _Source, header_row: int) -> None:
                 _batch(run, batch)
                 batch = []
                 if len(run.problems) >= MAX_PROBLEMS:
-                    run.problems.append(ImportProblem(0, "", f"validation stopped after {MAX_PROBLEMS:,} problems; "
-                                                             "fix these and import again"))
+                    run.problems.append(ImportProblem(0, "", gettext(
+                        "validation stopped after %(count)s problems; fix these and import again",
+                        count=format_number(MAX_PROBLEMS))))
                     return
         if batch:
             _batch(run, batch)
@@ -393,12 +396,14 @@ def _check_row(run: _Run, plan: Any, number: int, cells: list[Any], known: set[i
     for column, messages in errors.items():
         plan.problems.extend(ImportProblem(number, column, message) for message in messages)
     if ref is not None and ref in run.first_row:
-        plan.problems.append(ImportProblem(number, "ref", f"ref {ref} already appears in row {run.first_row[ref]}"))
+        plan.problems.append(ImportProblem(number, "ref", gettext("ref %(ref)s already appears in row %(row)s",
+                                                                  ref=ref, row=run.first_row[ref])))
         return
     if ref is not None:
         run.first_row[ref] = number
     if ref in deleted:
-        plan.problems.append(ImportProblem(number, "ref", f"case {ref} was deleted; restore it first"))
+        plan.problems.append(ImportProblem(number, "ref",
+                                           gettext("case %(ref)s was deleted; restore it first", ref=ref)))
         return
     if not errors:
         imports._classify(plan, values, current, number)

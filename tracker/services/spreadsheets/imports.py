@@ -76,6 +76,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
 
 from tracker.extensions import db
+from tracker.i18n import format_number
 from tracker.models import AuditEntry, Case, Federation, StatusCheck, User
 from tracker.models.base import Base, utcnow
 from tracker.services import permissions
@@ -250,14 +251,14 @@ def import_cases(actor: User | None, federation: Federation, data: bytes, filena
     transaction, audited as a partial import) and reports the others in `skipped`.
     The caller rolls back on any of these."""
     if actor is not None and not permissions.can(actor, "case.import", federation):
-        raise PermissionDenied(f"You may not import cases into federation {federation.code}.")
+        raise PermissionDenied(gettext("You may not import cases into federation %(code)s.", code=federation.code))
     try:
         table = _read_table(data, filename, max_bytes)
     except _FileProblem as exc:
         return _rejected([exc.problem], rows=0, dry_run=dry_run)
     positions, problems = _map_header(table.header, table.header_row)
     if not problems and not table.rows:
-        problems = [ImportProblem(0, "", "the file has a header row but no case rows")]
+        problems = [ImportProblem(0, "", gettext("the file has a header row but no case rows"))]
     if problems:
         return _rejected(problems, rows=len(table.rows), dry_run=dry_run, source=table.source)
     dates = date_order(table, positions, federation.country)
@@ -410,25 +411,26 @@ def _read_table(data: bytes, filename: str, max_bytes: int = DEFAULT_MAX_BYTES, 
                 ) -> _Table:
     """Parse the file into a header and its non-blank rows. Raises _FileProblem."""
     if len(data) > max_bytes:
-        raise _FileProblem(f"the file is {_megabytes(len(data))}, over the limit of {_megabytes(max_bytes)}; "
-                           "split it into smaller files")
+        raise _FileProblem(gettext("the file is %(size)s, over the limit of %(limit)s; split it into smaller files",
+                                   size=_megabytes(len(data)), limit=_megabytes(max_bytes)))
     if not data.strip():
-        raise _FileProblem("the file is empty")
+        raise _FileProblem(gettext("the file is empty"))
     name = filename.lower()
     if data.startswith(b"\xd0\xcf\x11\xe0") or name.endswith(".xls"):
-        raise _FileProblem("old Excel files (.xls) are not supported; save the sheet as XLSX or as CSV UTF-8")
+        raise _FileProblem(gettext("old Excel files (.xls) are not supported; save the sheet as XLSX or as CSV UTF-8"))
     if name.endswith(".ods"):
-        raise _FileProblem("OpenDocument spreadsheets (.ods) are not supported; save the sheet as XLSX or CSV UTF-8")
+        raise _FileProblem(gettext("OpenDocument spreadsheets (.ods) are not supported; save the sheet as XLSX or "
+                                   "CSV UTF-8"))
     limits = limits or UPLOAD_LIMITS
     if data.startswith(b"PK\x03\x04"):
         rows = _xlsx_rows(data, limits)
     elif name.endswith((".xlsx", ".xlsm")):
-        raise _FileProblem("the file is named .xlsx but is not an Excel workbook")
+        raise _FileProblem(gettext("the file is named .xlsx but is not an Excel workbook"))
     else:
         try:
             decoded = csv_dialect.decode_text(data)
         except csv_dialect.UnreadableText as exc:
-            raise _FileProblem(f"{exc}; save it as CSV UTF-8 or as XLSX") from None
+            raise _FileProblem(gettext("%(problem)s; save it as CSV UTF-8 or as XLSX", problem=exc)) from None
         first_line = decoded.text.lstrip("\ufeff\r\n")[:65536].partition("\n")[0]
         delimiter = csv_dialect.sniff_delimiter(first_line)
         table = _collect(_csv_rows(decoded.text, delimiter, limits))
@@ -464,7 +466,7 @@ def _collect(rows: Iterator[tuple[int, list[Any]]]) -> _Table:
             continue
         body.append((number, tuple(cells)))  # tuples of strings leave the garbage collector's view
     if header is None:
-        raise _FileProblem("the file is empty")
+        raise _FileProblem(gettext("the file is empty"))
     return _Table(header, header_row, body)
 
 
@@ -516,7 +518,7 @@ def _table(model: type[Base]) -> Table:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
+    return gettext("%(size)s MB", size=format_number(size / (1024 * 1024), digits=1))
 
 
 def _column_letter(index: int) -> str:
@@ -537,8 +539,9 @@ def _map_header(header: list[Any], row: int) -> tuple[dict[str, int], list[Impor
         if not name:
             continue
         if name in seen:
-            problems.append(ImportProblem(row, name[:40], f"appears twice in the header (columns "
-                                          f"{_column_letter(seen[name])} and {_column_letter(index)})"))
+            problems.append(ImportProblem(row, name[:40], gettext(
+                "appears twice in the header (columns %(first)s and %(second)s)",
+                first=_column_letter(seen[name]), second=_column_letter(index))))
             continue
         seen[name] = index
         if name in CASE_FIELDS:
@@ -546,15 +549,19 @@ def _map_header(header: list[Any], row: int) -> tuple[dict[str, int], list[Impor
         else:
             unknown.append(name)
     if not positions:
-        return positions, [ImportProblem(row, "", "no known column name in the header row; the first row must "
-                                                  f"name the columns: {', '.join(CASE_FIELDS)}")]
+        return positions, [ImportProblem(row, "", gettext(
+            "no known column name in the header row; the first row must name the columns: %(columns)s",
+            columns=", ".join(CASE_FIELDS)))]
     for name in unknown[:_MAX_UNKNOWN_COLUMNS]:
-        problems.append(ImportProblem(row, name[:40], f"unknown column (the columns are: {', '.join(CASE_FIELDS)})"))
+        problems.append(ImportProblem(row, name[:40], gettext("unknown column (the columns are: %(columns)s)",
+                                                              columns=", ".join(CASE_FIELDS))))
     if len(unknown) > _MAX_UNKNOWN_COLUMNS:
-        problems.append(ImportProblem(row, "", f"... and {len(unknown) - _MAX_UNKNOWN_COLUMNS} more unknown columns"))
+        problems.append(ImportProblem(row, "", ngettext("... and %(num)s more unknown column",
+                                                        "... and %(num)s more unknown columns",
+                                                        len(unknown) - _MAX_UNKNOWN_COLUMNS)))
     for name in CASE_FIELDS:
         if name in REQUIRED_FIELDS and name not in positions:
-            problems.append(ImportProblem(row, name, "required column is missing"))
+            problems.append(ImportProblem(row, name, gettext("required column is missing")))
     return positions, problems
 
 
@@ -573,8 +580,9 @@ def _plan(federation: Federation, table: _Table, positions: dict[str, int], toda
         if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
             progress("validating", done, total)
         if len(plan.problems) >= MAX_PROBLEMS:
-            plan.problems.append(ImportProblem(0, "", f"validation stopped after {MAX_PROBLEMS:,} problems; "
-                                                      "fix these and import again"))
+            plan.problems.append(ImportProblem(0, "", gettext(
+                "validation stopped after %(count)s problems; fix these and import again",
+                count=format_number(MAX_PROBLEMS))))
             plan.stopped = True
             break
         raw = {name: _cell(_at(cells, index)) for name, index in positions.items()}
@@ -616,13 +624,14 @@ class _Rows:
         for column, messages in errors.items():
             plan.problems.extend(ImportProblem(number, column, message) for message in messages)
         if ref is not None and ref in self.first_row:
-            plan.problems.append(ImportProblem(number, "ref",
-                                               f"ref {ref} already appears in row {self.first_row[ref]}"))
+            plan.problems.append(ImportProblem(number, "ref", gettext(
+                "ref %(ref)s already appears in row %(row)s", ref=ref, row=self.first_row[ref])))
             return
         if ref is not None:
             self.first_row[ref] = number
         if ref in self.deleted:
-            plan.problems.append(ImportProblem(number, "ref", f"case {ref} was deleted; restore it first"))
+            plan.problems.append(ImportProblem(number, "ref", gettext("case %(ref)s was deleted; restore it first",
+                                                                      ref=ref)))
             return
         if len(plan.problems) == problems_before:  # a stray cell or a formula rejects the row too
             _classify(plan, values, current, number)
@@ -654,9 +663,9 @@ def _refuse_formulas(raw: dict[str, Any], number: int, problems: list[ImportProb
     for name in columns:
         text = str(raw[name])
         shown = text if len(text) <= 40 else text[:37] + "..."
-        problems.append(ImportProblem(number, name, f"is a formula ({shown}); the import reads values only: paste "
-                                                    "the values instead (Paste special → Values), or put an "
-                                                    "apostrophe before a text that really starts with ="))
+        problems.append(ImportProblem(number, name, gettext(
+            "is a formula (%(formula)s); the import reads values only: paste the values instead (Paste special → "
+            "Values), or put an apostrophe before a text that really starts with =", formula=shown)))
         raw[name] = None
     return columns
 
@@ -669,8 +678,8 @@ def _check_stray_cells(cells: Sequence[Any], known: set[int], number: int, probl
     """A value in a column without a header name would be silently lost: report it (once per row)."""
     for index, cell in enumerate(cells):
         if index not in known and not _blank(cell):
-            problems.append(ImportProblem(number, f"column {_column_letter(index)}",
-                                          "has a value but no column name in the header row"))
+            problems.append(ImportProblem(number, gettext("column %(letter)s", letter=_column_letter(index)),
+                                          gettext("has a value but no column name in the header row")))
             return
 
 
