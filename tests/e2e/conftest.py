@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,44 @@ def page(browser, live_server: LiveServer, tmp_path: Path) -> Iterator[object]:
     page = context.new_page()
     yield page
     context.close()
+
+
+def demo_user(live_server: LiveServer, email: str, role: object, cases_per_federation: int = 60) -> str:
+    """The quickstart's demo registry (as of 31 Dec 2025) and one user of `role`, made once per server."""
+    from datetime import date
+
+    from tracker.services.accounts import users
+    from tracker.services.ops.quickstart import seed_demo
+
+    with live_server.app.app_context():
+        if users.find_by_email(email) is None:
+            seed_demo(cases_per_federation=cases_per_federation, today=date(2025, 12, 31))
+            users.create_user(None, email, PASSWORD, role)
+            db.session.commit()
+    return email
+
+
+def federation_with_staff(live_server: LiveServer, code: str, name: str, email: str,
+                          cases: Iterable[tuple[str, str, date, date]]) -> str:
+    """A French federation, its staff user `email` and its open succession cases
+    (ref, name, transfer date, last verified on), made once per server."""
+    from sqlalchemy import select
+
+    from tracker.models import Federation, Role
+    from tracker.services.accounts import users
+    from tracker.services.casework.cases import create_case
+
+    with live_server.app.app_context():
+        if db.session.scalar(select(Federation).where(Federation.code == code)) is None:
+            fed = Federation(code=code, name=name, country="FR")
+            db.session.add(fed)
+            db.session.flush()
+            users.create_user(None, email, PASSWORD, Role.STAFF, fed)
+            for ref, case_name, transfer, verified in cases:
+                create_case(None, fed, {"ref": ref, "name": case_name, "country": "FR", "transfer_date": transfer,
+                                        "transfer_type": "succession", "last_verified_on": verified})
+            db.session.commit()
+    return email
 
 
 def log_in(page, email: str, password: str = PASSWORD) -> None:

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, log_in
-from tracker.extensions import db
+from tests.e2e.conftest import demo_user, log_in
 from tracker.models import Role
-from tracker.services.accounts import users
-from tracker.services.ops.quickstart import seed_demo
 
 
 @pytest.fixture(scope="module")
 def admin_email(live_server):
-    with live_server.app.app_context():
-        seed_demo(cases_per_federation=40, today=date(2025, 12, 31))
-        users.create_user(None, "admin@e2e.coop", PASSWORD, Role.ADMIN)
-        db.session.commit()
-    return "admin@e2e.coop"
+    return demo_user(live_server, "admin@e2e.coop", Role.ADMIN, cases_per_federation=40)
 
 
 def test_admin_generates_the_annual_report(page, admin_email, tmp_path):

@@ -10,32 +10,18 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import federation_with_staff, log_in
 from tracker.extensions import db
-from tracker.models import Case, Federation, Role, StatusCheck
+from tracker.models import Case, StatusCheck
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def staff(live_server) -> str:  # noqa: ANN001
-    from tests.e2e.conftest import PASSWORD
-    from tracker.services.accounts import users
-    from tracker.services.casework.cases import create_case
-
-    with live_server.app.app_context():
-        fed = db.session.scalar(select(Federation).where(Federation.code == "FR-WORK"))
-        if fed is None:
-            fed = Federation(code="FR-WORK", name="Fédération du travail", country="FR")
-            db.session.add(fed)
-            db.session.flush()
-            users.create_user(None, "work@e2e.coop", PASSWORD, Role.STAFF, fed)
-            for ref, name, verified in (("WRK-0007", "Menuiserie Dupont", date(2024, 6, 30)),
-                                        ("WRK-0008", "Scierie des Alpes", date(2019, 3, 1))):
-                create_case(None, fed, {"ref": ref, "name": name, "country": "FR", "transfer_date": date(2016, 5, 2),
-                                        "transfer_type": "succession", "last_verified_on": verified})
-            db.session.commit()
-    return "work@e2e.coop"
+    return federation_with_staff(live_server, "FR-WORK", "Fédération du travail", "work@e2e.coop", [
+        ("WRK-0007", "Menuiserie Dupont", date(2016, 5, 2), date(2024, 6, 30)),
+        ("WRK-0008", "Scierie des Alpes", date(2016, 5, 2), date(2019, 3, 1))])
 
 
 def test_the_case_form_shows_every_error_at_once_and_the_summary_takes_focus(page, staff):

@@ -11,33 +11,19 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import federation_with_staff, log_in
 from tracker.extensions import db
-from tracker.models import Case, ExitReason, Federation, Role, StatusCheck
+from tracker.models import Case, ExitReason, StatusCheck
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def staff(live_server) -> str:  # noqa: ANN001
-    from tests.e2e.conftest import PASSWORD
-    from tracker.services.accounts import users
-    from tracker.services.casework.cases import create_case
-
-    with live_server.app.app_context():
-        fed = db.session.scalar(select(Federation).where(Federation.code == "FR-CENS"))
-        if fed is None:
-            fed = Federation(code="FR-CENS", name="Fédération du recensement", country="FR")
-            db.session.add(fed)
-            db.session.flush()
-            users.create_user(None, "census@e2e.coop", PASSWORD, Role.STAFF, fed)
-            for ref, name, transfer, verified in (("CEN-1", "Imprimerie du Port", date(2015, 4, 1), date(2019, 6, 30)),
-                                                  ("CEN-2", "Boulangerie Coop", date(2018, 9, 1), date(2019, 2, 1)),
-                                                  ("CEN-3", "Transports Réunis", date(2021, 2, 1), date(2021, 2, 1))):
-                create_case(None, fed, {"ref": ref, "name": name, "country": "FR", "transfer_date": transfer,
-                                        "transfer_type": "succession", "last_verified_on": verified})
-            db.session.commit()
-    return "census@e2e.coop"
+    return federation_with_staff(live_server, "FR-CENS", "Fédération du recensement", "census@e2e.coop", [
+        ("CEN-1", "Imprimerie du Port", date(2015, 4, 1), date(2019, 6, 30)),
+        ("CEN-2", "Boulangerie Coop", date(2018, 9, 1), date(2019, 2, 1)),
+        ("CEN-3", "Transports Réunis", date(2021, 2, 1), date(2021, 2, 1))])
 
 
 def test_staff_download_fill_upload_and_confirm_the_census(page, live_server, staff, tmp_path):

@@ -4,16 +4,12 @@ scrolls the page sideways (tables and figures scroll inside)."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, log_in
-from tracker.extensions import db
+from tests.e2e.conftest import demo_user, log_in
 from tracker.models import Role
-from tracker.services.accounts import users
-from tracker.services.ops.quickstart import seed_demo
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 VIEWS = ["/research/?as_of=2025-12-31&group_by=transfer_type", "/research/?as_of=2025-12-31&country=FR",
@@ -22,12 +18,7 @@ VIEWS = ["/research/?as_of=2025-12-31&group_by=transfer_type", "/research/?as_of
 
 @pytest.fixture(scope="module")
 def researcher(live_server):
-    with live_server.app.app_context():
-        if users.find_by_email("a11y@e2e.coop") is None:
-            seed_demo(cases_per_federation=60, today=date(2025, 12, 31))
-            users.create_user(None, "a11y@e2e.coop", PASSWORD, Role.RESEARCHER)
-            db.session.commit()
-    return "a11y@e2e.coop"
+    return demo_user(live_server, "a11y@e2e.coop", Role.RESEARCHER, cases_per_federation=60)
 
 
 def _page(browser, live_server, width: int, height: int):

@@ -4,24 +4,16 @@ HTML edition and read what a journalist would quote — the title sentence, a fi
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, log_in
-from tracker.extensions import db
+from tests.e2e.conftest import demo_user, log_in
 from tracker.models import Role
-from tracker.services.accounts import users
-from tracker.services.ops.quickstart import seed_demo
 
 
 @pytest.fixture(scope="module")
 def secretariat(live_server):
-    with live_server.app.app_context():
-        seed_demo(cases_per_federation=60, today=date(2025, 12, 31))
-        users.create_user(None, "secretariat@e2e.coop", PASSWORD, Role.ADMIN)
-        db.session.commit()
-    return "secretariat@e2e.coop"
+    return demo_user(live_server, "secretariat@e2e.coop", Role.ADMIN, cases_per_federation=60)
 
 
 def test_the_report_reads_as_a_publication(page, secretariat, tmp_path):

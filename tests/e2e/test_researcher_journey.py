@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, log_in
-from tracker.extensions import db
+from tests.e2e.conftest import demo_user, log_in
 from tracker.models import Role
-from tracker.services.accounts import users
-from tracker.services.ops.quickstart import seed_demo
 
 
 @pytest.fixture(scope="module")
 def researcher(live_server):
-    with live_server.app.app_context():
-        seed_demo(cases_per_federation=60, today=date(2025, 12, 31))
-        users.create_user(None, "researcher@e2e.coop", PASSWORD, Role.RESEARCHER)
-        db.session.commit()
-    return "researcher@e2e.coop"
+    return demo_user(live_server, "researcher@e2e.coop", Role.RESEARCHER, cases_per_federation=60)
 
 
 def test_researcher_filters_the_explorer_and_downloads_the_curve(page, researcher):

@@ -18,13 +18,15 @@ from tracker.services.spreadsheets.imports import import_cases
 ORACLE_FILES = sorted(p.name for p in ORACLE_DIR.glob("expected_*.json"))
 
 
-def load_oracle(make_federation, baselines: bool = False):
+def load_oracle(make_federation, baselines: bool = False, **federation):
+    """The R reference registry in a new federation ORACLE (keyword arguments: its other fields),
+    with the shipped national baselines when asked; caches cleared, committed."""
     analytics.clear_cache()
-    federation = make_federation(code="ORACLE")
+    federation = make_federation(code="ORACLE", **federation)
     result = import_cases(None, federation, (ORACLE_DIR / "cases.csv").read_bytes(), "cases.csv", dry_run=False)
     assert not result.problems
     if baselines:
-        import_baselines(None, shipped_baselines())
+        assert not import_baselines(None, shipped_baselines()).problems
     db.session.commit()
     return federation
 

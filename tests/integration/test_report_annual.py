@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import ORACLE_DIR
+from tests.functional.support_research import load_oracle
 from tracker import vocabulary
 from tracker.extensions import db
 from tracker.models import Case, ReportEdition, Role
@@ -26,8 +27,6 @@ from tracker.reports.build.inputs import InvalidReportRequest
 from tracker.reports.content import CONFIDENTIAL, Estimate
 from tracker.reports.editions import generate_edition
 from tracker.services.analytics import queries as analytics
-from tracker.services.analytics.baselines import import_baselines, shipped_baselines
-from tracker.services.spreadsheets.imports import import_cases
 
 AS_OF = date(2025, 12, 31)
 TODAY = date(2026, 6, 30)
@@ -41,12 +40,7 @@ TYPE_LABELS = vocabulary.TRANSFER_TYPES
 
 @pytest.fixture
 def oracle(app, make_federation):
-    analytics.clear_cache()
-    fed = make_federation(code="ORACLE", name="Oracle federation")
-    assert not import_cases(None, fed, (ORACLE_DIR / "cases.csv").read_bytes(), "cases.csv", dry_run=False).problems
-    assert not import_baselines(None, shipped_baselines()).problems
-    db.session.commit()
-    return fed
+    return load_oracle(make_federation, baselines=True, name="Oracle federation")
 
 
 def close(a: float, b: float, tolerance: float = 1e-9) -> bool:

@@ -15,16 +15,13 @@ import pytest
 from sqlalchemy import func, select
 
 from config import TestingConfig
-from tests.conftest import ORACLE_DIR
+from tests.functional.support_research import load_oracle
 from tracker.extensions import db
 from tracker.models import Case, ReportEdition, ReportFile, Role
 from tracker.reports import editions as editions_module
 from tracker.reports.changes import change_text
 from tracker.reports.editions import generate_edition
-from tracker.services.analytics import queries as analytics
-from tracker.services.analytics.baselines import import_baselines, shipped_baselines
 from tracker.services.casework.cases import FollowUp, record_follow_up
-from tracker.services.spreadsheets.imports import import_cases
 
 AS_OF = date(2025, 12, 31)
 TODAY = date(2026, 6, 30)
@@ -40,12 +37,7 @@ def app_config(tmp_path, monkeypatch):
 
 @pytest.fixture
 def oracle(app, make_federation):
-    analytics.clear_cache()
-    fed = make_federation(code="ORACLE", name="Oracle federation")
-    assert not import_cases(None, fed, (ORACLE_DIR / "cases.csv").read_bytes(), "cases.csv", dry_run=False).problems
-    assert not import_baselines(None, shipped_baselines()).problems
-    db.session.commit()
-    return fed
+    return load_oracle(make_federation, baselines=True, name="Oracle federation")
 
 
 def pdf_pages(content: bytes, tmp_path) -> list[str]:

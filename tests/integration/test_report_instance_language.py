@@ -13,16 +13,14 @@ import pytest
 from flask_babel import force_locale, refresh
 
 from config import TestingConfig
-from tests.conftest import ORACLE_DIR
+from tests.functional.support_research import load_oracle
 from tracker.extensions import db
 from tracker.models import ExitReason, ReportEdition, ReportJob, Role
 from tracker.reports import jobs
 from tracker.reports.build.common import group_label, group_order
 from tracker.reports.build.inputs import STAGES
 from tracker.services.analytics import queries as analytics
-from tracker.services.analytics.baselines import import_baselines, shipped_baselines
 from tracker.services.analytics.explorer import group_label_of
-from tracker.services.spreadsheets.imports import import_cases
 
 
 class ItalianInstance(TestingConfig):
@@ -36,12 +34,7 @@ def app_config() -> type[TestingConfig]:
 
 @pytest.fixture
 def oracle(app, make_federation):
-    analytics.clear_cache()
-    fed = make_federation(code="ORACLE", name="Oracle federation")
-    assert not import_cases(None, fed, (ORACLE_DIR / "cases.csv").read_bytes(), "cases.csv", dry_run=False).problems
-    assert not import_baselines(None, shipped_baselines()).problems
-    db.session.commit()
-    return fed
+    return load_oracle(make_federation, baselines=True, name="Oracle federation")
 
 
 def test_the_report_command_writes_the_instance_language_by_default(oracle, runner, tmp_path, monkeypatch):
