@@ -136,6 +136,51 @@ BASELINE_SERIES: Labels = Labels({
     "ons": _l("ONS, business demography (United Kingdom)"),
 })
 
+#: Who a published cooperative survival figure is about (`published_comparisons.csv`, population).
+PUBLISHED_POPULATIONS: Labels = Labels({
+    "cooperatives": _l("Cooperatives"),
+    "cooperatives_and_sociedades_laborales": _l("Cooperatives and sociedades laborales"),
+    "employee_transfers": _l("Transfers to employees"),
+    "industrial_cooperatives_mostly_wbo": _l("Industrial cooperatives, mostly workers buyouts"),
+    "rescues_and_conversions": _l("Rescues and conversions"),
+    "takeover_by_employee": _l("Takeovers by one employee"),
+    "takeovers": _l("Takeovers (all)"),
+})
+
+#: The periods and comparators of the published figures, as the app words them in each language
+#: (the publications' own titles are quoted as published). A wording not listed shows as shipped.
+PUBLISHED_WORDING: Labels = Labels({
+    "2002 cohort (Sine)": _l("2002 cohort (SINE survey)"),
+    "2023": "2023",
+    "CG Scop key figures 2012": _l("CG Scop key figures, 2012"),
+    "CG Scop results 2013": _l("CG Scop results, 2013"),
+    "CG Scop results 2014": _l("CG Scop results, 2014"),
+    "CG Scop results 2017": _l("CG Scop results, 2017"),
+    "Co-op Economy 2020": _l("Co-op Economy report, 2020"),
+    "Co-operative Economy 2018": _l("Co-operative Economy report, 2018"),
+    "births 2007-2013": _l("enterprises born 2007–2013"),
+    "c. 2009": _l("around 2009"),
+    "cohorts from 1994 to 2007": _l("cohorts from 1994 to 2007"),
+    "ten years to c. 2007": _l("the ten years to around 2007"),
+    "All French enterprises": _l("All French enterprises"),
+    "All French enterprises (Insee)": _l("All French enterprises (Insee)"),
+    "All Italian enterprises": _l("All Italian enterprises"),
+    "All Scop / all French enterprises": _l("All Scop / all French enterprises"),
+    "All new companies": _l("All new companies"),
+    "Pure creations": _l("New enterprises created from scratch"),
+})
+
+
+
+def published_population(code: str) -> str:
+    """The label of a published figure's population; an unlisted code in words."""
+    return PUBLISHED_POPULATIONS.get(code) or code.replace("_", " ")
+
+
+def published_wording(text: str) -> str:
+    """A published figure's period or comparator in the language of the moment, or as shipped."""
+    return PUBLISHED_WORDING.get(text) or text
+
 
 #: The fields of a case, as forms and the change history name them.
 CASE_FIELDS: Labels = Labels({

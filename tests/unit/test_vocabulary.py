@@ -33,3 +33,22 @@ def test_every_duplicate_reason_has_a_label() -> None:
     from tracker.services.casework import duplicates
 
     assert set(vocabulary.DUPLICATE_REASONS) == {duplicates.REASON_NATIONAL_ID, duplicates.REASON_NAME}
+
+
+def test_every_published_figure_reads_in_words_with_its_period_and_comparator_worded() -> None:
+    from tracker.services.reference import published_comparisons
+
+    rows = published_comparisons()
+    assert {r["population"] for r in rows} <= set(vocabulary.PUBLISHED_POPULATIONS)
+    assert {r["period"] for r in rows} | ({r["comparator_label"] for r in rows} - {""}) <= \
+        set(vocabulary.PUBLISHED_WORDING)
+    assert vocabulary.published_population("new_kind_of_firm") == "new kind of firm"
+    assert vocabulary.published_wording("a period nobody worded") == "a period nobody worded"
+
+
+def test_published_figures_are_worded_in_the_readers_language(app) -> None:  # noqa: ANN001
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("fr"):
+        assert vocabulary.published_population("employee_transfers") == "Transmissions aux salariés"
+        assert vocabulary.published_wording("c. 2009") == "vers 2009"

@@ -117,14 +117,19 @@ def matched_baselines(inputs: ReportInputs) -> Table:
         + ["all"], short=_("Baseline matches"))
 
 
+def lowercase_first(label: str) -> str:
+    """A label inside a sentence: « 5 ans pour les coopératives »."""
+    return label[:1].lower() + label[1:]
+
+
 def comparisons_table(inputs: ReportInputs) -> Table:
     """Published figures for cooperatives, primary sources first; secondary reports marked."""
-    columns = (Column("country", _("Country"), width=0.9), Column("population", _("Population"), width=1.5),
+    columns = (Column("country", _("Country"), width=1.1), Column("population", _("Population"), width=1.5),
                Column("period", _("Period"), width=1.6), Column("horizon", _("Years"), "year", width=0.8),
                Column("survival", _("Survival (%)"), "pct", width=0.9),
                Column("comparator", _("Comparator"), width=1.6),
                Column("comparator_pct", _("Comparator (%)"), width=1.0),
-               Column("source", _("Source"), width=3.0), Column("url", _("Address"), "url", printed=False),
+               Column("source", _("Source"), width=2.8), Column("url", _("Address"), "url", printed=False),
                Column("kind", _("Kind of source"), width=1.2))
 
     def secondary(r: dict[str, str]) -> bool:
@@ -132,8 +137,9 @@ def comparisons_table(inputs: ReportInputs) -> Table:
 
     ordered = sorted(inputs.comparisons, key=lambda r: (r["country"], secondary(r)))
     rows = tuple(
-        (country_label(r["country"]), r["population"].replace("_", " "), r["period"], int(r["horizon_years"]),
-         float(r["survival_pct"]) / 100, r["comparator_label"] or None,
+        (country_label(r["country"]), vocabulary.published_population(r["population"]),
+         vocabulary.published_wording(r["period"]), int(r["horizon_years"]),
+         float(r["survival_pct"]) / 100, vocabulary.published_wording(r["comparator_label"]) or None,
          r["comparator_pct"] or None,
          f"{r['publisher']}, “{r['source_title']}”", r["url"],
          _("secondary report (quotes another source)") if secondary(r) else _("primary source"))
@@ -141,7 +147,8 @@ def comparisons_table(inputs: ReportInputs) -> Table:
     first = next((r for r in ordered if not secondary(r)), ordered[0] if ordered else None)
     reading = (_("%(publisher)s reported a %(years)s-year survival of %(pct)s %% for %(population)s (%(period)s).",
                  publisher=first["publisher"], years=first["horizon_years"], pct=first["survival_pct"],
-                 population=first["population"].replace("_", " "), period=first["period"]) if first else "")
+                 population=lowercase_first(vocabulary.published_population(first["population"])),
+                 period=vocabulary.published_wording(first["period"])) if first else "")
     return Table("A.15", "published_comparisons", _("Published survival figures for cooperatives and employee "
                                                    "transfers (context)"), columns, rows,
                  note=note(reading, _("Figures published by cooperative networks and the press for the countries in "

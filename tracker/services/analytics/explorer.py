@@ -158,7 +158,8 @@ def matching_published(query: SurvivalQuery, analysis: analytics.Analysis) -> li
                 continue
             points.append({
                 "years": float(row["horizon_years"]), "survival": float(row["survival_pct"]) / 100,
-                "label": f"{row['population'].replace('_', ' ')}, {row['period']} ({country})",
+                "label": f"{vocabulary.published_population(row['population'])}, "
+                         f"{vocabulary.published_wording(row['period'])} ({country})",
                 "group": country if query.group_by == "country" else None,
                 "country": country, "population": row["population"], "period": row["period"],
                 "survival_pct": float(row["survival_pct"]), "comparator_label": row["comparator_label"],
