@@ -18,7 +18,7 @@ import numpy as np
 from ._arrays import SortedCases, factorize_labels, split_by_code
 from .competing import CompetingResult, cumulative_incidence
 from .cox import CoxCovariate, CoxModelError, CoxResult, cox_model
-from .errors import InvalidSurvivalOptions
+from .errors import N_, InvalidSurvivalOptions
 from .followup import ENDPOINTS, CaseArrays, FollowUp, prepare_followup
 from .groups import AGE_BAND_VALUES
 from .hazard import HazardYear, annual_hazard
@@ -45,14 +45,15 @@ LEVEL_SEPARATOR = " / "
 def _check_horizons(horizons: Iterable[object]) -> tuple[int, ...]:
     values = tuple(horizons)
     if not values:
-        raise InvalidSurvivalOptions("give at least one horizon")
+        raise InvalidSurvivalOptions(N_("give at least one horizon"))
     checked: list[int] = []
     for h in values:
         if isinstance(h, bool) or not isinstance(h, int | np.integer) or not 1 <= h <= MAX_HORIZON:
-            raise InvalidSurvivalOptions(f"horizons must be whole numbers of years from 1 to {MAX_HORIZON}, not {h!r}")
+            raise InvalidSurvivalOptions(N_("horizons must be whole numbers of years from 1 to %(max)d, not %(value)s"),
+                                         max=MAX_HORIZON, value=repr(h))
         checked.append(int(h))
     if len(set(values)) != len(values):
-        raise InvalidSurvivalOptions("horizons must not repeat")
+        raise InvalidSurvivalOptions(N_("horizons must not repeat"))
     return tuple(sorted(checked))
 
 
@@ -61,7 +62,8 @@ def parse_horizons(text: str) -> tuple[int, ...]:
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise InvalidSurvivalOptions(f"horizons must be comma-separated whole numbers of years, not {text!r}") from None
+        raise InvalidSurvivalOptions(N_("horizons must be comma-separated whole numbers of years, not %(value)s"),
+                                     value=repr(text)) from None
     return _check_horizons(values)
 
 
