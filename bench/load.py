@@ -5,13 +5,18 @@ list, a case page and the survival API; optionally with writes (follow-ups) mixe
     python -m bench.load --database-url sqlite:////tmp/load.sqlite3 [--clients 20] [--seconds 60] [--writes]
 
 Every client logs in as its own researcher (or, with --writes, staff of the first federation) and
-loops over the mix; the report gives the request count, errors and p50/p95/p99 per endpoint.
+loops over the mix; the report gives the request count, errors and p50/p95/p99 per endpoint, and
+what each error was. A write counts only when it redirects back to its case page (what the route
+answers after recording the follow-up): a redirect to the login page, the form shown again with
+its errors, or a refused edit (409) is an error with its cause. A read that lands on the login
+page is an error too.
 Traffic goes to 127.0.0.1 only; the run stops by itself.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import http.cookiejar
 import os
 import random
@@ -24,12 +29,21 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 PASSWORD = "load-test-password"
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 FOLLOW_UP_TOKEN = re.compile(r'name="followup-csrf_token" type="hidden" value="([^"]+)"')
+# The messages a page shows for a refused form: beside a field, or in the form's alert.
+FORM_ERROR = re.compile(r'class="invalid-feedback[^"]*"[^>]*>\s*([^<]+?)\s*<|<li>([^<]+)</li>')
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Answer a redirect as it is: a write is judged by where it sends the client."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
 
 
 def prepare(database_url: str, clients: int, writes: bool) -> tuple[list[str], list[int]]:
@@ -62,59 +76,110 @@ def prepare(database_url: str, clients: int, writes: bool) -> tuple[list[str], l
 class Client:
     def __init__(self, base: str) -> None:
         self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        cookies = urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        self.opener = urllib.request.build_opener(cookies)
+        self.no_redirect = urllib.request.build_opener(cookies, _NoRedirect())
 
     def get(self, path: str) -> tuple[int, str]:
+        """Status and page, redirects followed; a page that ends on the login form is a 401."""
         try:
             with self.opener.open(self.base + path, timeout=30) as response:
-                return response.status, response.read().decode("utf-8", "replace")
+                page = response.read().decode("utf-8", "replace")
+                if urllib.parse.urlsplit(response.geturl()).path == "/login" and not path.startswith("/login"):
+                    return 401, page
+                return response.status, page
         except urllib.error.HTTPError as exc:
             return exc.code, ""
 
-    def post(self, path: str, data: dict[str, str]) -> int:
+    def post(self, path: str, data: dict[str, str], follow: bool = True) -> tuple[int, str, str]:
+        """Status, Location and page of a form sent (with `follow=False` a redirect is the answer)."""
         body = urllib.parse.urlencode(data).encode()
         try:
-            with self.opener.open(self.base + path, data=body, timeout=30) as response:
-                response.read()
-                return response.status
+            with (self.opener if follow else self.no_redirect).open(self.base + path, data=body,
+                                                                    timeout=30) as response:
+                return (response.status, response.headers.get("Location", ""),
+                        response.read().decode("utf-8", "replace"))
         except urllib.error.HTTPError as exc:
-            return exc.code
+            location = exc.headers.get("Location", "") if exc.headers else ""
+            return exc.code, location, exc.read().decode("utf-8", "replace")
 
-    def log_in(self, email: str) -> None:
+    def log_in(self, email: str) -> str | None:
+        """Log in; the cause when it failed (the login form again, a refusal), else None."""
         _, page = self.get("/login")
-        token = TOKEN.search(page).group(1)
-        self.post("/login", {"email": email, "password": PASSWORD, "csrf_token": token})
+        token = TOKEN.search(page)
+        if token is None:
+            return "no login form"
+        status, location, page = self.post("/login", {"email": email, "password": PASSWORD,
+                                                      "csrf_token": token.group(1)}, follow=False)
+        if status == 302 and urllib.parse.urlsplit(location).path != "/login":
+            return None
+        return f"{status}: {form_errors(page) or 'not logged in'}"
+
+
+def form_errors(page: str) -> str:
+    """The error messages a page shows for a refused form, joined."""
+    return "; ".join(html.unescape(" ".join(m for m in match if m)).strip() for match in FORM_ERROR.findall(page))
+
+
+def write_failure(case_id: int, status: int, location: str, page: str) -> str | None:
+    """Why recording a follow-up did not succeed, or None when it did: the route answers a
+    recorded follow-up with a redirect to the case's page, and nothing else."""
+    target = urllib.parse.urlsplit(location).path
+    if status == 302 and target == f"/cases/{case_id}":
+        return None
+    if status in (301, 302, 303, 307, 308):
+        return "redirected to the login page" if target == "/login" else f"redirected to {target or '?'}"
+    if status == 200:
+        return f"form shown again: {form_errors(page) or 'no message'}"
+    if status == 409:
+        return "409 refused: " + ("edited meanwhile" if 'role="alert"' in page else "conflict")
+    if status == 503:
+        reason = re.search(r"<p[^>]*>([^<]*(?:busy|unavailable|locked)[^<]*)</p>", page, re.IGNORECASE)
+        return "503 " + (html.unescape(reason.group(1)).strip() if reason else "unavailable")
+    return str(status)
+
+
+def read_failure(status: int, body: str) -> str | None:
+    if status < 400:
+        return None
+    if status == 401:
+        return "sent to the login page"
+    reason = re.search(r'"error":\s*"([^"]+)"', body)
+    return f"{status} {reason.group(1)}" if reason else str(status)
 
 
 def run_client(base: str, email: str, ids: list[int], until: float, writes: bool,
-               results: dict[str, list[float]], errors: dict[str, int], lock: threading.Lock) -> None:
+               results: dict[str, list[float]], errors: dict[str, Counter[str]], lock: threading.Lock) -> None:
     client = Client(base)
-    client.log_in(email)
+    failed = client.log_in(email)
+    if failed is not None:
+        with lock:
+            errors["log in"][failed] += 1
+        return
     rng = random.Random(email)
     while time.monotonic() < until:
         kind = rng.choice(["case list", "case page", "survival API"] + (["follow-up (write)"] if writes else []))
         started = time.perf_counter()
         if kind == "case list":
-            status, _ = client.get(f"/cases/?page={rng.randint(1, 50)}&sort=name")
+            failure = read_failure(*client.get(f"/cases/?page={rng.randint(1, 50)}&sort=name"))
         elif kind == "case page":
-            status, _ = client.get(f"/cases/{rng.choice(ids)}")
+            failure = read_failure(*client.get(f"/cases/{rng.choice(ids)}"))
         elif kind == "survival API":
-            status, _ = client.get("/api/v1/survival?group_by=transfer_type")
+            failure = read_failure(*client.get("/api/v1/survival?group_by=transfer_type"))
         else:
             case_id = rng.choice(ids)
             _, page = client.get(f"/cases/{case_id}")
             token = FOLLOW_UP_TOKEN.search(page) or TOKEN.search(page)
             version = re.search(r'name="followup-version" type="hidden" value="(\d+)"', page)
-            status = client.post(f"/cases/{case_id}/follow-up", {
+            failure = write_failure(case_id, *client.post(f"/cases/{case_id}/follow-up", {
                 "followup-csrf_token": token.group(1) if token else "", "followup-outcome": "operating",
                 "followup-checked_on": "2025-12-31", "followup-source": "load test",
-                "followup-version": version.group(1) if version else "0"})
-            status = 200 if status in (200, 302, 409) else status  # 409: a concurrent edit was refused
+                "followup-version": version.group(1) if version else "0"}, follow=False))
         elapsed = time.perf_counter() - started
         with lock:
             results[kind].append(elapsed)
-            if status >= 400:
-                errors[kind] += 1
+            if failure is not None:
+                errors[kind][failure] += 1
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -145,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
             except OSError:
                 time.sleep(0.2)
         results: dict[str, list[float]] = defaultdict(list)
-        errors: dict[str, int] = defaultdict(int)
+        errors: dict[str, Counter[str]] = defaultdict(Counter)
         lock = threading.Lock()
         until = time.monotonic() + args.seconds
         threads = [threading.Thread(target=run_client, args=(base, e, ids, until, args.writes, results, errors, lock))
@@ -160,11 +225,14 @@ def main(argv: list[str] | None = None) -> None:
     total = sum(len(v) for v in results.values())
     print(f"{args.clients} clients, {args.seconds} s, gunicorn {args.workers} workers, "
           f"{args.database_url.split('://')[0]}{' with writes' if args.writes else ''}: {total} requests, "
-          f"{sum(errors.values())} errors")
+          f"{sum(sum(c.values()) for c in errors.values())} errors")
     print(f"{'endpoint':<20}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     for kind, values in sorted(results.items()):
-        print(f"{kind:<20}{len(values):>9}{errors[kind]:>8}{percentile(values, 50) * 1000:>9.0f}"
+        print(f"{kind:<20}{len(values):>9}{sum(errors[kind].values()):>8}{percentile(values, 50) * 1000:>9.0f}"
               f"{percentile(values, 95) * 1000:>9.0f}{percentile(values, 99) * 1000:>9.0f}")
+    for kind, causes in sorted(errors.items()):
+        for cause, count in causes.most_common():
+            print(f"error  {kind}: {count} × {cause}")
 
 
 if __name__ == "__main__":

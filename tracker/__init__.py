@@ -153,7 +153,7 @@ def register_input_guards(app: Flask) -> None:
                 if "\x00" in value or "\x00" in name:
                     shown = name.replace("\x00", "\\x00")[:40]
                     if request.blueprint == "api":
-                        raise InvalidParameter(shown, "contains a NUL character (\\x00), which no text may hold")
+                        raise InvalidParameter(shown, _("contains a NUL character (\\x00), which no text may hold"))
                     descriptions = {
                         "parameter": _("The parameter '%(name)s' contains a NUL character (\\x00), which no text "
                                        "may hold.", name=shown),

@@ -457,8 +457,8 @@ def survival(as_of: str | None, endpoint: str, group_by: str | None, horizons: s
         if microdata_path:
             if competing or model:
                 raise analytics.InvalidParameter("competing" if competing else "model",
-                                                 "the microdata are the selection's cases: no model or "
-                                                 "competing outcomes with --microdata")
+                                                 _("the microdata are the selection's cases: no model or "
+                                                   "competing outcomes with --microdata"))
             from tracker.services.analytics.microdata import microdata
 
             written = microdata(None, query)
@@ -468,13 +468,13 @@ def survival(as_of: str | None, endpoint: str, group_by: str | None, horizons: s
             return
         if competing:
             if model:
-                raise analytics.InvalidParameter("model", "the competing outcomes take no model")
+                raise analytics.InvalidParameter("model", _("the competing outcomes take no model"))
             result = analytics.competing_report(None, query)
         else:
             result = analytics.survival_json(None, query)
     except analytics.InvalidParameter as exc:
         db.session.rollback()
-        error(f"--{exc.name.replace('_', '-')}: {exc.message}")
+        error(_("%(label)s: %(text)s", label=f"--{exc.name.replace('_', '-')}", text=exc.message))
         sys.exit(2)
     if fmt == "json":
         click.echo(json.dumps(result, indent=1))

@@ -235,3 +235,38 @@ def test_the_cli_survival_table_is_written_in_tracker_lang(runner, make_federati
     assert "médiane" in table.output and "log-rank\u00a0: khi2 = " in table.output
     as_json = runner.invoke(args=["survival", "--as-of", "2025-12-31", "--format", "json"])
     assert '"as_of": "2025-12-31"' in as_json.output and "Pérennité" not in as_json.output
+
+
+def test_cli_survival_refuses_a_bad_option_in_tracker_lang(runner, monkeypatch):
+    monkeypatch.setenv("TRACKER_LANG", "fr")
+    refresh()
+    bad = runner.invoke(args=["survival", "--horizons", "1,1"])
+    assert bad.exit_code == 2
+    assert "--horizons : un horizon ne doit pas être répété" in bad.output.replace("\u00a0", " "), bad.output
+    bands = runner.invoke(args=["survival", "--cohort-bands", "2000-2010,2005-2015"])
+    assert bands.exit_code == 2 and "les tranches de cohortes ne doivent pas se chevaucher" in bands.output
+    monkeypatch.setenv("TRACKER_LANG", "es")
+    refresh()
+    where = runner.invoke(args=["survival", "--where", "colour=red"])
+    assert where.exit_code == 2
+    assert "--where: campo desconocido «colour»" in where.output.replace("\u00a0", " "), where.output
+    model = runner.invoke(args=["survival", "--competing", "--model", "cox", "--covariates", "transfer_type"])
+    assert "los riesgos competitivos no admiten un modelo" in model.output, model.output
+
+
+def test_cli_survival_errors_default_to_the_instance_language(runner, monkeypatch):
+    monkeypatch.delenv("TRACKER_LANG", raising=False)
+    refresh()
+    bad = runner.invoke(args=["survival", "--rmst-tau", "-1"])
+    assert bad.exit_code == 2
+    assert "Error: --rmst-tau: must be a number of years greater than 0, not '-1'" in bad.output
+
+
+def test_the_explorer_names_a_bad_parameter_in_the_readers_language(client, login, app):
+    login(Role.RESEARCHER)
+    page = client.get("/research/?lang=it&horizons=0").get_data(as_text=True)
+    assert "gli orizzonti devono essere numeri interi di anni da 1 a" in page
+    api = client.get("/api/v1/survival?horizons=0&lang=it", headers={"Accept-Language": "it"})
+    body = api.get_json()
+    assert api.status_code == 400 and body["parameter"] == "horizons"
+    assert body["error"].startswith("horizons must be whole numbers of years"), "the API's moment is English"

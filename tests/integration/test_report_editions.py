@@ -136,3 +136,21 @@ def test_two_jobs_at_once_get_consecutive_numbers(oracle, app, monkeypatch):
         thread.join()
     assert not errors
     assert sorted(results.values()) == [1, 2]
+
+
+def test_a_moved_reference_date_is_written_as_the_report_language_writes_dates(app):
+    from flask_babel import force_locale
+
+    moved = {"kind": "as_of", "old": "2025-06-30", "new": "2025-12-31"}
+    with app.test_request_context():
+        with force_locale("fr"):
+            french = change_text(moved, 1)
+        with force_locale("it"):
+            italian = change_text(moved, 1)
+        with force_locale("es"):
+            spanish = change_text(moved, 1)
+        english = change_text(moved, 1)
+    assert "30 juin 2025" in french and "31 décembre 2025" in french and "2025-12-31" not in french
+    assert "31 dicembre 2025" in italian and "2025-12-31" not in italian
+    assert "31 de diciembre de 2025" in spanish and "2025-12-31" not in spanish
+    assert "31 December 2025" in english

@@ -216,6 +216,30 @@ def test_age_bands() -> None:
     assert age_band_labels(age).tolist() == ["20+", "<5", "unknown", "5-19"]
 
 
+def test_age_bands_are_listed_youngest_first_with_their_pairs_in_that_order() -> None:
+    """By their text "20+" would come before "<5"; a reader expects the bands by age."""
+    rng = np.random.default_rng(3)
+    n = 400
+    transfer = np.datetime64("2010-01-01") + rng.integers(0, 2000, n).astype("timedelta64[D]")
+    exit_date = transfer + rng.integers(100, 4000, n).astype("timedelta64[D]")
+    closed = exit_date <= np.datetime64("2024-12-31")
+    cases = CaseArrays(transfer_date=transfer, registered_on=transfer,
+                       last_verified_on=np.where(closed, np.datetime64("NaT"), np.datetime64("2024-12-31")),
+                       exit_date=np.where(closed, exit_date, np.datetime64("NaT")),
+                       exit_reason=np.where(closed, "liquidation", None))
+    bands = np.array(["20+", "<5", "5-19", "unknown"], dtype=object)[np.arange(n) % 4]
+    one = analyse(cases, bands, AnalysisOptions(as_of=date(2025, 12, 31), group_by="age_band"))
+    assert [g.group for g in one.groups] == ["<5", "5-19", "20+", "unknown"]
+    assert one.logrank is not None and one.logrank.groups == ("<5", "5-19", "20+", "unknown")
+    assert [(p.a, p.b) for p in one.pairwise][:3] == [("<5", "5-19"), ("<5", "20+"), ("<5", "unknown")]
+    kinds = np.array(["rescue", "succession"], dtype=object)[np.arange(n) % 2]
+    two = analyse(cases, (bands, kinds), AnalysisOptions(as_of=date(2025, 12, 31), group_by="age_band,transfer_type"))
+    assert [g.group for g in two.groups] == ["<5 / succession", "5-19 / rescue", "20+ / rescue", "unknown / succession"]
+    # Other fields keep the order of their names.
+    assert [g.group for g in analyse(cases, bands, AnalysisOptions(as_of=date(2025, 12, 31),
+                                                                   group_by="size_class")).groups] == sorted(bands[:4])
+
+
 def test_cox_sums_by_covariate_pattern_equal_the_sums_by_case(monkeypatch) -> None:
     """Categorical covariates give few distinct design rows: the risk-set sums are then counted per
     (event time, pattern) once; the likelihood, its derivatives and the Schoenfeld residuals are

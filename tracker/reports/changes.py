@@ -8,6 +8,7 @@ label), so editions in different languages compare.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
@@ -123,6 +124,14 @@ def figure_words(cell: Any, kind: str) -> str:
     return str(value)
 
 
+def _prose_date(value: Any) -> str:
+    """An ISO date kept in the edition's JSON, as the report's language writes it in a sentence."""
+    try:
+        return long_date(date.fromisoformat(str(value)[:10]))
+    except ValueError:
+        return str(value)
+
+
 def change_text(item: Any, previous_number: int | None) -> str:
     """One change in words, in the language being rendered (older editions kept plain strings)."""
     if isinstance(item, str):
@@ -131,7 +140,8 @@ def change_text(item: Any, previous_number: int | None) -> str:
     if kind == "nothing":
         return _("No figure changed since edition %(n)s.", n=previous_number)
     if kind == "as_of":
-        return _("Reference date moved from %(old)s to %(new)s.", old=item["old"], new=item["new"])
+        return _("Reference date moved from %(old)s to %(new)s.", old=_prose_date(item["old"]),
+                 new=_prose_date(item["new"]))
     if kind == "late_exits":
         return ngettext("%(num)s exit dated on or before the reference date was recorded after the previous "
                         "edition (a late exit).",

@@ -18,8 +18,9 @@ import numpy as np
 from ._arrays import SortedCases, factorize_labels, split_by_code
 from .competing import CompetingResult, cumulative_incidence
 from .cox import CoxCovariate, CoxModelError, CoxResult, cox_model
-from .errors import InvalidSurvivalOptions
+from .errors import N_, InvalidSurvivalOptions
 from .followup import ENDPOINTS, CaseArrays, FollowUp, prepare_followup
+from .groups import AGE_BAND_VALUES
 from .hazard import HazardYear, annual_hazard
 from .km import (
     HorizonEstimate,
@@ -44,14 +45,15 @@ LEVEL_SEPARATOR = " / "
 def _check_horizons(horizons: Iterable[object]) -> tuple[int, ...]:
     values = tuple(horizons)
     if not values:
-        raise InvalidSurvivalOptions("give at least one horizon")
+        raise InvalidSurvivalOptions(N_("give at least one horizon"))
     checked: list[int] = []
     for h in values:
         if isinstance(h, bool) or not isinstance(h, int | np.integer) or not 1 <= h <= MAX_HORIZON:
-            raise InvalidSurvivalOptions(f"horizons must be whole numbers of years from 1 to {MAX_HORIZON}, not {h!r}")
+            raise InvalidSurvivalOptions(N_("horizons must be whole numbers of years from 1 to %(max)d, not %(value)s"),
+                                         max=MAX_HORIZON, value=repr(h))
         checked.append(int(h))
     if len(set(values)) != len(values):
-        raise InvalidSurvivalOptions("horizons must not repeat")
+        raise InvalidSurvivalOptions(N_("horizons must not repeat"))
     return tuple(sorted(checked))
 
 
@@ -60,7 +62,8 @@ def parse_horizons(text: str) -> tuple[int, ...]:
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise InvalidSurvivalOptions(f"horizons must be comma-separated whole numbers of years, not {text!r}") from None
+        raise InvalidSurvivalOptions(N_("horizons must be comma-separated whole numbers of years, not %(value)s"),
+                                     value=repr(text)) from None
     return _check_horizons(values)
 
 
@@ -143,7 +146,8 @@ class GroupSurvival:
 
 @dataclass(frozen=True)
 class SurvivalReport:
-    """Result of ``analyse``: groups sorted by name (one named ``all`` without grouping)."""
+    """Result of ``analyse``: groups sorted by name, age bands by age (one named ``all`` without
+    grouping)."""
 
     as_of: date
     endpoint: str
@@ -178,14 +182,27 @@ def _group_codes(
     if any(len(a) != len(cases) for a in arrays):
         raise InvalidSurvivalOptions("there must be one group label per case")
     if len(arrays) == 1:
-        codes, names = factorize_labels(arrays[0])
+        codes, names = _field_codes(fields[0], arrays[0])
         return codes, names, (None,) * len(names)
-    (codes_a, names_a), (codes_b, names_b) = (factorize_labels(a) for a in arrays)
+    (codes_a, names_a), (codes_b, names_b) = (_field_codes(f, a) for f, a in zip(fields, arrays, strict=True))
     # Code order = (first level, second level) order: names sort by their levels, not their text.
     codes = codes_a * len(names_b) + codes_b
     names = tuple(f"{a}{LEVEL_SEPARATOR}{b}" for a in names_a for b in names_b)
     levels = tuple({fields[0]: a, fields[1]: b} for a in names_a for b in names_b)
     return codes, names, levels
+
+
+def _field_codes(field: str, labels: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``factorize_labels``, except that age bands are ordered by age (youngest first, "unknown"
+    last) rather than by their text ("20+" would come before "<5")."""
+    codes, names = factorize_labels(labels)
+    if field != "age_band":
+        return codes, names
+    rank = {name: i for i, name in enumerate(AGE_BAND_VALUES)}
+    order = sorted(range(len(names)), key=lambda i: (rank.get(names[i], len(rank)), names[i]))
+    remap = np.empty(len(names), dtype=np.int64)
+    remap[order] = np.arange(len(names))
+    return remap[codes], tuple(names[i] for i in order)
 
 
 def _group(

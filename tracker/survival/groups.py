@@ -13,7 +13,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from .errors import InvalidSurvivalOptions
+from .errors import N_, InvalidSurvivalOptions
 
 UNKNOWN = "unknown"
 #: Fields accepted by ``tracker survival --group-by``.
@@ -88,10 +88,11 @@ def _checked_bands(bands: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     ordered = sorted((int(start), int(end)) for start, end in bands)
     for start, end in ordered:
         if start > end:
-            raise InvalidSurvivalOptions(f"cohort band {start}-{end} ends before it starts")
+            raise InvalidSurvivalOptions(N_("cohort band %(start)d-%(end)d ends before it starts"),
+                                         start=start, end=end)
     for (_, end), (start, _) in pairwise(ordered):
         if start <= end:
-            raise InvalidSurvivalOptions("cohort bands must not overlap")
+            raise InvalidSurvivalOptions(N_("cohort bands must not overlap"))
     return ordered
 
 

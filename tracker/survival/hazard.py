@@ -42,13 +42,15 @@ def _person_years(entry: np.ndarray, stop: np.ndarray, years: int) -> np.ndarray
     first, last = np.floor(entry), np.floor(stop)
     top = years  # one more bin collects everything from `years` on
     ka, kb = np.minimum(first, top).astype(np.int64), np.minimum(last, top).astype(np.int64)
-    same = ka == kb
-    out = np.zeros(top + 1)
-    out += np.bincount(ka[same], weights=(stop - entry)[same], minlength=top + 1)
-    apart = ~same
-    out += np.bincount(ka[apart], weights=np.minimum(first + 1, top + 1)[apart] - entry[apart], minlength=top + 1)
-    out += np.bincount(kb[apart], weights=(stop - last)[apart], minlength=top + 1)
-    steps = np.bincount(ka[apart] + 1, minlength=top + 2)[: top + 1] - np.bincount(kb[apart], minlength=top + 1)
+    apart = ka != kb
+    # One bincount per end of the span, over all cases (no masked copies): a case inside one year
+    # adds stop - entry to it; a case across years adds its first part to year ka, its last part
+    # to year kb, and +1 to every whole year between (a running total of +1/-1 steps).
+    head = np.where(apart, np.minimum(first + 1, top + 1), stop) - entry
+    tail = np.where(apart, stop - last, 0.0)
+    out = np.bincount(ka, weights=head, minlength=top + 1) + np.bincount(kb, weights=tail, minlength=top + 1)
+    steps = np.bincount(ka + 1, weights=apart, minlength=top + 2)[: top + 1] - np.bincount(
+        kb, weights=apart, minlength=top + 1)
     return (out + np.cumsum(steps))[:years]
 
 

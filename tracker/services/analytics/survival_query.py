@@ -59,7 +59,8 @@ def parse_date_param(name: str, text: str) -> date:
     try:
         value = date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidParameter(name, f"'{text[:40]}' is not a date in the form YYYY-MM-DD") from None
+        raise InvalidParameter(name, gettext("'%(value)s' is not a date in the form YYYY-MM-DD",
+                                             value=text[:40])) from None
     if value.year < YEAR_MIN:
         raise InvalidParameter(name, gettext("%(date)s is before %(year)d", date=value.isoformat(), year=YEAR_MIN))
     return value
@@ -71,24 +72,26 @@ def parse_bool_param(name: str, text: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise InvalidParameter(name, f"'{text[:40]}' is not true or false")
+    raise InvalidParameter(name, gettext("'%(value)s' is not true or false", value=text[:40]))
 
 
 def parse_year(name: str, text: str) -> int:
     value = text.strip()
     if not re.fullmatch(r"\d{4}", value) or not YEAR_MIN <= int(value) <= YEAR_MAX:
-        raise InvalidParameter(name, f"'{value[:40]}' is not a year between {YEAR_MIN} and {YEAR_MAX}")
+        raise InvalidParameter(name, gettext("'%(value)s' is not a year between %(first)d and %(last)d",
+                                             value=value[:40], first=YEAR_MIN, last=YEAR_MAX))
     return int(value)
 
 
 def parse_year_range(name: str, text: str) -> tuple[int, int]:
     match = _YEAR_RANGE.match(text.strip())
     if not match:
-        raise InvalidParameter(name, f"'{text[:40]}' is not a year (2012) or a range of years (2008-2014)")
+        raise InvalidParameter(name, gettext("'%(value)s' is not a year (2012) or a range of years (2008-2014)",
+                                               value=text[:40]))
     start = int(match.group(1))
     end = int(match.group(2) or start)
     if end < start:
-        raise InvalidParameter(name, f"'{text[:40]}' ends before it starts")
+        raise InvalidParameter(name, gettext("'%(value)s' ends before it starts", value=text[:40]))
     return start, end
 
 
@@ -96,21 +99,26 @@ def check_filter_value(parameter: str, name: str, value: str) -> str:
     """One filter value, canonical (upper-case codes, cohort as START-END), or InvalidParameter
     naming `parameter` (`where`, or the filter's own name when given directly)."""
     if name == "transfer_type" and value not in {t.value for t in TransferType}:
-        raise InvalidParameter(parameter, f"transfer_type '{value[:40]}' is not one of: "
-                                          f"{', '.join(t.value for t in TransferType)}")
+        raise InvalidParameter(parameter, gettext("%(field)s '%(value)s' is not one of: %(choices)s",
+                                                  field="transfer_type", value=value[:40],
+                                                  choices=", ".join(t.value for t in TransferType)))
     if name == "country":
         value = value.upper()
         if not is_country(value):
-            raise InvalidParameter(parameter, f"country '{value[:40]}' is not an ISO 3166-1 alpha-2 code")
+            raise InvalidParameter(parameter, gettext("country '%(value)s' is not an ISO 3166-1 alpha-2 code",
+                                                      value=value[:40]))
     if name == "nace_section":
         value = value.upper()
         if not re.fullmatch(r"[A-U]", value):
-            raise InvalidParameter(parameter, f"nace_section '{value[:40]}' is not a NACE section letter A-U")
+            raise InvalidParameter(parameter, gettext("nace_section '%(value)s' is not a NACE section letter A-U",
+                                                      value=value[:40]))
     if name == "size_class" and value not in SIZE_CLASS_VALUES:
-        raise InvalidParameter(parameter, f"size_class '{value[:40]}' is not one of: "
-                                          f"{', '.join(SIZE_CLASS_VALUES)}")
+        raise InvalidParameter(parameter, gettext("%(field)s '%(value)s' is not one of: %(choices)s",
+                                                  field="size_class", value=value[:40],
+                                                  choices=", ".join(SIZE_CLASS_VALUES)))
     if name == "age_band" and value not in AGE_BAND_VALUES:
-        raise InvalidParameter(parameter, f"age_band '{value[:40]}' is not one of: {', '.join(AGE_BAND_VALUES)}")
+        raise InvalidParameter(parameter, gettext("%(field)s '%(value)s' is not one of: %(choices)s", field="age_band",
+                                                  value=value[:40], choices=", ".join(AGE_BAND_VALUES)))
     if name == "cohort":
         start, end = parse_year_range(parameter, value)
         value = f"{start}-{end}"
@@ -126,9 +134,10 @@ def parse_where(items: Iterable[str]) -> Where:
         name, sep, raw = item.partition("=")
         name = name.strip()
         if not sep or not raw.strip():
-            raise InvalidParameter("where", f"'{item[:60]}' is not FIELD=VALUE")
+            raise InvalidParameter("where", gettext("'%(value)s' is not FIELD=VALUE", value=item[:60]))
         if name not in FILTER_FIELDS:
-            raise InvalidParameter("where", f"unknown field '{name[:40]}' (use one of: {', '.join(FILTER_FIELDS)})")
+            raise InvalidParameter("where", gettext("unknown field '%(value)s' (use one of: %(choices)s)",
+                                                      value=name[:40], choices=", ".join(FILTER_FIELDS)))
         values = [v.strip() for v in raw.split(",") if v.strip()]
         merged.setdefault(name, []).extend(check_filter_value("where", name, v) for v in values)
     return _canonical(merged)
@@ -185,7 +194,8 @@ class SurvivalQuery:
         read = _Reader(params)
         unknown = sorted(set(read.names()) - set(PARAMETERS) - set(allow) - {LANGUAGE_PARAMETER})
         if unknown:
-            raise InvalidParameter(unknown[0][:40], f"unknown parameter (use: {', '.join(PARAMETERS)})")
+            raise InvalidParameter(unknown[0][:40], gettext("unknown parameter (use: %(choices)s)",
+                                                                      choices=", ".join(PARAMETERS)))
         values = {name: parse(read) for name, parse in _FIELD_PARSERS.items()}
         values["as_of"] = values["as_of"] or today or date.today()
         _check_covariates_vary(values["covariates"], values["where"])
@@ -237,7 +247,7 @@ class _Reader:
     def one(self, name: str) -> str | None:
         items = self.all(name)
         if len(items) > 1 and len(set(items)) > 1:
-            raise InvalidParameter(name, "given more than once with different values")
+            raise InvalidParameter(name, gettext("given more than once with different values"))
         return items[0].strip() if items else None
 
 
@@ -249,7 +259,8 @@ def _as_of(read: _Reader) -> date | None:
 def _endpoint(read: _Reader) -> str:
     endpoint = read.one("endpoint") or "enterprise"
     if endpoint not in ENDPOINT_CHOICES:
-        raise InvalidParameter("endpoint", f"'{endpoint[:40]}' is not one of: {', '.join(ENDPOINT_CHOICES)}")
+        raise InvalidParameter("endpoint", gettext("'%(value)s' is not one of: %(choices)s", value=endpoint[:40],
+                                                         choices=", ".join(ENDPOINT_CHOICES)))
     return endpoint
 
 
@@ -261,12 +272,14 @@ def _group_by(read: _Reader) -> str | None:
     names = [f.strip() for f in group_by.split(",")]
     for name in names:
         if name not in GROUP_FIELDS:
-            raise InvalidParameter("group_by", f"unknown field '{name[:40]}' (use one or two of: "
-                                               f"{', '.join(GROUP_FIELDS)}, joined by a comma)")
+            raise InvalidParameter("group_by", gettext("unknown field '%(value)s' (use one or two of: %(choices)s, "
+                                                       "joined by a comma)", value=name[:40],
+                                                       choices=", ".join(GROUP_FIELDS)))
     if len(names) > 2:
-        raise InvalidParameter("group_by", f"at most two fields can be combined, not {len(names)}")
+        raise InvalidParameter("group_by", gettext("at most two fields can be combined, not %(count)d",
+                                                   count=len(names)))
     if len(set(names)) != len(names):
-        raise InvalidParameter("group_by", f"'{names[0]}' is given twice")
+        raise InvalidParameter("group_by", gettext("'%(value)s' is given twice", value=names[0]))
     return ",".join(names)
 
 
@@ -275,7 +288,7 @@ def _horizons(read: _Reader) -> tuple[int, ...]:
     try:
         return tuple(parse_horizons(text)) if text else DEFAULT_HORIZONS
     except InvalidSurvivalOptions as exc:
-        raise InvalidParameter("horizons", str(exc)) from None
+        raise InvalidParameter("horizons", exc.translated(gettext)) from None
 
 
 def _delayed_entry(read: _Reader) -> bool:
@@ -296,7 +309,8 @@ def _where(read: _Reader) -> Where:
     start = parse_year("cohort_from", start_text) if start_text else None
     end = parse_year("cohort_to", end_text) if end_text else None
     if start is not None and end is not None and end < start:
-        raise InvalidParameter("cohort_to", f"{end} is before the 'from' year {start}")
+        raise InvalidParameter("cohort_to", gettext("%(end)d is before the 'from' year %(start)d", end=end,
+                                                         start=start))
     if start is not None or end is not None:
         merged.setdefault("cohort", []).append(f"{start or YEAR_MIN}-{end or YEAR_MAX}")
     return _canonical(merged)
@@ -310,7 +324,7 @@ def _cohort_bands(read: _Reader) -> tuple[tuple[int, int], ...] | None:
     try:
         cohort_labels(np.empty(0, dtype="datetime64[D]"), bands)
     except InvalidSurvivalOptions as exc:
-        raise InvalidParameter("cohort_bands", str(exc)) from None
+        raise InvalidParameter("cohort_bands", exc.translated(gettext)) from None
     return bands or None
 
 
@@ -327,18 +341,20 @@ def _rmst_tau(read: _Reader) -> float:
     try:
         tau = float(text)
     except ValueError:
-        raise InvalidParameter("rmst_tau", f"'{text[:40]}' is not a number of years") from None
+        raise InvalidParameter("rmst_tau", gettext("'%(value)s' is not a number of years", value=text[:40])) from None
     if not np.isfinite(tau) or tau <= 0:
-        raise InvalidParameter("rmst_tau", f"must be a number of years greater than 0, not '{text[:40]}'")
+        raise InvalidParameter("rmst_tau", gettext("must be a number of years greater than 0, not '%(value)s'",
+                                                   value=text[:40]))
     return tau
 
 
 def _model(read: _Reader) -> str | None:
     model = read.one("model")
     if model is not None and model not in MODELS:
-        raise InvalidParameter("model", f"'{model[:40]}' is not a model this app fits (use: {', '.join(MODELS)})")
+        raise InvalidParameter("model", gettext("'%(value)s' is not a model this app fits (use: %(choices)s)",
+                                                  value=model[:40], choices=", ".join(MODELS)))
     if model is None and read.one("covariates"):
-        raise InvalidParameter("covariates", "covariates need a model: add model=cox")
+        raise InvalidParameter("covariates", gettext("covariates need a model: add model=cox"))
     return model
 
 
@@ -348,13 +364,14 @@ def _covariates(read: _Reader) -> tuple[str, ...]:
         return ()
     names = [c.strip() for c in (read.one("covariates") or "").split(",") if c.strip()]
     if not names:
-        raise InvalidParameter("covariates", "the Cox model needs at least one covariate, e.g. transfer_type")
+        raise InvalidParameter("covariates", gettext("the Cox model needs at least one covariate, e.g. transfer_type"))
     allowed = (*GROUP_FIELDS, *NUMERIC_COVARIATES)
     for name in names:
         if name not in allowed:
-            raise InvalidParameter("covariates", f"unknown covariate '{name[:40]}' (use any of: {', '.join(allowed)})")
+            raise InvalidParameter("covariates", gettext("unknown covariate '%(value)s' (use any of: %(choices)s)",
+                                                           value=name[:40], choices=", ".join(allowed)))
         if names.count(name) > 1:
-            raise InvalidParameter("covariates", f"covariate '{name}' is given more than once")
+            raise InvalidParameter("covariates", gettext("covariate '%(name)s' is given more than once", name=name))
     return tuple(names)
 
 
@@ -363,8 +380,9 @@ def _check_covariates_vary(covariates: tuple[str, ...], where: Where) -> None:
     filters = dict(where)
     for name in covariates:
         if name in filters and len(filters[name]) == 1:
-            raise InvalidParameter("covariates", f"covariate '{name}' has only one level here: the filter "
-                                                 f"{name}={filters[name][0]} keeps that level alone")
+            raise InvalidParameter("covariates", gettext("covariate '%(name)s' has only one level here: the filter "
+                                                         "%(name)s=%(value)s keeps that level alone",
+                                                         name=name, value=filters[name][0]))
 
 
 #: How each field of the query is read (in the order of the dataclass).

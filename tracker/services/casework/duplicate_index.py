@@ -14,7 +14,7 @@ database; a lock keeps two requests from building it at once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +105,7 @@ class _Index:
 _name_words = rules.name_words.__wrapped__
 
 _COLUMNS = (Case.id, Case.country, Case.name, Case.national_id, extract("year", Case.transfer_date))
+_CHUNK = 20_000  # rows read at a time by a build
 _lock = threading.Lock()
 _indexes: dict[str, _Index] = {}
 
@@ -113,10 +114,29 @@ def _database_key() -> str:
     return db.engine.url.render_as_string(hide_password=True)
 
 
+def _live_rows() -> Iterator[Any]:
+    """Every live case's columns, read `_CHUNK` rows at a time by id, each chunk to its end.
+
+    Not one streamed query: on SQLite an unfinished query holds the database's read lock, and the
+    build works on the rows for seconds (tens under load). Every writer then waited to commit,
+    and while a writer waits no new reader gets in: the other requests failed with "database is
+    locked" after their 5 s. A case written between two chunks is stamped with a later version
+    than the index's, so the next read of the index applies it again (`_refresh`)."""
+    after: int | None = None
+    while True:
+        stmt = select(*_COLUMNS).where(Case.deleted_at.is_(None)).order_by(Case.id).limit(_CHUNK)
+        if after is not None:
+            stmt = stmt.where(Case.id > after)
+        rows = db.session.execute(stmt).all()
+        yield from rows
+        if len(rows) < _CHUNK:
+            return
+        after = rows[-1][0]
+
+
 def _build(identity: tuple[str, int]) -> _Index:
     index = _Index(identity)
-    rows = db.session.execute(select(*_COLUMNS).where(Case.deleted_at.is_(None)).execution_options(yield_per=20_000))
-    for case_id, country, name, national_id, year in rows:
+    for case_id, country, name, national_id, year in _live_rows():
         index.add(case_id, country, name, national_id, year)
     for id_key in index.id_blocks:
         if len(index.id_blocks[id_key]) > 1:
