@@ -12,18 +12,14 @@ from collections.abc import Callable
 from datetime import date
 from unittest import mock
 
-from bench.cox_engine import synthetic
+from bench.cox_engine import best_of, synthetic
 from tracker.survival import AnalysisOptions, MedianInterval, analyse, analysis, report_to_dict
 from tracker.survival.logrank import logrank_sorted
 
 
 def cpu(repeat: int, work: Callable[[], object]) -> tuple[float, float]:
-    times = []
-    for _ in range(repeat):
-        started = time.process_time()
-        work()
-        times.append(time.process_time() - started)
-    return min(times), sorted(times)[len(times) // 2]
+    """Best and median CPU time of `repeat` runs (robust to a shared machine's load)."""
+    return best_of(repeat, work, clock=time.process_time)
 
 
 def main(argv: list[str] | None = None) -> None:
