@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
-from flask_babel import LazyString
+from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 
 
@@ -170,6 +170,71 @@ PUBLISHED_WORDING: Labels = Labels({
     "Pure creations": _l("New enterprises created from scratch"),
 })
 
+
+
+#: The descriptions the app wrote of the sources it ships (what an extract of Eurostat's or
+#: Istat's tables is, and where it was taken from); the publications' own titles are not listed
+#: and are quoted as published.
+PUBLISHED_SOURCES: Labels = Labels({
+    "Eurostat business demography, table bd_9bd_sz_cl_r2 (V97043 3-year survival rate), by NACE Rev. 2 section, "
+    "extract in the public repository RodionBohach/business-dynamics-bdi (file data/processed/Y_main_long.csv)":
+        _l("Eurostat business demography, table bd_9bd_sz_cl_r2 (V97043 3-year survival rate), by NACE Rev. 2 "
+           "section, extract in the public repository RodionBohach/business-dynamics-bdi (file "
+           "data/processed/Y_main_long.csv)"),
+    "Eurostat business demography, table bd_9bd_sz_cl_r2 (V97045 5-year / V97043 3-year survival rate), "
+    "B-N excl. K64.2, extract in the public repository lorenzo-ruffino/data-viz":
+        _l("Eurostat business demography, table bd_9bd_sz_cl_r2 (V97045 5-year / V97043 3-year survival rate), "
+           "B-N excl. K64.2, extract in the public repository lorenzo-ruffino/data-viz"),
+    "Eurostat business demography, table bd_9bd_sz_cl_r2 (V97045 5-year / V97043 3-year survival rate), "
+    "B-N excl. K64.2, size class TOTAL, extract in the public repository quantumjazz/econ-foundations-of-business "
+    "(fetched via the Eurostat dissemination API)":
+        _l("Eurostat business demography, table bd_9bd_sz_cl_r2 (V97045 5-year / V97043 3-year survival rate), "
+           "B-N excl. K64.2, size class TOTAL, extract in the public repository "
+           "quantumjazz/econ-foundations-of-business (fetched via the Eurostat dissemination API)"),
+    "Eurostat business demography, table bd_size (ENT_SRVLR_BRTH_PC, age Y3), B-S_X_O_S94, size class TOTAL, "
+    "extract in the public repository quantumjazz/econ-foundations-of-business":
+        _l("Eurostat business demography, table bd_size (ENT_SRVLR_BRTH_PC, age Y3), B-S_X_O_S94, size class "
+           "TOTAL, extract in the public repository quantumjazz/econ-foundations-of-business"),
+    "Eurostat business demography, table bd_size (ENT_SRVLR_BRTH_PC), B-S_X_O_S94, size class TOTAL, extract in "
+    "the public repository lorenzo-ruffino/data-viz":
+        _l("Eurostat business demography, table bd_size (ENT_SRVLR_BRTH_PC), B-S_X_O_S94, size class TOTAL, "
+           "extract in the public repository lorenzo-ruffino/data-viz"),
+    "Eurostat, Business demography statistics (Statistics Explained), reference year 2020, one-year survival "
+    "rate (V97041)":
+        _l("Eurostat, Business demography statistics (Statistics Explained), reference year 2020, one-year "
+           "survival rate (V97041)"),
+    "Demografia d'impresa, survival of the 2014 cohort (consolidated in the public repository "
+    "lorenzo-ruffino/data-viz)":
+        _l("Demografia d'impresa, survival of the 2014 cohort (consolidated in the public repository "
+           "lorenzo-ruffino/data-viz)"),
+    "Demografia d'impresa, 5-year survival by cohort (consolidated in the public repository "
+    "lorenzo-ruffino/data-viz)":
+        _l("Demografia d'impresa, 5-year survival by cohort (consolidated in the public repository "
+           "lorenzo-ruffino/data-viz)"),
+    "Les Scop Bourgogne-Franche-Comté (CG Scop network)": _l("Les Scop Bourgogne-Franche-Comté (CG Scop network)"),
+    "cession-entreprise.com (CG Scop figures)": _l("cession-entreprise.com (CG Scop figures)"),
+    "cession-affaire.com (CG Scop figures)": _l("cession-affaire.com (CG Scop figures)"),
+    "Transméa (Scop/Scic network)": _l("Transméa (Scop/Scic network)"),
+    "FEANSAL (Dirección General de la Economía Social data)":
+        _l("FEANSAL (Dirección General de la Economía Social data)"),
+    "Insee (reported by a regional blog)": _l("Insee (reported by a regional blog)"),
+})
+_REPORTED_BY = re.compile(r"^(?P<who>.+?) \((?:reported|quoted) by (?P<by>[^()]+)\)$")
+
+
+def published_source(text: str) -> str:
+    """A shipped source's title or publisher in the language of the moment: the app's own
+    descriptions translated, "X (reported by Y)" in the language's words, a title as published."""
+    if not text:
+        return text
+    own = PUBLISHED_SOURCES.get(text)
+    if own:
+        return own
+    reported = _REPORTED_BY.match(text)
+    if reported:
+        return gettext("%(source)s (reported by %(medium)s)", source=published_source(reported["who"]),
+                       medium=reported["by"])
+    return PUBLISHED_WORDING.get(text) or text
 
 
 def published_population(code: str) -> str:

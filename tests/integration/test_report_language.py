@@ -48,3 +48,34 @@ def test_an_undefined_interval_is_a_dash_with_its_note_never_100_to_100(app, mak
     assert "no confidence interval, because no closure has occurred yet" in html
     with force_locale("es"):
         assert "sin intervalo de confianza" in render_html(report)
+
+
+ENGLISH_SOURCE_WORDS = ("Regulation (EC)", "RAMON export", "shipped as", "reported by", "undated",
+                        "extract in the public repository", "survival rate", "Eurostat business demography",
+                        "consolidated in", "network)", "figures)", "Case registers", "command line", "de les ")
+
+
+def test_the_french_reports_sources_are_written_in_french(app, make_federation):
+    """Citations keep the publications' own titles; what the app says about them is in French."""
+    import html as html_module
+    import io
+    import zipfile
+
+    analytics.clear_cache()
+    fed = make_federation(code="ORACLE", name="Oracle federation")
+    assert not import_cases(None, fed, (ORACLE_DIR / "cases.csv").read_bytes(), "cases.csv", dry_run=False).problems
+    assert not import_baselines(None, shipped_baselines()).problems
+    db.session.commit()
+    edition = generate_edition(None, 2025, "html", language="fr", today=TODAY).edition
+    text = html_module.unescape(edition.file("html", "fr").content.decode()).replace("\u00a0", " ")
+    assert "règlement (CE) n° 1893/2006 (export de la base RAMON d’Eurostat)" in text
+    assert "Démographie des entreprises d’Eurostat, table bd_9bd_sz_cl_r2" in text
+    assert "Registres des dossiers des fédérations membres tenus dans Transfer Tracker" in text
+    assert "Insee Première n° 1441, Les entreprises créées en 2006" in text, "titles stay as published"
+    for english in ENGLISH_SOURCE_WORDS:
+        assert english not in text, english
+    with zipfile.ZipFile(io.BytesIO(edition.file("csv", "fr").content)) as archive:
+        readme = archive.read("README.txt").decode("utf-8-sig").replace("\u00a0", " ")
+    assert "Source : Registres des dossiers des fédérations membres" in readme
+    for english in ENGLISH_SOURCE_WORDS:
+        assert english not in readme, english

@@ -184,6 +184,17 @@ class EditionInfo:
     previous_generated_at: datetime | None = None
     changes: tuple[Any, ...] = ()  # JSON items (tracker.reports.changes)
 
+    @property
+    def author(self) -> str:
+        """Who generated it, for the reader: an email, or the command line in the report's language."""
+        from flask_babel import gettext
+
+        return gettext("command line") if self.generated_by == COMMAND_LINE else self.generated_by
+
+
+#: `EditionInfo.generated_by` of an edition published at the command line (kept in English).
+COMMAND_LINE = "command line"
+
 
 @dataclass(frozen=True)
 class AnnualReport:

@@ -39,7 +39,7 @@ from tracker.models.report import SCOPE_ALL, ReportEdition, ReportFile
 from tracker.reports.build.annual import build_annual
 from tracker.reports.build.inputs import InvalidReportRequest, check_request
 from tracker.reports.changes import describe_changes, figures_json
-from tracker.reports.content import AnnualReport, EditionInfo
+from tracker.reports.content import COMMAND_LINE, AnnualReport, EditionInfo
 from tracker.services.permissions import Scope
 
 ALLOCATION_ATTEMPTS = 5
@@ -163,7 +163,7 @@ def _edition_info(actor: User | None, report: AnnualReport, previous: ReportEdit
                   official: bool) -> EditionInfo:
     return EditionInfo(
         number=(previous.number or 0) + 1 if previous else 1 if official else None,
-        generated_at=utcnow(), generated_by=actor.email if actor is not None else "command line",
+        generated_at=utcnow(), generated_by=actor.email if actor is not None else COMMAND_LINE,
         official=official,
         previous_number=previous.number if previous else None,
         previous_generated_at=previous.generated_at if previous else None,
@@ -177,7 +177,7 @@ def _info_of(edition: ReportEdition) -> EditionInfo:
             ReportEdition.year == edition.year, ReportEdition.scope == edition.scope,
             ReportEdition.number == edition.number - 1)).first()
     return EditionInfo(number=edition.number, generated_at=edition.generated_at,
-                       generated_by=edition.generated_by.email if edition.generated_by else "command line",
+                       generated_by=edition.generated_by.email if edition.generated_by else COMMAND_LINE,
                        official=edition.official, previous_number=previous.number if previous else None,
                        previous_generated_at=previous.generated_at if previous else None,
                        changes=tuple(edition.changes or ()))

@@ -18,8 +18,9 @@ from flask_babel import lazy_gettext as _l
 
 from tracker.i18n import current_language
 
-NACE_SOURCE = ("NACE Rev. 2, Regulation (EC) No 1893/2006 (Eurostat RAMON export), "
-               "shipped as tracker/data/nace_rev2.csv")
+#: The classification's citation, in the language of the moment (a lazy string).
+NACE_SOURCE = _l("NACE Rev. 2, Regulation (EC) No 1893/2006 (Eurostat RAMON export), shipped as "
+                 "tracker/data/nace_rev2.csv")
 _NACE_RE = re.compile(r"^(?P<section>[A-U])?(?P<code>\d{2}(?:\.\d{1,2})?)?$")
 
 

@@ -107,8 +107,11 @@ def counts_scope(inputs: ReportInputs, extra: str = "") -> str:
 
 def source_note(inputs: ReportInputs, method: str = "", baselines: bool = False) -> str:
     """The source, as a sentence: the registers, the method, the baselines."""
-    text = _("Case registers of %(who)s kept in Transfer Tracker, as of %(date)s.", who=scope_words(inputs),
-             date=long_date(inputs.as_of))
+    # The whole confederation has its own sentence: "de les", "di le" are not French or Italian.
+    text = (_("Case registers of the member federations kept in Transfer Tracker, as of %(date)s.",
+              date=long_date(inputs.as_of)) if inputs.scope == "ALL" else
+            _("Case registers of %(who)s kept in Transfer Tracker, as of %(date)s.", who=scope_words(inputs),
+              date=long_date(inputs.as_of)))
     if method:
         text += " " + method
     if baselines:

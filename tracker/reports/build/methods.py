@@ -141,7 +141,8 @@ def comparisons_table(inputs: ReportInputs) -> Table:
          vocabulary.published_wording(r["period"]), int(r["horizon_years"]),
          float(r["survival_pct"]) / 100, vocabulary.published_wording(r["comparator_label"]) or None,
          r["comparator_pct"] or None,
-         f"{r['publisher']}, “{r['source_title']}”", r["url"],
+         _("%(publisher)s, “%(title)s”", publisher=vocabulary.published_source(r["publisher"]),
+           title=r["source_title"]), r["url"],
          _("secondary report (quotes another source)") if secondary(r) else _("primary source"))
         for r in ordered)
     first = next((r for r in ordered if not secondary(r)), ordered[0] if ordered else None)
@@ -161,8 +162,10 @@ def comparisons_table(inputs: ReportInputs) -> Table:
 
 def baseline_citations(inputs: ReportInputs) -> tuple[str, ...]:
     return tuple(
-        f"{vocabulary.BASELINE_SERIES.get(c['series'], c['series'])}: {c['publisher']} "
-        f"({c['published'] or _('undated')}). {c['title']}.{' ' + c['url'] if c['url'] else ''}"
+        _("%(series)s: %(publisher)s (%(published)s). %(title)s.",
+          series=vocabulary.BASELINE_SERIES.get(c["series"], c["series"]),
+          publisher=vocabulary.published_source(c["publisher"]), published=c["published"] or _("undated"),
+          title=vocabulary.published_source(c["title"])) + (" " + c["url"] if c["url"] else "")
         for c in inputs.baseline_citations)
 
 
@@ -170,8 +173,8 @@ def other_citations(inputs: ReportInputs) -> tuple[str, ...]:
     seen: dict[tuple[str, str, str], None] = {}
     for r in inputs.comparisons:
         seen.setdefault((r["publisher"], r["source_title"], r["url"]), None)
-    comparisons = tuple(_("Published comparison (table A.15): %(publisher)s. %(title)s. %(url)s", publisher=p,
-                          title=t, url=u) for p, t, u in seen)
+    comparisons = tuple(_("Published comparison (table A.15): %(publisher)s. %(title)s. %(url)s",
+                          publisher=vocabulary.published_source(p), title=t, url=u) for p, t, u in seen)
     return (*comparisons, _("Classification of activities: %(source)s.", source=NACE_SOURCE),
             _("Countries: ISO 3166-1 alpha-2 codes; names from the Unicode CLDR."),
             _("Cases: the case registers of the member federations, kept in Transfer Tracker."))

@@ -105,7 +105,7 @@ def about_lines(report: AnnualReport) -> list[tuple[str, str]]:
         lines += [(_("Edition"), _("%(number)s for %(year)s", number=e.number, year=report.year)
                    if e.official else draft_words()),
                   (_("Generated"), _("%(when)s UTC by %(who)s", when=_utc(e.generated_at).strftime("%Y-%m-%d %H:%M"),
-                                     who=e.generated_by))]
+                                     who=e.author))]
         if e.official:
             lines += [(_("Change since the previous edition") if i == 0 else "", change_text(c, e.previous_number))
                       for i, c in enumerate(e.changes)]
