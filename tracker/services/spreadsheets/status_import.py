@@ -86,7 +86,7 @@ CENSUS_INSTRUCTION = ("census_date", _l("no"), _l("The census date: fill in each
 
 # --- export --------------------------------------------------------------------------------------
 
-def status_check_rows(user: User, federation_id: int | None = None,
+def status_check_rows(user: User | None, federation_id: int | None = None,
                       today: date | None = None) -> Iterator[tuple[Any, ...]]:
     """The sheet's rows: the stale open cases the user may see, fill-in columns empty."""
     stmt = (stale_cases_query(user, federation_id, today)
@@ -97,7 +97,7 @@ def status_check_rows(user: User, federation_id: int | None = None,
         yield (*row, *empty)
 
 
-def census_rows(user: User, census_date: date, federation_id: int | None = None) -> Iterator[tuple[Any, ...]]:
+def census_rows(user: User | None, census_date: date, federation_id: int | None = None) -> Iterator[tuple[Any, ...]]:
     """The census sheet's rows: every case open on `census_date` the user may see; a case that
     exited after it has its exit filled in, the other fill-in columns are empty."""
     stmt = (census_cases_query(user, census_date, federation_id)
@@ -112,10 +112,11 @@ def _described() -> tuple[Any, ...]:
             Case.last_verified_on)
 
 
-def write_status_check(fh: IO[bytes], user: User, fmt: str, federation_id: int | None = None,
+def write_status_check(fh: IO[bytes], user: User | None, fmt: str, federation_id: int | None = None,
                        today: date | None = None, census_date: date | None = None) -> int:
     """Write the annual status check sheet (CSV or XLSX, with an instructions sheet in XLSX); with
-    `census_date`, the census sheet of that date (see the module docstring)."""
+    `census_date`, the census sheet of that date (see the module docstring). `user` None is an
+    operator (the command line): every federation, or `federation_id`."""
     columns: tuple[str, ...]
     if census_date is None:
         columns, rows, sheet = STATUS_COLUMNS, status_check_rows(user, federation_id, today), "status check"
