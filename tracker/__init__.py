@@ -246,7 +246,13 @@ def register_error_handlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
     def render_error(error):  # noqa: ANN001, ANN202
+        from flask import jsonify
+
+        from tracker.i18n import is_machine_request
+
         code = getattr(error, "code", 500) or 500
+        if is_machine_request():  # scripts read JSON, also for an address the API does not have
+            return jsonify(error=_error_description(error, api=True)), code
         return render_template("errors.html", error=error, code=code), code
 
     for code in (400, 403, 404, 405, 409, 413, 429, 500):
@@ -264,15 +270,17 @@ def register_error_handlers(app: Flask) -> None:
 def register_unavailable_handler(app: Flask) -> None:
     """The database down, read-only, full or locked: a 503 that says so (JSON under /api/), never
     a 500 or a traceback. Other database errors are bugs and stay 500s."""
-    from flask import jsonify, request
+    from flask import jsonify
+    from flask_babel import gettext
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     from tracker.extensions import db, login_manager
+    from tracker.i18n import is_machine_request
     from tracker.services.ops import availability
 
     def unavailable(error: Exception):  # noqa: ANN202
-        message = availability.describe(error)
+        message = availability.describe(error, gettext)
         if message is None:
             raise error
         app.logger.error("database unavailable: %s (%s)", message, type(error.__cause__ or error).__name__)
@@ -282,13 +290,13 @@ def register_unavailable_handler(app: Flask) -> None:
             db.session.remove()
         # The page is drawn for an anonymous visitor: loading the account needs the database.
         login_manager._update_request_context_with_user(None)
-        if request.path.startswith("/api/"):
-            response = jsonify(error=f"service unavailable: {message}")
+        if is_machine_request():
+            response = jsonify(error=gettext("service unavailable: %(reason)s", reason=message))
         else:
             response = app.make_response((render_template(
                 "errors.html", error=error, code=503,
-                message=f"{message} Nothing was changed by this request. Please try again later; "
-                        f"if it lasts, tell the secretariat."), 503))
+                message=gettext("%(reason)s Nothing was changed by this request. Please try again later; "
+                                "if it lasts, tell the secretariat.", reason=message)), 503))
         response.status_code = 503
         response.headers["Retry-After"] = "60"
         return response
@@ -297,9 +305,10 @@ def register_unavailable_handler(app: Flask) -> None:
     app.register_error_handler(PoolTimeout, unavailable)
 
 
-def _error_description(error: object) -> str:
+def _error_description(error: object, api: bool = False) -> str:
     """What an error page says: the app's own description (already in the user's language), or
-    for Werkzeug's stock English descriptions, the same in the user's language."""
+    for Werkzeug's stock English descriptions, the same in the user's language (`api`: in the
+    JSON API's words, which has addresses rather than pages)."""
     from flask import current_app
     from flask_babel import gettext as _
 
@@ -307,6 +316,9 @@ def _error_description(error: object) -> str:
     if description and description != getattr(type(error), "description", None):
         return str(description)
     code = getattr(error, "code", 500)
+    if api and code in (404, 405):
+        return {404: _("The API has no such address; see the API section of the documentation."),
+                405: _("This address of the API only answers GET requests.")}[code]
     stock = {
         400: _("The browser sent a request that this server could not understand."),
         403: _("You do not have the permission to see this page."),

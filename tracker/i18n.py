@@ -10,9 +10,12 @@ Which language a request is shown in, first that applies:
 5. `BABEL_DEFAULT_LOCALE` (English unless configured).
 
 Machine-readable outputs (the JSON API, CSV downloads, the import/export schema) never go through
-these helpers: they stay ISO dates and `.` decimals whatever the language. Requests to the JSON API
-are always in English, so the messages of its errors (raised by the same services as the pages')
-are the same for every client.
+these helpers: they stay ISO dates and `.` decimals whatever the language. A request to the JSON API
+(`/api/...`) is in the language it asks for itself — `?lang=xx`, else an `Accept-Language` naming
+one of the four — and in English when it asks for none, whatever the user's setting, the cookie or
+the instance default: a script's messages do not change with who owns its token. Its response says
+which (`Content-Language`, and `Vary: Accept-Language` for caches); its figures are the same in
+every language.
 
 Outside a request (CLI commands, background jobs), messages are in `TRACKER_LANG` when it names a
 language of the interface, else in `BABEL_DEFAULT_LOCALE`; the report's language is chosen apart.
@@ -41,8 +44,10 @@ LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français", "it": "Italiano
 DEFAULT_LANGUAGE = "en"
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
-#: Blueprints whose responses are machine-readable: always English, whatever the client asks.
+#: Blueprints whose responses are machine-readable: English unless the request itself asks.
 MACHINE_BLUEPRINTS = frozenset({"api"})
+#: URL prefix of the machine-readable responses (also for addresses no view of the API matches).
+MACHINE_PREFIX = "/api/"
 #: Environment variable choosing the language of the CLI's messages.
 CLI_LANGUAGE_VARIABLE = "TRACKER_LANG"
 
@@ -66,12 +71,37 @@ def is_language(code: str | None) -> bool:
     return bool(code) and code in LANGUAGES
 
 
+def is_machine_request() -> bool:
+    """The request is to the JSON API (a view of its blueprint, or any address under /api/)."""
+    return request.blueprint in MACHINE_BLUEPRINTS or request.path.startswith(MACHINE_PREFIX)
+
+
+def asked_language() -> str | None:
+    """The language the request itself asks for: `?lang=xx`, else the best of `Accept-Language`
+    among the four (None when it names none of them, or is absent)."""
+    asked = request.args.get(COOKIE)
+    if is_language(asked):
+        return asked
+    return browser_language()
+
+
+def browser_language() -> str | None:
+    """The first language of `Accept-Language` (by preference) that is one of the four, read by
+    its primary tag: `fr-CH, en;q=0.1` is French (Werkzeug's best match would take the exact
+    `en`). None when the header is absent or names none of them (`*` included)."""
+    for value, _quality in request.accept_languages:  # sorted by preference
+        primary = value.split("-")[0].split("_")[0].lower()
+        if is_language(primary):
+            return primary
+    return None
+
+
 def select_locale() -> str | None:
     """Flask-Babel's locale selector: the order of the module docstring."""
     if not has_request_context():
         return cli_language()
-    if request.blueprint in MACHINE_BLUEPRINTS:
-        return DEFAULT_LANGUAGE
+    if is_machine_request():
+        return asked_language() or DEFAULT_LANGUAGE
     asked = request.args.get(COOKIE)
     if is_language(asked):
         return asked
@@ -83,7 +113,7 @@ def select_locale() -> str | None:
     remembered = request.cookies.get(COOKIE)
     if is_language(remembered):
         return remembered
-    return request.accept_languages.best_match(list(LANGUAGES))
+    return browser_language()
 
 
 def cli_language() -> str | None:
@@ -183,6 +213,11 @@ def register_i18n(app: Flask) -> None:
 
     @app.after_request
     def remember_language(response: Response) -> Response:
+        if is_machine_request():
+            # The API's answer depends on the request alone, and never sets the pages' cookie.
+            response.headers["Content-Language"] = current_language()
+            response.vary.add("Accept-Language")
+            return response
         asked = request.args.get(COOKIE)
         if asked is not None and is_language(asked) and request.cookies.get(COOKIE) != asked:
             remember(response, asked)

@@ -126,21 +126,28 @@ def test_numbers_percentages_and_dates_follow_the_language(app):
 PASSWORD_RULE = "Password must be at least %(count)s characters long."
 
 
-def test_the_json_api_speaks_english_whatever_the_client_asks(app, client, login, make_user):
-    """The same service messages are translated on the pages and left English in the API."""
+def test_the_json_api_speaks_the_language_the_request_asks_for_and_english_otherwise(app, client, login, make_user):
+    """The same service messages serve the pages (the user's language) and the API (the request's own)."""
     with app.test_request_context("/api/v1/survival", headers={"Accept-Language": "fr"}):
         refresh()
-        assert gettext(PASSWORD_RULE, count=10) == "Password must be at least 10 characters long."
-    with app.test_request_context("/login", headers={"Accept-Language": "fr"}):
-        refresh()  # the test's app context outlives each request context
         assert gettext(PASSWORD_RULE, count=10) == "Le mot de passe doit compter au moins 10 caractères."
+    with app.test_request_context("/api/v1/survival"):
+        refresh()  # the test's app context outlives each request context
+        assert gettext(PASSWORD_RULE, count=10) == "Password must be at least 10 characters long."
     user = make_user(Role.RESEARCHER)
     user.language = "it"
     db.session.commit()
     login(user=user)
-    response = client.get("/api/v1/survival?horizons=0", headers={"Accept-Language": "fr"})
-    assert response.status_code == 400
-    assert response.get_json()["parameter"] == "horizons" and response.get_json()["error"].isascii()
+    french = client.get("/api/v1/survival?horizons=0", headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    assert french.status_code == 400 and french.headers["Content-Language"] == "fr"
+    assert french.get_json() == {"error": "les horizons doivent être des nombres entiers d’années de 1 à 50, "
+                                          "pas 0", "parameter": "horizons"}
+    plain = client.get("/api/v1/survival?horizons=0")
+    assert plain.status_code == 400 and plain.headers["Content-Language"] == "en"
+    assert plain.get_json()["parameter"] == "horizons"
+    assert plain.get_json()["error"].startswith("horizons must be whole numbers of years"), \
+        "a script that asks for no language gets English, whatever its owner's own setting (Italian)"
+    assert "Accept-Language" in plain.headers["Vary"]
 
 
 def test_a_service_message_is_shown_in_the_users_language(client, login, make_user):
@@ -266,7 +273,8 @@ def test_the_explorer_names_a_bad_parameter_in_the_readers_language(client, logi
     login(Role.RESEARCHER)
     page = client.get("/research/?lang=it&horizons=0").get_data(as_text=True)
     assert "gli orizzonti devono essere numeri interi di anni da 1 a" in page
-    api = client.get("/api/v1/survival?horizons=0&lang=it", headers={"Accept-Language": "it"})
+    api = client.get("/api/v1/survival?horizons=0&lang=it", headers={"Accept-Language": "fr"})
     body = api.get_json()
     assert api.status_code == 400 and body["parameter"] == "horizons"
-    assert body["error"].startswith("horizons must be whole numbers of years"), "the API's moment is English"
+    assert body["error"].startswith("gli orizzonti devono essere numeri interi di anni"), "?lang= wins"
+    assert api.headers["Content-Language"] == "it" and "Set-Cookie" not in api.headers

@@ -102,6 +102,10 @@ def test_an_unreachable_database_server_gets_a_503_page_and_json_on_the_api():
     assert_friendly_503(login(app), "cannot be reached")
     api = app.test_client().get("/api/v1/survival", headers={"Authorization": "Bearer tt_" + "x" * 40})
     assert api.status_code == 503 and "cannot be reached" in api.get_json()["error"]
+    french = app.test_client().get("/api/v1/survival", headers={"Authorization": "Bearer tt_" + "x" * 40,
+                                                                 "Accept-Language": "fr"})
+    assert french.status_code == 503 and french.headers["Content-Language"] == "fr"
+    assert french.get_json()["error"] == "service indisponible\u00a0: Le serveur de base de données est injoignable."
 
 
 def test_other_database_errors_stay_errors(sqlite_file):

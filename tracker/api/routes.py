@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from tracker.api import bp
@@ -14,16 +15,17 @@ from tracker.services.permissions import can
 
 @bp.errorhandler(DomainError)
 def invalid_input(exc: DomainError) -> tuple[Response, int]:
-    """Any error a user can cause answers 400 with the message and the parameter at fault."""
+    """Any error a user can cause answers 400 with the message (in the language the request asks
+    for, English if none) and the parameter at fault (its machine name, in every language)."""
     return jsonify(error=exc.message, parameter=exc.field), 400
 
 
 @bp.before_request
 def require_login() -> tuple[Response, int] | None:
     if not current_user.is_authenticated:
-        return jsonify(error="authentication required: log in first"), 401
+        return jsonify(error=_("authentication required: log in first")), 401
     if not can(current_user, "survival.view"):
-        return jsonify(error="not allowed"), 403
+        return jsonify(error=_("not allowed: this account may not read the survival figures")), 403
     return None
 
 
