@@ -248,3 +248,19 @@ def test_census_speaks_tracker_lang(runner, make_federation, make_case, tmp_path
     result = runner.invoke(args=["cases", "census", "--federation", "NOPE", "-o", str(tmp_path / "c.csv")])
     assert result.exit_code == 2
     assert "--federation" in result.stderr and "NOPE" in result.stderr and "Error" not in result.stderr
+
+
+def test_census_read_in_batches_keeps_every_row_in_order(runner, make_federation, make_case, tmp_path,
+                                                         monkeypatch):
+    """The sheet is read a few rows per query (no SQLite read lock held while it is written):
+    with batches of 2 it is the same file as in one batch."""
+    from tracker.services.spreadsheets import status_import
+
+    census_registry(make_federation, make_case)
+    whole = tmp_path / "whole.csv"
+    assert runner.invoke(args=["cases", "census", "--census-date", "2020-12-31", "-o", str(whole)]).exit_code == 0
+    monkeypatch.setattr(status_import, "SHEET_BATCH", 2)
+    batched = tmp_path / "batched.csv"
+    assert runner.invoke(args=["cases", "census", "--census-date", "2020-12-31", "-o", str(batched)]).exit_code == 0
+    assert batched.read_bytes() == whole.read_bytes()
+    assert len(whole.read_text(encoding="utf-8-sig").splitlines()) == 5
