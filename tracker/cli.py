@@ -408,6 +408,64 @@ def cases_export(file: Path, federation_code: str | None) -> None:
                         file=str(file)))
 
 
+@cases_group.command("census", help=N_(
+    "Write the census sheet to --output: every case open on the census date, an exit recorded after it filled "
+    "in, to complete and upload back on the follow-up page (the sheet the page downloads). Every federation "
+    "unless --federation. A bad option exits 2 with its message."))
+@click.option("--federation", "federation_code", help=N_("only this federation's cases (default: every federation)"))
+@click.option("--census-date", "census_date", metavar="YYYY-MM-DD",
+              help=N_("the census date (default: 31 December of last year)"))
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]),
+              help=N_("csv or xlsx (default: from the extension of --output, else xlsx)"))
+@click.option("-o", "--output", required=True, help=N_("the file to write"))
+@with_appcontext
+def cases_census(federation_code: str | None, census_date: str | None, fmt: str | None, output: str) -> None:
+    from tracker.services.casework import completeness
+    from tracker.services.spreadsheets import status_import
+
+    def refuse(option: str, message: str) -> NoReturn:
+        db.session.rollback()
+        error(_("%(label)s: %(text)s", label=option, text=message))
+        sys.exit(2)
+
+    federation = None
+    if federation_code:
+        federation = federation_service.get_by_code(federation_code)
+        if federation is None:
+            refuse("--federation", _("no federation with code '%(code)s'", code=federation_code))
+    try:
+        day = completeness.census_date(census_date)
+    except completeness.InvalidCensusDate as exc:
+        refuse("--census-date", exc.message)
+    target = Path(output)
+    fmt = fmt or ("csv" if target.suffix.lower() == ".csv" else "xlsx")
+    partial = target.with_name(target.name + ".partial")  # never a truncated sheet at --output
+    try:
+        fh = partial.open("wb")
+    except OSError as exc:
+        refuse("--output", _("cannot write %(file)s: %(reason)s", file=output, reason=exc.strerror or exc))
+    try:
+        with fh:
+            count = status_import.write_status_check(fh, None, fmt, federation.id if federation else None,
+                                                     census_date=day)
+        partial.replace(target)
+    except DomainError as exc:
+        partial.unlink(missing_ok=True)
+        fail(exc.message)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        refuse("--output", _("cannot write %(file)s: %(reason)s", file=output, reason=exc.strerror or exc))
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        db.session.rollback()  # read-only: end the transaction
+    click.echo(ngettext("%(num)d case open on %(date)s (%(scope)s) written to %(file)s.",
+                        "%(num)d cases open on %(date)s (%(scope)s) written to %(file)s.", count,
+                        date=format_date(day), scope=federation.code if federation else _("every federation"),
+                        file=output))
+
+
 # --- survival ----------------------------------------------------------------------------------
 
 @click.command("survival", help=N_(

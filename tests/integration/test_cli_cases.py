@@ -154,3 +154,113 @@ def test_possible_duplicates_stop_the_import_until_confirmed(runner, make_federa
     assert "1 possible duplicates confirmed distinct" in confirmed.stdout
     assert case_count() == before[0] + 2
     assert db.session.scalar(select(func.count()).select_from(DistinctCasePair)) == 1
+
+
+# --- tracker cases census ------------------------------------------------------------------------
+
+def census_registry(make_federation, make_case):
+    from datetime import date
+
+    from tracker.models import ExitReason
+
+    fr = make_federation(code="FR-A", country="FR")
+    es = make_federation(code="ES-B", country="ES")
+    make_case(federation=fr, ref="A1", transfer_date=date(2019, 6, 1), last_verified_on=date(2021, 3, 1))
+    make_case(federation=fr, ref="A2", transfer_date=date(2019, 12, 31), last_verified_on=date(2020, 5, 1),
+              exit_date=date(2021, 12, 31), exit_reason=ExitReason.LIQUIDATION)
+    make_case(federation=fr, ref="A3", transfer_date=date(2020, 3, 1), last_verified_on=None)
+    make_case(federation=es, ref="B1", country="ES", transfer_date=date(2018, 5, 5),
+              last_verified_on=date(2020, 12, 31))
+    return fr, es
+
+
+def test_census_writes_the_sheet_the_page_downloads(runner, make_federation, make_case, make_user, tmp_path):
+    """Same bytes as the web's census download for the secretariat (one code path), every federation
+    by default, one with --federation; the exit recorded after the census date is filled in."""
+    import csv
+    import io
+    from datetime import date
+
+    from tracker.models import Role
+    from tracker.services.spreadsheets import status_import
+
+    fr, _es = census_registry(make_federation, make_case)
+    out = tmp_path / "census.csv"
+    result = runner.invoke(args=["cases", "census", "--census-date", "2020-12-31", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"4 cases open on 2020-12-31 (every federation) written to {out}."
+    web = io.BytesIO()
+    status_import.write_status_check(web, make_user(Role.ADMIN), "csv", census_date=date(2020, 12, 31))
+    assert out.read_bytes() == web.getvalue()
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert [(r["federation"], r["ref"]) for r in rows] == [("FR-A", "A1"), ("FR-A", "A2"), ("FR-A", "A3"),
+                                                             ("ES-B", "B1")]
+    assert (rows[1]["census_date"], rows[1]["exit_date"], rows[1]["exit_reason"]) == (
+        "2020-12-31", "2021-12-31", "liquidation")
+
+    one = runner.invoke(args=["cases", "census", "--federation", "fr-a", "--census-date", "2021-06-01",
+                              "--format", "xlsx", "-o", str(tmp_path / "fr.sheet")])
+    assert one.exit_code == 0, one.output
+    assert "3 cases open on 2021-06-01 (FR-A)" in one.stdout
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO((tmp_path / "fr.sheet").read_bytes()))
+    assert book.sheetnames == ["census", "notes"]
+    assert [c.value for c in book["census"]["B"]][1:] == ["A1", "A2", "A3"]
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_census_date_defaults_to_the_end_of_last_year(runner, make_federation, make_case, tmp_path):
+    from datetime import date
+
+    census_registry(make_federation, make_case)
+    result = runner.invoke(args=["cases", "census", "-o", str(tmp_path / "c.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert f"open on {date.today().year - 1}-12-31 (every federation)" in result.stdout
+
+
+def test_census_refuses_bad_options_in_one_line_naming_the_option(runner, make_federation, make_case, tmp_path):
+    from datetime import date, timedelta
+
+    census_registry(make_federation, make_case)
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    for args, line in [
+        (["--federation", "NOPE"], "Error: --federation: no federation with code 'NOPE'"),
+        (["--census-date", "31/12/2020"], "Error: --census-date: '31/12/2020' is not a date in the form YYYY-MM-DD"),
+        (["--census-date", tomorrow], f"Error: --census-date: {tomorrow} is in the future"),
+        (["--census-date", "1899-12-31"], "Error: --census-date: the census date must be in 1900 or later"),
+    ]:
+        result = runner.invoke(args=["cases", "census", *args, "-o", str(tmp_path / "c.xlsx")])
+        assert (result.exit_code, result.stderr.splitlines(), result.stdout) == (2, [line], ""), args
+    missing = tmp_path / "no-such-folder" / "c.csv"
+    result = runner.invoke(args=["cases", "census", "-o", str(missing)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [f"Error: --output: cannot write {missing}: No such file or directory"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_census_speaks_tracker_lang(runner, make_federation, make_case, tmp_path, monkeypatch):
+    from flask_babel import refresh
+
+    census_registry(make_federation, make_case)
+    monkeypatch.setenv("TRACKER_LANG", "fr")
+    refresh()
+    result = runner.invoke(args=["cases", "census", "--federation", "NOPE", "-o", str(tmp_path / "c.csv")])
+    assert result.exit_code == 2
+    assert "--federation" in result.stderr and "NOPE" in result.stderr and "Error" not in result.stderr
+
+
+def test_census_read_in_batches_keeps_every_row_in_order(runner, make_federation, make_case, tmp_path,
+                                                         monkeypatch):
+    """The sheet is read a few rows per query (no SQLite read lock held while it is written):
+    with batches of 2 it is the same file as in one batch."""
+    from tracker.services.spreadsheets import status_import
+
+    census_registry(make_federation, make_case)
+    whole = tmp_path / "whole.csv"
+    assert runner.invoke(args=["cases", "census", "--census-date", "2020-12-31", "-o", str(whole)]).exit_code == 0
+    monkeypatch.setattr(status_import, "SHEET_BATCH", 2)
+    batched = tmp_path / "batched.csv"
+    assert runner.invoke(args=["cases", "census", "--census-date", "2020-12-31", "-o", str(batched)]).exit_code == 0
+    assert batched.read_bytes() == whole.read_bytes()
+    assert len(whole.read_text(encoding="utf-8-sig").splitlines()) == 5

@@ -82,15 +82,23 @@ def total(rows: list[FederationFollowUp]) -> FederationFollowUp:
                               sum(r.verified for r in rows))
 
 
-def stale_cases_query(user: User, federation_id: int | None = None, today: date | None = None) -> Select:
-    """`select(Case)` of the open cases the user may see whose last verification is older than
-    12 months (or missing): never verified first, then the longest unverified, by federation and ref."""
+def stale_cases_query(user: User | None, federation_id: int | None = None, today: date | None = None) -> Select:
+    """`select(Case)` of the open cases the user may see (None: an operator, every federation)
+    whose last verification is older than 12 months (or missing): never verified first, then the
+    longest unverified, by federation and ref."""
     cutoff = verification_cutoff(today)
-    stmt = scope_cases(select(Case), user).where(
+    stmt = _scoped(user).where(
         Case.exit_date.is_(None), or_(Case.last_verified_on.is_(None), Case.last_verified_on < cutoff))
     if federation_id is not None:
         stmt = stmt.where(Case.federation_id == federation_id)
     return stmt.order_by(Case.last_verified_on.asc().nulls_first(), Case.federation_id, Case.ref)
+
+
+def _scoped(user: User | None) -> Select:
+    """The live cases `user` may see; every live case for an operator (None, the command line)."""
+    if user is None:
+        return select(Case).where(Case.deleted_at.is_(None))
+    return scope_cases(select(Case), user)
 
 
 # --- the annual census ------------------------------------------------------------------------
@@ -137,9 +145,10 @@ def open_on(day: date) -> ColumnElement[bool]:
                 or_(Case.exit_date.is_(None), Case.exit_date >= day))
 
 
-def census_cases_query(user: User, day: date, federation_id: int | None = None) -> Select:
-    """`select(Case)` of the cases open on `day` that the user may see, by federation and ref."""
-    stmt = scope_cases(select(Case), user).where(open_on(day))
+def census_cases_query(user: User | None, day: date, federation_id: int | None = None) -> Select:
+    """`select(Case)` of the cases open on `day` that the user may see (None: an operator, every
+    federation), by federation and ref."""
+    stmt = _scoped(user).where(open_on(day))
     if federation_id is not None:
         stmt = stmt.where(Case.federation_id == federation_id)
     return stmt.order_by(Case.federation_id, Case.ref)

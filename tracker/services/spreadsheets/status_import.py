@@ -45,7 +45,7 @@ from typing import IO, Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from tracker.extensions import db
 from tracker.i18n import format_date, format_number
@@ -86,25 +86,38 @@ CENSUS_INSTRUCTION = ("census_date", _l("no"), _l("The census date: fill in each
 
 # --- export --------------------------------------------------------------------------------------
 
-def status_check_rows(user: User, federation_id: int | None = None,
+def status_check_rows(user: User | None, federation_id: int | None = None,
                       today: date | None = None) -> Iterator[tuple[Any, ...]]:
     """The sheet's rows: the stale open cases the user may see, fill-in columns empty."""
-    stmt = (stale_cases_query(user, federation_id, today)
-            .with_only_columns(*_described())
-            .join(Federation, Federation.id == Case.federation_id))
     empty = (None,) * len(FILL_COLUMNS)
-    for row in db.session.execute(stmt.execution_options(yield_per=2000)):
+    for row in _in_batches(stale_cases_query(user, federation_id, today), _described()):
         yield (*row, *empty)
 
 
-def census_rows(user: User, census_date: date, federation_id: int | None = None) -> Iterator[tuple[Any, ...]]:
+def census_rows(user: User | None, census_date: date, federation_id: int | None = None) -> Iterator[tuple[Any, ...]]:
     """The census sheet's rows: every case open on `census_date` the user may see; a case that
     exited after it has its exit filled in, the other fill-in columns are empty."""
-    stmt = (census_cases_query(user, census_date, federation_id)
-            .with_only_columns(*_described(), Case.exit_date, Case.exit_reason)
-            .join(Federation, Federation.id == Case.federation_id))
-    for *described, exit_date, exit_reason in db.session.execute(stmt.execution_options(yield_per=2000)):
+    rows = _in_batches(census_cases_query(user, census_date, federation_id),
+                       (*_described(), Case.exit_date, Case.exit_reason))
+    for *described, exit_date, exit_reason in rows:
         yield (*described, census_date, None, exit_date, exit_reason.value if exit_reason else None, None, None)
+
+
+#: Rows read by one query of a sheet (a bound parameter each: within SQLite's 32,766 and PostgreSQL's 65,535).
+SHEET_BATCH = 5000
+
+
+def _in_batches(cases: Select, columns: tuple[Any, ...]) -> Iterator[Any]:
+    """The sheet's `columns` of the cases selected by `cases` (an ordered `select(Case)`), in its
+    order, read `SHEET_BATCH` rows at a time, each query to its end (decision 75: on SQLite an
+    unfinished query holds the read lock while Python writes the sheet, and writers queue behind
+    it). The ids come first, in order, from one short query; each batch is a contiguous slice of
+    them, read again under the same conditions and order, so a case changed meanwhile is written
+    as it is then, or left out when it no longer qualifies."""
+    ids = db.session.scalars(cases.with_only_columns(Case.id)).all()
+    stmt = cases.with_only_columns(*columns).join(Federation, Federation.id == Case.federation_id)
+    for start in range(0, len(ids), SHEET_BATCH):
+        yield from db.session.execute(stmt.where(Case.id.in_(ids[start:start + SHEET_BATCH]))).all()
 
 
 def _described() -> tuple[Any, ...]:
@@ -112,10 +125,11 @@ def _described() -> tuple[Any, ...]:
             Case.last_verified_on)
 
 
-def write_status_check(fh: IO[bytes], user: User, fmt: str, federation_id: int | None = None,
+def write_status_check(fh: IO[bytes], user: User | None, fmt: str, federation_id: int | None = None,
                        today: date | None = None, census_date: date | None = None) -> int:
     """Write the annual status check sheet (CSV or XLSX, with an instructions sheet in XLSX); with
-    `census_date`, the census sheet of that date (see the module docstring)."""
+    `census_date`, the census sheet of that date (see the module docstring). `user` None is an
+    operator (the command line): every federation, or `federation_id`."""
     columns: tuple[str, ...]
     if census_date is None:
         columns, rows, sheet = STATUS_COLUMNS, status_check_rows(user, federation_id, today), "status check"
