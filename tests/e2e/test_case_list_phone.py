@@ -79,3 +79,11 @@ def test_on_a_wide_screen_every_filter_shows_without_a_panel_to_open(page, admin
     page.goto("/cases/")
     expect(page.get_by_label("Transfer type")).to_be_visible()
     expect(page.get_by_text("More filters and sorting")).to_be_hidden()
+
+
+def test_on_a_phone_a_table_that_scrolls_sideways_does_not_widen_the_page(phone, admin):
+    """The users' table has hidden labels on its buttons (for screen readers), placed against the
+    scrolling table and not the page."""
+    log_in(phone, admin)
+    phone.goto("/admin/users")
+    assert not _scrolls_sideways(phone)
