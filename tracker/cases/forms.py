@@ -26,6 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import HiddenInput
 
 from tracker import MAX_DATABASE_ID, vocabulary
+from tracker.i18n import format_date
 from tracker.models import OPERATING
 from tracker.services.casework.case_list import DEFAULT_SORT, DIRECTIONS, SORT_LABELS, CaseFilters
 from tracker.services.casework.cases import CASE_FIELDS, CONTACT_FIELDS, MAX_LENGTHS
@@ -183,6 +184,8 @@ class FilterCasesForm(FlaskForm):
                 shown = next((str(label) for val, label, *_ in field.iter_choices() if str(val) == str(value)), shown)
             elif isinstance(field, BooleanField):
                 shown = str(_("yes"))
+            elif isinstance(field, DateField):
+                shown = format_date(value)  # 31/12/2025 on a French page, as the list's dates
             out.append((str(field.label.text), shown, {k: v for k, v in args.items() if k != name}))
         return out
 

@@ -1,0 +1,89 @@
+"""The case list on a phone (390 × 844): the search stays in view and the other filters fold into a
+panel, so the first case is on the first screen; the panel opens on a tap, says how many of its
+filters are on, and the active filters' chips stay in view. On a wide screen every filter shows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.conftest import demo_user, log_in
+from tracker.models import Role
+
+pytestmark = pytest.mark.e2e
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def admin(live_server) -> str:  # noqa: ANN001
+    # The secretariat sees the most filters (federation, country, deleted cases): the longest panel.
+    return demo_user(live_server, "phone@e2e.coop", Role.ADMIN, cases_per_federation=20)
+
+
+@pytest.fixture
+def phone(browser, live_server) -> Iterator[object]:  # noqa: ANN001
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE, device_scale_factor=1)
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def _scrolls_sideways(page) -> bool:  # noqa: ANN001
+    return page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
+
+
+def test_on_a_phone_the_first_case_is_on_the_first_screen_and_the_filters_fold(phone, admin):
+    from playwright.sync_api import expect
+
+    log_in(phone, admin)
+    phone.goto("/cases/")
+    expect(phone.get_by_label("Search", exact=True)).to_be_in_viewport()
+    first = phone.locator("table tbody tr").first
+    expect(first.get_by_role("link")).to_be_in_viewport(ratio=1)  # its ref, a tap away; the table scrolls sideways
+    expect(phone.get_by_label("Transfer type")).to_be_hidden()
+    assert not _scrolls_sideways(phone)
+
+    phone.get_by_text("More filters and sorting").click()
+    for label in ("Transfer type", "Status", "Federation", "Sort by"):
+        expect(phone.get_by_label(label, exact=True)).to_be_visible()
+    phone.get_by_label("Status", exact=True).select_option("open")
+    phone.get_by_role("button", name="Filter").click()
+
+    # Folded again, the panel says a filter is on, and the chip shows which, above the list.
+    expect(phone.get_by_label("Status", exact=True)).to_be_hidden()
+    expect(phone.locator("#case-filters-summary")).to_contain_text("1 active filter")
+    chip = phone.locator("#active-filters li").filter(has_text="Status")
+    expect(chip).to_contain_text("Open")
+    expect(chip).to_be_in_viewport(ratio=1)
+    expect(first.get_by_role("link")).to_be_in_viewport(ratio=1)
+
+
+def test_on_a_phone_long_filter_values_wrap_and_a_filter_not_understood_stays_open(phone, admin):
+    from playwright.sync_api import expect
+
+    log_in(phone, admin)
+    phone.goto("/cases/?nace_section=G&legal_form=Soci%C3%A9t%C3%A9+coop%C3%A9rative+et+participative&lang=es")
+    expect(phone.locator("#active-filters li")).to_have_count(2)
+    assert not _scrolls_sideways(phone)  # the NACE section's long Spanish name wraps inside its chip
+
+    phone.goto("/cases/?year_from=20x5&lang=en")
+    expect(phone.get_by_label("Transferred from (year)")).to_be_visible()  # its message must be read
+
+
+def test_on_a_wide_screen_every_filter_shows_without_a_panel_to_open(page, admin):
+    from playwright.sync_api import expect
+
+    log_in(page, admin)
+    page.goto("/cases/")
+    expect(page.get_by_label("Transfer type")).to_be_visible()
+    expect(page.get_by_text("More filters and sorting")).to_be_hidden()
+
+
+def test_on_a_phone_a_table_that_scrolls_sideways_does_not_widen_the_page(phone, admin):
+    """The users' table has hidden labels on its buttons (for screen readers), placed against the
+    scrolling table and not the page."""
+    log_in(phone, admin)
+    phone.goto("/admin/users")
+    assert not _scrolls_sideways(phone)
