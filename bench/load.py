@@ -3,6 +3,11 @@ list, a case page and the survival API; optionally with writes (follow-ups) mixe
 
     python -m bench.generate --cases 100000 --database-url sqlite:////tmp/load.sqlite3
     python -m bench.load --database-url sqlite:////tmp/load.sqlite3 [--clients 20] [--seconds 60] [--writes]
+        [--production [--ratelimit-storage redis://127.0.0.1:6379/0]]
+
+With --production gunicorn runs as deployed: TRACKER_CONFIG=production, a random SECRET_KEY,
+login throttling in Redis (a key prefix of the run's own); the clients send the Secure session
+cookie back over plain HTTP to 127.0.0.1, standing where the TLS-terminating proxy would.
 
 Every client logs in as its own researcher (or, with --writes, staff of the first federation) and
 loops over the mix; the report gives the request count, errors and p50/p95/p99 per endpoint, and
@@ -21,6 +26,7 @@ import http.cookiejar
 import os
 import random
 import re
+import secrets
 import statistics
 import subprocess
 import sys
@@ -37,6 +43,34 @@ TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 FOLLOW_UP_TOKEN = re.compile(r'name="followup-csrf_token" type="hidden" value="([^"]+)"')
 # The messages a page shows for a refused form: beside a field, or in the form's alert.
 FORM_ERROR = re.compile(r'class="invalid-feedback[^"]*"[^>]*>\s*([^<]+?)\s*<|<li>([^<]+)</li>')
+
+
+class _LoopbackCookies(http.cookiejar.DefaultCookiePolicy):
+    """Secure cookies sent back over plain HTTP to loopback: in production the session cookie is
+    Secure, and the bench stands where the TLS-terminating proxy would (gunicorn on 127.0.0.1)."""
+
+    def return_ok_secure(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
+        return urllib.parse.urlsplit(request.get_full_url()).hostname == "127.0.0.1" or super().return_ok_secure(
+            cookie, request)
+
+
+def server_env(database_url: str, production: bool, ratelimit_storage: str, name: str) -> dict[str, str]:
+    """The environment gunicorn runs in: development (in-memory throttling), or production as
+    deployed (a random SECRET_KEY, Redis shared by the workers, keys under a prefix of this run's
+    own so that two runs do not share their counters)."""
+    if not production:
+        return dict(os.environ, DATABASE_URL=database_url, SECRET_KEY=f"{name}-test", TRACKER_CONFIG="development",
+                    RATELIMIT_STORAGE_URI="memory://")
+    return dict(os.environ, DATABASE_URL=database_url, SECRET_KEY=secrets.token_urlsafe(32),
+                TRACKER_CONFIG="production", RATELIMIT_STORAGE_URI=ratelimit_storage,
+                RATELIMIT_KEY_PREFIX=f"bench-{name}-{os.getpid()}-{int(time.time())}")
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--production", action="store_true",
+                        help="serve with TRACKER_CONFIG=production (secure cookies, HSTS, shared throttling)")
+    parser.add_argument("--ratelimit-storage", default="redis://127.0.0.1:6379/0",
+                        help="RATELIMIT_STORAGE_URI with --production")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -76,7 +110,7 @@ def prepare(database_url: str, clients: int, writes: bool) -> tuple[list[str], l
 class Client:
     def __init__(self, base: str) -> None:
         self.base = base
-        cookies = urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        cookies = urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar(_LoopbackCookies()))
         self.opener = urllib.request.build_opener(cookies)
         self.no_redirect = urllib.request.build_opener(cookies, _NoRedirect())
 
@@ -194,10 +228,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--writes", action="store_true", help="mix follow-ups (writes) into the load")
+    add_server_options(parser)
     args = parser.parse_args(argv)
     emails, ids = prepare(args.database_url, args.clients, args.writes)
-    env = dict(os.environ, DATABASE_URL=args.database_url, SECRET_KEY="load-test", TRACKER_CONFIG="development",
-               RATELIMIT_STORAGE_URI="memory://")
+    env = server_env(args.database_url, args.production, args.ratelimit_storage, "load")
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     server = subprocess.Popen([gunicorn, "--workers", str(args.workers), "--bind", f"127.0.0.1:{args.port}",
                                "--log-level", "warning", "tracker:create_app()"], env=env)
@@ -224,7 +258,8 @@ def main(argv: list[str] | None = None) -> None:
         server.wait(30)
     total = sum(len(v) for v in results.values())
     print(f"{args.clients} clients, {args.seconds} s, gunicorn {args.workers} workers, "
-          f"{args.database_url.split('://')[0]}{' with writes' if args.writes else ''}: {total} requests, "
+          f"{args.database_url.split('://')[0]}{' with writes' if args.writes else ''}"
+          f"{', production' if args.production else ''}: {total} requests, "
           f"{sum(sum(c.values()) for c in errors.values())} errors")
     print(f"{'endpoint':<20}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     for kind, values in sorted(results.items()):
