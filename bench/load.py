@@ -124,6 +124,8 @@ class Client:
                 return response.status, page
         except urllib.error.HTTPError as exc:
             return exc.code, ""
+        except OSError as exc:  # no answer in time, or the connection cut (a worker killed)
+            return 599, no_answer(exc)
 
     def post(self, path: str, data: dict[str, str], follow: bool = True) -> tuple[int, str, str]:
         """Status, Location and page of a form sent (with `follow=False` a redirect is the answer)."""
@@ -136,6 +138,8 @@ class Client:
         except urllib.error.HTTPError as exc:
             location = exc.headers.get("Location", "") if exc.headers else ""
             return exc.code, location, exc.read().decode("utf-8", "replace")
+        except OSError as exc:
+            return 599, "", no_answer(exc)
 
     def log_in(self, email: str) -> str | None:
         """Log in; the cause when it failed (the login form again, a refusal), else None."""
@@ -148,6 +152,14 @@ class Client:
         if status == 302 and urllib.parse.urlsplit(location).path != "/login":
             return None
         return f"{status}: {form_errors(page) or 'not logged in'}"
+
+
+def no_answer(exc: OSError) -> str:
+    """What stood for an answer that never came (status 599 in this bench)."""
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+        return "no answer within 30 s"
+    return f"connection failed: {type(reason).__name__}"
 
 
 def form_errors(page: str) -> str:
@@ -167,6 +179,8 @@ def write_failure(case_id: int, status: int, location: str, page: str) -> str | 
         return f"form shown again: {form_errors(page) or 'no message'}"
     if status == 409:
         return "409 refused: " + ("edited meanwhile" if 'role="alert"' in page else "conflict")
+    if status == 599:
+        return page
     if status == 503:
         reason = re.search(r"<p[^>]*>([^<]*(?:busy|unavailable|locked)[^<]*)</p>", page, re.IGNORECASE)
         return "503 " + (html.unescape(reason.group(1)).strip() if reason else "unavailable")
@@ -178,6 +192,8 @@ def read_failure(status: int, body: str) -> str | None:
         return None
     if status == 401:
         return "sent to the login page"
+    if status == 599:
+        return body
     reason = re.search(r'"error":\s*"([^"]+)"', body)
     return f"{status} {reason.group(1)}" if reason else str(status)
 
@@ -216,6 +232,43 @@ def run_client(base: str, email: str, ids: list[int], until: float, writes: bool
                 errors[kind][failure] += 1
 
 
+def recorded_follow_ups(database_url: str) -> int:
+    """Follow-ups the load test recorded so far (its source), read from the database itself."""
+    from sqlalchemy import create_engine, text
+
+    from config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(database_url) or database_url)
+    try:
+        with engine.connect() as connection:
+            query = text("SELECT count(*) FROM status_checks WHERE source = 'load test'")
+            return connection.execute(query).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and every live descendant (gunicorn's workers and
+    their helper processes), from /proc; 0 where there is no /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        child = int(entry.parent.name)
+        parents[child] = int(fields[1])
+        times[child] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo.extend(child for child, parent in parents.items() if parent == current)
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
@@ -246,6 +299,8 @@ def main(argv: list[str] | None = None) -> None:
         results: dict[str, list[float]] = defaultdict(list)
         errors: dict[str, Counter[str]] = defaultdict(Counter)
         lock = threading.Lock()
+        recorded_before = recorded_follow_ups(args.database_url) if args.writes else 0
+        cpu_before, started = tree_cpu(server.pid), time.monotonic()
         until = time.monotonic() + args.seconds
         threads = [threading.Thread(target=run_client, args=(base, e, ids, until, args.writes, results, errors, lock))
                    for e in emails]
@@ -253,10 +308,18 @@ def main(argv: list[str] | None = None) -> None:
             t.start()
         for t in threads:
             t.join()
+        server_cpu, elapsed = tree_cpu(server.pid) - cpu_before, time.monotonic() - started
     finally:
         server.terminate()
         server.wait(30)
     total = sum(len(v) for v in results.values())
+    print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())} at the end; server CPU "
+          f"{server_cpu:.1f} s in {elapsed:.0f} s ({server_cpu / max(total, 1) * 1000:.0f} ms a request)")
+    if args.writes:
+        answered = len(results["follow-up (write)"]) - sum(errors["follow-up (write)"].values())
+        recorded = recorded_follow_ups(args.database_url) - recorded_before
+        print(f"writes: {answered} answered as recorded, {recorded} follow-ups in the database "
+              f"({answered - recorded} lost)")
     print(f"{args.clients} clients, {args.seconds} s, gunicorn {args.workers} workers, "
           f"{args.database_url.split('://')[0]}{' with writes' if args.writes else ''}"
           f"{', production' if args.production else ''}: {total} requests, "
