@@ -36,7 +36,7 @@ class Config:
     BASELINE_SERIES = {"FR": "insee-sine"}
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     # Hints about possible duplicates in other federations a user gets per day (import review,
-    # case form): services/casework/duplicate_hints.py. Counted in RATELIMIT_STORAGE_URI.
+    # case form): services/casework/duplicate_hints.py. Counted in the database (every worker).
     IMPORT_DUPLICATE_HINTS_PER_DAY = 50
     PASSWORD_HASH_METHOD = "scrypt"
     # Failed logins allowed per account and per client address (Flask-Limiter syntax).

@@ -4,16 +4,21 @@ valid, and at most IMPORT_DUPLICATE_HINTS_PER_DAY times a day (services/casework
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import uuid
 from datetime import date
 from types import SimpleNamespace
 
 import pytest
+from conftest import using_postgres
 from support_cases import valid_case_form
 from support_import import case_row, csv_bytes, text_of, token_of, upload
 
+from config import TestingConfig, normalise_database_url
 from tracker import create_app
-from tracker.models import Role
+from tracker.extensions import db
+from tracker.models import Role, User
 from tracker.services.casework import duplicate_hints
 
 HINT = "a possible duplicate exists in another federation; the secretariat will review it"
@@ -130,27 +135,78 @@ def test_the_case_form_counts_against_the_same_allowance(app, client, login, fed
     assert HINT not in html and LIMIT_REACHED in html
 
 
-def test_the_allowance_is_shared_by_every_worker_through_the_rate_limit_storage(app_config, make_user, feds):
-    """Two app instances (two gunicorn workers) with one Redis: the second sees what the first spent."""
-    redis = pytest.importorskip("redis")
-    try:
-        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=0.5).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis at 127.0.0.1:6379")
-    staff = make_user(Role.STAFF, federation=feds[0])
-    user = SimpleNamespace(id=staff.id, role=staff.role)  # the other apps have their own (empty) databases
-    prefix = f"tracker-test-{uuid.uuid4().hex}"
-    workers = []
-    for _ in range(2):
-        worker = create_app(app_config)
-        worker.config.update(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", RATELIMIT_KEY_PREFIX=prefix,
-                             IMPORT_DUPLICATE_HINTS_PER_DAY=3)
-        workers.append(worker)
+@pytest.fixture
+def shared_database(tmp_path):
+    """One database two app instances open (two gunicorn workers, or the app before and after a
+    restart): TEST_DATABASE_URL on PostgreSQL, else a SQLite file."""
+    url = os.environ.get("TEST_DATABASE_URL") if using_postgres() else f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+
+    class Config(TestingConfig):
+        def __init__(self) -> None:
+            super().__init__()
+            self.SQLALCHEMY_DATABASE_URI = normalise_database_url(url)
+            self.RATELIMIT_STORAGE_URI = "memory://"  # per process: the allowance must not depend on it
+            self.IMPORT_DUPLICATE_HINTS_PER_DAY = 3
+
+    first = create_app(Config)
+    with first.app_context():
+        db.drop_all()
+        db.create_all()
+        users = [User(email=f"staff{i}@example.org", role=Role.STAFF, active=True) for i in range(2)]
+        for user in users:
+            user.set_password("x" * 12, TestingConfig.PASSWORD_HASH_METHOD)
+        db.session.add_all(users)
+        db.session.commit()
+        ids = [user.id for user in users]
+        db.session.remove()
+    yield Config, *(SimpleNamespace(id=user_id, role=Role.STAFF) for user_id in ids)
+    with first.app_context():
+        db.drop_all()
+        db.engine.dispose()
+
+
+def test_the_allowance_is_kept_in_the_database_for_every_worker_and_restart(shared_database):
+    config, user, _ = shared_database
+    workers = [create_app(config), create_app(config)]
     with workers[0].test_request_context():
         assert duplicate_hints.take(user, 2)
     with workers[1].test_request_context():
         assert not duplicate_hints.take(user, 2)
-        assert not duplicate_hints.take(user, 1)  # spent by the refusal
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-    for key in client.scan_iter(f"*{prefix}*"):
-        client.delete(key)
+    restarted = create_app(config)
+    with restarted.test_request_context():
+        assert not duplicate_hints.take(user, 1)  # spent by the refusal, and still after a restart
+    for worker in (*workers, restarted):
+        with worker.app_context():
+            db.engine.dispose()
+
+
+def test_the_allowance_is_counted_per_user_and_renewed_after_a_day(shared_database, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    config, user, colleague = shared_database
+    app = create_app(config)
+    with app.test_request_context():
+        assert duplicate_hints.take(user, 3)
+        assert not duplicate_hints.take(user, 1)
+        assert duplicate_hints.take(colleague, 3)  # a colleague has an allowance of their own
+        assert duplicate_hints.take(SimpleNamespace(id=user.id, role=Role.ADMIN), 5)  # admins see both sides
+        later = datetime.now(UTC) + timedelta(days=1, minutes=1)
+        monkeypatch.setattr(duplicate_hints, "utcnow", lambda: later)
+        assert duplicate_hints.take(user, 3)
+        db.engine.dispose()
+
+
+def test_a_database_that_refuses_the_count_withholds_the_hints(shared_database, monkeypatch):
+    """A read-only or full database, or one that is gone, counts as no allowance left: the page
+    still answers (the check itself wrote nothing), without hints."""
+    from sqlalchemy.exc import OperationalError
+
+    config, user, _ = shared_database
+    app = create_app(config)
+    with app.test_request_context():
+        def refuse(*args, **kwargs):
+            raise OperationalError("UPDATE", {}, sqlite3.OperationalError("attempt to write a readonly database"))
+
+        monkeypatch.setattr(duplicate_hints, "_spend", refuse)
+        assert not duplicate_hints.take(user, 1)
+        db.engine.dispose()

@@ -4,7 +4,7 @@ from tracker.models.audit import AuditEntry
 from tracker.models.base import Base
 from tracker.models.baseline import Baseline, DataVersion
 from tracker.models.case import Case, StatusCheck
-from tracker.models.duplicate import DistinctCasePair
+from tracker.models.duplicate import DistinctCasePair, DuplicateHintAllowance
 from tracker.models.enums import CLOSURE_REASONS, OPERATING, ExitReason, Role, TransferType
 from tracker.models.federation import Federation
 from tracker.models.report import SCOPE_ALL, ReportEdition, ReportFile, ReportJob
@@ -14,6 +14,7 @@ from tracker.models.user import User
 
 __all__ = [
     "ApiToken", "AuditEntry", "Base", "Baseline", "Case", "CLOSURE_REASONS", "DataVersion", "DistinctCasePair",
+    "DuplicateHintAllowance",
     "ExitReason", "Federation", "OPERATING", "ReportEdition", "ReportFile", "ReportJob", "Role", "SavedView",
     "SCOPE_ALL",
     "StatusCheck", "TransferType", "User",

@@ -34,3 +34,15 @@ class DistinctCasePair(Base):
 
     def __repr__(self) -> str:
         return f"<DistinctCasePair {self.case_id}≠{self.other_case_id}>"
+
+
+class DuplicateHintAllowance(Base):
+    """How many hints about possible duplicates in other federations a user was given in the
+    current 24-hour window (services.casework.duplicate_hints). One row per user, kept in the
+    database so that every worker, and the application after a restart, counts the same."""
+
+    __tablename__ = "duplicate_hint_allowances"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    window_start: Mapped[datetime]
+    used: Mapped[int]

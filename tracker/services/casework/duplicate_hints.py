@@ -9,12 +9,13 @@ national ids and names would enumerate it. So:
 - hints are given only once the file (or the form) is otherwise valid: a file with problems,
   or one that could only be imported in part, says nothing about other federations;
 - each user gets `IMPORT_DUPLICATE_HINTS_PER_DAY` hints (default `DEFAULT_PER_DAY`) per 24 hours,
-  counted from their first hint, in the rate-limit storage (`RATELIMIT_STORAGE_URI`: Redis in
-  production, shared by every worker; the process's memory otherwise). A request whose hints
-  would go over the allowance gets none of them and spends the rest of it, so that the refusal
-  tells nothing about how many there were; the page says that the limit is reached and that the
-  secretariat reviews every possible duplicate across federations (the admins' duplicates page
-  lists them all, hinted or not). The storage unreachable counts as no allowance left.
+  counted from their first hint, in the database (`duplicate_hint_allowances`), so that every
+  worker and every restart counts the same. A request whose hints would go over the allowance
+  gets none of them and spends the rest of it, so that the refusal tells nothing about how many
+  there were; the page says that the limit is reached and that the secretariat reviews every
+  possible duplicate across federations (the admins' duplicates page lists them all, hinted or
+  not). A database that cannot record the count (read-only, full, gone) counts as no allowance
+  left.
 
 Administrators (and the command line) see both sides of every pair: they are not counted.
 """
@@ -23,17 +24,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from flask import current_app
-from limits import RateLimitItemPerDay
-from limits.storage import storage_from_string
-from limits.strategies import FixedWindowRateLimiter
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 
-from tracker.models import Role, User
+from tracker.extensions import db
+from tracker.models import DuplicateHintAllowance, Role, User
+from tracker.models.base import utcnow
 from tracker.services.casework.duplicates import PossibleDuplicate, visible_to
 
 DEFAULT_PER_DAY = 50
-_EXTENSION = "duplicate_hints"
+WINDOW = timedelta(days=1)
 _log = logging.getLogger(__name__)
 
 
@@ -48,25 +53,38 @@ def hidden(user: User | None, pairs: Iterable[PossibleDuplicate]) -> list[Possib
 
 def take(user: User | None, count: int) -> bool:
     """Deduct `count` hints from the user's allowance; False (and the allowance spent) when they
-    do not all fit (module rules). Nothing is counted for a user who sees every federation."""
+    do not all fit (module rules). Nothing is counted for a user who sees every federation.
+
+    Commits the count at once, in the request's session: call it with nothing else pending (the
+    import check after its rollback, the case form after its commit or rollback)."""
     if count <= 0 or user is None or user.role == Role.ADMIN:
         return True
     limit = per_day()
     if limit == 0:
         return False
-    item = RateLimitItemPerDay(limit, namespace=current_app.config.get("RATELIMIT_KEY_PREFIX") or "tracker")
     try:
-        return _limiter().hit(item, "duplicate-hints", str(user.id), cost=count)
-    except Exception:  # the storage (Redis) unreachable: no hint rather than an error page
-        _log.warning("duplicate hint allowance: storage unavailable; hints withheld", exc_info=True)
+        granted = _spend(user.id, count, limit, utcnow())
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        _log.warning("duplicate hint allowance: the count could not be recorded; hints withheld", exc_info=True)
         return False
+    return granted
 
 
-def _limiter() -> FixedWindowRateLimiter:
-    limiter = current_app.extensions.get(_EXTENSION)
-    if limiter is None:
-        uri = current_app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
-        options = current_app.config.get("RATELIMIT_STORAGE_OPTIONS") or {}
-        limiter = FixedWindowRateLimiter(storage_from_string(uri, **options))
-        current_app.extensions[_EXTENSION] = limiter
-    return limiter
+def _spend(user_id: int, count: int, limit: int, now: datetime) -> bool:
+    """One user's count, in statements that each hold under concurrent workers: the window
+    renewed when a day old, the row made when missing, then `count` added only where it fits."""
+    row = DuplicateHintAllowance
+    mine = row.user_id == user_id
+    db.session.execute(update(row).where(mine, row.window_start <= now - WINDOW).values(window_start=now, used=0)
+                       .execution_options(synchronize_session=False))
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(insert(row).values(user_id=user_id, window_start=now, used=0)
+                       .on_conflict_do_nothing(index_elements=["user_id"]))
+    fits = db.session.execute(update(row).where(mine, row.used + count <= limit).values(used=row.used + count)
+                              .execution_options(synchronize_session=False))
+    if fits.rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    db.session.execute(update(row).where(mine).values(used=limit).execution_options(synchronize_session=False))
+    return False
