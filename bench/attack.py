@@ -3,7 +3,7 @@ anonymous visitor, to a form posted without its CSRF token, to ids and page numb
 holds, and to upload bombs.
 
     python -m bench.generate --cases 100000 --database-url sqlite:////tmp/load.sqlite3
-    python -m bench.attack --database-url sqlite:////tmp/load.sqlite3
+    python -m bench.attack --database-url sqlite:////tmp/load.sqlite3 [--production]
 
 Every route of the app's URL map is tried (its arguments filled with an existing case, user,
 federation, a made-up token, the first choice of an `any()`); the report gives, per pass, the
@@ -32,7 +32,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from bench.load import TOKEN, Client
+from bench.load import TOKEN, Client, add_server_options, server_env
 
 PASSWORD = "attack-test-password"
 PUBLIC = {"static", "bootstrap.static", "auth.login", "auth.healthz", "auth.logout", "auth.switch_language"}
@@ -201,10 +201,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
     parser.add_argument("--port", type=int, default=8766)
+    add_server_options(parser)
     args = parser.parse_args(argv)
     world = prepare(args.database_url)
-    env = dict(os.environ, DATABASE_URL=args.database_url, SECRET_KEY="attack-test", TRACKER_CONFIG="development",
-               RATELIMIT_STORAGE_URI="memory://")
+    env = server_env(args.database_url, args.production, args.ratelimit_storage, "attack")
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     server = subprocess.Popen([gunicorn, "--workers", str(args.workers), "--bind", f"127.0.0.1:{args.port}",
                                "--timeout", "120", "--log-level", "warning", "tracker:create_app()"], env=env)
@@ -222,7 +222,8 @@ def main(argv: list[str] | None = None) -> None:
         server.terminate()
         server.wait(30)
     print(f"attack pass, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-          f"{args.database_url.split('://')[0]}, load average {os.getloadavg()[0]:.1f}")
+          f"{args.database_url.split('://')[0]}{', production' if args.production else ''}, "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'pass':<44}{'inputs':>8}{'faults':>8}{'slowest':>10}")
     for kind in tally.tried:
         print(f"{kind:<44}{tally.tried[kind]:>8}{len(tally.faults[kind]):>8}{tally.slowest[kind]:>9.2f}s")

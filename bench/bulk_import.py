@@ -1,15 +1,18 @@
 """Bulk import from the command line against a plain load of the same rows.
 
     python -m bench.bulk_import --rows 1000000 [--database-url postgresql://postgres@127.0.0.1:5432/x]
+        # PostgreSQL: x must exist and be empty; the baseline goes into x_baseline, made anew
     python -m bench.bulk_import --rows 1000 --into sqlite:////tmp/m.sqlite3   # into an existing registry
     python -m bench.bulk_import --csv /tmp/cases-1m.csv ...   # reuse (or write once) the CSV
 
 Writes N generated rows (the demo generator, seed 11, federation FR) to a CSV, then times, each
 on a fresh database made by the migrations (or `--into`, a registry made by bench.generate):
 
-- baseline: `csv.reader` + `sqlite3.executemany` of the same rows into the cases table (the
-  columns of the file plus what a case needs: federation, section, timestamps, version), one
-  commit; nothing checked, no audit trail (SQLite only: it is the yardstick for both databases);
+- baseline: `csv.reader`, then the same rows into the cases table (the columns of the file plus
+  what a case needs: federation, section, timestamps, version), one commit; nothing checked, no
+  audit trail. On SQLite `sqlite3.executemany`; on PostgreSQL (`--database-url postgresql://…`)
+  psycopg's `COPY cases (…) FROM STDIN` fed row by row, into a database of its own beside the
+  import's (`<name>_baseline`, dropped and made again by the migrations);
 - `tracker cases import FILE --federation F --confirm-distinct`, end to end in a new process
   (start-up included), with its peak memory (`ru_maxrss` of the child).
 
@@ -57,11 +60,14 @@ def prepare(url: str) -> None:
     subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
 
 
-def baseline(path: Path, database: Path) -> tuple[float, float]:
-    """(wall, CPU seconds) of a plain load: csv + sqlite3.executemany into the cases table, one transaction."""
+def baseline(path: Path, database: str) -> tuple[float, float]:
+    """(wall, CPU seconds) of a plain load: csv + sqlite3.executemany into the cases table (or
+    COPY, for a postgresql:// URL), one transaction."""
     from tracker.services.reference import nace_codes
 
     sections = {c.code: c.section for c in nace_codes().values()}
+    if database.startswith("postgresql://"):
+        return _baseline_copy(path, database, sections)
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
     started, cpu = time.perf_counter(), time.process_time()
     connection = sqlite3.connect(database)
@@ -78,6 +84,42 @@ def baseline(path: Path, database: Path) -> tuple[float, float]:
     connection.commit()
     connection.close()
     return time.perf_counter() - started, time.process_time() - cpu
+
+
+def _baseline_copy(path: Path, url: str, sections: dict[str, str]) -> tuple[float, float]:
+    """The PostgreSQL yardstick: csv.reader + COPY FROM STDIN (text format, psycopg's write_row)."""
+    import psycopg
+
+    now = datetime.now(UTC)
+    started, cpu = time.perf_counter(), time.process_time()
+    with psycopg.connect(url) as connection:
+        fed_id = connection.execute("SELECT id FROM federations WHERE code = %s", (FEDERATION,)).fetchone()[0]
+        with path.open(newline="", encoding="utf-8") as fh, connection.cursor() as cursor:
+            reader = csv.reader(fh)
+            header = next(reader)
+            columns = [*header, "federation_id", "nace_section", "created_at", "updated_at", "version", "changed_in"]
+            nace = header.index("nace")
+            constants = [fed_id, None, now, now, 1, 1]
+            with cursor.copy(f"COPY cases ({', '.join(columns)}) FROM STDIN") as copy:
+                for cells in reader:
+                    constants[1] = sections.get(cells[nace])
+                    copy.write_row([*(cell or None for cell in cells), *constants])
+    # leaving the connection's block commits
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def fresh_postgres(url: str) -> str:
+    """A new database `<name>_baseline` on the server of `url` (dropped first if it exists): its URL."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    name = f"{target.database}_baseline"
+    admin = target.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return target.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
@@ -118,10 +160,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--csv", help="the generated CSV: reused when it exists, else written there")
-    parser.add_argument("--baseline-only", nargs=2, metavar=("CSV", "SQLITE"), help=argparse.SUPPRESS)
+    parser.add_argument("--baseline-only", nargs=2, metavar=("CSV", "DATABASE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.baseline_only:  # the child process of the baseline
-        wall, cpu = baseline(Path(args.baseline_only[0]), Path(args.baseline_only[1]))
+        wall, cpu = baseline(Path(args.baseline_only[0]), args.baseline_only[1])
         print(f"{wall:.1f} s, CPU {cpu:.1f} s")
         return
     folder = Path(tempfile.mkdtemp(prefix="bulk-bench-"))
@@ -131,11 +173,18 @@ def main(argv: list[str] | None = None) -> None:
     size = path.stat().st_size / 2**20
     print(f"{args.rows:,} rows, {size:.0f} MB CSV ({path}); load average {os.getloadavg()[0]:.1f}")
     if not args.no_baseline and not args.into:
-        database = folder / "baseline.sqlite3"
-        prepare(f"sqlite:///{database}")
+        postgres = (args.database_url or "").startswith(("postgresql://", "postgres://"))
+        if postgres:
+            target = fresh_postgres(args.database_url)
+            prepare(target)
+            what = "COPY"
+        else:
+            target = str(folder / "baseline.sqlite3")
+            prepare(f"sqlite:///{target}")
+            what = "sqlite3.executemany"
         wall, cpu, peak, _line = timed([sys.executable, "-m", "bench.bulk_import", "--baseline-only", str(path),
-                                        str(database)])
-        print(f"  baseline csv + sqlite3.executemany: {wall:.1f} s (CPU {cpu:.1f} s), peak {peak:.0f} MB; "
+                                        target])
+        print(f"  baseline csv + {what}: {wall:.1f} s (CPU {cpu:.1f} s), peak {peak:.0f} MB; "
               f"load average {os.getloadavg()[0]:.1f}")
     url = args.into or args.database_url or f"sqlite:///{folder / 'import.sqlite3'}"
     prepare(url)

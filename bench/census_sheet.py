@@ -1,6 +1,7 @@
 """Time the census sheet (every case open on a census date, as the follow-up page and
 `tracker cases census` write it) and the annual status-check sheet, CSV and XLSX, for the whole
-registry as the secretariat downloads it.
+registry as the secretariat downloads it; and the case export (`tracker cases export`, the list's
+download) of every federation.
 
     python -m bench.generate --cases 220000 --database-url sqlite:////tmp/census-bench.sqlite3
     python -m bench.census_sheet --database-url sqlite:////tmp/census-bench.sqlite3 [--census-date 2025-12-31]
@@ -26,7 +27,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--census-date", type=date.fromisoformat, default=date(2025, 12, 31))
     parser.add_argument("--sheets", default="census.xlsx,census.csv,status.xlsx",
-                        help="comma-separated of census.xlsx, census.csv, status.xlsx, status.csv")
+                        help="comma-separated of census.xlsx, census.csv, status.xlsx, status.csv, "
+                             "export.csv, export.xlsx (the case export of every federation)")
     parser.add_argument("--lock-probe", action="store_true",
                         help="try a write from another connection every 0.5 s while a sheet is written")
     args = parser.parse_args(argv)
@@ -35,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from tracker import create_app
     from tracker.extensions import db
-    from tracker.services.spreadsheets import status_import
+    from tracker.services.spreadsheets import exports, status_import
 
     app = create_app()
     with app.app_context():
@@ -48,7 +50,11 @@ def main(argv: list[str] | None = None) -> None:
                 wall, cpu = time.perf_counter(), time.process_time()
                 if probe:
                     probe.start()
-                rows = status_import.write_status_check(fh, None, fmt, census_date=census, today=args.census_date)
+                if kind == "export":
+                    rows = exports.write_export(fh, None, fmt=fmt)
+                else:
+                    rows = status_import.write_status_check(fh, None, fmt, census_date=census,
+                                                            today=args.census_date)
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                 size = fh.tell()
             db.session.rollback()

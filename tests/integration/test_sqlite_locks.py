@@ -133,3 +133,143 @@ def test_warming_does_not_wait_for_a_build_under_way(file_app, monkeypatch):
             thread.join()
     assert builds == ["build"]
     assert duplicate_index.ready()
+
+
+# --- the other readers of many rows (decision 75): each query read to its end before Python works ---
+
+MANY = 6000  # more rows than one fetch of a streamed query (5,000, 2,000): a streamed read stays open
+
+
+def _write_from_another_connection(path) -> str:  # noqa: ANN001
+    """What a writer on its own connection gets without waiting: "committed", or SQLite's error."""
+    writer = sqlite3.connect(str(path), timeout=0, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE federations SET name = name")
+        writer.execute("COMMIT")
+        return "committed"
+    except sqlite3.OperationalError as exc:
+        if writer.in_transaction:
+            writer.execute("ROLLBACK")
+        return str(exc)
+    finally:
+        writer.close()
+
+
+@pytest.fixture
+def many_cases(file_app):
+    """The file app with MANY more cases of its federation (copies of L-0, refs M-1…)."""
+    app, path = file_app
+    with sqlite3.connect(str(path)) as connection:
+        columns = ("federation_id, country, transfer_date, transfer_type, registered_on, last_verified_on, nace, "
+                   "nace_section, created_at, updated_at, version, changed_in")
+        connection.execute(
+            f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {MANY}) "
+            f"INSERT INTO cases (ref, name, {columns}) SELECT 'M-' || i, 'Atelier ' || i, {columns} "
+            "FROM n, cases WHERE cases.ref = 'L-0'")
+    return app, path
+
+
+def _probing(outcomes: list[str], path, work):  # noqa: ANN001, ANN202
+    """`work` wrapped: at its first call (Python working on the first row read), a write is tried."""
+    def probe(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if not outcomes:
+            outcomes.append(_write_from_another_connection(path))
+        return work(*args, **kwargs)
+    return probe
+
+
+def test_a_write_commits_while_the_identities_of_the_registry_are_loaded(many_cases, monkeypatch):
+    """`duplicates.load_cases` (the web import's duplicate check) makes an identity of every case."""
+    from tracker.services.casework import duplicates
+
+    _app, path = many_cases
+    outcomes: list[str] = []
+    monkeypatch.setattr(duplicates, "_identity", _probing(outcomes, path, duplicates._identity))
+    loaded = duplicates.load_cases({"FR"})
+    assert outcomes == ["committed"]
+    assert len(loaded) == len(CASES) + MANY
+    assert len({identity.id for identity in loaded}) == len(loaded)
+
+
+def _rows_probed(monkeypatch, path) -> list[str]:  # noqa: ANN001
+    """Probe the export's rows: a write is tried once the first row is in Python's hands."""
+    from tracker.services.spreadsheets import exports
+
+    outcomes: list[str] = []
+    real_rows = exports._rows
+
+    def rows(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        for row in real_rows(*args, **kwargs):
+            if not outcomes:
+                outcomes.append(_write_from_another_connection(path))
+            yield row
+
+    monkeypatch.setattr(exports, "_rows", rows)
+    return outcomes
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_write_commits_while_the_export_is_written(many_cases, monkeypatch, fmt):
+    """The CSV and XLSX exports (the command line, the list's XLSX download) write row after row."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from tracker.services.spreadsheets import exports
+
+    _app, path = many_cases
+    outcomes = _rows_probed(monkeypatch, path)
+    buffer = io.BytesIO()
+    count = exports.write_export(buffer, None, fmt=fmt)
+    assert outcomes == ["committed"]
+    assert count == len(CASES) + MANY
+    if fmt == "xlsx":
+        refs = [row[0] for row in load_workbook(buffer, read_only=True).worksheets[0].iter_rows(min_row=2,
+                                                                                                 values_only=True)]
+    else:
+        lines = buffer.getvalue().decode("utf-8-sig").splitlines()[1:]
+        refs = [line.split(",")[0] for line in lines]
+    assert refs == sorted(refs)  # federation, then ref: the order of one query
+    assert len(refs) == len(CASES) + MANY
+
+
+def test_a_write_commits_while_the_csv_download_streams(many_cases, monkeypatch):
+    """The list's CSV download is read after the view returned, through a connection of its own,
+    while the response is sent (as slowly as the client reads it)."""
+    from tracker.extensions import db
+    from tracker.services.spreadsheets import exports
+
+    _app, path = many_cases
+    outcomes = _rows_probed(monkeypatch, path)
+    with db.engine.connect() as connection:
+        body = b"".join(exports.iter_csv_query(exports.export_statement(None), connection))
+    assert outcomes == ["committed"]
+    assert len(body.decode("utf-8-sig").splitlines()) == 1 + len(CASES) + MANY
+
+
+def test_a_write_commits_while_a_status_sheet_is_checked(many_cases, monkeypatch):
+    """The status import reads the cases its sheet names (ORM objects) before checking its rows."""
+    from sqlalchemy import event
+
+    from tracker.models import Case
+    from tracker.services.spreadsheets import status_import
+
+    _app, path = many_cases
+    refs = [f"M-{i}" for i in range(1, MANY + 1)]
+    sheet = "federation,ref,operating_on,exit_date,exit_reason\r\n" + "".join(
+        f"LOCK,{ref},2025-12-31,,\r\n" for ref in refs)
+    outcomes: list[str] = []
+
+    def loaded(target, context) -> None:  # noqa: ANN001
+        if not outcomes:
+            outcomes.append(_write_from_another_connection(path))
+
+    event.listen(Case, "load", loaded)
+    try:
+        result = status_import.import_status_checks(None, sheet.encode(), "status.csv", dry_run=True)
+    finally:
+        event.remove(Case, "load", loaded)
+    assert outcomes == ["committed"]
+    assert result.ok, result.problems
+    assert result.operating == MANY

@@ -250,12 +250,25 @@ def identity_of(values: dict[str, Any], federation_id: int, case_id: int | None 
                         values["country"], transfer.year if isinstance(transfer, date) else None, row)
 
 
+#: Rows `load_cases` reads by one query.
+_LOAD_CHUNK = 20_000
+
+
 def load_cases(countries: Iterable[str] | None = None) -> list[CaseIdentity]:
-    """The identities of every live case (of the given countries)."""
-    stmt = select(*_IDENTITY_COLUMNS).where(Case.deleted_at.is_(None))
+    """The identities of every live case (of the given countries), read `_LOAD_CHUNK` rows at a
+    time by id, each query to its end before its identities are made (decision 75: on SQLite an
+    unfinished query holds the read lock, and writers wait behind it)."""
+    stmt = select(*_IDENTITY_COLUMNS).where(Case.deleted_at.is_(None)).order_by(Case.id).limit(_LOAD_CHUNK)
     if countries is not None:
         stmt = stmt.where(Case.country.in_(sorted(set(countries))))
-    return [_identity(row) for row in db.session.execute(stmt.execution_options(yield_per=5000))]
+    identities: list[CaseIdentity] = []
+    after: int | None = None
+    while True:
+        rows = db.session.execute(stmt if after is None else stmt.where(Case.id > after)).all()
+        identities += [_identity(row) for row in rows]
+        if len(rows) < _LOAD_CHUNK:
+            return identities
+        after = rows[-1][0]
 
 
 def duplicates_of(identity: CaseIdentity) -> list[PossibleDuplicate]:

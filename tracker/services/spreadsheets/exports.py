@@ -17,8 +17,9 @@ Rules:
   spreadsheet. In CSV it is written with one leading apostrophe; in XLSX it is a text cell with
   Excel's "quote prefix" (the same thing, without a visible apostrophe). `imports` removes one
   apostrophe before those characters, so the value round-trips unchanged.
-- Rows are read with Core (only the schema's columns) and `yield_per`, and written as they come:
-  a million cases stream in bounded memory (CSV via `iter_csv` or `write_export`).
+- Rows are read with Core (only the schema's columns) in batches of ids, each query to its end,
+  and written as they come: a million cases stream in bounded memory (CSV via `iter_csv` or
+  `write_export`), and no query stays open while the file is written (decision 75).
 - `write_table` writes any other table (the blank import template, the annual status check,
   a list of import problems) by the same CSV/XLSX rules, formula guard included.
 """
@@ -45,7 +46,8 @@ from tracker.services.permissions import Scope, scope_cases
 
 FORMATS = ("csv", "xlsx")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-YIELD_PER = 2000
+#: Rows read by one query of an export (a bound parameter each: within SQLite's 32,766 and PostgreSQL's 65,535).
+BATCH = 5000
 CSV_CHUNK_ROWS = 1000
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
 _COLUMN_WIDTHS = {"name": 32, "legal_form": 20, "transfer_type": 12, "exit_reason": 12}
@@ -159,15 +161,22 @@ def _count(query: Select) -> int:
 
 def _rows(query: Select, progress: ExportProgress | None, total: int,
           connection: Connection | None = None) -> Iterator[tuple[Any, ...]]:
+    """The rows of `query`, in its order, read `BATCH` at a time, each query to its end before its
+    rows are written (decision 75: on SQLite an unfinished query holds the read lock while Python
+    writes the file or sends the download, and every writer waits behind it). The ids come
+    first, in order, from one short query; each batch is a contiguous slice of them read again
+    under the same conditions and order, so a case changed meanwhile is written as it is then,
+    or left out when it no longer qualifies (deleted)."""
     executor = connection if connection is not None else db.session
-    result = executor.execute(query.execution_options(yield_per=YIELD_PER))
+    ids = executor.execute(query.with_only_columns(Case.id)).scalars().all()
     done = 0
-    for row in result:
-        yield tuple(row)
-        done += 1
-        if progress is not None and done % YIELD_PER == 0:
+    for start in range(0, len(ids), BATCH):
+        for row in executor.execute(query.where(Case.id.in_(ids[start:start + BATCH]))).all():
+            yield tuple(row)
+            done += 1
+        if progress is not None:
             progress(done, total)
-    if progress is not None:
+    if progress is not None and not ids:
         progress(done, total)
 
 
