@@ -57,6 +57,8 @@ LANGUAGE_CHOICES = [SelectChoice("", _l("The browser's language")),
 
 #: Dates written as digits: ISO in English (what the app always showed), day first elsewhere.
 _NUMERIC_DATE = {"en": "yyyy-MM-dd", "fr": "dd/MM/yyyy", "it": "dd/MM/yyyy", "es": "dd/MM/yyyy"}
+#: Dates written out with the day first (CLDR's long form is "December 31, 2025" in English).
+_WRITTEN_DATE = {"en": "d MMMM y"}
 
 babel = Babel()
 
@@ -165,7 +167,9 @@ def format_percent(fraction: float | None, digits: int = 1, missing: str = "—"
 
 def format_date(value: date | datetime | str | None, style: str = "numeric", missing: str = "—") -> str:
     """A date as the locale writes it: `numeric` 31/12/2025 (ISO 2025-12-31 in English), `long`
-    31 décembre 2025, or `medium`/`short`/`full` (CLDR). An ISO string is read as its date."""
+    31 décembre 2025, `written` the long form with the day first in English too (31 December 2025,
+    as the annual report writes dates; a census is named so), or `medium`/`short`/`full` (CLDR).
+    An ISO string is read as its date."""
     if value is None or value == "":
         return missing
     if isinstance(value, str):
@@ -173,7 +177,12 @@ def format_date(value: date | datetime | str | None, style: str = "numeric", mis
     if isinstance(value, datetime):
         value = value.date()
     locale = _locale()
-    pattern = _NUMERIC_DATE.get(locale.language, "yyyy-MM-dd") if style == "numeric" else style
+    if style == "numeric":
+        pattern = _NUMERIC_DATE.get(locale.language, "yyyy-MM-dd")
+    elif style == "written":
+        pattern = _WRITTEN_DATE.get(locale.language, "long")
+    else:
+        pattern = style
     return babel_format_date(value, format=pattern, locale=locale)
 
 

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from datetime import date
 
 from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
+
+from tracker.i18n import format_date
 
 
 class Labels(Mapping[str, str]):
@@ -297,7 +300,8 @@ DUPLICATE_REASONS: Labels = Labels({
 })
 
 #: Texts the application itself writes into the timeline and the history (sources, notes, the
-#: context of an audit entry), read in the user's language; `{file}` stands for a file's name.
+#: context of an audit entry), read in the user's language; `{file}` stands for a file's name,
+#: `{date}` for a date (stored in ISO, shown written out as the reader's language writes it).
 APP_TEXTS: Labels = Labels({
     "case edit": _l("case edit"),
     "exit cleared by editing the case": _l("exit cleared by editing the case"),
@@ -306,9 +310,20 @@ APP_TEXTS: Labels = Labels({
     "import {file}": _l("import %(file)s"),
     "baselines import {file}": _l("baselines import %(file)s"),
     "annual status check {file}": _l("annual status check %(file)s"),
+    "census of {date} ({file})": _l("census of %(date)s (%(file)s)"),
+    "census of {date}": _l("census of %(date)s"),
 })
-_APP_TEXT_PATTERNS = [(re.compile("^" + re.escape(key).replace(re.escape("{file}"), "(?P<file>.+)") + "$"), key)
-                      for key in APP_TEXTS]
+_APP_TEXT_PARTS = {"{file}": "(?P<file>.+)", "{date}": r"(?P<date>\d{4}-\d{2}-\d{2})"}
+
+
+def _app_text_pattern(key: str) -> re.Pattern[str]:
+    pattern = re.escape(key)
+    for part, group in _APP_TEXT_PARTS.items():
+        pattern = pattern.replace(re.escape(part), group)
+    return re.compile(f"^{pattern}$")
+
+
+_APP_TEXT_PATTERNS = [(_app_text_pattern(key), key) for key in APP_TEXTS]
 
 
 def app_text(text: str | None) -> str | None:
@@ -319,7 +334,13 @@ def app_text(text: str | None) -> str | None:
         match = pattern.match(text)
         if match:
             label = APP_TEXTS.lazy(key)
-            return str(label % match.groupdict()) if match.groupdict() else str(label)
+            parts = match.groupdict()
+            if "date" in parts:
+                try:
+                    parts["date"] = format_date(date.fromisoformat(parts["date"]), "written")
+                except ValueError:  # not a real day: the text was not written by the application
+                    continue
+            return str(label % parts) if parts else str(label)
     return text
 
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 from support_cases import errors_next_to
-from support_import import read_csv, read_xlsx, text_of, token_of, upload, written
+from support_import import full_problem_rows, problem_rows, read_csv, read_xlsx, text_of, token_of, upload, written
 
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case, ExitReason, Role, StatusCheck
@@ -229,21 +229,105 @@ def test_the_filled_census_goes_back_checked_then_recorded(client, login, regist
     before = written()
     token = token_of(upload(client, data, "census.csv", url="/cases/follow-up/upload"))
     assert written() == before
-    summary = text_of(client.get(f"/cases/follow-up/upload/{token}").get_data(as_text=True), "summary")
+    review = client.get(f"/cases/follow-up/upload/{token}").get_data(as_text=True)
+    assert "<title>Census of 31 December 2020" in review
+    assert text_of(review, "review-title") == "Census of 31 December 2020"
+    summary = text_of(review, "summary")
     assert ("Confirming records 2 confirmations of operation and 0 exits (2 exits already recorded, "
-            "1 row left empty)") in summary
+            "1 row left empty). It settles 1 case for this census.") in summary  # A1 was settled already
     response = client.post(f"/cases/follow-up/upload/{token}", data={})
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Recorded 2 confirmations of operation and 0 exits from census.csv." in page
+    assert ("Recorded 2 confirmations of operation and 0 exits from census.csv. "
+            "1 case settled for the census of 31 December 2020.") in page
     cases = {c.ref: c for c in db.session.scalars(select(Case))}
     assert (cases["A4"].last_verified_on, cases["A1"].last_verified_on) == (date(2021, 1, 15), date(2022, 6, 30))
     checks = db.session.scalars(select(StatusCheck).order_by(StatusCheck.id)).all()
-    assert [(c.case.ref, c.outcome, c.source, c.recorded_by_id) for c in checks] == [
-        ("A1", "operating", "annual status check census.csv", staff.id), ("A4", "operating", "registre", staff.id)]
-    assert db.session.scalars(select(AuditEntry.action)).all() == ["follow_up", "follow_up"]
+    # dated as filled in, not moved to the census date; the default source names the census
+    assert [(c.case.ref, c.outcome, c.checked_on, c.source, c.recorded_by_id) for c in checks] == [
+        ("A1", "operating", date(2022, 6, 30), "census of 2020-12-31 (census.csv)", staff.id),
+        ("A4", "operating", date(2021, 1, 15), "registre", staff.id)]
+    assert [(e.action, e.context) for e in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))] == [
+        ("follow_up", f"status check {checks[0].id}: operating; census of 2020-12-31"),
+        ("follow_up", f"status check {checks[1].id}: operating; census of 2020-12-31")]
     census = census_completeness(staff)
     assert counts(census, fr.id, 2020) == (5, 5) and counts(census, fr.id, 2021) == (4, 2)
+    for lang, wording in (("en", "census of 31 December 2020 (census.csv)"),
+                          ("fr", "recensement du 31 décembre 2020 (census.csv)"),
+                          ("it", "censimento del 31 dicembre 2020 (census.csv)"),
+                          ("es", "censo del 31 de diciembre de 2020 (census.csv)")):
+        assert wording in client.get(f"/cases/{cases['A1'].id}?lang={lang}").get_data(as_text=True), lang
+
+
+def test_a_census_review_and_its_flash_speak_the_users_language(client, login, registry):
+    fr, _ = registry
+    login(Role.STAFF, federation=fr)
+    rows = read_csv(client.get("/cases/follow-up/census.csv?census_date=2020-12-31").data)
+    header = rows[0]
+    rows[4][header.index("operating_on")] = "15/01/2021"  # A4, in the French order
+    data = ("\r\n".join(",".join(cells) for cells in rows) + "\r\n").encode()
+    token = token_of(upload(client, data, "recensement.csv", url="/cases/follow-up/upload"))
+    review = client.get(f"/cases/follow-up/upload/{token}?lang=fr").get_data(as_text=True)
+    assert text_of(review, "review-title") == "Recensement du 31 décembre 2020"
+    response = client.post(f"/cases/follow-up/upload/{token}?lang=fr", data={})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Recensement du 31 décembre 2020 : situation désormais connue pour 1 dossier." in page
+
+
+def census_upload(client, rows, census_dates):
+    """The downloaded census rows with the census_date column rewritten (one value per case row)."""
+    header = rows[0]
+    for cells, value in zip(rows[1:], census_dates, strict=True):
+        cells[header.index("census_date")] = value
+    data = ("\r\n".join(",".join(cells) for cells in rows) + "\r\n").encode()
+    return token_of(upload(client, data, "census.csv", url="/cases/follow-up/upload"))
+
+
+def test_bad_census_dates_are_problems_of_their_rows_and_nothing_is_recorded(client, login, registry):
+    fr, _ = registry
+    login(Role.STAFF, federation=fr)
+    rows = read_csv(client.get("/cases/follow-up/census.csv?census_date=2020-12-31").data)
+    header = rows[0]
+    rows[4][header.index("operating_on")] = "2021-01-15"  # A4: a valid follow-up, held back by the others
+    future = (TODAY + timedelta(days=2)).isoformat()
+    token = census_upload(client, rows, ["2020-12-31", "", "soon", future, "31/12/1899"])
+    html = client.get(f"/cases/follow-up/upload/{token}").get_data(as_text=True)
+    assert text_of(html, "review-title") == "Census of 31 December 2020"
+    assert "Nothing can be recorded" in html and "The file has 4 problems." in text_of(html, "summary")
+    assert full_problem_rows(html) == [
+        ("3", "A2", rows[2][2], "census_date", "—", "is required"),
+        ("4", "A3", rows[3][2], "census_date", "soon", "'soon' is not a date in the form YYYY-MM-DD"),
+        ("5", "A4", rows[4][2], "census_date", future, f"{future} is in the future"),
+        ("6", "A5", rows[5][2], "census_date", "31/12/1899", "the census date must be in 1900 or later"),
+    ]
+    assert client.post(f"/cases/follow-up/upload/{token}", data={}).status_code == 409
+    assert written()[1:3] == (0, 0)
+
+
+def test_a_census_date_other_than_the_sheets_is_a_problem_in_the_users_language(client, login, registry):
+    fr, _ = registry
+    login(Role.STAFF, federation=fr)
+    rows = read_csv(client.get("/cases/follow-up/census.csv?census_date=2020-12-31").data)
+    token = census_upload(client, rows, ["31/12/2020", "2020-12-31", "2020-12-31", "30/12/2020", "2020-12-31"])
+    html = client.get(f"/cases/follow-up/upload/{token}").get_data(as_text=True)
+    assert full_problem_rows(html) == [("5", "A4", rows[4][2], "census_date", "30/12/2020",
+                                        "differs from the other rows' census date (2020-12-31)")]
+    french = client.get(f"/cases/follow-up/upload/{token}?lang=fr").get_data(as_text=True)
+    assert text_of(french, "review-title") == "Recensement du 31 décembre 2020"  # the date most rows give
+
+
+def test_census_problems_are_written_in_the_language_of_the_upload(client, login, registry):
+    fr, _ = registry
+    login(Role.STAFF, federation=fr)
+    rows = read_csv(client.get("/cases/follow-up/census.csv?census_date=2020-12-31").data)
+    header = rows[0]
+    for cells, value in zip(rows[1:], ["2020-12-31", "2020-12-31", "2020-12-30", "2020-12-31", ""], strict=True):
+        cells[header.index("census_date")] = value
+    data = ("\r\n".join(",".join(cells) for cells in rows) + "\r\n").encode()
+    token = token_of(upload(client, data, "census.csv", url="/cases/follow-up/upload?lang=fr"))
+    html = client.get(f"/cases/follow-up/upload/{token}?lang=fr").get_data(as_text=True)
+    assert [message for _row, _column, message in problem_rows(html)] == [
+        "diffère de la date de recensement des autres lignes (31/12/2020)", "est obligatoire"]
 
 
 def test_a_census_with_a_bad_row_records_nothing(client, login, registry):

@@ -143,7 +143,8 @@ def test_problems_are_listed_and_nothing_is_recorded(client, login, feds):
     assert client.post(f"/cases/follow-up/upload/{token}", data={}).status_code == 409
     assert written()[1] == 0
     download = client.get(f"/cases/follow-up/upload/{token}/problems.csv")
-    assert read_csv(download.data)[1] == ["3", "", "", "operating_on", "",
+    # each problem says which case it is about and the value at fault, as written
+    assert read_csv(download.data)[1] == ["3", "FR-OLD", "Vieille", "operating_on", "yesterday",
                                           "'yesterday' is not a date in the form YYYY-MM-DD"]
 
 

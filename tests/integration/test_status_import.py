@@ -14,7 +14,12 @@ from sqlalchemy import func, select
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case, ExitReason, Role, StatusCheck
 from tracker.services.casework import completeness
-from tracker.services.spreadsheets.status_import import STATUS_COLUMNS, import_status_checks, write_status_check
+from tracker.services.spreadsheets.status_import import (
+    CENSUS_COLUMNS,
+    STATUS_COLUMNS,
+    import_status_checks,
+    write_status_check,
+)
 
 TODAY = date(2025, 6, 30)
 
@@ -219,3 +224,71 @@ def test_xlsx_with_date_cells_is_read(fed, stale):
 def test_a_file_that_is_not_a_spreadsheet(fed):
     result = run(None, b"\x89PNG\r\n\x1a\n\x00\x00")
     assert [p.row for p in result.problems] == [0] and "not UTF-8" in result.problems[0].message
+
+
+# --- census sheets --------------------------------------------------------------------------------
+
+CENSUS = date(2024, 12, 31)
+
+
+def census_row(ref: str, census_date: str = "2024-12-31", **fields: str) -> dict[str, str]:
+    return row(ref, census_date=census_date, **fields)
+
+
+def test_a_census_sheet_names_its_census_and_counts_the_cases_it_settles(fed, stale, make_user):
+    staff = make_user(Role.STAFF, federation=fed)
+    data = sheet([census_row("OLD", "31/12/2024", operating_on="01/05/2025"),  # the French order
+                  census_row("NEVER", exit_date="2025-01-10", exit_reason="liquidation"),
+                  census_row("RECENT", operating_on="2024-09-01"),  # recorded, but before the census
+                  census_row("CLOSED")], columns=CENSUS_COLUMNS)
+    result = run(staff, data)
+    assert result.problems == () and result.census_date == CENSUS
+    assert (result.operating, result.exits, result.blank, result.settled) == (2, 1, 1, 2)
+    checks = {c.case.ref: c for c in db.session.scalars(select(StatusCheck))}
+    assert {ref: (c.checked_on, c.source) for ref, c in checks.items()} == {
+        "OLD": (date(2025, 5, 1), "census of 2024-12-31 (check.csv)"),
+        "NEVER": (date(2025, 1, 10), "census of 2024-12-31 (check.csv)"),
+        "RECENT": (date(2024, 9, 1), "census of 2024-12-31 (check.csv)")}
+    contexts = db.session.scalars(select(AuditEntry.context)).all()
+    assert len(contexts) == 3 and all(c.endswith(": operating; census of 2024-12-31")
+                                      or c.endswith(": liquidation; census of 2024-12-31") for c in contexts)
+
+
+def test_a_status_check_sheet_has_no_census(fed, stale):
+    result = run(None, sheet([row("OLD", operating_on="2025-05-01")]))
+    assert result.census_date is None and result.settled == 0
+    assert db.session.scalar(select(StatusCheck.source)) == "annual status check check.csv"
+
+
+def test_the_census_date_most_rows_give_is_the_sheets_and_another_is_a_problem(fed, stale):
+    data = sheet([census_row("OLD", "2024-12-30", operating_on="2025-05-01"), census_row("NEVER"),
+                  census_row("RECENT")], columns=CENSUS_COLUMNS)
+    result = run(None, data)
+    assert result.census_date == CENSUS and counts() == (0, 0)
+    assert [(p.row, p.column, p.ref, p.value, p.message) for p in result.problems] == [
+        (2, "census_date", "OLD", "2024-12-30", "differs from the other rows' census date (2024-12-31)")]
+    tie = run(None, sheet([census_row("OLD", "2024-12-30"), census_row("NEVER")], columns=CENSUS_COLUMNS))
+    assert tie.census_date == date(2024, 12, 30) and where(tie) == {(3, "census_date")}  # the first one given
+
+
+def test_every_row_of_a_census_gives_a_census_date_blank_rows_too(fed, stale):
+    data = sheet([census_row("OLD", operating_on="2025-05-01"), census_row("NEVER", ""),
+                  census_row("RECENT", "2025-07-01"), census_row("CLOSED", "31/12/24")], columns=CENSUS_COLUMNS)
+    result = run(None, data)
+    assert [(p.row, p.message) for p in result.problems] == [
+        (3, "is required"), (4, "2025-07-01 is in the future"),
+        (5, "'31/12/24' is not a date in the form YYYY-MM-DD")]  # a two-digit year is left unread
+    assert counts() == (0, 0) and db.session.get(Case, stale["old"].id).last_verified_on == date(2024, 6, 29)
+
+
+def test_a_census_xlsx_with_date_cells_is_read(fed, stale):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(list(CENSUS_COLUMNS))
+    workbook.active.append(["FR-S", "OLD", "x", None, "FR", date(2015, 3, 1), None, date(2024, 12, 31),
+                            date(2025, 2, 3)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    result = import_status_checks(None, buffer.getvalue(), "census.xlsx", dry_run=True, today=TODAY)
+    assert (result.problems, result.census_date, result.operating, result.settled) == ((), CENSUS, 1, 1)

@@ -52,3 +52,20 @@ def test_published_figures_are_worded_in_the_readers_language(app) -> None:  # n
     with app.test_request_context(), force_locale("fr"):
         assert vocabulary.published_population("employee_transfers") == "Transmissions aux salariés"
         assert vocabulary.published_wording("c. 2009") == "vers 2009"
+
+
+def test_a_census_source_names_its_date_written_out_in_the_readers_language(app) -> None:  # noqa: ANN001
+    from flask_babel import force_locale
+
+    stored = "census of 2025-12-31 (census-FR-A-2025-12-31.xlsx)"
+    expected = {"en": "census of 31 December 2025 (census-FR-A-2025-12-31.xlsx)",
+                "fr": "recensement du 31 décembre 2025 (census-FR-A-2025-12-31.xlsx)",
+                "it": "censimento del 31 dicembre 2025 (census-FR-A-2025-12-31.xlsx)",
+                "es": "censo del 31 de diciembre de 2025 (census-FR-A-2025-12-31.xlsx)"}
+    for language, wording in expected.items():
+        with app.test_request_context(), force_locale(language):
+            assert vocabulary.app_text(stored) == wording
+            assert vocabulary.app_text("census of 2025-12-31") == wording.split(" (")[0]
+            # what a person typed stays as typed, even when it looks like the application's text
+            assert vocabulary.app_text("census of 2025-02-30 (x.csv)") == "census of 2025-02-30 (x.csv)"
+            assert vocabulary.app_text("census of last year") == "census of last year"

@@ -21,6 +21,7 @@ from tracker.cases.forms import (
     UploadStatusCheckForm,
 )
 from tracker.extensions import db
+from tracker.i18n import format_date
 from tracker.models import Role
 from tracker.reports.changes import change_text
 from tracker.reports.editions import FORMATS, last_edition
@@ -158,13 +159,17 @@ def status_upload() -> Any:
 def _status_review(result: status_import.StatusImportResult, status: str | None = None) -> dict[str, Any]:
     return {"status": status or ("checked" if result.ok else "rejected"), "rows": result.rows,
             "operating": result.operating, "exits": result.exits, "unchanged": result.unchanged,
-            "blank": result.blank, "problems": pages.problem_rows(result.problems)}
+            "blank": result.blank, "problems": pages.problem_rows(result.problems),
+            "census_date": result.census_date.isoformat() if result.census_date else None,
+            "settled": result.settled}
 
 
 def _render_status_review(staged: staging.StagedUpload, form: Form | None = None,
                           status: int = 200) -> tuple[str, int]:
     review = staged.review
-    return render_template("cases/status_review.html", staged=staged, review=review,
+    heading = (_("Census of %(date)s", date=format_date(review["census_date"], "written")) if review.get("census_date")
+               else _("Status check %(file)s", file=staged.filename))
+    return render_template("cases/status_review.html", staged=staged, review=review, heading=heading,
                            form=form or ConfirmStatusCheckForm(formdata=None),
                            shown_problems=review.get("problems", [])[:pages.PROBLEMS_SHOWN],
                            expires=pages.expiry(staged)), status
@@ -202,6 +207,10 @@ def status_review(token: str) -> Any:
                 confirmations=ngettext("%(num)s confirmation of operation", "%(num)s confirmations of operation",
                                        result.operating),
                 exits=ngettext("%(num)s exit", "%(num)s exits", result.exits), file=staged.filename)
+    if result.census_date is not None:
+        message += " " + ngettext("%(num)s case settled for the census of %(date)s.",
+                                  "%(num)s cases settled for the census of %(date)s.", result.settled,
+                                  date=format_date(result.census_date, "written"))
     return pages.close_staged(folder, staged, review, message, "success", "cases.status_review")
 
 

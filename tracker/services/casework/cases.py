@@ -412,9 +412,10 @@ class FollowUp:
 
 
 def record_follow_up(actor: User | None, case: Case, follow_up: FollowUp, expected_version: int | None = None,
-                     today: date | None = None) -> StatusCheck:
+                     today: date | None = None, about: str | None = None) -> StatusCheck:
     """Record a status check. `operating` confirms the case alive on `checked_on` (moves
-    last_verified_on forward, never back); an exit reason closes the case on that date."""
+    last_verified_on forward, never back); an exit reason closes the case on that date. `about`
+    (English, e.g. "census of 2025-12-31") is added to the audit entry's context."""
     today = today or date.today()
     if expected_version is not None and expected_version != case.version:
         raise EditConflict(_("Case %(ref)s was changed by someone else since you opened it.", ref=case.ref))
@@ -452,7 +453,8 @@ def record_follow_up(actor: User | None, case: Case, follow_up: FollowUp, expect
     case.updated_by_id = actor.id if actor is not None else None
     _flush_versioned(case)
     changes = audit.diff(before, audit.snapshot(case, ("last_verified_on", "exit_date", "exit_reason")))
-    audit.record(actor, case, "follow_up", changes, context=f"status check {check.id}: {follow_up.outcome}")
+    context = f"status check {check.id}: {follow_up.outcome}" + (f"; {about}" if about else "")
+    audit.record(actor, case, "follow_up", changes, context=context)
     return check
 
 

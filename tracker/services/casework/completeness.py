@@ -131,12 +131,18 @@ def census_date(value: str | date | None, today: date | None = None) -> date:
         raise InvalidCensusDate(str(exc), field="census_date") from None
     if parsed is None:
         return default_census_date(today)
-    if parsed > today:
-        raise InvalidCensusDate(_("%(date)s is in the future", date=format_date(parsed)), field="census_date")
-    if parsed < CENSUS_EARLIEST:
+    return check_census_date(parsed, today)
+
+
+def check_census_date(day: date, today: date | None = None) -> date:
+    """`day` when it may be a census date (not in the future, 1900 or later), else InvalidCensusDate:
+    the rule of the census form and of a census sheet's `census_date` column alike."""
+    if day > (today or date.today()):
+        raise InvalidCensusDate(_("%(date)s is in the future", date=format_date(day)), field="census_date")
+    if day < CENSUS_EARLIEST:
         raise InvalidCensusDate(_("the census date must be in %(year)s or later", year=CENSUS_EARLIEST.year),
                                 field="census_date")
-    return parsed
+    return day
 
 
 def open_on(day: date) -> ColumnElement[bool]:

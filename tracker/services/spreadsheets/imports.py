@@ -639,10 +639,15 @@ class _Rows:
 
 def _describe_problems(problems: list[ImportProblem], start: int, raw: dict[str, Any]) -> None:
     """Give the row's problems its ref, name and the value at fault, as written."""
-    ref, name = _shown(raw.get("ref")), _shown(raw.get("name"))
     for index in range(start, len(problems)):
-        problem = problems[index]
-        problems[index] = replace(problem, ref=ref, name=name, value=_shown(raw.get(problem.column)))
+        problems[index] = described(problems[index], raw)
+
+
+def described(problem: ImportProblem, raw: dict[str, Any]) -> ImportProblem:
+    """`problem` with the ref, name and value at fault of its row `raw` (the cells as written), as
+    every review page lists them (also services.spreadsheets.status_import)."""
+    return replace(problem, ref=_shown(raw.get("ref")), name=_shown(raw.get("name")),
+                   value=_shown(raw.get(problem.column)))
 
 
 def _shown(value: Any) -> str:

@@ -10,13 +10,15 @@ The sheet (CSV or XLSX, the rules of services.spreadsheets.exports: BOM, formula
 The census sheet is the same sheet for a census date D (`census_date` given): every case open
 on D (completeness.census_cases_query), with a `census_date` column after `last_verified_on`, and
 the exit of a case that exited after D already filled in (uploaded back as it is, it is
-"unchanged"). It goes back through the same upload: `census_date` is descriptive, like `name`.
+"unchanged"). It goes back through the same upload; there its `census_date` column says which
+census the sheet settles (see "Census sheets" below).
 
 Import rules (the file is read by `imports.read_rows`: CSV UTF-8 with `,` or `;`, or XLSX):
 
 - Header: `federation`, `ref`, `operating_on`, `exit_date` and `exit_reason` are required;
-  `source` and `note` optional; the descriptive columns (`census_date` too) may be kept or
-  deleted and are not read (the case is identified by federation and ref only). Unknown or repeated columns are errors.
+  `source` and `note` optional; the descriptive columns may be kept or deleted and are not read
+  (the case is identified by federation and ref only; `ref` and `name` label the problems).
+  Unknown or repeated columns are errors.
 - Each row names a federation by code and a case by ref. The federation must be one the user
   may record follow-ups for (a staff user: their own; any other code is a problem on that row);
   the ref must be a live case of that federation. A (federation, ref) seen twice is a problem.
@@ -29,6 +31,16 @@ Import rules (the file is read by `imports.read_rows`: CSV UTF-8 with `,` or `;`
   the case's last verification is a problem.
 - `source` (at most 200 characters; default "annual status check FILE") and `note` go into the
   StatusCheck.
+- Census sheets: a file with a `census_date` column is a census upload. Every row, filled or
+  blank, must give the census date (ISO, or the national order the import reads dates in), not in
+  the future and not before 1900 (completeness.check_census_date), and the same date as the other
+  rows: the date most rows give is the sheet's census date D, any other is a problem on its row.
+  The follow-ups are dated as filled in (operating_on, exit_date: "the status on D, or the latest
+  you know"), never moved to D; D names the census in the default source ("census of D (FILE)",
+  stored in English with D in ISO and shown in the reader's language, vocabulary.APP_TEXTS) and
+  in each follow-up's audit entry. A case is *settled* for D by the upload when it was open on D
+  and unsettled (no exit, not confirmed operating on or after D) and its follow-up is dated on
+  or after D (completeness' census rules).
 - All or nothing: every row is validated first and every problem reported as (row, column,
   message); with any problem, or with dry_run, nothing is recorded. Writing goes through
   record_follow_up (audited, versioned); if it still refuses a row (a concurrent change), that
@@ -37,6 +49,7 @@ Import rules (the file is read by `imports.read_rows`: CSV UTF-8 with `,` or `;`
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -51,7 +64,12 @@ from tracker.extensions import db
 from tracker.i18n import format_date, format_number
 from tracker.models import OPERATING, Case, ExitReason, Federation, User
 from tracker.services.casework.cases import FollowUp, parse_date, record_follow_up
-from tracker.services.casework.completeness import census_cases_query, stale_cases_query
+from tracker.services.casework.completeness import (
+    InvalidCensusDate,
+    census_cases_query,
+    check_census_date,
+    stale_cases_query,
+)
 from tracker.services.errors import DomainError
 from tracker.services.permissions import can
 from tracker.services.spreadsheets import csv_dialect, exports, imports
@@ -165,6 +183,8 @@ class StatusImportResult:
     problems: tuple[ImportProblem, ...]
     rows: int
     dry_run: bool = False
+    census_date: date | None = None  # the census the sheet is for (a census sheet), even with problems
+    settled: int = 0  # cases the upload settles for that census
 
     @property
     def ok(self) -> bool:
@@ -188,6 +208,8 @@ class _Plan:
     unchanged: int = 0
     blank: int = 0
     problems: list[ImportProblem] = field(default_factory=list)
+    census_date: date | None = None
+    settled: int = 0
 
 
 def import_status_checks(actor: User | None, data: bytes, filename: str, dry_run: bool,
@@ -205,24 +227,42 @@ def import_status_checks(actor: User | None, data: bytes, filename: str, dry_run
         problems = [ImportProblem(0, "", _("the file has a header row but no case rows"))]
     if problems:
         return _rejected(problems, len(rows), dry_run)
-    source = _("annual status check %(file)s", file=PurePath(filename).name)[:SOURCE_MAX]
-    plan = _plan(actor, rows, positions, today, source)
+    plan = _plan(actor, rows, positions, today, PurePath(filename).name)
+    census = plan.census_date
     if plan.problems:
-        return _rejected(plan.problems, len(rows), dry_run)
+        return _rejected(plan.problems, len(rows), dry_run, census)
     if not dry_run:
+        about = census_text(census) if census is not None else None
         for planned in plan.checks:
             try:
-                record_follow_up(actor, planned.case, planned.follow_up, today=today)
+                record_follow_up(actor, planned.case, planned.follow_up, today=today, about=about)
             except DomainError as exc:
                 column = "operating_on" if planned.follow_up.outcome == OPERATING else "exit_date"
-                return _rejected([ImportProblem(planned.row, column, exc.message)], len(rows), dry_run)
+                return _rejected([ImportProblem(planned.row, column, exc.message)], len(rows), dry_run, census)
     operating = sum(1 for p in plan.checks if p.follow_up.outcome == OPERATING)
     return StatusImportResult(operating=operating, exits=len(plan.checks) - operating, unchanged=plan.unchanged,
-                              blank=plan.blank, problems=(), rows=len(rows), dry_run=dry_run)
+                              blank=plan.blank, problems=(), rows=len(rows), dry_run=dry_run,
+                              census_date=census, settled=plan.settled)
 
 
-def _rejected(problems: list[ImportProblem], rows: int, dry_run: bool) -> StatusImportResult:
-    return StatusImportResult(0, 0, 0, 0, tuple(problems), rows, dry_run)
+def _rejected(problems: list[ImportProblem], rows: int, dry_run: bool,
+              census_date: date | None = None) -> StatusImportResult:
+    return StatusImportResult(0, 0, 0, 0, tuple(problems), rows, dry_run, census_date)
+
+
+def census_text(census_date: date) -> str:
+    """How the follow-ups and audit entries of a census upload name it: English, the date in ISO
+    (vocabulary.APP_TEXTS shows it in the reader's language)."""
+    return f"census of {census_date.isoformat()}"
+
+
+def _default_source(filename: str, census_date: date | None) -> str:
+    """The source of a row that gives none: the census and the file (stored in English, read
+    through vocabulary.app_text), or the annual status check and the file."""
+    if census_date is None:
+        return _("annual status check %(file)s", file=filename)[:SOURCE_MAX]
+    prefix = f"{census_text(census_date)} ("
+    return f"{prefix}{filename[:SOURCE_MAX - len(prefix) - 1]})"
 
 
 def _map_header(header: list[Any], row: int) -> tuple[dict[str, int], list[ImportProblem]]:
@@ -254,7 +294,7 @@ def _text(value: Any) -> str | None:
 def _read_dates(actor: User | None, read: list[tuple[int, dict[str, Any]]]) -> None:
     """Dates written as text (31/12/2025 from a French spreadsheet) become dates, in the order the
     file shows, else the national order of the actor's federation (csv_dialect)."""
-    names = ("operating_on", "exit_date")
+    names = ("operating_on", "exit_date", "census_date")
     country = actor.federation.country if actor is not None and actor.federation is not None else None
     texts = (value for _row, raw in read for name in names if isinstance(value := raw.get(name), str) and value)
     order = csv_dialect.date_order_of(texts, csv_dialect.national_date_order(country)).order
@@ -263,11 +303,54 @@ def _read_dates(actor: User | None, read: list[tuple[int, dict[str, Any]]]) -> N
 
 
 def _plan(actor: User | None, rows: list[tuple[int, tuple[Any, ...]]], positions: dict[str, int], today: date,
-          default_source: str) -> _Plan:
+          filename: str) -> _Plan:
     plan = _Plan()
     read = [(number, {name: imports.cell(cells[index]) if index < len(cells) else None
                       for name, index in positions.items()}) for number, cells in rows]
+    written = {number: dict(raw) for number, raw in read}  # as in the file, to describe the problems
     _read_dates(actor, read)
+    if "census_date" in positions:
+        plan.census_date = _census_date(read, today, plan.problems)
+    _plan_rows(actor, read, today, _default_source(filename, plan.census_date), plan)
+    plan.problems = sorted((imports.described(p, written[p.row]) if p.row in written else p for p in plan.problems),
+                           key=lambda p: p.row)
+    return plan
+
+
+def _census_date(read: list[tuple[int, dict[str, Any]]], today: date, problems: list[ImportProblem]) -> date | None:
+    """The sheet's census date: the one most rows give (the first of them on a tie); each row
+    without a valid one, or with another, is a problem."""
+    given: dict[int, date] = {}
+    for number, raw in read:
+        try:
+            day = parse_date(raw.get("census_date"))
+            if day is None:
+                problems.append(ImportProblem(number, "census_date", _("is required")))
+                continue
+            given[number] = check_census_date(day, today)
+        except ValueError as exc:
+            problems.append(ImportProblem(number, "census_date", str(exc)))
+        except InvalidCensusDate as exc:
+            problems.append(ImportProblem(number, "census_date", exc.message))
+    if not given:
+        return None
+    census = Counter(given.values()).most_common(1)[0][0]
+    problems += [ImportProblem(number, "census_date", _("differs from the other rows' census date (%(date)s)",
+                                                        date=format_date(census)))
+                 for number, day in given.items() if day != census]
+    return census
+
+
+def _settles(case: Case, when: date, census_date: date | None) -> bool:
+    """The follow-up settles the case for the census: open and unsettled on it, dated on or after it."""
+    if census_date is None or case.transfer_date > census_date or case.exit_date is not None:
+        return False
+    unsettled = case.last_verified_on is None or case.last_verified_on < census_date
+    return unsettled and when >= census_date
+
+
+def _plan_rows(actor: User | None, read: list[tuple[int, dict[str, Any]]], today: date, default_source: str,
+               plan: _Plan) -> None:
     federations = {fed.code.upper(): fed for fed in db.session.scalars(select(Federation))}
     cases = _load_cases(read, federations)
     first_row: dict[tuple[int, str], int] = {}
@@ -296,7 +379,7 @@ def _plan(actor: User | None, rows: list[tuple[int, tuple[Any, ...]]], positions
                                                                  count=format_number(NOTE_MAX))))
         if _check_against_case(number, case, checked_on, result, plan):
             plan.checks.append(_Planned(number, case, FollowUp(checked_on, result, source or default_source, note)))
-    return plan
+            plan.settled += _settles(case, checked_on, plan.census_date)
 
 
 def _load_cases(read: list[tuple[int, dict[str, Any]]], federations: dict[str, Federation]
