@@ -11,7 +11,7 @@ from datetime import date
 from types import SimpleNamespace
 
 import pytest
-from conftest import using_postgres
+from tests.conftest import using_postgres
 from support_cases import valid_case_form
 from support_import import case_row, csv_bytes, text_of, token_of, upload
 
