@@ -11,11 +11,11 @@ from datetime import date
 from types import SimpleNamespace
 
 import pytest
-from tests.conftest import using_postgres
 from support_cases import valid_case_form
 from support_import import case_row, csv_bytes, text_of, token_of, upload
 
 from config import TestingConfig, normalise_database_url
+from tests.conftest import using_postgres
 from tracker import create_app
 from tracker.extensions import db
 from tracker.models import Role, User

@@ -84,7 +84,9 @@ def parse_int(value: Any) -> int | None:
     text = str(value).strip()
     if not text:
         return None
-    if not re.fullmatch(r"[+-]?\d{1,9}", text):
+    # Any length of digits is a whole number (Python's int() stops at 4,300 digits): one too large for
+    # the column is then refused by the range check, in the same words on the form and in an import.
+    if len(text) > 1000 or not re.fullmatch(r"[+-]?\d+", text):
         raise ValueError(_("'%(value)s' is not a whole number", value=text[:40]))
     return int(text)
 
@@ -182,8 +184,9 @@ def _check_employees(values: Values, err: Callable[[str, str], None]) -> None:
     if values.get("employees") is not None and values["employees"] < 0:
         err("employees", _("must be 0 or more"))
     elif values.get("employees") is not None and values["employees"] > MAX_EMPLOYEES:
-        err("employees", _("%(value)s is more than %(max)s", value=format_number(values["employees"]),
-                           max=format_number(MAX_EMPLOYEES)))
+        employees = values["employees"]
+        shown = format_number(employees) if employees < 10**15 else f"{str(employees)[:12]}…"
+        err("employees", _("%(value)s is more than %(max)s", value=shown, max=format_number(MAX_EMPLOYEES)))
 
 
 def _check_dates(values: Values, errors: Errors, err: Callable[[str, str], None], today: date) -> None:
