@@ -42,3 +42,12 @@ def test_on_a_phone_the_case_buttons_keep_their_labels_on_one_line(phone, admin,
     assert len(heights) == 3 and max(heights) == min(heights), heights  # edit, move, delete: one line each
     assert not phone.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
 
+
+def test_a_folded_label_of_the_details_leaves_room_before_the_next(page, admin, case_id):
+    log_in(page, admin)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"/cases/{case_id}?lang=fr")
+    gaps = page.locator("dl.row").first.evaluate("""dl => [...dl.querySelectorAll(':scope > dt')].slice(1).map(dt => {
+        const above = dt.previousElementSibling.previousElementSibling;  // the dt of the row above
+        return dt.getBoundingClientRect().top - above.getBoundingClientRect().bottom; })""")
+    assert min(gaps) >= 6, gaps  # "Dernière vérification le" folds onto two lines at this width
