@@ -187,7 +187,7 @@ def test_cli_help_is_translated_when_the_app_starts(monkeypatch):
     create_app(TestingConfig)
     option = next(p for p in federations_add.params if p.name == "country")
     assert (federations_add.help, option.help) == ("Aggiunge una federazione con codice CODE e nome NAME.",
-                                                   "codice del paese ISO 3166-1 alpha-2")
+                                                   "codice paese ISO 3166-1 alpha-2")
     from click import core
 
     assert core._("Options") == "Opzioni", "Click's own words too"
