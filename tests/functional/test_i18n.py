@@ -220,7 +220,7 @@ def test_import_messages_and_labels_are_in_the_language_of_the_moment(app):
 
 def test_the_log_in_notice_is_translated(client):
     page = client.get("/admin/", headers={"Accept-Language": "it"}, follow_redirects=True).get_data(as_text=True)
-    assert "Accedi per visualizzare questa pagina." in page
+    assert "Accedere per visualizzare questa pagina." in page
 
 
 def test_the_language_parameter_is_not_a_survival_parameter(client, login):
