@@ -100,3 +100,16 @@ def test_on_a_phone_the_case_list_rows_stay_a_few_lines_tall(phone, admin):
         return inner / parseFloat(cell.lineHeight); }))""")
     assert lines < 4.5, f"a case-list row is {lines:.1f} lines tall"  # five before, for the longest exit reason
     assert not _scrolls_sideways(phone)
+
+
+def test_on_a_phone_the_tokens_table_scrolls_inside_the_page(phone, admin):
+    """Six columns of dates and statuses are wider than a phone (in French by 290 px): the table
+    scrolls by itself and the page does not."""
+    from playwright.sync_api import expect
+
+    log_in(phone, admin)
+    phone.goto("/account/tokens?lang=fr")
+    phone.locator("input[name=name]").fill("Script annuel de la fédération")
+    phone.locator("main form").locator("[type=submit]").click()
+    expect(phone.get_by_test_id("new-token")).to_be_visible()
+    assert not _scrolls_sideways(phone)
