@@ -278,3 +278,11 @@ def test_the_cox_covariates_are_boxes_and_the_address_keeps_one_parameter(client
     for block in ('id="forest-caption"', 'id="hazard-caption"', 'id="cif-caption"', "/research/table/cox.csv?",
                   "/research/table/hazard.csv?", "/research/table/pairwise.csv?"):
         assert block in repeated, block
+
+
+def test_a_cox_model_that_cannot_be_fitted_says_why_in_the_page_s_language(client, login, make_federation):
+    load_oracle(make_federation)  # no founding dates: no case has an age at transfer
+    login(Role.RESEARCHER)
+    html = client.get("/research/?as_of=2025-12-31&model=cox&covariates=age_at_transfer&lang=it").get_data(as_text=True)
+    assert "Non è stato possibile stimare il modello: nessun caso ha un valore per ogni covariata" in html
+    assert "every covariate" not in html

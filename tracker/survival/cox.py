@@ -42,7 +42,14 @@ PH_TEST_METHOD = (
 
 
 class CoxModelError(ValueError):
-    """The model cannot be fitted on these cases; the message says why, for the user."""
+    """The model cannot be fitted on these cases; the message says why, in English. `reason` names
+    the cause and `params` its values (covariate, levels) for a caller that writes it in the
+    reader's language (this package translates nothing); empty for a call the query never makes."""
+
+    def __init__(self, message: str, reason: str = "", **params: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.params = params
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,7 +149,8 @@ def _columns(
         inside = values[keep]
         if not c.categorical:
             if len(inside) and np.ptp(inside) == 0:
-                raise CoxModelError(f"covariate {c.name} has the same value for every case in the model")
+                raise CoxModelError(f"covariate {c.name} has the same value for every case in the model",
+                                    "constant", covariate=c.name)
             columns.append(inside.astype(float))
             labels.append((c.name, None, None))
             continue
@@ -152,13 +160,15 @@ def _columns(
         counts = np.bincount(codes, minlength=len(levels))
         if len(levels) < 2:
             only = f" ({levels[0]})" if len(levels) else ""
-            raise CoxModelError(f"covariate {c.name} has only one level in the model{only}: nothing to compare")
+            raise CoxModelError(f"covariate {c.name} has only one level in the model{only}: nothing to compare",
+                                "one_level", covariate=c.name)
         events = np.bincount(codes, weights=event[keep], minlength=len(levels))
         without = [str(lv) for lv, d in zip(levels, events, strict=True) if d == 0]
         if without:
             raise CoxModelError(
                 f"covariate {c.name}: level {', '.join(without)} has no event, so its hazard ratio "
-                "cannot be estimated (leave the covariate out, or filter that level out)"
+                "cannot be estimated (leave the covariate out, or filter that level out)",
+                "level_without_event", covariate=c.name, levels=", ".join(without),
             )
         # Reference: the most cases, ties broken by name (the levels are sorted by name).
         reference_code = int(np.argmax(counts))
@@ -390,9 +400,9 @@ def cox_model(
     keep, prepared, _names = _design(covariates, len(stop))
     n = int(keep.sum())
     if n == 0:
-        raise CoxModelError("no case has a value for every covariate")
+        raise CoxModelError("no case has a value for every covariate", "no_complete_case")
     if not event[keep].any():
-        raise CoxModelError("no event among the cases in the model")
+        raise CoxModelError("no event among the cases in the model", "no_event")
     x, labels = _columns(covariates, prepared, keep, event)
     columns = [f"x{i}" for i in range(x.shape[1])]
     # One float block, already in lifelines' order (by stop, then event): lifelines copies and
@@ -411,12 +421,13 @@ def cox_model(
         except (ConvergenceError, ConvergenceWarning, np.linalg.LinAlgError) as exc:
             raise CoxModelError(
                 "the model did not converge (a covariate may separate the cases that close from "
-                f"those that do not, or two covariates say the same): {str(exc).splitlines()[0][:200]}"
+                f"those that do not, or two covariates say the same): {str(exc).splitlines()[0][:200]}",
+                "no_convergence",
             ) from None
     coef = fitter.params_.to_numpy(dtype=float)
     se = fitter.standard_errors_.to_numpy(dtype=float)
     if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(se))):
-        raise CoxModelError("the model did not converge (infinite coefficients)")
+        raise CoxModelError("the model did not converge (infinite coefficients)", "no_convergence")
     z = coef / se
     terms = tuple(
         CoxTerm(

@@ -49,7 +49,7 @@ from tracker.services.analytics.frame import CaseFrame
 from tracker.services.analytics.survival_query import SurvivalQuery
 from tracker.services.permissions import Scope, scope_cases
 from tracker.services.reference import countries, nace_sections, published_comparisons
-from tracker.survival import LEVEL_SEPARATOR, SurvivalReport, analyse_competing, prepare_followup
+from tracker.survival import LEVEL_SEPARATOR, CoxModelError, SurvivalReport, analyse_competing, prepare_followup
 from tracker.survival._arrays import at_risk, factorize_labels
 
 CACHE_SIZE = 32
@@ -529,9 +529,37 @@ def covariate_label(name: str) -> str:
     return vocabulary.GROUP_FIELDS.get(name, name)
 
 
+def cox_error_text(exc: CoxModelError) -> str:
+    """Why the model cannot be fitted, in the language of the moment (the engine's English for a
+    cause the page's query cannot produce)."""
+    params = dict(exc.params)
+    if "levels" in params:
+        params["levels"] = ", ".join(figure_label(group_label_of(params["covariate"], level))
+                                     for level in params["levels"].split(", "))
+    if "covariate" in params:
+        params["covariate"] = covariate_label(params["covariate"])
+    messages = {
+        "no_complete_case": lambda: _("no case has a value for every covariate"),
+        "no_event": lambda: _("no event among the cases in the model"),
+        "constant": lambda: _("%(covariate)s has the same value for every case in the model", **params),
+        "one_level": lambda: _("%(covariate)s has only one level in the model: nothing to compare", **params),
+        "level_without_event": lambda: _(
+            "%(covariate)s: %(levels)s has no event, so its hazard ratio cannot be estimated (leave the "
+            "covariate out, or filter that level out)", **params),
+        "no_convergence": lambda: _("the model did not converge (a covariate may separate the cases that "
+                                    "close from those that do not, or two covariates say the same)"),
+    }
+    message = messages.get(exc.reason)
+    return message() if message else str(exc)
+
+
 def _cox(analysis: analytics.Analysis, query: SurvivalQuery) -> dict[str, Any]:
-    """The Cox model of the query, its terms labelled for a reader (or its error)."""
-    out = analytics.cox_json(analysis, query)
+    """The Cox model of the query, its terms labelled for a reader (or why it cannot be fitted, in
+    the reader's language)."""
+    try:
+        out = analytics.cox_json(analysis, query, raise_errors=True)
+    except CoxModelError as exc:
+        return {"error": cox_error_text(exc)}
     for term in out.get("terms", ()):
         name = covariate_label(term["covariate"])
         if term["level"] is None:

@@ -293,12 +293,15 @@ def describe_matches(out: dict[str, Any], catalogue: BaselineCatalogue) -> None:
                                    "url": source.url}
 
 
-def cox_json(analysis: Analysis, query: SurvivalQuery) -> dict[str, Any]:
-    """The ``cox`` block of the query's model on the analysis's cases, or ``{"error": ...}``."""
+def cox_json(analysis: Analysis, query: SurvivalQuery, *, raise_errors: bool = False) -> dict[str, Any]:
+    """The ``cox`` block of the query's model on the analysis's cases, or ``{"error": ...}`` (in
+    English, as the engine says it); with `raise_errors`, the engine's `CoxModelError` instead."""
     options = query.options(current_app.config.get("SURVIVAL_UNSTABLE_AT_RISK", 10))
     try:
         result = fit_cox(analysis.frame.cases, options, cox_covariates(analysis.frame, query))
     except CoxModelError as exc:
+        if raise_errors:
+            raise
         return cox_to_dict(exc)
     out = cox_to_dict(result)
     out["covariates"] = list(query.covariates)
