@@ -227,3 +227,22 @@ def test_the_delayed_entry_note_when_fewer_are_at_risk_at_zero(report):
     full = {g.group: [g.n, *(h.at_risk for h in g.horizons)] for g in report.groups}
     fig = km_figure(report, at_risk=full, max_years=5)
     assert not [t for t in fig.texts if t.get_gid() == "delayed-note"]
+
+
+def test_the_forest_plot_writes_round_ratios_in_the_reader_s_language_and_keeps_its_labels_whole():
+    from tracker.charts.survival import forest_figure
+
+    long_label = "Type de transmission : Transformation contre Transmission (faute de repreneur)"
+    terms = [{"label": long_label, "hazard_ratio": 1.05, "ci_lower": 0.82, "ci_upper": 1.31},
+             {"label": "Salariés (log)", "hazard_ratio": 0.97, "ci_lower": 0.9, "ci_upper": 1.04}]
+    fig = forest_figure(terms, number=lambda v: f"{v:g}".replace(".", ","))
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    ax = fig.axes[0]
+    shown = [t.get_text() for t in ax.get_xticklabels() + ax.get_xticklabels(minor=True) if t.get_text()]
+    assert shown and all("10" not in s or s == "10" for s in shown), shown  # not 8 × 10⁻¹
+    assert "0,8" in shown and "1" in shown
+    renderer = canvas.get_renderer()
+    assert min(t.get_window_extent(renderer).x0 for t in ax.get_yticklabels()) >= 0  # the longest is not cut

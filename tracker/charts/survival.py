@@ -32,9 +32,11 @@ matplotlib.use("Agg")  # never a GUI backend on a server; Figure objects below n
 import numpy as np  # noqa: E402
 from matplotlib import rc_context  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MultipleLocator  # noqa: E402
+from matplotlib.textpath import TextToPath  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator, NullFormatter  # noqa: E402
 
 from tracker.charts import style  # noqa: E402
 
@@ -733,9 +735,10 @@ def published_figure(published: Sequence[Mapping[str, Any]], *, own: Sequence[Ma
 
 
 def forest_figure(terms: Sequence[Mapping[str, Any]], *, text: Mapping[str, str] | None = None, width: float = 8.0,
-                  header: tuple[str, str] | None = None, footer: str | None = None) -> Figure:
+                  header: tuple[str, str] | None = None, footer: str | None = None, number: Any = None) -> Figure:
     """A Cox model's hazard ratios with their 95 % intervals as a forest plot (log scale, a line at
-    1): one row per term, labelled ``label`` (else covariate and level)."""
+    1): one row per term, labelled ``label`` (else covariate and level). ``number`` writes a tick's
+    value in the reader's language (default ``0.5``)."""
     words = _words(text)
     rows = [t for t in terms if t.get("hazard_ratio") is not None]
     names = [_short_label(str(t.get("label") or f"{t['covariate']} {t.get('level') or ''}".strip()), 50)
@@ -744,7 +747,11 @@ def forest_figure(terms: Sequence[Mapping[str, Any]], *, text: Mapping[str, str]
     body_h = top + row_h * max(len(rows), 1) + axis_h + 0.1
     height, header_h, header_lines, footer_lines = _standalone(width, body_h, header, footer)
     fig = Figure(figsize=(width, height))
-    left = min(width * 0.55, 0.25 + 0.062 * max((len(n) for n in names), default=10))
+    # The labels' own width (measured in the font they are drawn in), so the longest is not cut at the edge.
+    font = FontProperties(size=FONT_SIZE - 0.5)
+    measure = TextToPath()
+    widest = max((measure.get_text_width_height_descent(n, font, ismath=False)[0] / 72 for n in names), default=1.0)
+    left = min(width * 0.55, 0.35 + 1.12 * widest)  # with the tick pad, and a margin for the renderer's hinting
     plot_h = row_h * max(len(rows), 1)
     ax = fig.add_axes((left / width, (height - header_h - top - plot_h) / height,
                        (width - left - 0.3) / width, plot_h / height))
@@ -760,7 +767,9 @@ def forest_figure(terms: Sequence[Mapping[str, Any]], *, text: Mapping[str, str]
     ax.set_xscale("log")
     positive = [v for v in values if v > 0] or [1.0]
     ax.set_xlim(min(min(positive), 1.0) / 1.25, max(max(positive), 1.0) * 1.25)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+    ax.xaxis.set_major_locator(FixedLocator(_ratio_ticks(*ax.get_xlim())))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: number(v) if number else f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())  # matplotlib's minor labels read 3 × 10⁰ and overlap
     ax.set_yticks(range(len(rows)), names, fontsize=FONT_SIZE - 0.5)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlabel(words["hazard_ratio"], fontsize=FONT_SIZE, color=style.TEXT)
@@ -768,6 +777,15 @@ def forest_figure(terms: Sequence[Mapping[str, Any]], *, text: Mapping[str, str]
     ax.grid(False, axis="y")
     _header_footer(fig, header, header_lines, footer_lines)
     return fig
+
+
+def _ratio_ticks(low: float, high: float) -> list[float]:
+    """Round ratios within (low, high) for a log axis: 0.5, 1, 2, 5…, finer when the range is narrow."""
+    coarse = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
+    inside = [v for v in coarse if low <= v <= high]
+    if len(inside) < 3:
+        inside = sorted({*inside, *(v for v in (0.6, 0.7, 0.8, 0.9, 1.25, 1.5, 3.0, 4.0) if low <= v <= high)})
+    return inside
 
 
 def _short_label(text: str, limit: int = 58) -> str:

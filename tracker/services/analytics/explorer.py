@@ -379,7 +379,7 @@ class Explorer:
                                  **extra)
         if kind == "forest":
             assert self.cox is not None
-            return forest_figure(self.cox["terms"], text=words, **extra)
+            return forest_figure(self.cox["terms"], text=words, number=format_number, **extra)
         return published_figure(self.published, own=self.headline_points(), text=words, **extra)
 
     def headline_points(self) -> list[dict[str, Any]]:
