@@ -30,7 +30,7 @@ def test_the_french_report_is_written_as_a_french_reader_expects(app, make_feder
     assert '<html lang="fr">' in html
     assert "Sur 10 entreprises reprises par leurs salariés, " in html
     assert "sont toujours en activité cinq ans plus tard" in html
-    assert "Lecture :" in html and "Champ :" in html and "Source :" in html
+    assert "Lecture\u00a0:" in html and "Champ\u00a0:" in html and "Source\u00a0:" in html
     assert "31 décembre 2025" in html and "66,4" in html and "Taux de pérennité" in html
     for english in ("Reading:", "Five years after", "Survival by transfer type", "Annex:"):
         assert english not in html, english
