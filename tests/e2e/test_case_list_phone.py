@@ -87,3 +87,29 @@ def test_on_a_phone_a_table_that_scrolls_sideways_does_not_widen_the_page(phone,
     log_in(phone, admin)
     phone.goto("/admin/users")
     assert not _scrolls_sideways(phone)
+
+
+def test_on_a_phone_the_case_list_rows_stay_a_few_lines_tall(phone, admin):
+    """In French the transfer types and exit reasons are long: the columns keep a readable width and
+    the status wraps like the others, so no row folds into five lines (the table scrolls sideways)."""
+    log_in(phone, admin)
+    phone.goto("/cases/?lang=fr")
+    lines = phone.evaluate("""() => Math.max(...[...document.querySelectorAll('main table tbody tr')].map(row => {
+        const cell = getComputedStyle(row.cells[0]);
+        const inner = row.getBoundingClientRect().height - parseFloat(cell.paddingTop) - parseFloat(cell.paddingBottom);
+        return inner / parseFloat(cell.lineHeight); }))""")
+    assert lines < 4.5, f"a case-list row is {lines:.1f} lines tall"  # five before, for the longest exit reason
+    assert not _scrolls_sideways(phone)
+
+
+def test_on_a_phone_the_tokens_table_scrolls_inside_the_page(phone, admin):
+    """Six columns of dates and statuses are wider than a phone (in French by 290 px): the table
+    scrolls by itself and the page does not."""
+    from playwright.sync_api import expect
+
+    log_in(phone, admin)
+    phone.goto("/account/tokens?lang=fr")
+    phone.locator("input[name=name]").fill("Script annuel de la fédération")
+    phone.locator("main form").locator("[type=submit]").click()
+    expect(phone.get_by_test_id("new-token")).to_be_visible()
+    assert not _scrolls_sideways(phone)

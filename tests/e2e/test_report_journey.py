@@ -47,3 +47,23 @@ def test_the_report_reads_as_a_publication(page, secretariat, tmp_path):
     expect(note).to_contain_text("Champ :")
     expect(note).to_contain_text("Source :")
     expect(page.locator("#colophon")).to_contain_text("Empreinte des données")
+
+
+def test_on_a_phone_the_last_edition_s_downloads_wrap(browser, live_server, secretariat):
+    """The follow-up page lists the last edition's files per language; in Italian the four names
+    ('Cartella di lavoro Excel', …) are longer than a phone is wide and must wrap between the links."""
+    from datetime import date
+
+    from tracker.reports.editions import generate_edition
+
+    with live_server.app.app_context():
+        generate_edition(None, 2025, "html", language="it", today=date(2026, 1, 10))
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    try:
+        log_in(phone, secretariat)
+        phone.goto("/cases/follow-up?lang=it")
+        assert phone.locator("#last-edition a[href*='/download']").count() >= 4
+        assert not phone.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
+    finally:
+        context.close()

@@ -40,3 +40,21 @@ def test_researcher_filters_the_explorer_and_downloads_the_curve(page, researche
     rows = list(csv.DictReader(io.StringIO(info.value.path().read_text(encoding="utf-8-sig"))))
     assert {row["group"] for row in rows} >= {"rescue", "succession"}
     assert all(0.0 <= float(row["survival"]) <= 1.0 for row in rows if row["survival"])
+
+
+@pytest.mark.parametrize("lang", ["fr", "es"])
+def test_the_survival_table_fits_a_laptop_beside_the_filters(page, researcher, lang):
+    """At 1280 pixels table 1 (five horizons, intervals in small type) fits without scrolling in the
+    longer languages, its caption is read whole, and the first horizon is singular (1 an, 1 año)."""
+    from playwright.sync_api import expect
+
+    log_in(page, researcher)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"/research/?group_by=transfer_type&as_of=2025-12-31&lang={lang}")
+    table = page.locator("#survival-table")
+    expect(table.locator("thead th.num").nth(4)).to_have_text({"fr": "1 an", "es": "1 año"}[lang])
+    overflow = table.evaluate("t => t.scrollWidth - t.parentElement.clientWidth")
+    assert overflow <= 0, f"table 1 is {overflow} px wider than its box"
+    clipped = table.evaluate("""t => t.caption.getBoundingClientRect().right
+                                     - t.parentElement.getBoundingClientRect().right""")
+    assert clipped <= 1, f"the caption runs {clipped} px past its box"

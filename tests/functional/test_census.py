@@ -346,6 +346,52 @@ def test_a_census_with_a_bad_row_records_nothing(client, login, registry):
     assert written()[1] == 0 and db.session.scalars(select(StatusCheck)).all() == []
 
 
+def test_a_census_with_bad_rows_may_record_its_valid_rows_and_give_the_others_back(client, login, registry):
+    fr, _ = registry
+    staff = login(Role.STAFF, federation=fr)
+    rows = read_csv(client.get("/cases/follow-up/census.csv?census_date=2020-12-31").data)
+    header = rows[0]
+    rows[1][header.index("operating_on")] = "2018-01-01"  # A1, before its transfer
+    rows[4][header.index("operating_on")] = "2021-01-15"  # A4, valid
+    data = ("\r\n".join(",".join(cells) for cells in rows) + "\r\n").encode()
+    token = token_of(upload(client, data, "census.csv", url="/cases/follow-up/upload"))
+    html = client.get(f"/cases/follow-up/upload/{token}").get_data(as_text=True)
+    summary = text_of(html, "summary")
+    assert "1 row has problems" in summary and "record the follow-up of the 1 valid row now" in summary
+    assert "2018-01-01 is before the transfer (2019-06-01)" in html and "Record only the valid rows" in html
+    assert client.post(f"/cases/follow-up/upload/{token}", data={}).status_code == 409  # not without saying so
+    assert written()[1] == 0
+    response = client.post(f"/cases/follow-up/upload/{token}", data={"record_valid": "1"})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert ("Recorded 1 confirmation of operation and 0 exits from census.csv. 1 case settled for the census of "
+            "31 December 2020. 1 row with problems was left out: download it, fix it and upload it again.") in page
+    assert [(c.case.ref, c.checked_on) for c in db.session.scalars(select(StatusCheck))] == [("A4", date(2021, 1, 15))]
+    given_back = read_csv(client.get(f"/cases/follow-up/upload/{token}/rejected-rows.csv").data)
+    assert given_back[0] == [*header, "problems"] and [row[1] for row in given_back[1:]] == ["A1"]
+    assert given_back[1][-1] == "operating_on: 2018-01-01 is before the transfer (2019-06-01)"
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "status_valid_rows")).one()
+    assert (entry.table_name, entry.row_id, entry.user_id, entry.context) == (
+        "federations", fr.id, staff.id, "census of 2020-12-31 census.csv (valid rows only)")
+    assert entry.changes == {"recorded_rows": [None, 1], "rejected_rows": [None, [2]]}
+    # the upload is settled: confirming again records nothing more
+    assert client.post(f"/cases/follow-up/upload/{token}", data={"record_valid": "1"}).status_code == 409
+    assert len(db.session.scalars(select(StatusCheck)).all()) == 1
+
+
+def test_the_valid_rows_alone_are_not_offered_when_no_valid_row_records_anything(client, login, registry):
+    fr, _ = registry
+    login(Role.STAFF, federation=fr)
+    rows = read_csv(client.get("/cases/follow-up/census.csv?census_date=2020-12-31").data)
+    rows[1][rows[0].index("operating_on")] = "2018-01-01"  # A1; the other rows are left as they were
+    data = ("\r\n".join(",".join(cells) for cells in rows) + "\r\n").encode()
+    token = token_of(upload(client, data, "census.csv", url="/cases/follow-up/upload"))
+    html = client.get(f"/cases/follow-up/upload/{token}").get_data(as_text=True)
+    assert "Nothing can be recorded" in html and "Record only the valid rows" not in html
+    assert client.post(f"/cases/follow-up/upload/{token}", data={"record_valid": "1"}).status_code == 409
+    assert written()[1] == 0
+
+
 # --- the secretariat's start page ---------------------------------------------------------------
 
 def add_edition(year: int, number: int, changes: list, as_of: date) -> ReportEdition:

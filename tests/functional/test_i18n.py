@@ -187,7 +187,7 @@ def test_cli_help_is_translated_when_the_app_starts(monkeypatch):
     create_app(TestingConfig)
     option = next(p for p in federations_add.params if p.name == "country")
     assert (federations_add.help, option.help) == ("Aggiunge una federazione con codice CODE e nome NAME.",
-                                                   "codice del paese ISO 3166-1 alpha-2")
+                                                   "codice paese ISO 3166-1 alpha-2")
     from click import core
 
     assert core._("Options") == "Opzioni", "Click's own words too"
@@ -220,7 +220,7 @@ def test_import_messages_and_labels_are_in_the_language_of_the_moment(app):
 
 def test_the_log_in_notice_is_translated(client):
     page = client.get("/admin/", headers={"Accept-Language": "it"}, follow_redirects=True).get_data(as_text=True)
-    assert "Accedi per visualizzare questa pagina." in page
+    assert "Accedere per visualizzare questa pagina." in page
 
 
 def test_the_language_parameter_is_not_a_survival_parameter(client, login):

@@ -353,6 +353,8 @@ class UploadStatusCheckForm(FlaskForm):
 
 class ConfirmStatusCheckForm(FlaskForm):
     submit = SubmitField(_l("Record the follow-ups"))
+    # A sheet with wrong rows: record the others (the wrong ones come back as a file to fix).
+    record_valid = SubmitField(_l("Record only the valid rows"))
 
 
 class ConfirmDistinctForm(FlaskForm):

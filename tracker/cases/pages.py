@@ -200,6 +200,17 @@ def problems_csv(staged: staging.StagedUpload) -> Response:
     return download(content, "csv", f"{stem}-problems.csv")
 
 
+def rejected_rows_download(staged: staging.StagedUpload) -> Response:
+    """The upload's rows with problems, as the file wrote them, with a column saying what is
+    wrong (imports.rejected_rows_file, kept beside the staged upload)."""
+    try:
+        content = staging.read_attachment(staging_folder(), staged, "rejected")
+    except NotFound as exc:
+        abort(404, description=exc.message)
+    stem = Path(staged.filename).stem or "upload"
+    return download(content, "csv", f"{stem}-rejected-rows.csv")
+
+
 def purge_staging() -> None:
     staging.purge_expired(staging_folder(), staging_ttl())
 

@@ -29,7 +29,7 @@ from tracker.services.casework import completeness
 from tracker.services.casework.case_list import LIST_COLUMNS
 from tracker.services.errors import DomainError, EditConflict
 from tracker.services.permissions import Scope, require_role
-from tracker.services.spreadsheets import exports, staging, status_import
+from tracker.services.spreadsheets import exports, imports, staging, status_import
 
 Form = Any  # a FlaskForm subclass instance
 CENSUS_YEARS_SHOWN = 10  # on the page, newest first (CENSUS_YEARS_SHOWN in the config); the download has every year
@@ -151,17 +151,23 @@ def status_upload() -> Any:
         form.file.errors = [p.message for p in result.problems]
         return pages.render_status_upload(form)
     pages.purge_staging()
-    staged = staging.stage(pages.staging_folder(), "status", user.id, user.federation_id, filename,
-                           data if result.ok else None, _status_review(result))
+    folder = pages.staging_folder()
+    staged = staging.stage(folder, "status", user.id, user.federation_id, filename,
+                           data if result.ok or result.partial_possible else None, _status_review(result))
+    rejected = imports.rejected_rows_file(data, filename, result.problems, pages.max_upload_bytes())
+    if rejected is not None:
+        staging.attach(folder, staged, "rejected", rejected)
     return redirect(url_for("cases.status_review", token=staged.token), code=303)
 
 
 def _status_review(result: status_import.StatusImportResult, status: str | None = None) -> dict[str, Any]:
-    return {"status": status or ("checked" if result.ok else "rejected"), "rows": result.rows,
+    default = "checked" if result.ok else "partial" if result.partial_possible else "rejected"
+    return {"status": status or default, "rows": result.rows,
             "operating": result.operating, "exits": result.exits, "unchanged": result.unchanged,
-            "blank": result.blank, "problems": pages.problem_rows(result.problems),
+            "blank": result.blank, "problems": pages.problem_rows(result.problems or result.skipped),
             "census_date": result.census_date.isoformat() if result.census_date else None,
-            "settled": result.settled}
+            "settled": result.settled, "recordable": result.recordable,
+            "rejected_rows": len(result.rejected_rows)}
 
 
 def _render_status_review(staged: staging.StagedUpload, form: Form | None = None,
@@ -183,13 +189,16 @@ def status_review(token: str) -> Any:
     if request.method == "GET":
         return _render_status_review(staged)
     form = ConfirmStatusCheckForm()
-    if not form.validate_on_submit() or staged.review.get("status") != "checked":
+    status = staged.review.get("status")
+    only_valid = status == "partial"
+    if not form.validate_on_submit() or status not in ("checked", "partial") or (only_valid
+                                                                                and not form.record_valid.data):
         return _render_status_review(staged, form, status=400 if form.errors else 409)
     folder = pages.staging_folder()
     data = pages.staged_data(folder, staged)
     try:
         result = status_import.import_status_checks(user, data, staged.filename, dry_run=False,
-                                                    max_bytes=pages.max_upload_bytes())
+                                                    max_bytes=pages.max_upload_bytes(), only_valid=only_valid)
     except (EditConflict, IntegrityError):
         db.session.rollback()
         flash(_("Cases were changed while the follow-ups were being recorded; nothing was recorded. "
@@ -211,6 +220,10 @@ def status_review(token: str) -> Any:
         message += " " + ngettext("%(num)s case settled for the census of %(date)s.",
                                   "%(num)s cases settled for the census of %(date)s.", result.settled,
                                   date=format_date(result.census_date, "written"))
+    if result.skipped:
+        message += " " + ngettext("%(num)d row with problems was left out: download it, fix it and upload it again.",
+                                  "%(num)d rows with problems were left out: download them, fix them and upload "
+                                  "them again.", len(result.rejected_rows))
     return pages.close_staged(folder, staged, review, message, "success", "cases.status_review")
 
 
@@ -218,3 +231,11 @@ def status_review(token: str) -> Any:
 @require_role(Role.ADMIN, Role.STAFF)
 def status_problems(token: str) -> Response:
     return pages.problems_csv(pages.load_staged("status", token))
+
+
+@bp.route("/follow-up/upload/<token>/rejected-rows.csv")
+@require_role(Role.ADMIN, Role.STAFF)
+def status_rejected_rows(token: str) -> Response:
+    """The sheet's rows with problems, as written, with what is wrong: to fix and upload again."""
+    staged = pages.load_staged("status", token)
+    return pages.rejected_rows_download(staged)

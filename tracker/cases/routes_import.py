@@ -4,7 +4,6 @@ template and its help page."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
@@ -25,7 +24,7 @@ from tracker.extensions import db
 from tracker.models import Federation, Role, User
 from tracker.services.casework import cases as case_service
 from tracker.services.casework import duplicates
-from tracker.services.errors import EditConflict, NotFound
+from tracker.services.errors import EditConflict
 from tracker.services.permissions import can, require, require_role
 from tracker.services.reference import countries, nace_codes
 from tracker.services.spreadsheets import exports, import_help, imports, staging
@@ -232,10 +231,4 @@ def import_problems(token: str) -> Response:
 @require_role(Role.ADMIN, Role.STAFF)
 def import_rejected_rows(token: str) -> Response:
     """The rows of the upload that have problems, with a column saying what is wrong, to fix and upload again."""
-    staged = pages.load_staged("cases", token)
-    try:
-        content = staging.read_attachment(pages.staging_folder(), staged, "rejected")
-    except NotFound as exc:
-        abort(404, description=exc.message)
-    stem = Path(staged.filename).stem or "upload"
-    return pages.download(content, "csv", f"{stem}-rejected-rows.csv")
+    return pages.rejected_rows_download(pages.load_staged("cases", token))

@@ -42,7 +42,11 @@ Import rules (the file is read by `imports.read_rows`: CSV UTF-8 with `,` or `;`
   and unsettled (no exit, not confirmed operating on or after D) and its follow-up is dated on
   or after D (completeness' census rules).
 - All or nothing: every row is validated first and every problem reported as (row, column,
-  message); with any problem, or with dry_run, nothing is recorded. Writing goes through
+  message); with any problem, or with dry_run, nothing is recorded. Unless `only_valid`: when
+  every problem is about a row and some valid row records a follow-up, the valid rows are
+  recorded (one transaction) and the others left out, the upload audited as such on each
+  federation concerned; the caller gives the rows left out back as a file to fix
+  (imports.rejected_rows_file). Writing goes through
   record_follow_up (audited, versioned); if it still refuses a row (a concurrent change), that
   row is reported and the caller must roll back, as for any problem.
 """
@@ -62,7 +66,7 @@ from sqlalchemy import Select, select
 
 from tracker.extensions import db
 from tracker.i18n import format_date, format_number
-from tracker.models import OPERATING, Case, ExitReason, Federation, User
+from tracker.models import OPERATING, AuditEntry, Case, ExitReason, Federation, User
 from tracker.services.casework.cases import FollowUp, parse_date, record_follow_up
 from tracker.services.casework.completeness import (
     InvalidCensusDate,
@@ -185,10 +189,22 @@ class StatusImportResult:
     dry_run: bool = False
     census_date: date | None = None  # the census the sheet is for (a census sheet), even with problems
     settled: int = 0  # cases the upload settles for that census
+    recordable: int = 0  # with problems: the valid rows that would record a follow-up
+    skipped: tuple[ImportProblem, ...] = ()  # with only_valid: the problems of the rows left out
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def partial_possible(self) -> bool:
+        """Rows are wrong, every problem is about a row, and some valid row records a follow-up:
+        recording only the valid rows is possible."""
+        return bool(self.problems) and self.recordable > 0 and all(p.row > 0 for p in self.problems)
+
+    @property
+    def rejected_rows(self) -> tuple[int, ...]:
+        return tuple(sorted({p.row for p in (self.problems or self.skipped) if p.row > 0}))
 
     @property
     def recorded(self) -> int:
@@ -200,6 +216,7 @@ class _Planned:
     row: int
     case: Case
     follow_up: FollowUp
+    settles: bool = False  # for the sheet's census (see _settles)
 
 
 @dataclass
@@ -209,14 +226,15 @@ class _Plan:
     blank: int = 0
     problems: list[ImportProblem] = field(default_factory=list)
     census_date: date | None = None
-    settled: int = 0
 
 
 def import_status_checks(actor: User | None, data: bytes, filename: str, dry_run: bool,
-                         today: date | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> StatusImportResult:
+                         today: date | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+                         only_valid: bool = False) -> StatusImportResult:
     """Validate the filled-in status check sheet and, when valid and not dry_run, record one
-    follow-up per filled row (see the module rules). `actor` None is an operator (any
-    federation). The caller commits when the result is ok and not a dry run, else rolls back."""
+    follow-up per filled row (see the module rules; with `only_valid`, those of the valid rows
+    when the others may be left out). `actor` None is an operator (any federation). The caller
+    commits when the result is ok and not a dry run, else rolls back."""
     today = today or date.today()
     table = imports.read_rows(data, filename, max_bytes)
     if isinstance(table, ImportProblem):
@@ -229,25 +247,49 @@ def import_status_checks(actor: User | None, data: bytes, filename: str, dry_run
         return _rejected(problems, len(rows), dry_run)
     plan = _plan(actor, rows, positions, today, PurePath(filename).name)
     census = plan.census_date
+    wrong = {p.row for p in plan.problems}
+    checks = [planned for planned in plan.checks if planned.row not in wrong]
+    skipped: tuple[ImportProblem, ...] = ()
     if plan.problems:
-        return _rejected(plan.problems, len(rows), dry_run, census)
+        rejected = _rejected(plan.problems, len(rows), dry_run, census, recordable=len(checks))
+        if not (only_valid and rejected.partial_possible):
+            return rejected
+        skipped = rejected.problems
     if not dry_run:
         about = census_text(census) if census is not None else None
-        for planned in plan.checks:
+        for planned in checks:
             try:
                 record_follow_up(actor, planned.case, planned.follow_up, today=today, about=about)
             except DomainError as exc:
                 column = "operating_on" if planned.follow_up.outcome == OPERATING else "exit_date"
                 return _rejected([ImportProblem(planned.row, column, exc.message)], len(rows), dry_run, census)
-    operating = sum(1 for p in plan.checks if p.follow_up.outcome == OPERATING)
-    return StatusImportResult(operating=operating, exits=len(plan.checks) - operating, unchanged=plan.unchanged,
+        if skipped:
+            _audit_partial(actor, PurePath(filename).name, census, checks, skipped)
+    operating = sum(1 for p in checks if p.follow_up.outcome == OPERATING)
+    return StatusImportResult(operating=operating, exits=len(checks) - operating, unchanged=plan.unchanged,
                               blank=plan.blank, problems=(), rows=len(rows), dry_run=dry_run,
-                              census_date=census, settled=plan.settled)
+                              census_date=census, settled=sum(p.settles for p in checks), skipped=skipped)
 
 
 def _rejected(problems: list[ImportProblem], rows: int, dry_run: bool,
-              census_date: date | None = None) -> StatusImportResult:
-    return StatusImportResult(0, 0, 0, 0, tuple(problems), rows, dry_run, census_date)
+              census_date: date | None = None, recordable: int = 0) -> StatusImportResult:
+    return StatusImportResult(0, 0, 0, 0, tuple(problems), rows, dry_run, census_date, recordable=recordable)
+
+
+def _audit_partial(actor: User | None, filename: str, census_date: date | None, checks: list[_Planned],
+                   skipped: tuple[ImportProblem, ...]) -> None:
+    """One entry on each federation whose follow-ups were recorded: how many, and which rows of
+    the sheet were left out (each follow-up has its own entry on its case, as in any upload)."""
+    what = census_text(census_date) if census_date is not None else "status check"
+    context = f"{what} {filename} (valid rows only)"[:200]
+    rows = sorted({p.row for p in skipped})[:1000]
+    recorded = Counter(planned.case.federation_id for planned in checks)
+    for federation_id, count in sorted(recorded.items()):
+        db.session.add(AuditEntry(user_id=actor.id if actor is not None else None, table_name="federations",
+                                  row_id=federation_id, action="status_valid_rows",
+                                  changes={"recorded_rows": [None, count], "rejected_rows": [None, rows]},
+                                  context=context))
+    db.session.flush()
 
 
 def census_text(census_date: date) -> str:
@@ -378,8 +420,8 @@ def _plan_rows(actor: User | None, read: list[tuple[int, dict[str, Any]]], today
             plan.problems.append(ImportProblem(number, "note", _("is longer than %(count)s characters",
                                                                  count=format_number(NOTE_MAX))))
         if _check_against_case(number, case, checked_on, result, plan):
-            plan.checks.append(_Planned(number, case, FollowUp(checked_on, result, source or default_source, note)))
-            plan.settled += _settles(case, checked_on, plan.census_date)
+            plan.checks.append(_Planned(number, case, FollowUp(checked_on, result, source or default_source, note),
+                                        _settles(case, checked_on, plan.census_date)))
 
 
 def _load_cases(read: list[tuple[int, dict[str, Any]]], federations: dict[str, Federation]
