@@ -130,6 +130,11 @@ def current_language() -> str:
     return locale.language if locale is not None else DEFAULT_LANGUAGE
 
 
+def writes_day_first(language: str | None = None) -> bool:
+    """Whether the language (default: the current one) writes numeric dates day first (31/12/2025)."""
+    return _NUMERIC_DATE.get(language or current_language(), "").startswith("dd")
+
+
 def _locale() -> Locale:
     return get_locale() or Locale.parse(DEFAULT_LANGUAGE)
 

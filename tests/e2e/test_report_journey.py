@@ -34,10 +34,11 @@ def test_the_report_reads_as_a_publication(page, secretariat, tmp_path):
 
     page.goto(path.as_uri())
     title = page.locator("h1#headline")
-    expect(title).to_have_text(re.compile(r"\d+ entreprises reprises par leurs salariés sur 10 sont toujours en "
-                                          r"activité cinq ans après"))
+    expect(title).to_have_text(re.compile(r"Sur 10 entreprises reprises par leurs salariés, \d+ sont toujours en "
+                                          r"activité cinq ans plus tard"))
     figure = page.locator("#figure-2")
-    expect(figure.locator("figcaption")).to_contain_text("Survie des entreprises reprises depuis leur reprise")
+    expect(figure.locator("figcaption")).to_contain_text(
+        "Survie des entreprises reprises, selon le temps écoulé depuis la reprise")
     expect(figure.locator("svg")).to_be_visible()
     table = page.locator("#table-1")
     expect(table.locator("table.data tbody tr").first).to_be_visible()

@@ -103,7 +103,7 @@ def test_recording_an_exit_closes_the_case_and_the_timeline_is_newest_first(clie
     ("operating", "2014-12-31", "followup-checked_on", "2014-12-31 is before the transfer (2015-03-01)"),
     ("liquidation", "2024-01-01", "followup-checked_on",
      "The case was confirmed operating on 2024-12-31, after 2024-01-01."),
-    ("operating", "31/12/2024", "followup-checked_on", "Not a valid date value."),
+    ("operating", "31/12/2024", "followup-checked_on", "'31/12/2024' is not a date: write it as 2025-12-31"),
     ("operating", "", "followup-checked_on", "This field is required."),
     ("bankrupt", "2025-01-01", "followup-outcome", "Not a valid choice."),
 ])

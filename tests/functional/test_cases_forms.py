@@ -3,6 +3,7 @@ field with nothing written, federation choice, escaping, CSRF, audit."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, timedelta
 
@@ -125,9 +126,10 @@ def test_admins_choose_the_federation(client, login, make_federation):
                  id="unknown-exit-reason"),
     pytest.param({"employees": "-3"}, "employees", "must be 0 or more", id="negative-employees"),
     pytest.param({"employees": "a dozen"}, "employees", "Not a valid integer value.", id="employees-not-a-number"),
-    pytest.param({"transfer_date": "2020-13-45"}, "transfer_date", "Not a valid date value.", id="malformed-date"),
-    pytest.param({"registered_on": "02/05/2016"}, "registered_on", "Not a valid date value.",
-                 id="malformed-date-format"),
+    pytest.param({"transfer_date": "2020-13-45"}, "transfer_date",
+                 "'2020-13-45' is not a date: write it as 2025-12-31", id="malformed-date"),
+    pytest.param({"registered_on": "02/05/2016"}, "registered_on", "'02/05/2016' is not a date: write it as 2025-12-31",
+                 id="malformed-date-format"),  # an English page reads ISO only: 02/05 is May or February
     pytest.param({"name": "   "}, "name", "This field is required.", id="blank-name"),
     pytest.param({"ref": "x" * 65}, "ref", "Field cannot be longer than 64 characters.", id="long-ref"),
     pytest.param({"region": "DE1"}, "region", "'DE1' is not a NUTS or ISO 3166-2 code of country FR",
@@ -142,6 +144,28 @@ def test_bad_input_is_refused_next_to_its_field(client, login, overrides, field,
     html = response.get_data(as_text=True)
     assert message in errors_next_to(html, field)
     assert snapshot_counts() == (0, 0, 0)
+
+
+@pytest.mark.parametrize(("lang", "typed", "message"), [
+    ("fr", "31/12/2021", None), ("it", "31.12.2021", None), ("es", "31-12-2021", None), ("fr", "2021-12-31", None),
+    ("fr", "12/31/2021",
+     "«\u00a012/31/2021\u00a0» n’est pas une date\u00a0: écrivez-la sous la forme 31/12/2025 ou 2025-12-31"),
+    ("es", "31 dic 2021", "«31 dic 2021» no es una fecha: escríbala como 31/12/2025 o 2025-12-31"),
+    ("en", "31/12/2021", "'31/12/2021' is not a date: write it as 2025-12-31"),
+])
+def test_a_date_typed_as_the_pages_language_writes_it_is_read(client, login, lang, typed, message):
+    """A browser without a date picker (or a pasted value) sends what the user typed: a French,
+    Italian or Spanish page reads it day first, as it writes dates; anything else is named."""
+    login(Role.STAFF)
+    response = client.post(f"/cases/new?lang={lang}", data=valid_case_form(transfer_date=typed,
+                                                                            last_verified_on="2022-01-10"))
+    if message is None:
+        assert response.status_code == 302, errors_next_to(response.get_data(as_text=True), "transfer_date")
+        assert db.session.scalars(select(Case)).one().transfer_date == date(2021, 12, 31)
+    else:
+        assert html.unescape(message) in html.unescape(errors_next_to(response.get_data(as_text=True),
+                                                                      "transfer_date"))
+        assert snapshot_counts() == (0, 0, 0)
 
 
 def test_the_users_input_is_kept_when_refused(client, login):

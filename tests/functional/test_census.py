@@ -271,7 +271,7 @@ def test_a_census_review_and_its_flash_speak_the_users_language(client, login, r
     assert text_of(review, "review-title") == "Recensement du 31 décembre 2020"
     response = client.post(f"/cases/follow-up/upload/{token}?lang=fr", data={})
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Recensement du 31 décembre 2020 : situation désormais connue pour 1 dossier." in page
+    assert "Recensement du 31 décembre 2020\u00a0: situation désormais connue pour 1 dossier." in page
 
 
 def census_upload(client, rows, census_dates):

@@ -42,7 +42,7 @@ def test_founded_on_is_optional_and_must_not_be_after_the_transfer_or_in_the_fut
 def test_the_founding_date_message_is_translated(app):
     with app.test_request_context(), force_locale("fr"):
         _, errors = clean_case_values({**VALID, "founded_on": "2016-01-01"})
-    assert errors["founded_on"] == ["la date de création (founded_on) 2016-01-01 est postérieure à la transmission "
+    assert errors["founded_on"] == ["la date de création (founded_on) 2016-01-01 est postérieure à la reprise "
                                     "(2015-03-01)"]
 
 

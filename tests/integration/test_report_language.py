@@ -28,8 +28,9 @@ def test_the_french_report_is_written_as_a_french_reader_expects(app, make_feder
     edition = generate_edition(None, 2025, "html", language="fr", today=TODAY).edition
     html = edition.file("html", "fr").content.decode()
     assert '<html lang="fr">' in html
-    assert "entreprises reprises par leurs salariés sur 10 sont toujours en activité cinq ans après" in html
-    assert "Lecture :" in html and "Champ :" in html and "Source :" in html
+    assert "Sur 10 entreprises reprises par leurs salariés, " in html
+    assert "sont toujours en activité cinq ans plus tard" in html
+    assert "Lecture\u00a0:" in html and "Champ\u00a0:" in html and "Source\u00a0:" in html
     assert "31 décembre 2025" in html and "66,4" in html and "Taux de pérennité" in html
     for english in ("Reading:", "Five years after", "Survival by transfer type", "Annex:"):
         assert english not in html, english

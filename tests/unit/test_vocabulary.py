@@ -50,7 +50,7 @@ def test_published_figures_are_worded_in_the_readers_language(app) -> None:  # n
     from flask_babel import force_locale
 
     with app.test_request_context(), force_locale("fr"):
-        assert vocabulary.published_population("employee_transfers") == "Transmissions aux salariés"
+        assert vocabulary.published_population("employee_transfers") == "Reprises par les salariés"
         assert vocabulary.published_wording("c. 2009") == "vers 2009"
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, SubmitField
+from wtforms import IntegerField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in types-WTForms 3.2
 from wtforms.validators import InputRequired, NumberRange, Optional
 
+from tracker.fields import DateField
 from tracker.i18n import LANGUAGES, current_language
 from tracker.reports.editions import FORMATS
 

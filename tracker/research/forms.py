@@ -9,12 +9,13 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms import IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in types-WTForms 3.2
 from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker import vocabulary
+from tracker.fields import DateField
 from tracker.services.analytics.survival_query import GROUP_FIELDS, SIZE_CLASS_VALUES
 from tracker.services.reference import countries, is_country, nace_sections
 
