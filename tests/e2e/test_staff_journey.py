@@ -79,3 +79,21 @@ def test_staff_imports_a_spreadsheet(page, live_server, staff_email, tmp_path):
     with live_server.app.app_context():
         refs = sorted(db.session.scalars(select(Case.ref).where(Case.ref.like("IMP-%"))))
         assert refs == ["IMP-1", "IMP-2"]
+
+
+def test_a_date_in_the_import_problems_stays_on_one_line(page, staff_email, tmp_path):
+    """The value as written (2024-13-01) is not split at its hyphens beside a long Spanish message."""
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "ref,name,country,transfer_date,transfer_type,last_verified_on,exit_date,exit_reason\n"
+        "BAD-1,,FR,2024-13-01,sale,,,\n"
+        "BAD-2,Imprimerie des Travailleurs Associés,FR,2020-05-01,rescue,2021-01-01,2019-01-01,closed\n",
+        encoding="utf-8")
+    log_in(page, staff_email)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto("/cases/import?lang=es")
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.locator("main form [type=submit]").last.click()
+    cell = page.locator("#problems td code").filter(has_text="2024-13-01")
+    lines = cell.evaluate("c => c.getBoundingClientRect().height / parseFloat(getComputedStyle(c).lineHeight)")
+    assert lines < 1.5, f"the date is split over {lines:.1f} lines"
