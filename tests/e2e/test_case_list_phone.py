@@ -113,3 +113,21 @@ def test_on_a_phone_the_tokens_table_scrolls_inside_the_page(phone, admin):
     phone.locator("main form").locator("[type=submit]").click()
     expect(phone.get_by_test_id("new-token")).to_be_visible()
     assert not _scrolls_sideways(phone)
+
+
+@pytest.mark.parametrize("lang", ["fr", "it"])
+def test_on_a_wide_screen_a_filter_whose_label_folds_keeps_its_control_in_line(page, admin, lang):
+    """'Reprises à partir de (année)' folds onto two lines at 1280 px: the controls of a row of filters
+    still start at one height, and a message under one (a year not understood) moves none of them."""
+    log_in(page, admin)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"/cases/?year_from=20x5&lang={lang}")
+    tops = page.locator("#case-filters-panel > .row > div").evaluate_all("""cols => cols.map(col => {
+        const control = col.querySelector('select, input:not([type=checkbox])');
+        const top = element => Math.round(element.getBoundingClientRect().top);
+        return control ? [top(col), top(control)] : null;
+      }).filter(Boolean)""")
+    rows: dict[int, set[int]] = {}
+    for row_top, control_top in tops:
+        rows.setdefault(row_top, set()).add(control_top)
+    assert all(len(controls) == 1 for controls in rows.values()), rows
