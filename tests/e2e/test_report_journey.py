@@ -67,3 +67,14 @@ def test_on_a_phone_the_last_edition_s_downloads_wrap(browser, live_server, secr
         assert not phone.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("lang", ["it", "fr"])
+def test_the_report_form_s_fields_and_button_start_at_one_height(page, secretariat, lang):
+    """Their help texts are of different lengths; the controls and the button still line up."""
+    log_in(page, secretariat)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"/reports/?lang={lang}")
+    tops = page.locator("form[action$='/reports/annual']").locator(
+        "input:not([type=hidden]), select").evaluate_all("cs => cs.map(c => Math.round(c.getBoundingClientRect().top))")
+    assert len(tops) == 5 and len(set(tops)) == 1, tops
