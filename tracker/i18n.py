@@ -124,6 +124,12 @@ def cli_language() -> str | None:
     return asked if is_language(asked) else None
 
 
+def language_name(code: str) -> str:
+    """A language's name as the current language writes it in a sentence (CLDR): "italien" in
+    French, "Italian" in English; `LANGUAGES` holds each language's own name, for the choosers."""
+    return _locale().languages.get(code, code)
+
+
 def current_language() -> str:
     """The two-letter code of the language being written (the default outside a request)."""
     locale = get_locale()

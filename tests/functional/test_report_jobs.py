@@ -162,3 +162,16 @@ def test_ten_requests_at_once_wait_in_a_queue_and_all_finish(app, client, login,
     assert most[0] <= 2 and seen_queued
     page = client.get(f"/reports/jobs/{ids[-1]}")
     assert page.status_code == 302
+
+
+@pytest.mark.parametrize(("lang", "sentence"), [("es", "PDF en español"), ("fr", "PDF en italien"),
+                                                ("en", "PDF in Italian")])
+def test_the_job_page_names_the_report_s_language_as_its_reader_writes_it(client, login, federation, lang,
+                                                                          sentence):
+    user = login(Role.RESEARCHER)
+    job = ReportJob(requested_by_id=user.id, year=2025, format="pdf", status=jobs.RUNNING,
+                    language="es" if lang == "es" else "it", stage="Survival by transfer type")
+    db.session.add(job)
+    db.session.commit()
+    html = client.get(f"/reports/jobs/{job.id}?lang={lang}").get_data(as_text=True)
+    assert sentence in html  # not "PDF en Español" nor "PDF en Italiano" mid-sentence

@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from tracker.extensions import db
-from tracker.i18n import LANGUAGES, current_language, is_language
+from tracker.i18n import current_language, is_language, language_name
 from tracker.models import ReportEdition, Role, User
 from tracker.reports import bp, jobs
 from tracker.reports.build.inputs import InvalidReportRequest
@@ -98,7 +98,8 @@ def job(job_id: int) -> Response | str:
         flash(_done_message(job.edition, job.reused, job.format, job.language), "success")
         return redirect(url_for("reports.index", _anchor=f"edition-{job.edition.id}"))
     interrupted = jobs.is_interrupted(job)
-    return render_template("reports/job.html", job=job, formats=FORMATS, interrupted=interrupted, languages=LANGUAGES,
+    return render_template("reports/job.html", job=job, formats=FORMATS, interrupted=interrupted,
+                           language_name=language_name,
                            stage_text=jobs.stage_text, error=jobs.INTERRUPTED if interrupted else job.error,
                            waiting=job.status in (jobs.QUEUED, jobs.RUNNING) and not interrupted)
 
