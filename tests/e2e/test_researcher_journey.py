@@ -58,3 +58,21 @@ def test_the_survival_table_fits_a_laptop_beside_the_filters(page, researcher, l
     clipped = table.evaluate("""t => t.caption.getBoundingClientRect().right
                                      - t.parentElement.getBoundingClientRect().right""")
     assert clipped <= 1, f"the caption runs {clipped} px past its box"
+
+
+def test_on_a_phone_the_list_of_a_selection_s_cases_keeps_its_rows_short(browser, live_server, researcher):
+    """Its text columns (name, transfer type, exit and its Spanish reason) keep a readable width
+    while the table scrolls sideways, instead of folding an exit into eight lines."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    try:
+        log_in(phone, researcher)
+        phone.goto("/research/cases?as_of=2025-12-31&lang=es")
+        lines = phone.evaluate("""() => Math.max(...[...document.querySelectorAll('main table tbody tr')].map(row => {
+            const cell = getComputedStyle(row.cells[0]);
+            const padding = parseFloat(cell.paddingTop) + parseFloat(cell.paddingBottom);
+            return (row.getBoundingClientRect().height - padding) / parseFloat(cell.lineHeight); }))""")
+        assert lines < 4.5, f"a row is {lines:.1f} lines tall"
+        assert not phone.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
+    finally:
+        context.close()
