@@ -97,3 +97,22 @@ def test_a_date_in_the_import_problems_stays_on_one_line(page, staff_email, tmp_
     cell = page.locator("#problems td code").filter(has_text="2024-13-01")
     lines = cell.evaluate("c => c.getBoundingClientRect().height / parseFloat(getComputedStyle(c).lineHeight)")
     assert lines < 1.5, f"the date is split over {lines:.1f} lines"
+
+
+def test_on_a_phone_the_import_problems_read_as_sentences(page, staff_email, tmp_path):
+    """The table scrolls sideways; its message column keeps a readable width instead of folding a
+    French message into a word per line."""
+    path = tmp_path / "bad.csv"
+    path.write_text("ref,name,country,transfer_date,transfer_type,last_verified_on\nBAD-1,,FR,2024-13-01,sale,\n",
+                    encoding="utf-8")
+    log_in(page, staff_email)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/cases/import?lang=fr")
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.locator("main form [type=submit]").last.click()
+    lines = page.locator("#problems tbody tr").evaluate_all("""rows => Math.max(...rows.map(row => {
+        const cell = getComputedStyle(row.cells[0]);
+        const padding = parseFloat(cell.paddingTop) + parseFloat(cell.paddingBottom);
+        return (row.getBoundingClientRect().height - padding) / parseFloat(cell.lineHeight); }))""")
+    assert lines < 4.5, f"a problem takes {lines:.1f} lines"  # eleven before
+    assert not page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
