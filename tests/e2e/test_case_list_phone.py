@@ -131,3 +131,13 @@ def test_on_a_wide_screen_a_filter_whose_label_folds_keeps_its_control_in_line(p
     for row_top, control_top in tops:
         rows.setdefault(row_top, set()).add(control_top)
     assert all(len(controls) == 1 for controls in rows.values()), rows
+
+
+@pytest.mark.parametrize("lang", ["fr", "es"])
+def test_on_a_phone_the_admin_tabs_stay_on_one_line(phone, admin, lang):
+    log_in(phone, admin)
+    phone.goto(f"/admin/users?lang={lang}")
+    tops = phone.locator(".admin-tabs .nav-link").evaluate_all(
+        "links => links.map(a => Math.round(a.getBoundingClientRect().top))")
+    assert len(tops) == 3 and len(set(tops)) == 1, tops
+    assert not _scrolls_sideways(phone)
