@@ -521,8 +521,9 @@ def survival(as_of: str | None, endpoint: str, group_by: str | None, horizons: s
 
             written = microdata(None, query)
             Path(microdata_path).write_bytes(written.content)
-            click.echo(_("%(n)s cases written to %(path)s (edition %(edition)s)", n=written.rows, path=microdata_path,
-                         edition=written.edition))
+            click.echo(ngettext("%(n)s case written to %(path)s (edition %(edition)s)",
+                                "%(n)s cases written to %(path)s (edition %(edition)s)", written.rows, n=written.rows,
+                                path=microdata_path, edition=written.edition))
             return
         if competing:
             if model:
@@ -621,12 +622,14 @@ def _baseline_lines(result: dict) -> list[str]:
         for m in b["matches"][:MATCHES_SHOWN]:
             place = f"{m['country']}/{m['region']}" if m.get("region") else m["country"]
             curve = f"{m['series']} {place} {m['sector']} {m['cohort']}"
-            lines.append("  " + _("%(n)s cases compared with %(curve)s (%(basis)s)", n=m["n"], curve=curve,
-                                  basis=m.get("basis", "")))
+            lines.append("  " + ngettext("%(n)s case compared with %(curve)s (%(basis)s)",
+                                         "%(n)s cases compared with %(curve)s (%(basis)s)", m["n"], n=m["n"],
+                                         curve=curve, basis=m.get("basis", "")))
         if len(b["matches"]) > MATCHES_SHOWN:
             lines.append("  " + _("... and %(n)s more curves", n=len(b["matches"]) - MATCHES_SHOWN))
         if b.get("unmatched"):
-            lines.append("  " + _("%(n)s cases without a baseline curve", n=b["unmatched"]))
+            lines.append("  " + ngettext("%(n)s case without a baseline curve", "%(n)s cases without a baseline curve",
+                                         b["unmatched"], n=b["unmatched"]))
     if lines and result.get("baseline_sources"):
         lines.append(_("Baseline sources:"))
         lines.extend(f"  {s['series']}: {s['publisher']}, {s['source_title']}"

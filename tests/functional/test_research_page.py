@@ -286,3 +286,17 @@ def test_a_cox_model_that_cannot_be_fitted_says_why_in_the_page_s_language(clien
     html = client.get("/research/?as_of=2025-12-31&model=cox&covariates=age_at_transfer&lang=it").get_data(as_text=True)
     assert "Non è stato possibile stimare il modello: nessun caso ha un valore per ogni covariata" in html
     assert "every covariate" not in html
+
+
+def test_the_figures_text_counts_a_group_of_one_case_in_the_singular(client, login, make_federation, make_case):
+    analytics.clear_cache()
+    federation = make_federation(code="ONE")
+    for i in range(12):
+        make_case(federation, transfer_date=date(2012, 1 + i, 1))
+    make_case(federation, transfer_date=date(2013, 3, 1), transfer_type="rescue")
+    login(Role.RESEARCHER)
+    for lang, one, many in (("en", ": 1 case,", ": 12 cases,"), ("fr", "\u00a0: 1 dossier,", "\u00a0: 12 dossiers,"),
+                            ("es", ": 1 caso,", ": 12 casos,")):
+        html = client.get(f"/research/?as_of=2025-12-31&group_by=transfer_type&lang={lang}").get_data(as_text=True)
+        text = re.search(r'<p id="km-alt"[^>]*>(.*?)</p>', html, re.S).group(1)
+        assert one in text and many in text, (lang, text)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from tracker import vocabulary
 from tracker.reports.build.common import (
@@ -225,9 +226,10 @@ def exclusions_table(inputs: ReportInputs) -> Table:
     rows: list[Row] = [[str(EXCLUSION_TEXT[r]), int(excluded.get(r, 0))] for r in EXCLUSION_REASONS]
     rows.append([_("All cases left out"), sum(excluded.values())])
     left_out = rows[-1][1]
-    reading = (_("%(num)s of the %(total)s cases recorded are left out of the survival analysis; the most frequent "
-                 "reason: %(reason)s.", num=thousands(left_out), total=thousands(len(inputs.frame)),
-                 reason=max(rows[:-1], key=lambda r: r[1])[0].lower())
+    reading = (ngettext("%(count)s of the %(total)s cases recorded is left out of the survival analysis: %(reason)s.",
+                        "%(count)s of the %(total)s cases recorded are left out of the survival analysis; the most "
+                        "frequent reason: %(reason)s.", left_out, count=thousands(left_out),
+                        total=thousands(len(inputs.frame)), reason=max(rows[:-1], key=lambda r: r[1])[0].lower())
                if left_out else _("No case is left out of the survival analysis."))
     return count_table(
         "A.14", "cases_left_out", _("Cases left out of the survival analysis, and why"), columns, rows,

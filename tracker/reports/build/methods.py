@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from tracker import vocabulary
 from tracker.reports.build.common import count_table, note, scope_note, source_note
@@ -109,8 +110,11 @@ def matched_baselines(inputs: ReportInputs) -> Table:
     rows.append([_("All baselines"), "", "", "", "", overall.n - unmatched])
     return count_table(
         "A.11", "baselines_matched", _("National baseline curves matched to the enterprises"), list(columns), rows,
-        reading=(_("%(num)s enterprises in the analysis have no baseline for their country: they are in the "
-                   "observed survival but not in the expected one.", num=thousands(unmatched)) if unmatched else
+        reading=(ngettext("%(count)s enterprise in the analysis has no baseline for its country: it is in the "
+                          "observed survival but not in the expected one.",
+                          "%(count)s enterprises in the analysis have no baseline for their country: they are in the "
+                          "observed survival but not in the expected one.", unmatched, count=thousands(unmatched))
+                 if unmatched else
                  _("Every enterprise in the analysis was matched to a national baseline curve.")),
         scope=scope_note(inputs), source=source_note(inputs, baselines=True), rules=inputs.rules,
         column_totals=["n"], keys=[f"{m.series}|{m.country}|{m.region}|{m.sector}|{m.cohort_year}" for m in matches]

@@ -46,7 +46,10 @@ from pathlib import Path, PurePath
 from typing import IO, Any
 
 from flask_babel import gettext
-from sqlalchemy import Date, DateTime, func, select
+from sqlalchemy import Date, DateTime, String, any_, func, literal, select
+from sqlalchemy import Enum as SqlEnum
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.extensions import db
 from tracker.i18n import format_number
@@ -424,15 +427,44 @@ def _insert(run: _Run, creates: list[dict[str, Any]]) -> dict[str, int]:
     then read back for the batch's refs."""
     writer = run.writer
     if writer.copy_into is not None:
-        imports._copy(writer.copy_into, Case.__tablename__, [writer._new_case(values) for values in creates])
+        _insert_postgres(writer, creates)
     else:
         _insert_sqlite(writer, creates)
     ids = _ids_of(run.federation, [values["ref"] for values in creates])
     if writer.copy_into is not None:
-        writer._audit_creates(creates, ids)
+        _audit_postgres(writer, creates, ids)
     else:
         _audit_sqlite(writer, creates, ids)
     return ids
+
+
+def _insert_postgres(writer: Any, creates: list[dict[str, Any]]) -> None:
+    """COPY the new cases: rows built as tuples once, enums as their values, the constant
+    columns (federation, who, when, version) once; psycopg writes dates and text as they are."""
+    table = imports._table(Case)
+    fixed = writer._new_case({})
+    names = [name for name in creates[0] if name not in fixed]
+    enums = [i for i, name in enumerate(names) if isinstance(table.c[name].type, SqlEnum)]
+    constants = [imports._copy_value(value) for value in fixed.values()]
+    rows = []
+    for values in creates:
+        get = values.get
+        row = [get(name) for name in names]
+        for i in enums:
+            if (v := row[i]) is not None:
+                row[i] = v.value
+        row += constants
+        rows.append(row)
+    imports.copy_rows(writer.copy_into, Case.__tablename__, [*names, *fixed], rows)
+
+
+def _audit_postgres(writer: Any, creates: list[dict[str, Any]], ids: dict[str, int]) -> None:
+    """create_case's entries by COPY, their changes as the JSON text _created_json writes."""
+    actor_id, context, at = writer.actor_id, writer.context, writer.now
+    imports.copy_rows(writer.copy_into, AuditEntry.__tablename__, _AUDIT_COLUMNS,
+                      ((at, actor_id, "cases", ids[values["ref"]], "create", _created_json(values), context)
+                       for values in creates))
+    writer.done += len(creates)
 
 
 def _insert_sqlite(writer: Any, creates: list[dict[str, Any]]) -> None:
@@ -466,9 +498,12 @@ def _audit_sqlite(writer: Any, creates: list[dict[str, Any]], ids: dict[str, int
     actor_id, context = writer.actor_id, writer.context
     rows = [(at, actor_id, "cases", ids[values["ref"]], "create", _created_json(values), context)
             for values in creates]
-    connection.exec_driver_sql("INSERT INTO audit_entries (at, user_id, table_name, row_id, action, changes, context) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    connection.exec_driver_sql(f"INSERT INTO audit_entries ({', '.join(_AUDIT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               rows)
     writer.done += len(rows)
+
+
+_AUDIT_COLUMNS = ("at", "user_id", "table_name", "row_id", "action", "changes", "context")
 
 
 _JSON_KEYS: dict[str, str] = {}
@@ -514,10 +549,21 @@ def _converter(kind: Any, dialect: Any) -> Callable[[Any], Any] | None:
 def _ids_of(federation: Federation, refs: list[str]) -> dict[str, int]:
     """Ids of the federation's cases with these refs (the unique (federation, ref) index)."""
     ids: dict[str, int] = {}
-    for start in range(0, len(refs), _CHUNK):
-        ids.update(db.session.execute(select(Case.ref, Case.id).where(
-            Case.federation_id == federation.id, Case.ref.in_(refs[start:start + _CHUNK]))).all())
+    for chunk in _ref_chunks(refs):
+        ids.update(db.session.execute(select(Case.ref, Case.id).where(Case.federation_id == federation.id,
+                                                                      chunk)).all())
     return ids
+
+
+def _ref_chunks(refs: list[str]) -> Iterator[ColumnElement[bool]]:
+    """`Case.ref` among these refs, as few conditions as the database takes: on PostgreSQL one,
+    the refs as one array parameter (`ref = ANY(%s)`: psycopg need not parse a statement of
+    thousands of parameters); elsewhere IN lists of _CHUNK (SQLite's parameter limit)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        yield Case.ref == any_(literal(refs, ARRAY(String)))
+        return
+    for start in range(0, len(refs), _CHUNK):
+        yield Case.ref.in_(refs[start:start + _CHUNK])
 
 
 def _existing(federation: Federation, refs: set[str]) -> tuple[dict[str, Any], set[str]]:
@@ -529,9 +575,8 @@ def _existing(federation: Federation, refs: set[str]) -> tuple[dict[str, Any], s
     existing: dict[str, Any] = {}
     deleted: set[str] = set()
     ordered = sorted(refs)
-    for start in range(0, len(ordered), _CHUNK):
-        rows = db.session.execute(select(*columns).where(Case.federation_id == federation.id,
-                                                         Case.ref.in_(ordered[start:start + _CHUNK])))
+    for chunk in _ref_chunks(ordered):
+        rows = db.session.execute(select(*columns).where(Case.federation_id == federation.id, chunk))
         for case_id, version, deleted_at, *values in rows:
             fields = dict(zip(imports.COMPARED_FIELDS, values, strict=True))
             if deleted_at is not None:

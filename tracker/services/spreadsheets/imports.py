@@ -63,7 +63,7 @@ import csv
 import gc
 import io
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
@@ -883,18 +883,26 @@ def _copy_target() -> Any | None:
 def _copy(target: Any, table: str, rows: list[dict[str, Any]]) -> None:
     """COPY rows (dicts with the same keys: column names of the model) into `table`. A ref that
     another import created meanwhile violates the unique (federation, ref): EditConflict."""
-    import psycopg
-    from psycopg import sql
-
     if not rows:
         return
     columns = list(rows[0])
+    copy_rows(target, table, columns, ([_copy_value(row[name]) for name in columns] for row in rows))
+
+
+def copy_rows(target: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """COPY rows (sequences of values psycopg writes as they are: text, numbers, dates, None, JSON
+    as its text) into these columns of `table`. A ref that another import created meanwhile
+    violates the unique (federation, ref): EditConflict."""
+    import psycopg
+    from psycopg import sql
+
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(name) for name in columns))
     try:
         with target.cursor() as cursor, cursor.copy(statement) as copy:
+            write = copy.write_row
             for row in rows:
-                copy.write_row([_copy_value(row[name]) for name in columns])
+                write(row)
     except psycopg.errors.UniqueViolation:
         raise EditConflict("Cases with these refs were created by someone else during the import; nothing was "
                            "imported, import the file again.") from None
