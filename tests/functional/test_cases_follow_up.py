@@ -48,6 +48,9 @@ def test_the_case_page_shows_the_facts_with_nace_label_and_section(client, own_c
     text = re.sub(r"<[^>]+>", "", html)  # the classification's labels are marked as data (translate="no")
     assert "23.13 · Manufacture of hollow glass" in text
     assert "Section C · Manufacturing" in text
+    french = client.get(f"/cases/{case.id}?lang=fr").get_data(as_text=True)
+    assert '<span translate="no" lang="en">Manufacture of hollow glass</span>' in french  # read out in English
+    assert "Section C · Industrie manufacturière" in re.sub(r"<[^>]+>", "", french)
     assert "Ana Lopes" in html and "ana@example.org" in html  # own federation: contact shown
     assert "Change history" in html
 
