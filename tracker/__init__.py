@@ -280,16 +280,18 @@ def register_unavailable_handler(app: Flask) -> None:
     from tracker.services.ops import availability
 
     def unavailable(error: Exception):  # noqa: ANN202
-        message = availability.describe(error, gettext)
-        if message is None:
+        if availability.unavailable_reason(error) is None:
             raise error
-        app.logger.error("database unavailable: %s (%s)", message, type(error.__cause__ or error).__name__)
         try:
             db.session.rollback()
         except Exception:  # noqa: BLE001 - the connection may be gone; the session is discarded anyway
             db.session.remove()
-        # The page is drawn for an anonymous visitor: loading the account needs the database.
+        # The page is drawn for an anonymous visitor: loading the account needs the database. This
+        # comes before any translation, since choosing the language reads the user's own setting
+        # (when the account could not be loaded, that read would fail again inside this handler).
         login_manager._update_request_context_with_user(None)
+        message = availability.describe(error, gettext)
+        app.logger.error("database unavailable: %s (%s)", message, type(error.__cause__ or error).__name__)
         if is_machine_request():
             response = jsonify(error=gettext("service unavailable: %(reason)s", reason=message))
         else:

@@ -97,6 +97,23 @@ def test_a_database_file_that_went_away_gets_a_503_page(sqlite_file):
     assert_friendly_503(login(app), "no schema")
 
 
+def test_a_logged_in_user_whose_account_cannot_be_read_gets_the_503_page(sqlite_file):
+    """The account is read at the start of the request: when that read fails, the 503 page is drawn
+    for an anonymous visitor (choosing its language would read the account again, and fail)."""
+    app = create_app(config_for(f"sqlite:///{sqlite_file}"))
+    client = app.test_client()
+    assert client.post("/login", data={"email": "admin@example.org", "password": PASSWORD}).status_code == 302
+    assert client.get("/cases/").status_code == 200
+    sqlite_file.unlink()
+    with app.app_context():
+        db.engine.dispose()  # the next connection opens the empty file that replaces it
+    assert_friendly_503(client.get("/cases/"), "no schema")
+    french = client.get("/cases/", headers={"Accept-Language": "fr"})
+    assert french.status_code == 503 and "Le service est indisponible" in french.get_data(as_text=True)
+    api = client.get("/api/v1/survival")
+    assert api.status_code == 503 and "no schema" in api.get_json()["error"]
+
+
 def test_an_unreachable_database_server_gets_a_503_page_and_json_on_the_api():
     app = create_app(config_for(UNREACHABLE))
     assert_friendly_503(login(app), "cannot be reached")
