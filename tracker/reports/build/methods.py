@@ -100,8 +100,11 @@ def matching_words() -> str:
 def matched_baselines(inputs: ReportInputs) -> Table:
     overall = inputs.overall.report.groups[0]
     matches = overall.baseline.matches if overall.baseline is not None else ()
-    columns = (Column("series", _("Series")), Column("country", _("Country")), Column("region", _("Region")),
-               Column("sector", _("Sector")), Column("cohort", _("Birth cohort"), "year"),
+    # The series' names are long ("Eurostat, démographie des entreprises"), country, region and sector short:
+    # widths that keep most rows on one line in print.
+    columns = (Column("series", _("Series"), width=4.6), Column("country", _("Country"), width=1.4),
+               Column("region", _("Region"), width=1.2), Column("sector", _("Sector"), width=2.8),
+               Column("cohort", _("Birth cohort"), "year"),
                Column("n", _("Enterprises matched"), "count"))
     rows: list[list[Any]] = [[vocabulary.BASELINE_SERIES.get(m.series, m.series), country_label(m.country),
                               m.region or _("national"), _("all activities") if m.sector == "TOTAL" else m.sector,
