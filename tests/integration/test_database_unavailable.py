@@ -125,6 +125,20 @@ def test_an_unreachable_database_server_gets_a_503_page_and_json_on_the_api():
     assert french.get_json()["error"] == "service indisponible\u00a0: Le serveur de base de données est injoignable."
 
 
+def test_the_analyses_reader_losing_the_server_is_the_database_unavailable_too():
+    """The survival figures read PostgreSQL through ADBC, outside the session: its failure to
+    connect is an outage as the session's is (a 503 page), not a bug."""
+    from sqlalchemy.exc import DBAPIError
+
+    from tracker.services.analytics import frame
+    from tracker.services.ops.availability import unavailable_reason
+
+    app = create_app(config_for(UNREACHABLE))
+    with app.app_context(), pytest.raises(DBAPIError) as caught:
+        frame._load(frame.case_columns_query(), parallel=False)
+    assert unavailable_reason(caught.value) == "the database server cannot be reached"
+
+
 def test_other_database_errors_stay_errors(sqlite_file):
     """A bug (here: bad SQL) is not disguised as an outage."""
     from sqlalchemy.exc import OperationalError

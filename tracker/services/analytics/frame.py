@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Select, func, select
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 
 from tracker.extensions import db
 from tracker.models import Case, Federation
@@ -220,9 +221,14 @@ def _read_adbc(stmt: Select, parallel: bool) -> dict[str, Any]:
 
     def read_postgresql(sql: str) -> pa.Table:
         uri = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        with adbc_postgresql.connect(uri) as connection, connection.cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetch_arrow_table()
+        try:
+            with adbc_postgresql.connect(uri) as connection, connection.cursor() as cursor:
+                cursor.execute(sql)
+                return cursor.fetch_arrow_table()
+        except adbc_postgresql.Error as exc:
+            # As SQLAlchemy wraps the session's driver errors, so that the database being down
+            # (services.ops.availability) is told apart from a bug here too.
+            raise DBAPIError.instance(sql, None, exc, adbc_postgresql.Error) from exc
 
     ranges = _id_ranges(stmt) if parallel else [(_MIN_ID, _MAX_ID)]
     queries = [sql_for(bounds) for bounds in ranges]

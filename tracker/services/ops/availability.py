@@ -46,7 +46,7 @@ def unavailable_reason(exc: BaseException) -> str | None:
     if state:
         return next((reason for prefix, reason in _PG_STATES if state.startswith(prefix)), None)
     module = type(original).__module__
-    if module.startswith("psycopg"):
+    if module.startswith(("psycopg", "adbc_driver_manager")):  # the session's driver, the analyses' reader
         # No SQLSTATE: the connection itself failed (refused, reset, timed out, closed by the server).
         if exc.connection_invalidated or type(original).__name__ in ("OperationalError", "InterfaceError"):
             return N_("the database server cannot be reached")
