@@ -300,3 +300,14 @@ def test_the_figures_text_counts_a_group_of_one_case_in_the_singular(client, log
         html = client.get(f"/research/?as_of=2025-12-31&group_by=transfer_type&lang={lang}").get_data(as_text=True)
         text = re.search(r'<p id="km-alt"[^>]*>(.*?)</p>', html, re.S).group(1)
         assert one in text and many in text, (lang, text)
+
+
+@pytest.mark.parametrize(("lang", "small", "plain"), [("fr", "2,7&nbsp;×&nbsp;10<sup>−9</sup>", "0,0123"),
+                                                      ("en", "2.7&nbsp;×&nbsp;10<sup>−9</sup>", "0.0123")])
+def test_a_tiny_p_value_is_written_in_the_reader_s_decimals(app, lang, small, plain):
+    from flask import render_template_string
+
+    with app.test_request_context(f"/research/?lang={lang}"):
+        shown = render_template_string("{% from 'research/_macros.html' import p_value %}"
+                                       "{{ p_value(2.7e-9) }}|{{ p_value(0.0123) }}")
+    assert shown == f"{small}|{plain}"  # not the program's 2.7e-09
