@@ -113,6 +113,11 @@ def test_on_a_phone_the_tokens_table_scrolls_inside_the_page(phone, admin):
     phone.locator("main form").locator("[type=submit]").click()
     expect(phone.get_by_test_id("new-token")).to_be_visible()
     assert not _scrolls_sideways(phone)
+    name = phone.locator("td.token-name").first  # a sentence, not a word per line
+    lines = name.evaluate("""c => { const s = getComputedStyle(c);
+        const padding = parseFloat(s.paddingTop) + parseFloat(s.paddingBottom);
+        return (c.getBoundingClientRect().height - padding) / parseFloat(s.lineHeight); }""")
+    assert lines < 2.5, f"the token's name takes {lines:.1f} lines"
 
 
 @pytest.mark.parametrize("lang", ["fr", "it"])
