@@ -43,3 +43,20 @@ class DateField(wtforms.DateField):
         example = (_("%(local)s or %(iso)s", local=format_date(_EXAMPLE), iso=_EXAMPLE.isoformat()) if day_first
                    else _EXAMPLE.isoformat())
         raise ValueError(_("'%(value)s' is not a date: write it as %(example)s", value=text[:40], example=example))
+
+
+class WholeNumberField(wtforms.IntegerField):
+    """A whole number typed in a form, refused in the words an import uses for the same mistake
+    ("'a dozen' is not a whole number"), in the page's language."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        text = str(valuelist[0]).strip()
+        self.data = None
+        if not text:  # no number: Optional() or InputRequired() speaks for the field
+            return
+        try:
+            self.data = int(text)
+        except ValueError:
+            raise ValueError(_("'%(value)s' is not a whole number", value=text[:40])) from None

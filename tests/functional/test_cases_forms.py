@@ -125,7 +125,7 @@ def test_admins_choose_the_federation(client, login, make_federation):
                  "'vanished' is not one of: liquidation, dissolution, sold, merged, demutualised, other",
                  id="unknown-exit-reason"),
     pytest.param({"employees": "-3"}, "employees", "must be 0 or more", id="negative-employees"),
-    pytest.param({"employees": "a dozen"}, "employees", "Not a valid integer value.", id="employees-not-a-number"),
+    pytest.param({"employees": "a dozen"}, "employees", "'a dozen' is not a whole number", id="employees-not-a-number"),
     pytest.param({"transfer_date": "2020-13-45"}, "transfer_date",
                  "'2020-13-45' is not a date: write it as 2025-12-31", id="malformed-date"),
     pytest.param({"registered_on": "02/05/2016"}, "registered_on", "'02/05/2016' is not a date: write it as 2025-12-31",

@@ -311,3 +311,15 @@ def test_a_tiny_p_value_is_written_in_the_reader_s_decimals(app, lang, small, pl
         shown = render_template_string("{% from 'research/_macros.html' import p_value %}"
                                        "{{ p_value(2.7e-9) }}|{{ p_value(0.0123) }}")
     assert shown == f"{small}|{plain}"  # not the program's 2.7e-09
+
+
+def test_a_one_year_headline_is_written_in_the_singular(client, login, make_federation, make_case):
+    analytics.clear_cache()
+    federation = make_federation(code="YEAR")
+    for i in range(12):
+        make_case(federation, transfer_date=date(2012, 1 + i, 1))
+    login(Role.RESEARCHER)
+    for lang, words in (("en", "Surviving at 1 year<"), ("fr", "Pérennes à 1 an<"), ("it", "Sopravvissute a 1 anno<"),
+                        ("es", "Supervivientes a 1 año<")):
+        html = client.get(f"/research/?as_of=2025-12-31&horizons=1&lang={lang}").get_data(as_text=True)
+        assert words in html, lang

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import HiddenInput
 
 from tracker import MAX_DATABASE_ID, vocabulary
-from tracker.fields import DateField
+from tracker.fields import DateField, WholeNumberField
 from tracker.i18n import format_date
 from tracker.models import OPERATING
 from tracker.services.casework.case_list import DEFAULT_SORT, DIRECTIONS, SORT_LABELS, CaseFilters
@@ -95,8 +95,8 @@ class FilterCasesForm(FlaskForm):
     status = SelectField(_l("Status"), validators=[Optional()],
                          choices=choices([("open", _l("Open")), ("closed", _l("Closed (exited)"))],
                                          _l("Open and closed")))
-    year_from = IntegerField(_l("Transferred from (year)"), validators=[Optional(), _year])
-    year_to = IntegerField(_l("Transferred to (year)"), validators=[Optional(), _year])
+    year_from = WholeNumberField(_l("Transferred from (year)"), validators=[Optional(), _year])
+    year_to = WholeNumberField(_l("Transferred to (year)"), validators=[Optional(), _year])
     federation = SelectField(_l("Federation"), validators=[Optional()])
     nace_section = SelectField(_l("NACE section"), filters=[_upper], validators=[Optional()])
     size_class = SelectField(_l("Size class"), validators=[Optional()],
@@ -196,7 +196,7 @@ class CaseFormBase(FlaskForm):
                          description=_l("NUTS or ISO 3166-2 code (optional), e.g. FRK or FR-ARA"))
     nace = StringField(_l("NACE Rev. 2 code"), filters=[_strip], validators=[Optional(), Length(max=8)],
                        description=_l("Section, division, group or class, e.g. C, 25, 25.6, 25.62 or C25.6"))
-    employees = IntegerField(_l("Employees at transfer"), validators=[Optional()], render_kw={"min": 0})
+    employees = WholeNumberField(_l("Employees at transfer"), validators=[Optional()], render_kw={"min": 0})
     transfer_date = DateField(_l("Transfer date"), validators=[InputRequired()])
     transfer_type = SelectField(_l("Transfer type"), validate_choice=False, validators=[DataRequired()],
                                 choices=choices(TRANSFER_TYPE_CHOICES, _l("— choose —")))

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, SubmitField
+from wtforms import SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in types-WTForms 3.2
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from tracker.fields import DateField
+from tracker.fields import DateField, WholeNumberField
 from tracker.i18n import LANGUAGES, current_language
 from tracker.reports.editions import FORMATS
 
 
 class GenerateReportForm(FlaskForm):
-    year = IntegerField(_l("Year"), validators=[InputRequired(message=_l("Give the year of the report.")),
+    year = WholeNumberField(_l("Year"), validators=[InputRequired(message=_l("Give the year of the report.")),
                                                 NumberRange(min=1900, max=2100)])
     as_of = DateField(_l("Reference date"), validators=[Optional()],
                       description=_l("Default: 31 December of the year. Exits and checks after it are not counted."))

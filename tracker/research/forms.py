@@ -15,7 +15,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from tracker import vocabulary
-from tracker.fields import DateField
+from tracker.fields import DateField, WholeNumberField
 from tracker.services.analytics.survival_query import GROUP_FIELDS, SIZE_CLASS_VALUES
 from tracker.services.reference import countries, is_country, nace_sections
 
@@ -89,8 +89,8 @@ class ExploreSurvivalForm(FlaskForm):
     size_class = SelectMultipleField(_l("Size class (employees at transfer)"), validators=[Optional()],
                                      choices=_choices(vocabulary.SIZE_CLASSES.choices()),
                                      widget=_CHECKBOXES, option_widget=_CHECKBOX)
-    cohort_from = IntegerField(_l("Transferred from (year)"), validators=[Optional(), _year])
-    cohort_to = IntegerField(_l("Transferred until (year)"), validators=[Optional(), _year])
+    cohort_from = WholeNumberField(_l("Transferred from (year)"), validators=[Optional(), _year])
+    cohort_to = WholeNumberField(_l("Transferred until (year)"), validators=[Optional(), _year])
     endpoint = SelectField(_l("Endpoint"), choices=_choices(vocabulary.ENDPOINTS_SHORT.choices()), default="enterprise")
     as_of = DateField(_l("Analysis date (as of)"), validators=[Optional()],
                       description=_l("Empty: today. Later transfers are left out; later exits ignored."))
