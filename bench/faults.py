@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> None:
     env = server_env(args.database_url, args.production, args.ratelimit_storage, "faults")
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     server = subprocess.Popen([gunicorn, "--workers", str(args.workers), "--bind", f"127.0.0.1:{args.port}",
-                               "--log-level", "critical", "tracker:create_app()"], env=env)
+                               "--log-level", "error", "tracker:create_app()"], env=env)
     base = f"http://127.0.0.1:{args.port}"
     try:
         for _ in range(100):
