@@ -184,3 +184,19 @@ def test_confirm_pair_checks_who_may_see_both_cases(two_federations, make_user):
     with pytest.raises(PermissionDenied):
         duplicates.confirm_pair(make_user(Role.RESEARCHER), a.id, b.id)
     assert db.session.scalar(select(func.count()).select_from(DistinctCasePair)) == 1
+
+
+def test_a_case_pages_national_id_lookup_reads_only_the_ids_that_may_match(make_federation, make_case, monkeypatch):
+    """The lookup filters in the database; Python normalises only the candidates. "_" is one of the
+    separators, and unescaped in LIKE it matched every id of the country."""
+    fed = make_federation(code="FR-N", country="FR")
+    for i in range(30):
+        make_case(federation=fed, ref=f"N-{i}", name=f"Entreprise {i}", national_id=f"FR{400000000 + i}",
+                  transfer_date=date(2001 + i % 20, 1, 1))
+    make_case(federation=fed, ref="N-SEP", name="Autre", national_id="FR 552_100.554", transfer_date=date(1999, 1, 1))
+    normalised = []
+    original = duplicates.national_id_key
+    monkeypatch.setattr(duplicates, "national_id_key", lambda *a: normalised.append(a) or original(*a))
+    pairs = duplicates.duplicates_of(identity("NEW", "Sans rapport", national_id="552100554", year=2030))
+    assert [(p.other.ref, p.reasons) for p in pairs] == [("N-SEP", ("same national id",))]
+    assert len(normalised) <= 4  # the new case and the one id with separators (each twice), not all 31

@@ -281,9 +281,10 @@ def duplicates_of(identity: CaseIdentity) -> list[PossibleDuplicate]:
             same_country.where(extract("year", Case.transfer_date) == identity.transfer_year))]
     key = national_id_key(identity.national_id, identity.country)
     if key is not None:
-        # Only ids that contain the key as typed, or that have separators, need a closer look.
+        # Only ids that contain the key as typed, or that have separators, need a closer look
+        # (escaped: "_" unescaped in LIKE matches any character, so every id of the country).
         maybe = or_(func.upper(Case.national_id).contains(key, autoescape=True),
-                    *(Case.national_id.contains(separator) for separator in _SEPARATORS))
+                    *(Case.national_id.contains(separator, autoescape=True) for separator in _SEPARATORS))
         ids = [case_id for case_id, national_id in db.session.execute(
             select(Case.id, Case.national_id).where(Case.deleted_at.is_(None), Case.country == identity.country,
                                                     Case.national_id.is_not(None), maybe))
