@@ -176,3 +176,21 @@ def test_cli_writing_to_a_read_only_database_prints_one_line(sqlite_file):
     assert run_cli(url, "users", "list")[0] == 0  # reading works
     code, output = run_cli(url, "federations", "add", "FR-X", "Federation X", "--country", "FR")
     assert (code, output) == (1, "Error: The database is read-only.")
+
+
+def test_the_duplicate_index_is_built_again_after_the_database_came_back(sqlite_file):
+    """The background build of the duplicates index failing because the database is away is not
+    the end of it: the next request of an admin or staff user starts it again."""
+    import threading
+
+    from tracker.services.casework import duplicate_index
+
+    app = create_app(config_for(f"sqlite:///{sqlite_file.parent / 'missing' / 'gone.sqlite3'}"))
+    app.testing = False  # warm() builds only outside tests
+    with app.app_context():
+        duplicate_index.warm(app)
+        for thread in threading.enumerate():
+            if thread.name == "duplicate-index":
+                thread.join(30)
+        assert duplicate_index._database_key() not in duplicate_index._warming  # may be started again
+        assert not duplicate_index.ready()

@@ -223,10 +223,20 @@ def warm(app: Any) -> None:
         _warming.add(key)
 
     def build() -> None:
+        from tracker.services.ops.availability import unavailable_reason
+
         with app.app_context():
             try:
                 current_pairs()
+            except Exception as exc:
+                reason = unavailable_reason(exc)
+                if reason is None:  # a bug: its traceback
+                    raise
+                app.logger.warning("duplicate index not built (%s); tried again at the next request", reason)
             finally:
+                # Built, or not (the database went away): either way a later request may start it again.
+                with _warming_lock:
+                    _warming.discard(key)
                 db.session.remove()
 
     threading.Thread(target=build, name="duplicate-index", daemon=True).start()
