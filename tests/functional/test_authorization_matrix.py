@@ -82,6 +82,7 @@ ROUTES: dict[str, Route] = {
     "cases.status_upload": Route("/cases/follow-up/upload", ("GET", "POST"), WRITERS),
     "cases.status_review": Route("/cases/follow-up/upload/not-a-token", ("GET", "POST"), WRITERS),
     "cases.status_problems": Route("/cases/follow-up/upload/not-a-token/problems.csv", ("GET",), WRITERS),
+    "cases.status_rejected_rows": Route("/cases/follow-up/upload/not-a-token/rejected-rows.csv", ("GET",), WRITERS),
     "research.index": Route("/research/", ("GET",), ALL),
     "research.figure": Route("/research/figure/km.svg", ("GET",), ALL),
     "research.steps_csv": Route("/research/steps.csv", ("GET",), ALL),

@@ -374,6 +374,10 @@ def test_a_census_with_bad_rows_may_record_its_valid_rows_and_give_the_others_ba
     assert (entry.table_name, entry.row_id, entry.user_id, entry.context) == (
         "federations", fr.id, staff.id, "census of 2020-12-31 census.csv (valid rows only)")
     assert entry.changes == {"recorded_rows": [None, 1], "rejected_rows": [None, [2]]}
+    # the rows given back are the uploader's: another staff user of the same federation gets a 404
+    login(Role.STAFF, federation=fr)
+    assert client.get(f"/cases/follow-up/upload/{token}/rejected-rows.csv").status_code == 404
+    login(user=staff)
     # the upload is settled: confirming again records nothing more
     assert client.post(f"/cases/follow-up/upload/{token}", data={"record_valid": "1"}).status_code == 409
     assert len(db.session.scalars(select(StatusCheck)).all()) == 1
