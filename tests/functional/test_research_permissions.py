@@ -105,5 +105,6 @@ def test_a_groups_case_list_is_the_group_the_table_counts(client, login, app, ma
         included = int(re.search(r'data-field="included" data-value="(\d+)"', html).group(1))
         assert included == group["n"]
         label = vocabulary.TRANSFER_TYPES[group["group"]]
-        types = re.findall(r"<td[^>]*>(" + "|".join(map(re.escape, vocabulary.TRANSFER_TYPES.values())) + ")</td>", html)
+        names = "|".join(map(re.escape, vocabulary.TRANSFER_TYPES.values()))
+        types = re.findall(r"<td[^>]*>(" + names + ")</td>", html)
         assert types and set(types) == {label}
