@@ -31,11 +31,8 @@ import random
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -47,6 +44,7 @@ from bench.load import (
     percentile,
     prepare,
     server_env,
+    start_server,
     write_failure,
 )
 
@@ -290,17 +288,8 @@ def main(argv: list[str] | None = None) -> None:
     emails, ids = prepare(args.database_url, args.clients, writes=True)
     first_check, first_audit = high_water(args.database_url)
     env = server_env(args.database_url, args.production, args.ratelimit_storage, "faults")
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    server = subprocess.Popen([gunicorn, "--workers", str(args.workers), "--bind", f"127.0.0.1:{args.port}",
-                               "--log-level", "error", "tracker:create_app()"], env=env)
-    base = f"http://127.0.0.1:{args.port}"
+    server, base = start_server(env, args.workers, args.port, "error")
     try:
-        for _ in range(100):
-            try:
-                if urllib.request.urlopen(base + "/healthz", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
         timeline = Timeline(args.seconds)
         threads = [threading.Thread(target=run_client, args=(base, e, ids, timeline)) for e in emails]
         for t in threads:

@@ -273,6 +273,21 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
+def start_server(env: dict[str, str], workers: int, port: int, log_level: str) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving the app on 127.0.0.1:`port`, once /healthz answers (or after 20 s)."""
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    server = subprocess.Popen([gunicorn, "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+                               "--log-level", log_level, "tracker:create_app()"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if urllib.request.urlopen(base + "/healthz", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    return server, base
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
@@ -285,17 +300,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     emails, ids = prepare(args.database_url, args.clients, args.writes)
     env = server_env(args.database_url, args.production, args.ratelimit_storage, "load")
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    server = subprocess.Popen([gunicorn, "--workers", str(args.workers), "--bind", f"127.0.0.1:{args.port}",
-                               "--log-level", "warning", "tracker:create_app()"], env=env)
-    base = f"http://127.0.0.1:{args.port}"
+    server, base = start_server(env, args.workers, args.port, "warning")
     try:
-        for _ in range(100):
-            try:
-                if urllib.request.urlopen(base + "/healthz", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
         results: dict[str, list[float]] = defaultdict(list)
         errors: dict[str, Counter[str]] = defaultdict(Counter)
         lock = threading.Lock()
