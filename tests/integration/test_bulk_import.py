@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from tests.integration.test_imports import TODAY, case_row, csv_bytes
 from tracker.extensions import db
 from tracker.models import AuditEntry, Case
+from tracker.services.errors import EditConflict
 from tracker.services.spreadsheets import bulk, imports
 from tracker.services.spreadsheets.imports import UnconfirmedDuplicates
 
@@ -99,6 +100,40 @@ def test_a_problem_in_a_late_batch_leaves_nothing_after_rollback(fed, tmp_path, 
     assert "ref R-00002 already appears in row 4" in str(result.problems)
     assert db.session.scalar(select(Case.id).where(Case.federation_id == fed.id)) is None
     assert db.session.scalar(select(AuditEntry.id).where(AuditEntry.table_name == "cases")) is None
+
+
+@pytest.mark.postgres
+def test_a_ref_created_elsewhere_while_its_batch_waits_to_be_written_stops_the_import(fed, tmp_path, monkeypatch):
+    """On PostgreSQL a batch is written while the next one is checked (`bulk._Writes`). Another
+    user creating a case with one of the file's refs after its batch was looked up makes that
+    batch's COPY fail: the import stops with the conflict, and the rollback leaves nothing of the
+    file, the other user's case kept."""
+    monkeypatch.setattr(bulk, "BATCH", 5)
+    db.session.commit()  # the federation, for the other connection
+    new_ids, calls = bulk._new_ids, []
+
+    def someone_else_meanwhile(count: int) -> list[int]:
+        calls.append(count)
+        if len(calls) == 2:  # the second batch is checked and about to be written
+            with db.engine.begin() as other:
+                other.execute(text(
+                    "INSERT INTO cases (federation_id, ref, name, country, transfer_date, transfer_type, "
+                    "registered_on, created_at, updated_at, version) VALUES (:federation, 'R-00007', 'Ailleurs', "
+                    "'FR', '2010-01-01', 'succession', '2010-01-01', now(), now(), 1)"), {"federation": fed.id})
+        return new_ids(count)
+
+    monkeypatch.setattr(bulk, "_new_ids", someone_else_meanwhile)
+    path = tmp_path / "cases.csv"
+    path.write_bytes(csv_bytes(many(17)))
+    with pytest.raises(EditConflict, match="created by someone else during the import"):
+        bulk.import_file(None, fed, path, dry_run=False, today=TODAY)
+    db.session.rollback()
+    assert db.session.execute(select(Case.ref, Case.name).where(Case.federation_id == fed.id)).all() == \
+        [("R-00007", "Ailleurs")]
+    assert db.session.scalar(select(AuditEntry.id).where(AuditEntry.table_name == "cases")) is None
+    monkeypatch.setattr(bulk, "_new_ids", new_ids)
+    path.write_bytes(csv_bytes([row for row in many(17) if row["ref"] != "R-00007"]))
+    assert bulk_run(fed, path).created == 16  # the connection serves the next import as before
 
 
 def test_a_dry_run_writes_nothing(fed, tmp_path):

@@ -10,8 +10,9 @@ content is kept:
 2. Import pass, in batches of `BATCH` rows: each row is checked by the rules of `imports` (the
    same validator, formula, apostrophe, date and ref rules, and messages); the batch's refs are
    looked up in the federation (one indexed query per batch, never the federation's whole list);
-   valid batches are written at once, in the caller's transaction, by `imports`' writer (COPY on
-   PostgreSQL). After the first problem nothing more is written but every row is still checked,
+   valid batches are written in the caller's transaction, as `imports`' writer writes them: on
+   SQLite at once, on PostgreSQL by COPY one batch behind, while the next batch is checked
+   (`_Writes`). After the first problem nothing more is written but every row is still checked,
    up to `imports.MAX_PROBLEMS`; the caller then rolls back, so nothing of the file remains.
 3. Possible duplicates: only the identities of the file are looked up in the registry, by
    indexed queries: cases of the same country whose national id is written as in the file (as
@@ -38,6 +39,7 @@ import gc
 import json
 from array import array
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -46,7 +48,7 @@ from pathlib import Path, PurePath
 from typing import IO, Any
 
 from flask_babel import gettext
-from sqlalchemy import Date, DateTime, String, any_, func, literal, select
+from sqlalchemy import Date, DateTime, String, any_, func, literal, select, text
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
@@ -336,13 +338,13 @@ def _first_pass(source: _Source, federation: Federation) -> tuple[list[Any], int
 
 def _import_pass(run: _Run, source: _Source, header_row: int) -> None:
     batch: list[tuple[int, list[Any]]] = []
-    with ExitStack() as stack:
+    with ExitStack() as stack, _Writes(run) as writes:
         for number, cells in source.rows(stack):
             if number <= header_row or all(readers.blank(cell) for cell in cells):
                 continue
             batch.append((number, cells))
             if len(batch) == BATCH:
-                _batch(run, batch)
+                _batch(run, batch, writes)
                 batch = []
                 if len(run.problems) >= MAX_PROBLEMS:
                     run.problems.append(ImportProblem(0, "", gettext(
@@ -350,15 +352,19 @@ def _import_pass(run: _Run, source: _Source, header_row: int) -> None:
                         count=format_number(MAX_PROBLEMS))))
                     return
         if batch:
-            _batch(run, batch)
+            _batch(run, batch, writes)
+        writes.finish()
 
 
-def _batch(run: _Run, batch: list[tuple[int, list[Any]]]) -> None:
-    """Check one batch of rows; write it when the file has had no problem so far."""
+def _batch(run: _Run, batch: list[tuple[int, list[Any]]], writes: _Writes) -> None:
+    """Check one batch of rows; write it when the file has had no problem so far (on PostgreSQL
+    while the next batch is checked: `_Writes`)."""
     ref_index = run.positions["ref"]
     refs = {ref for _, cells in batch
             if (ref := imports._ref_of(imports._cell(imports._at(cells, ref_index)))) is not None}
+    writes.wait()
     existing, deleted = _existing(run.federation, refs)
+    writes.start()
     plan = imports._Plan()
     known = set(run.positions.values())
     for number, cells in batch:
@@ -371,16 +377,89 @@ def _batch(run: _Run, batch: list[tuple[int, list[Any]]]) -> None:
     rows = [_Row(row, v["ref"], v["name"], v.get("national_id"), v["country"], v["transfer_date"].year, case_id)
             for row, v, case_id in plan.identities]
     if run.writer is not None and not run.problems:
-        ids = _write(run, plan)
+        writes.add(plan, rows)
+    else:
         for r in rows:
-            if r.case_id is None:
-                r.case_id = ids[r.ref]
-    for r in rows:
-        run.identities.append(r)
+            run.identities.append(r)
     del rows, plan
     gc.freeze()  # what outlives the batch (identities, refs seen) is out of the collector's passes
     if run.progress is not None:
         run.progress("importing", run.rows, run.total)
+
+
+class _Writes:
+    """The checked batches' writes, in the file's order.
+
+    On SQLite each batch is written as soon as it is checked. On PostgreSQL the writes run one
+    batch behind: while the main thread reads and checks batch N+1, a thread COPYs batch N's cases
+    and audit entries on the session's own connection, so that the server stores and indexes one
+    batch while Python checks the next (psycopg lets go of the GIL while it waits on the server;
+    serially, the two took turns and the import waited on the server about half its time). The
+    connection is never used by both threads: the main thread's statements (the next batch's refs,
+    the new ids, the updates) run between `wait`, which ends the COPY in flight and raises its
+    error, and `start`, which begins the next. New cases take their ids from the table's own
+    sequence first (what its default would give them), so the audit entries need not read them
+    back. Leaving the block, even on an error, waits for the COPY in flight: the caller's rollback
+    then has the connection to itself."""
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+        self.threaded = run.writer is not None and run.writer.copy_into is not None
+        self._pending: tuple[Any, list[_Row]] | None = None
+        self._future: Future[None] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> _Writes:
+        if self.threaded:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="bulk-copy")
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        future, self._future, self._pending = self._future, None, None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        if future is not None and kind is None:
+            future.result()  # no statement waited for it: its error is the import's
+
+    def add(self, plan: Any, rows: list[_Row]) -> None:
+        """A checked batch without problems, to write."""
+        if not self.threaded:
+            self._identify(rows, _write(self.run, plan))
+            return
+        self._pending = (plan, rows)
+
+    def wait(self) -> None:
+        """Until the batch in flight is written; its error is raised here."""
+        if self._future is not None:
+            future, self._future = self._future, None
+            future.result()
+
+    def start(self) -> None:
+        """Write the pending batch: its ids and updates now, its cases and their audit entries by
+        COPY in the thread. Nothing, once a problem was found (the caller rolls back)."""
+        pending, self._pending = self._pending, None
+        if pending is None or self.run.problems:
+            return
+        plan, rows = pending
+        writer, creates = self.run.writer, plan.creates
+        ids = dict(zip((values["ref"] for values in creates), _new_ids(len(creates)), strict=True))
+        if plan.updates:
+            writer.update(plan.updates)
+        self._identify(rows, ids)
+        if creates and self._pool is not None:
+            self._future = self._pool.submit(_copy_creates, writer, creates, ids)
+
+    def finish(self) -> None:
+        """After the last batch: write the pending one and wait for it."""
+        self.wait()
+        self.start()
+        self.wait()
+
+    def _identify(self, rows: list[_Row], ids: dict[str, int]) -> None:
+        for r in rows:
+            if r.case_id is None:
+                r.case_id = ids[r.ref]
+            self.run.identities.append(r)
 
 
 def _check_row(run: _Run, plan: Any, number: int, cells: list[Any], known: set[int], existing: dict[str, Any],
@@ -413,7 +492,7 @@ def _check_row(run: _Run, plan: Any, number: int, cells: list[Any], known: set[i
 
 
 def _write(run: _Run, plan: Any) -> dict[str, int]:
-    """Write the batch's plan; the ids of the new cases by ref."""
+    """Write the batch's plan at once (SQLite); the ids of the new cases by ref."""
     ids = _insert(run, plan.creates) if plan.creates else {}
     if plan.updates:
         run.writer.update(plan.updates)
@@ -422,25 +501,35 @@ def _write(run: _Run, plan: Any) -> dict[str, int]:
 
 def _insert(run: _Run, creates: list[dict[str, Any]]) -> dict[str, int]:
     """New cases and their "create" audit entries, as imports' writer writes them (the same columns
-    and changes): COPY on PostgreSQL, the driver's executemany on SQLite with values converted as
-    the columns' own types convert them (dates, enums; the constant columns once). The new ids are
-    then read back for the batch's refs."""
+    and changes), by the driver's executemany with values converted as the columns' own types
+    convert them (dates, enums; the constant columns once). The new ids are then read back for
+    the batch's refs."""
     writer = run.writer
-    if writer.copy_into is not None:
-        _insert_postgres(writer, creates)
-    else:
-        _insert_sqlite(writer, creates)
+    _insert_sqlite(writer, creates)
     ids = _ids_of(run.federation, [values["ref"] for values in creates])
-    if writer.copy_into is not None:
-        _audit_postgres(writer, creates, ids)
-    else:
-        _audit_sqlite(writer, creates, ids)
+    _audit_sqlite(writer, creates, ids)
     return ids
 
 
-def _insert_postgres(writer: Any, creates: list[dict[str, Any]]) -> None:
-    """COPY the new cases: rows built as tuples once, enums as their values, the constant
-    columns (federation, who, when, version) once; psycopg writes dates and text as they are."""
+def _new_ids(count: int) -> list[int]:
+    """`count` ids for new cases from the table's own sequence (PostgreSQL), as its default takes them."""
+    if not count:
+        return []
+    return list(db.session.execute(
+        text("SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, :count)"),
+        {"count": count}).scalars())
+
+
+def _copy_creates(writer: Any, creates: list[dict[str, Any]], ids: dict[str, int]) -> None:
+    """A batch's new cases and their audit entries by COPY (run by `_Writes`' thread: it touches
+    the psycopg connection only, not the session)."""
+    _insert_postgres(writer, creates, ids)
+    _audit_postgres(writer, creates, ids)
+
+
+def _insert_postgres(writer: Any, creates: list[dict[str, Any]], ids: dict[str, int]) -> None:
+    """COPY the new cases with their ids: rows built as tuples once, enums as their values, the
+    constant columns (federation, who, when, version) once; psycopg writes dates and text as they are."""
     table = imports._table(Case)
     fixed = writer._new_case({})
     names = [name for name in creates[0] if name not in fixed]
@@ -454,8 +543,9 @@ def _insert_postgres(writer: Any, creates: list[dict[str, Any]]) -> None:
             if (v := row[i]) is not None:
                 row[i] = v.value
         row += constants
+        row.append(ids[values["ref"]])
         rows.append(row)
-    imports.copy_rows(writer.copy_into, Case.__tablename__, [*names, *fixed], rows)
+    imports.copy_rows(writer.copy_into, Case.__tablename__, [*names, *fixed, "id"], rows)
 
 
 def _audit_postgres(writer: Any, creates: list[dict[str, Any]], ids: dict[str, int]) -> None:
