@@ -4,6 +4,7 @@ and see the follow-ups recorded and the census year complete."""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date, datetime
 
@@ -83,3 +84,67 @@ def test_a_census_date_in_the_future_is_refused_next_to_the_field(page, staff):
     census.get_by_role("button", name="Download the census (CSV)").click()
     expect(census.locator(".invalid-feedback")).to_contain_text("is in the future")
     expect(census.get_by_label("Census date")).to_be_focused()  # the page opens at the field, not at its top
+
+
+@pytest.fixture(scope="module")
+def staff_with_a_bad_row(live_server) -> str:  # noqa: ANN001
+    return federation_with_staff(live_server, "FR-CENP", "Fédération des relevés partiels", "partial@e2e.coop", [
+        ("CEP-1", "Scierie du Val", date(2015, 4, 1), date(2019, 6, 30)),
+        ("CEP-2", "Librairie Coopérative", date(2018, 9, 1), date(2019, 2, 1))])
+
+
+def test_a_census_with_a_bad_row_records_the_valid_rows_and_gives_the_bad_one_back(
+        page, live_server, staff_with_a_bad_row, tmp_path):
+    """The review of a sheet with one bad row offers to record the others; on a phone it fits the
+    screen in every language; the bad row comes back as a CSV with its problem, to fix and upload."""
+    from playwright.sync_api import expect
+
+    log_in(page, staff_with_a_bad_row)
+    page.goto("/cases/follow-up")
+    census = page.locator("#census")
+    census.get_by_label("Census date").fill("2020-12-31")
+    with page.expect_download() as download:
+        census.get_by_role("button", name="Download the census (XLSX)").click()
+    path = tmp_path / "census.xlsx"
+    download.value.save_as(path)
+    workbook = load_workbook(path)
+    sheet = workbook["census"]
+    header = [cell.value for cell in sheet[1]]
+    refs = {sheet.cell(row, 2).value: row for row in range(2, sheet.max_row + 1)}
+    sheet.cell(refs["CEP-1"], header.index("operating_on") + 1).value = date(2021, 1, 20)
+    sheet.cell(refs["CEP-2"], header.index("operating_on") + 1).value = date(2017, 1, 1)  # before its transfer
+    workbook.save(path)
+
+    census.get_by_role("link", name="Upload the filled-in sheet").click()
+    page.get_by_label("Filled-in status check").set_input_files(str(path))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.locator("#summary")).to_contain_text("1 row has problems")
+    expect(page.locator("#summary")).to_contain_text("Nothing has been written yet.")
+    expect(page.get_by_text("2017-01-01 is before the transfer (2018-09-01)")).to_be_visible()
+
+    review = page.url
+    page.set_viewport_size({"width": 390, "height": 844})
+    for lang in ("fr", "it", "es", "en"):
+        page.goto(f"{review}?lang={lang}")
+        if os.environ.get("TRACKER_SHOTS"):  # to look at the page as a picture
+            page.screenshot(path=f"{os.environ['TRACKER_SHOTS']}/census-partial-{lang}.png", full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), lang
+        for target in ("[name=record_valid]", "#rejected-rows"):  # the button and the bad rows' download
+            box = page.locator(target).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (lang, target, box)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    page.get_by_role("button", name="Record only the valid rows").click()
+    summary = page.locator("#summary")
+    expect(summary).to_contain_text("1 row with problems was left out.")
+    with page.expect_download() as rejected:
+        summary.get_by_role("link", name="Download the rows with problems, to fix and upload again (CSV)").click()
+    given_back = rejected.value.path().read_text(encoding="utf-8-sig").splitlines()
+    assert given_back[0].endswith(",problems") and len(given_back) == 2
+    assert "CEP-2" in given_back[1] and "2017-01-01 is before the transfer (2018-09-01)" in given_back[1]
+
+    with live_server.app.app_context():
+        cases = {c.ref: c for c in db.session.scalars(select(Case).where(Case.ref.in_(["CEP-1", "CEP-2"])))}
+        assert cases["CEP-1"].last_verified_on == date(2021, 1, 20)
+        assert cases["CEP-2"].last_verified_on == date(2019, 2, 1)  # left as it was
+        assert db.session.scalar(select(StatusCheck.id).where(StatusCheck.case_id == cases["CEP-2"].id)) is None
