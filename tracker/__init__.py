@@ -306,6 +306,22 @@ def register_unavailable_handler(app: Flask) -> None:
     app.register_error_handler(DBAPIError, unavailable)
     app.register_error_handler(PoolTimeout, unavailable)
 
+    @app.teardown_appcontext
+    def close_the_session(error: BaseException | None) -> None:
+        """Closing the session rolls its transaction back. When the server ended the connection
+        meanwhile (sessions terminated by an administrator, a restart), that rollback fails after
+        the response was drawn, where no error handler applies: the page would become a 500. The
+        lost connection is dropped instead (SQLAlchemy invalidates it) and the response goes out;
+        any other error stays an error. Registered after Flask-SQLAlchemy's own teardown, which
+        then finds no session, so it runs first."""
+        try:
+            db.session.remove()
+        except DBAPIError as exc:
+            if availability.unavailable_reason(exc) is None:
+                raise
+            db.session.registry.clear()
+            app.logger.warning("connection lost as a request ended: %s", availability.describe(exc))
+
 
 def _error_description(error: object, api: bool = False) -> str:
     """What an error page says: the app's own description (already in the user's language), or

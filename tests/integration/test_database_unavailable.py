@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from config import TestingConfig
 from tracker import create_app
@@ -112,6 +112,30 @@ def test_a_logged_in_user_whose_account_cannot_be_read_gets_the_503_page(sqlite_
     assert french.status_code == 503 and "Le service est indisponible" in french.get_data(as_text=True)
     api = client.get("/api/v1/survival")
     assert api.status_code == 503 and "no schema" in api.get_json()["error"]
+
+
+@pytest.mark.postgres
+def test_a_connection_the_server_ends_as_a_page_is_sent_does_not_make_it_a_500(app, client, login):
+    """Found by the fault bench: PostgreSQL terminated the sessions after a case page was drawn
+    and before the request's transaction was closed; the rollback at the end of the request failed
+    where no error handler applies, and the page became a 500. The page goes out, and the next
+    request gets a new connection."""
+    ending = []
+
+    @app.after_request
+    def the_server_ends_the_session(response):  # noqa: ANN001, ANN202
+        if ending:
+            pid = db.session.connection().connection.driver_connection.info.backend_pid
+            with db.engine.connect() as other:  # as `pg_terminate_backend` from psql; waits until it has ended
+                assert other.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar()
+        return response
+
+    login(Role.ADMIN)
+    ending.append(True)
+    response = client.get("/cases/")
+    assert response.status_code == 200 and "Cases" in response.get_data(as_text=True)
+    ending.clear()
+    assert client.get("/cases/").status_code == 200
 
 
 def test_an_unreachable_database_server_gets_a_503_page_and_json_on_the_api():
