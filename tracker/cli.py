@@ -304,23 +304,27 @@ def cases_import(file: Path, federation_code: str, dry_run: bool, confirm_distin
 
 
 def _echo_import_summary(result: Any, file: Path, federation: Federation, dry_run: bool) -> None:
+    """One line: what was written (or would be), and the possible duplicates confirmed (or to confirm)."""
     counts: dict[str, Any] = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
-                              "rows": result.rows, "file": file.name, "federation": federation.code,
-                              "duplicates": len(result.duplicates)}
+                              "file": file.name, "federation": federation.code}
+    pairs = len(result.duplicates)
     if dry_run:
-        if result.duplicates:
-            click.echo(_("dry run: would create %(created)s, update %(updated)s, leave %(unchanged)s unchanged "
-                         "(%(rows)s rows, no problems; %(duplicates)s possible duplicates to confirm); nothing "
-                         "written.", **counts))
-        else:
-            click.echo(_("dry run: would create %(created)s, update %(updated)s, leave %(unchanged)s unchanged "
-                         "(%(rows)s rows, no problems); nothing written.", **counts))
-    elif result.duplicates:
-        click.echo(_("%(created)s created, %(updated)s updated, %(unchanged)s unchanged (%(rows)s rows from "
-                     "%(file)s into %(federation)s; %(duplicates)s possible duplicates confirmed distinct).", **counts))
+        line = ngettext("dry run: would create %(created)s, update %(updated)s, leave %(unchanged)s unchanged "
+                        "(%(num)s row, no problems); nothing written.",
+                        "dry run: would create %(created)s, update %(updated)s, leave %(unchanged)s unchanged "
+                        "(%(num)s rows, no problems); nothing written.", result.rows, **counts)
+        if pairs:
+            line += " " + ngettext("%(num)s possible duplicate to confirm.", "%(num)s possible duplicates to confirm.",
+                                   pairs)
     else:
-        click.echo(_("%(created)s created, %(updated)s updated, %(unchanged)s unchanged (%(rows)s rows from "
-                     "%(file)s into %(federation)s).", **counts))
+        line = ngettext("%(created)s created, %(updated)s updated, %(unchanged)s unchanged (%(num)s row from "
+                        "%(file)s into %(federation)s).",
+                        "%(created)s created, %(updated)s updated, %(unchanged)s unchanged (%(num)s rows from "
+                        "%(file)s into %(federation)s).", result.rows, **counts)
+        if pairs:
+            line += " " + ngettext("%(num)s possible duplicate confirmed distinct.",
+                                   "%(num)s possible duplicates confirmed distinct.", pairs)
+    click.echo(line)
 
 
 def _echo_duplicates(pairs: Any) -> None:

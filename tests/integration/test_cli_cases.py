@@ -122,23 +122,32 @@ def test_export_refuses_an_unknown_extension_or_federation(runner, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_possible_duplicates_stop_the_import_until_confirmed(runner, make_federation, tmp_path):
+def test_possible_duplicates_stop_the_import_until_confirmed(runner, make_federation, tmp_path, monkeypatch):
     """The same enterprise already registered by another federation (same national id): listed,
     nothing written, exit 1; --confirm-distinct imports and remembers the pair."""
+    from flask_babel import refresh
+
     from tracker.models import DistinctCasePair
 
     make_federation(code="F1")
     make_federation(code="F2")
     first = GOOD.format(n=1).replace("Coop 1,,", "Coop Durand,FR123456789,")
-    assert runner.invoke(args=["cases", "import", str(write_csv(tmp_path / "a.csv", [first])),
-                               "--federation", "F1"]).exit_code == 0
+    one = runner.invoke(args=["cases", "import", str(write_csv(tmp_path / "a.csv", [first])), "--federation", "F1"])
+    assert one.exit_code == 0 and one.stdout.strip() == "1 created, 0 updated, 0 unchanged (1 row from a.csv into F1)."
     again = GOOD.format(n=9).replace("Coop 9,,", "SCOP Durand,FR123456789,")
     path = write_csv(tmp_path / "b.csv", [GOOD.format(n=2), again])
     before = (case_count(), audit_count())
 
     dry = runner.invoke(args=["cases", "import", str(path), "--federation", "F2", "--dry-run"])
     assert dry.exit_code == 0
-    assert "1 possible duplicates to confirm" in dry.stdout
+    assert dry.stdout.strip() == ("dry run: would create 2, update 0, leave 0 unchanged (2 rows, no problems); "
+                                  "nothing written. 1 possible duplicate to confirm.")
+    monkeypatch.setenv("TRACKER_LANG", "fr")
+    refresh()
+    french = runner.invoke(args=["cases", "import", str(path), "--federation", "F2", "--dry-run"])
+    assert french.stdout.strip().endswith("(2 lignes, aucun problème). 1 doublon possible à confirmer.")
+    monkeypatch.delenv("TRACKER_LANG")
+    refresh()
 
     refused = runner.invoke(args=["cases", "import", str(path), "--federation", "F2"])
     assert refused.exit_code == 1
@@ -151,7 +160,7 @@ def test_possible_duplicates_stop_the_import_until_confirmed(runner, make_federa
     confirmed = runner.invoke(args=["cases", "import", str(path), "--federation", "F2", "--confirm-distinct"])
     assert confirmed.exit_code == 0, confirmed.output
     assert confirmed.stdout.startswith("2 created, 0 updated, 0 unchanged")
-    assert "1 possible duplicates confirmed distinct" in confirmed.stdout
+    assert confirmed.stdout.strip().endswith("(2 rows from b.csv into F2). 1 possible duplicate confirmed distinct.")
     assert case_count() == before[0] + 2
     assert db.session.scalar(select(func.count()).select_from(DistinctCasePair)) == 1
 
