@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.transforms import blended_transform_factory
 
 from tracker.charts import style
 from tracker.charts import survival as figures
@@ -155,8 +156,10 @@ def survival_figure(curves: Sequence[StepCurve], ticks: Sequence[int], risk_rows
     if curves:
         ax.legend(fontsize=7.5, frameon=False, loc="lower left")
     table.axis("off")
-    table.text(-0.07, 1.0, risk_title, transform=table.transAxes, ha="right", va="top", fontsize=7.5,
-               fontweight="bold")
+    # The title starts at the figure's left edge, not right-aligned to the row labels as they are:
+    # in French or Italian it is longer than the margin, and its line has no counts to run into.
+    table.text(0.01, 1.0, risk_title, transform=blended_transform_factory(fig.transFigure, table.transAxes),
+               ha="left", va="top", fontsize=7.5, fontweight="bold")
     for r, row in enumerate(risk_rows):
         y = 1.0 - (r + 1) / (rows + 1)
         key = row.colour_key
