@@ -16,6 +16,7 @@ labels when writing, never at import time, and never cache them across languages
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from datetime import date
 
@@ -30,6 +31,7 @@ class Labels(Mapping[str, str]):
 
     def __init__(self, labels: Mapping[str, LazyString | str]) -> None:
         self._labels = dict(labels)
+        self._by_name: dict[str, str | None] | None = None
 
     def __getitem__(self, code: str) -> str:
         return str(self._labels[code])
@@ -47,6 +49,32 @@ class Labels(Mapping[str, str]):
     def choices(self) -> list[tuple[str, LazyString | str]]:
         """(code, lazy label) pairs for a form's choices, safe to build at import time."""
         return list(self._labels.items())
+
+    def code_named(self, text: str) -> str | None:
+        """The code whose label, in any language of the interface, is `text` — case, accents and
+        the part in brackets aside: "transmission" → `succession`. People filling a spreadsheet
+        write the words the pages show them; the import wants the code, and its message can say
+        which. None when no label matches, or labels of two codes do. Needs an app context."""
+        if self._by_name is None:
+            from flask_babel import force_locale
+
+            from tracker.i18n import LANGUAGES
+
+            by_name: dict[str, str | None] = {}
+            for language in LANGUAGES:
+                with force_locale(language):
+                    for code in self._labels:
+                        label = self[code]
+                        for name in {_plain(label), _plain(label.split(" (")[0])}:
+                            by_name[name] = code if by_name.get(name, code) == code else None
+            self._by_name = by_name
+        return self._by_name.get(_plain(text))
+
+
+def _plain(text: str) -> str:
+    """Lower case, no accents, single spaces: how two spellings of one label compare."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
 #: What a missing value reads as (cases without a size, sector, country...).

@@ -284,6 +284,30 @@ def test_unknown_transfer_type_is_rejected(fed):
              {(3, "transfer_type")}, "'buyout' is not one of: succession, rescue, conversion, other")
 
 
+@pytest.mark.parametrize(("written", "hint"), [
+    ("Transmission", "for “Succession (no successor)”, write succession"),  # the French pages' word
+    ("salvataggio", "for “Rescue (difficulty or insolvency)”, write rescue"),  # Italian, any case
+    ("Reprise (entreprise en difficulte ou en procedure collective)",  # the whole label, accents aside
+     "for “Rescue (difficulty or insolvency)”, write rescue"),
+    ("Otro", "for “Other”, write other"),
+])
+def test_a_transfer_type_written_in_the_pages_words_is_told_its_code(fed, written, hint):
+    """Staff fill the sheet with the words the pages show them, in their language: the import
+    still takes codes only (the schema), and says which code those words stand for."""
+    rejected(fed, csv_bytes([case_row(ref="A"), case_row(ref="B", transfer_type=written)]), {(3, "transfer_type")},
+             f"'{written[:40]}' is not one of: succession, rescue, conversion, other; {hint}")  # the value cut at 40
+
+
+def test_the_code_for_the_pages_words_is_told_in_the_readers_language(fed):
+    from flask_babel import force_locale
+
+    with force_locale("fr"):
+        result = run(fed, csv_bytes([case_row(ref="B", transfer_type="Transmission")]))
+    assert result.problems[0].message == (
+        "«\u00a0Transmission\u00a0» ne fait pas partie de\u00a0: succession, rescue, conversion, other\u00a0; "
+        "pour «\u00a0Transmission (faute de repreneur)\u00a0», écrivez succession")
+
+
 def test_duplicate_ref_in_the_file_is_reported_on_its_second_row(fed):
     result = rejected(fed, csv_bytes([case_row(ref="A"), case_row(ref="B"), case_row(ref="A")]),
                       {(4, "ref")}, "ref A already appears in row 2")

@@ -151,6 +151,9 @@ def test_the_same_exit_again_is_unchanged(fed, stale):
     ({"exit_date": "2025-01-01"}, {(2, "exit_reason")}, "is required with exit_date"),
     ({"exit_reason": "sold"}, {(2, "exit_date")}, "is required with exit_reason"),
     ({"exit_date": "2025-01-01", "exit_reason": "vanished"}, {(2, "exit_reason")}, "'vanished' is not one of"),
+    ({"exit_date": "2025-01-01", "exit_reason": "Cession à des non-associés"}, {(2, "exit_reason")},
+     "is not one of: liquidation, dissolution, sold, merged, demutualised, other; for “Sold to non-members”, "
+     "write sold"),
     ({"exit_date": "2024-01-01", "exit_reason": "sold"}, {(2, "exit_date")},
      "the case was confirmed operating on 2024-06-29, after this exit"),
     ({"source": "phone"}, {(2, "operating_on")}, "a source or note alone records nothing"),

@@ -11,6 +11,7 @@ from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from typing import Any
 
+from flask import has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -24,6 +25,7 @@ from tracker.services.casework import duplicates as duplicate_service
 from tracker.services.casework.duplicates import PossibleDuplicate
 from tracker.services.errors import DomainError, DuplicateRef, EditConflict, InvalidCase, UnconfirmedDuplicates
 from tracker.services.reference import UnknownNace, is_country, normalise_nace
+from tracker.vocabulary import EXIT_REASONS, TRANSFER_TYPES, Labels
 
 # The import/export schema (docs/design.md), in column order.
 CASE_FIELDS: tuple[str, ...] = (
@@ -91,7 +93,7 @@ def parse_int(value: Any) -> int | None:
     return int(text)
 
 
-def _choice(enum_cls: type[TransferType] | type[ExitReason]) -> Callable[[Any], Any]:
+def _choice(enum_cls: type[TransferType] | type[ExitReason], labels: Labels) -> Callable[[Any], Any]:
     allowed = ", ".join(m.value for m in enum_cls)
 
     def parse(value: Any) -> Any:
@@ -101,10 +103,17 @@ def _choice(enum_cls: type[TransferType] | type[ExitReason]) -> Callable[[Any], 
         try:
             return enum_cls(text.lower())
         except ValueError:
+            code = labels.code_named(text) if has_app_context() else None
+            if code is not None:  # the words of the pages ("Transmission"): say which code they mean
+                raise ValueError(_("'%(value)s' is not one of: %(allowed)s; for “%(label)s”, write %(code)s",
+                                   value=text[:40], allowed=allowed, label=labels[code], code=code)) from None
             raise ValueError(_("'%(value)s' is not one of: %(allowed)s", value=text[:40], allowed=allowed)) from None
 
     return parse
 
+
+parse_transfer_type = _choice(TransferType, TRANSFER_TYPES)
+parse_exit_reason = _choice(ExitReason, EXIT_REASONS)
 
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "employees": parse_int,
@@ -113,8 +122,8 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "last_verified_on": parse_date,
     "exit_date": parse_date,
     "founded_on": parse_date,
-    "transfer_type": _choice(TransferType),
-    "exit_reason": _choice(ExitReason),
+    "transfer_type": parse_transfer_type,
+    "exit_reason": parse_exit_reason,
 }
 
 

@@ -67,7 +67,7 @@ from sqlalchemy import Select, select
 from tracker.extensions import db
 from tracker.i18n import format_date, format_number
 from tracker.models import OPERATING, AuditEntry, Case, ExitReason, Federation, User
-from tracker.services.casework.cases import FollowUp, parse_date, record_follow_up
+from tracker.services.casework.cases import FollowUp, parse_date, parse_exit_reason, record_follow_up
 from tracker.services.casework.completeness import (
     InvalidCensusDate,
     census_cases_query,
@@ -485,11 +485,9 @@ def _outcome(number: int, raw: dict[str, Any], today: date,
     reason = None
     if reason_text is not None:
         try:
-            reason = ExitReason(reason_text.lower())
-        except ValueError:
-            problems.append(ImportProblem(number, "exit_reason", _(
-                "'%(value)s' is not one of: %(choices)s", value=reason_text[:40],
-                choices=", ".join(r.value for r in ExitReason))))
+            reason = parse_exit_reason(reason_text)  # the case import's rule and words
+        except ValueError as exc:
+            problems.append(ImportProblem(number, "exit_reason", str(exc)))
     has_operating = _text(raw.get("operating_on")) is not None
     has_exit = _text(raw.get("exit_date")) is not None or reason_text is not None
     if has_operating and has_exit:
