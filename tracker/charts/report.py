@@ -234,7 +234,7 @@ def hazard_figure(bars: Sequence[HazardBar], *, ylabel: str, xlabel: str, salt: 
     """The annual closure rate per 100 enterprise-years, with its interval, per year since transfer."""
     fig = _figure(3.0)
     ax = fig.add_subplot()
-    fig.subplots_adjust(left=0.12, right=0.97, top=0.95, bottom=0.3 if len(bars) > 10 else 0.2)
+    fig.subplots_adjust(left=0.12, right=0.97, top=0.95, bottom=0.2)
     x = np.arange(len(bars))
     rates = np.array([100 * b.rate for b in bars])
     ax.bar(x, rates, width=0.7, color=PALETTE[0], alpha=0.85)
@@ -243,37 +243,15 @@ def hazard_figure(bars: Sequence[HazardBar], *, ylabel: str, xlabel: str, salt: 
         high = np.array([100 * b.upper for b in bars]) - rates
         ax.errorbar(x, rates, yerr=[low, high], fmt="none", ecolor=style.MUTED_TEXT, elinewidth=0.8, capsize=2)
     _style(ax)
-    ax.set_xticks(x)
-    ax.set_xticklabels([b.label for b in bars], fontsize=7.5, rotation=90 if len(bars) > 10 else 0)
+    # Labels stay horizontal (read without turning the page): smaller past ten bars, and at most
+    # sixteen of them ("0–1", "2–3"...), which would otherwise touch.
+    step = -(-len(bars) // 16) or 1
+    ax.set_xticks(x[::step])
+    ax.set_xticklabels([b.label for b in bars][::step], fontsize=7.5 if len(bars) <= 10 else 6.5)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: format_number(v, 0)))
     ax.set_ylabel(ylabel, fontsize=8)
     ax.set_xlabel(xlabel, fontsize=8)
-    return figure_svg(fig, salt)
-
-
-def bar_figure(categories: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], ylabel: str,
-               salt: str = "bars", field: str | None = None, keys: Sequence[str] | None = None) -> str:
-    """Stacked bars per category (e.g. transfers per year by transfer type); NaN bars are left out."""
-    fig = _figure(2.8)
-    ax = fig.add_subplot()
-    fig.subplots_adjust(left=0.1, right=0.97, top=0.95, bottom=0.2)
-    x = np.arange(len(categories))
-    bottom = np.zeros(len(categories))
-    colour_of = style.group_colours(field, keys or [label for label, _v in series])
-    for i, (label, values) in enumerate(series):
-        heights = np.nan_to_num(np.asarray(values, dtype=float))
-        ax.bar(x, heights, bottom=bottom, color=colour_of[(keys or [s[0] for s in series])[i]], width=0.8,
-               label=label)
-        bottom += heights
-    _style(ax)
-    step = max(1, int(np.ceil(len(categories) / 16)))
-    ax.set_xticks(x[::step])
-    ax.set_xticklabels(list(categories)[::step], rotation=90 if step == 1 and len(categories) > 12 else 0)
-    ax.set_xlim(-0.6, len(categories) - 0.4)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel(ylabel, fontsize=8)
-    ax.legend(fontsize=7.5, frameon=False, ncols=min(4, len(series)), loc="upper left")
     return figure_svg(fig, salt)
 
 
