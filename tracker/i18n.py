@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
+from typing import Any
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
@@ -36,6 +38,7 @@ from babel.numbers import format_percent as babel_format_percent
 from flask import Flask, Response, current_app, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
+from jinja2 import pass_context
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in types-WTForms 3.2
 
@@ -211,6 +214,21 @@ def format_datetime(value: datetime | str | None, missing: str = "—") -> str:
 
 # -- wiring --------------------------------------------------------------------------------------
 
+def _counts_in_digits(ngettext: Callable[..., str]) -> Callable[..., str]:
+    """The templates' plural lookup, writing the count of a `{% trans count=n %}` block as the
+    locale writes numbers (1 234 dossiers, 1,234 cases), as `|number` does elsewhere; the plural
+    form is still chosen on the number itself."""
+
+    @pass_context
+    def counted(context: Any, singular: str, plural: str, number: int, /, **variables: Any) -> str:
+        count = variables.get("count")
+        if type(count) is int:
+            variables["count"] = format_number(count)
+        return ngettext(context, singular, plural, number, **variables)
+
+    return counted
+
+
 def register_i18n(app: Flask) -> None:
     """Flask-Babel with the catalogues of tracker/translations, the locale selector, the template
     filters (`number`, `percent`, `date`, `datetime`) and the `lang` cookie."""
@@ -224,6 +242,7 @@ def register_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     # {% trans %} blocks are extracted trimmed (pyproject.toml); render them trimmed too, or they miss.
     app.jinja_env.policies["ext.i18n.trimmed"] = True
+    app.jinja_env.globals["ngettext"] = _counts_in_digits(app.jinja_env.globals["ngettext"])  # type: ignore[arg-type]
     app.jinja_env.filters["number"] = format_number
     app.jinja_env.filters["percent"] = format_percent
     app.jinja_env.filters["date"] = format_date

@@ -278,3 +278,18 @@ def test_the_explorer_names_a_bad_parameter_in_the_readers_language(client, logi
     assert api.status_code == 400 and body["parameter"] == "horizons"
     assert body["error"].startswith("gli orizzonti devono essere numeri interi di anni"), "?lang= wins"
     assert api.headers["Content-Language"] == "it" and "Set-Cookie" not in api.headers
+
+
+@pytest.mark.parametrize(("language", "shown"), [
+    ("en", "1,234 cases to create"), ("fr", "1\u202f234 dossiers à créer"), ("it", "1.234 casi da creare"),
+    ("es", "1.234 casos por crear"), ("en", "1 case to create"), ("fr", "0 dossier à créer")])
+def test_a_count_in_a_page_sentence_is_written_in_the_languages_digits(app, language, shown):
+    """A page's "N cases to create" wrote 148213 in every language; the count now has the locale's
+    grouping, and still chooses the singular or plural (French: 0 and 1 take the singular)."""
+    from flask import render_template_string
+
+    count = int(shown.split(" ")[0].replace(",", "").replace(".", "").replace("\u202f", ""))
+    template = ("{% trans count=n %}{{ count }} case to create{% pluralize %}{{ count }} cases to create"
+                "{% endtrans %}")
+    with app.test_request_context(f"/?lang={language}"):
+        assert render_template_string(template, n=count) == shown

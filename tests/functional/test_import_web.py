@@ -279,7 +279,7 @@ def test_a_100000_row_file_with_one_bad_row_at_the_end_writes_nothing(client, lo
     html = client.get(f"/cases/import/{token}").get_data(as_text=True)
     assert problem_rows(html) == [("100001", "transfer_type",
                                     "'merger' is not one of: succession, rescue, conversion, other")]
-    assert "100000 case rows read" in html
+    assert "100,000 case rows read" in html
     assert client.post(f"/cases/import/{token}", data={}).status_code == 409
     assert written() == (0, 0, 0, 0)
 
