@@ -112,6 +112,7 @@ def test_on_a_phone_the_tokens_table_scrolls_inside_the_page(phone, admin):
     phone.locator("input[name=name]").fill("Script annuel de la fédération")
     phone.locator("main form").locator("[type=submit]").click()
     expect(phone.get_by_test_id("new-token")).to_be_visible()
+    phone.wait_for_load_state("load")  # measured with the stylesheet applied
     assert not _scrolls_sideways(phone)
     name = phone.locator("td.token-name").first  # a sentence, not a word per line
     lines = name.evaluate("""c => { const s = getComputedStyle(c);

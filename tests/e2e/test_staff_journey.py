@@ -95,6 +95,8 @@ def test_a_date_in_the_import_problems_stays_on_one_line(page, staff_email, tmp_
     page.locator("input[type=file]").set_input_files(str(path))
     page.locator("main form [type=submit]").last.click()
     cell = page.locator("#problems td code").filter(has_text="2024-13-01")
+    cell.wait_for()
+    page.wait_for_load_state("load")  # the stylesheet too: before it, line-height is "normal" (NaN here)
     lines = cell.evaluate("c => c.getBoundingClientRect().height / parseFloat(getComputedStyle(c).lineHeight)")
     assert lines < 1.5, f"the date is split over {lines:.1f} lines"
 
@@ -110,6 +112,8 @@ def test_on_a_phone_the_import_problems_read_as_sentences(page, staff_email, tmp
     page.goto("/cases/import?lang=fr")
     page.locator("input[type=file]").set_input_files(str(path))
     page.locator("main form [type=submit]").last.click()
+    page.locator("#problems tbody tr").first.wait_for()  # the review page, not the upload form still
+    page.wait_for_load_state("load")
     lines = page.locator("#problems tbody tr").evaluate_all("""rows => Math.max(...rows.map(row => {
         const cell = getComputedStyle(row.cells[0]);
         const padding = parseFloat(cell.paddingTop) + parseFloat(cell.paddingBottom);
