@@ -273,11 +273,13 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-def start_server(env: dict[str, str], workers: int, port: int, log_level: str) -> tuple[subprocess.Popen, str]:
-    """gunicorn serving the app on 127.0.0.1:`port`, once /healthz answers (or after 20 s)."""
+def start_server(env: dict[str, str], workers: int, port: int, log_level: str,
+                 options: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving the app on 127.0.0.1:`port` (with gunicorn's further `options`), once
+    /healthz answers (or after 20 s)."""
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     server = subprocess.Popen([gunicorn, "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-                               "--log-level", log_level, "tracker:create_app()"], env=env)
+                               "--log-level", log_level, *options, "tracker:create_app()"], env=env)
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
