@@ -4,9 +4,9 @@ and see the follow-ups recorded and the census year complete."""
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -27,34 +27,54 @@ def staff(live_server) -> str:  # noqa: ANN001
         ("CEN-3", "Transports Réunis", date(2021, 2, 1), date(2021, 2, 1))])
 
 
-def test_staff_download_fill_upload_and_confirm_the_census(page, live_server, staff, tmp_path):
-    from playwright.sync_api import expect
-
-    log_in(page, staff)
+def download_census(page, tmp_path: Path) -> tuple[Path, str]:  # noqa: ANN001
+    """The census sheet of 31 December 2020 from the follow-up page: where it was saved, its name."""
     page.goto("/cases/follow-up")
     census = page.locator("#census")
     census.get_by_label("Census date").fill("2020-12-31")
     with page.expect_download() as download:
         census.get_by_role("button", name="Download the census (XLSX)").click()
-    assert download.value.suggested_filename == "census-FR-CENS-2020-12-31.xlsx"
     path = tmp_path / "census.xlsx"
     download.value.save_as(path)
+    return path, download.value.suggested_filename
 
+
+def fill_census(path: Path, values: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+    """Fill in the sheet as a spreadsheet program would ({ref: {column: value}}); every row listed,
+    as it was downloaded ({ref: {column: value}})."""
     workbook = load_workbook(path)
     sheet = workbook["census"]
     header = [cell.value for cell in sheet[1]]
-    refs = {sheet.cell(row, 2).value: row for row in range(2, sheet.max_row + 1)}
-    assert set(refs) == {"CEN-1", "CEN-2"}  # CEN-3 was transferred after the census date
-    assert sheet.cell(refs["CEN-1"], header.index("census_date") + 1).value == datetime(2020, 12, 31)
-    sheet.cell(refs["CEN-1"], header.index("operating_on") + 1).value = date(2021, 1, 20)
-    sheet.cell(refs["CEN-1"], header.index("source") + 1).value = "registre du commerce"
-    sheet.cell(refs["CEN-2"], header.index("exit_date") + 1).value = date(2020, 6, 30)
-    sheet.cell(refs["CEN-2"], header.index("exit_reason") + 1).value = "liquidation"
+    listed = {}
+    for row in range(2, sheet.max_row + 1):
+        cells = {name: sheet.cell(row, column).value for column, name in enumerate(header, start=1)}
+        listed[cells["ref"]] = cells
+        for name, value in values.get(cells["ref"], {}).items():
+            sheet.cell(row, header.index(name) + 1).value = value
     workbook.save(path)
+    return listed
 
-    census.get_by_role("link", name="Upload the filled-in sheet").click()
+
+def upload_census(page, path: Path) -> None:  # noqa: ANN001
+    page.goto("/cases/follow-up")
+    page.locator("#census").get_by_role("link", name="Upload the filled-in sheet").click()
     page.get_by_label("Filled-in status check").set_input_files(str(path))
     page.get_by_role("button", name="Upload and check").click()
+
+
+def test_staff_download_fill_upload_and_confirm_the_census(page, live_server, staff, tmp_path):
+    from playwright.sync_api import expect
+
+    log_in(page, staff)
+    path, name = download_census(page, tmp_path)
+    assert name == "census-FR-CENS-2020-12-31.xlsx"
+    listed = fill_census(path, {
+        "CEN-1": {"operating_on": date(2021, 1, 20), "source": "registre du commerce"},
+        "CEN-2": {"exit_date": date(2020, 6, 30), "exit_reason": "liquidation"}})
+    assert set(listed) == {"CEN-1", "CEN-2"}  # CEN-3 was transferred after the census date
+    assert listed["CEN-1"]["census_date"] == datetime(2020, 12, 31)
+
+    upload_census(page, path)
     summary = page.locator("#summary")
     expect(summary).to_contain_text("The file passes every check")
     expect(summary).to_contain_text("Confirming records 1 confirmation of operation and 1 exit")
@@ -100,24 +120,10 @@ def test_a_census_with_a_bad_row_records_the_valid_rows_and_gives_the_bad_one_ba
     from playwright.sync_api import expect
 
     log_in(page, staff_with_a_bad_row)
-    page.goto("/cases/follow-up")
-    census = page.locator("#census")
-    census.get_by_label("Census date").fill("2020-12-31")
-    with page.expect_download() as download:
-        census.get_by_role("button", name="Download the census (XLSX)").click()
-    path = tmp_path / "census.xlsx"
-    download.value.save_as(path)
-    workbook = load_workbook(path)
-    sheet = workbook["census"]
-    header = [cell.value for cell in sheet[1]]
-    refs = {sheet.cell(row, 2).value: row for row in range(2, sheet.max_row + 1)}
-    sheet.cell(refs["CEP-1"], header.index("operating_on") + 1).value = date(2021, 1, 20)
-    sheet.cell(refs["CEP-2"], header.index("operating_on") + 1).value = date(2017, 1, 1)  # before its transfer
-    workbook.save(path)
-
-    census.get_by_role("link", name="Upload the filled-in sheet").click()
-    page.get_by_label("Filled-in status check").set_input_files(str(path))
-    page.get_by_role("button", name="Upload and check").click()
+    path, _name = download_census(page, tmp_path)
+    fill_census(path, {"CEP-1": {"operating_on": date(2021, 1, 20)},
+                       "CEP-2": {"operating_on": date(2017, 1, 1)}})  # before its transfer
+    upload_census(page, path)
     expect(page.locator("#summary")).to_contain_text("1 row has problems")
     expect(page.locator("#summary")).to_contain_text("Nothing has been written yet.")
     expect(page.get_by_text("2017-01-01 is before the transfer (2018-09-01)")).to_be_visible()
@@ -126,8 +132,6 @@ def test_a_census_with_a_bad_row_records_the_valid_rows_and_gives_the_bad_one_ba
     page.set_viewport_size({"width": 390, "height": 844})
     for lang in ("fr", "it", "es", "en"):
         page.goto(f"{review}?lang={lang}")
-        if os.environ.get("TRACKER_SHOTS"):  # to look at the page as a picture
-            page.screenshot(path=f"{os.environ['TRACKER_SHOTS']}/census-partial-{lang}.png", full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), lang
         for target in ("[name=record_valid]", "#rejected-rows"):  # the button and the bad rows' download
             box = page.locator(target).bounding_box()
