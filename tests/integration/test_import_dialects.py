@@ -60,6 +60,24 @@ def test_a_date_that_contradicts_the_files_order_is_a_problem_at_its_cell(fed):
     assert {(p.row, p.column) for p in result.problems} == {(4, "transfer_date")}
 
 
+@pytest.mark.parametrize(("first", "later", "sample"), [
+    ("2024-13-01", "2020-05-01", ("2024-12-31", date(2024, 12, 31))),  # ISO: row A verified
+    ("32/12/2013", "31/12/2013", ("31/12/2013", date(2013, 12, 31))),
+    ("45/13/2013", "05/04/2013", ("05/04/2013", date(2013, 4, 5))),
+])
+def test_the_date_shown_as_read_is_one_the_file_writes_right(fed, first, later, sample):
+    """The review says "dates are …: 31/12/2013 was read as 31 December 2013". It took the file's
+    first date, so a file whose first date was the wrong one read "2024-13-01 was read as —"."""
+    result = run(fed, csv_bytes([case_row(ref="A", transfer_date=first), case_row(ref="B", transfer_date=later)]))
+    assert (result.dates.sample, result.dates.sample_read) == sample
+    assert {(p.row, p.column) for p in result.problems} == {(2, "transfer_date")}
+
+
+def test_a_file_without_a_right_date_shows_none_as_read(fed):
+    result = run(fed, csv_bytes([case_row(ref="A", transfer_date="2024-13-01", last_verified_on="")]))
+    assert (result.dates.sample, result.dates.sample_read) == (None, None)
+
+
 def test_utf8_with_and_without_bom_and_latin1_are_detected(fed):
     row = [case_row(name="Société Générale d'Études")]
     assert run(fed, csv_bytes(row, bom=True), dry_run=True).source.encoding == "utf-8-sig"

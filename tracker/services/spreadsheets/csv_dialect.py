@@ -198,32 +198,42 @@ def date_order_of(values: Iterable[str], national: str) -> DateOrder:
 
 class DateEvidence:
     """What the dates of a file show about their order, counted one text at a time (a file of any
-    size is read once): `add` each date text, then `order` (the rules of date_order_of)."""
+    size is read once): `add` each date text, then `order` (the rules of date_order_of). The sample
+    shown with the order is a date of the file that reads in it — one that shows the order when
+    there is one — never a text the validator will refuse (2024-13-01 read as nothing)."""
 
     def __init__(self) -> None:
         self.shown = {DAY_FIRST: 0, MONTH_FIRST: 0, YEAR_FIRST: 0}
-        self.example: dict[str, str] = {}
+        self.numeric = False  # any date written as three numbers other than ISO
+        self.iso: str | None = None
+        self.showing: dict[str, str] = {}  # by order: the first date that shows it and reads in it
+        self.readable: dict[str, str] = {}  # by order: the first date that reads in it
 
     def add(self, raw: str) -> None:
         text = raw.strip()
         if _ISO.fullmatch(text):
-            self.example.setdefault("iso", text)
+            if self.iso is None and read_date(text, YEAR_FIRST) is not None:
+                self.iso = text
             return
         match = _NUMERIC.fullmatch(text)
         if not match:
             return
         first, _sep, second, _third = match.groups()
-        self.example.setdefault("any", text)
+        self.numeric = True
         kind = YEAR_FIRST if len(first) == 4 else DAY_FIRST if int(first) > 12 else \
             MONTH_FIRST if int(second) > 12 else None
         if kind:
             self.shown[kind] += 1
-            self.example.setdefault(kind, text)
+            if kind not in self.showing and read_date(text, kind) is not None:
+                self.showing[kind] = text
+        for order in (DAY_FIRST, MONTH_FIRST, YEAR_FIRST):
+            if order not in self.readable and read_date(text, order) is not None:
+                self.readable[order] = text
 
     def order(self, national: str) -> DateOrder:
-        shown, example = self.shown, self.example
-        if "any" not in example:
-            iso = example.get("iso")
+        shown = self.shown
+        if not self.numeric:
+            iso = self.iso
             return DateOrder(national, national, "iso", iso, read_date(iso, national) if iso else None)
         if shown[DAY_FIRST] or shown[MONTH_FIRST]:
             order = DAY_FIRST if shown[DAY_FIRST] >= shown[MONTH_FIRST] else MONTH_FIRST
@@ -232,8 +242,8 @@ class DateEvidence:
             order, evidence = YEAR_FIRST, "file"
         else:
             order, evidence = (national if national != YEAR_FIRST else DAY_FIRST), "national"
-        sample = example.get(order, example["any"])
-        return DateOrder(order, national, evidence, sample, read_date(sample, order))
+        sample = self.showing.get(order) or self.readable.get(order)
+        return DateOrder(order, national, evidence, sample, read_date(sample, order) if sample else None)
 
 
 def detect_encoding(chunks: Iterable[bytes]) -> DecodedText:
